@@ -1,0 +1,177 @@
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import field_validator
+
+from salestrace.actions.models import ActionLog
+from salestrace.actions.rules import ActionDraft
+from salestrace.actions.selectors import ActionFilters, action_edits, action_get, action_list
+from salestrace.actions.services import action_log, action_update
+from salestrace.core import clock
+from salestrace.core.api import MAX_ID, IdPath
+from salestrace.core.errors import FieldError, InvalidInput
+
+router = Router(tags=["actions"])
+
+CODE = Field("", max_length=50)
+
+
+def _aware(value: datetime) -> datetime:
+    """A time without an offset is read as Asia/Shanghai wall-clock time."""
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+class ActionFields(Schema):
+    contact_method: str = Field(..., min_length=1, max_length=50, description="`contact_method` option code.")
+    stage: str = Field(..., min_length=1, max_length=50, description="`stage` option code: the customer's stage after this action.")
+    key_action: str = CODE
+    obstacle: str = CODE
+    next_step_plan: str = Field("", max_length=500)
+    next_step_date: date | None = None
+    next_step_deliverable: str = Field("", max_length=200)
+    emotion: str = CODE
+    summary: str = Field("", max_length=5000)
+    channel: str = CODE
+    content_type: str = CODE
+    response_strength: str = CODE
+
+
+class ActionIn(ActionFields):
+    customer_id: int = Field(..., ge=1, le=MAX_ID)
+    occurred_at: datetime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
+
+    model_config = {"extra": "forbid"}
+
+
+class ActionPatch(Schema):
+    occurred_at: datetime | None = None
+    contact_method: str | None = Field(None, min_length=1, max_length=50)
+    stage: str | None = Field(None, min_length=1, max_length=50)
+    key_action: str | None = Field(None, max_length=50)
+    obstacle: str | None = Field(None, max_length=50)
+    next_step_plan: str | None = Field(None, max_length=500)
+    next_step_date: date | None = None
+    next_step_deliverable: str | None = Field(None, max_length=200)
+    emotion: str | None = Field(None, max_length=50)
+    summary: str | None = Field(None, max_length=5000)
+    channel: str | None = Field(None, max_length=50)
+    content_type: str | None = Field(None, max_length=50)
+    response_strength: str | None = Field(None, max_length=50)
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("occurred_at", "contact_method", "stage", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class ActionOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str = Field(..., alias="customer.name")
+    rep_id: int
+    rep_name: str
+    occurred_at: datetime
+    logged_at: datetime
+    contact_method: str
+    stage: str
+    key_action: str
+    obstacle: str
+    next_step_plan: str
+    next_step_date: date | None
+    next_step_deliverable: str
+    emotion: str
+    summary: str
+    channel: str
+    content_type: str
+    response_strength: str
+    edit_count: int
+
+    @staticmethod
+    def resolve_rep_name(obj: Any) -> str:
+        return str(obj.rep)
+
+
+class ActionEditOut(Schema):
+    edited_by_id: int
+    edited_at: datetime
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class ActionDetailOut(ActionOut):
+    edits: list[ActionEditOut]
+
+
+class ActionQuery(Schema):
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
+    rep_id: int | None = Field(None, ge=1, le=MAX_ID)
+    stage: str | None = Field(None, max_length=50)
+    key_action: str | None = Field(None, max_length=50)
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+def _detail(action: ActionLog) -> dict[str, Any]:
+    edits = [ActionEditOut.from_orm(e) for e in action_edits(action=action)]
+    return {**ActionOut.from_orm(action).dict(), "edits": edits}
+
+
+@router.get("/actions", response=list[ActionOut])
+@paginate(LimitOffsetPagination)
+def list_actions(request: HttpRequest, filters: Query[ActionQuery]) -> Any:
+    """Actions in your scope, newest first by when they happened."""
+    data = filters.dict()
+    for key in ("occurred_after", "occurred_before"):
+        if data[key] is not None:
+            data[key] = _aware(data[key])
+    return action_list(user=request.user, filters=ActionFilters(**data))  # type: ignore[arg-type]
+
+
+@router.post("/actions", response={201: ActionOut})
+def create_action(request: HttpRequest, response: HttpResponse, payload: ActionIn) -> tuple[int, ActionLog]:
+    """Log an action. Every rule violation is reported at once (422).
+
+    Send an `Idempotency-Key` header to make retries safe: a repeat returns the first action.
+    """
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > 200:
+        raise InvalidInput([FieldError("Idempotency-Key", "too_long", _("The Idempotency-Key header is too long."))])
+    data = payload.dict()
+    customer_id = data.pop("customer_id")
+    data["occurred_at"] = _aware(data["occurred_at"])
+    action, created = action_log(
+        user=request.user,  # type: ignore[arg-type]
+        customer_id=customer_id,
+        draft=ActionDraft(**data),
+        now=clock.now(),
+        idempotency_key=key,
+    )
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return 201, action
+
+
+@router.get("/actions/{action_id}", response=ActionDetailOut)
+def get_action(request: HttpRequest, action_id: IdPath) -> dict[str, Any]:
+    """One action with every kept edit (who, when, before, after)."""
+    return _detail(action_get(user=request.user, action_id=action_id))  # type: ignore[arg-type]
+
+
+@router.patch("/actions/{action_id}", response=ActionDetailOut)
+def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) -> dict[str, Any]:
+    """Edit your own action under the same rules; the edit is kept."""
+    changes = payload.dict(exclude_unset=True)
+    if changes.get("occurred_at") is not None:
+        changes["occurred_at"] = _aware(changes["occurred_at"])
+    action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
+    return _detail(action)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+def pick_language(zh: str, en: str) -> str:
+    """The zh or en text for the active language; falls back to zh, the default language."""
+    language = get_language() or "zh-hans"
+    return en if language.startswith("en") and en else zh
+
+
+class TemplatePack(models.Model):
+    """An industry template pack that has been loaded (packs/<code>.yaml)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    loaded_at = models.DateTimeField(_("loaded at"))
+
+    class Meta:
+        verbose_name = _("template pack")
+        verbose_name_plural = _("template packs")
+
+    def __str__(self) -> str:
+        return pick_language(self.name_zh, self.name_en)
+
+
+class OptionSet(models.Model):
+    """A dropdown: its options are the only values the field accepts."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+
+    class Meta:
+        verbose_name = _("option set")
+        verbose_name_plural = _("option sets")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return pick_language(self.name_zh, self.name_en)
+
+
+class Option(models.Model):
+    """One choice of an option set; `code` is stable, labels may change."""
+
+    option_set = models.ForeignKey(OptionSet, verbose_name=_("option set"), on_delete=models.CASCADE, related_name="options")
+    code = models.SlugField(_("code"), max_length=50)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_terminal = models.BooleanField(_("terminal"), default=False, help_text=_("Ends the sales process (won, lost)."))
+
+    class Meta:
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        ordering = ["option_set", "position", "code"]
+        constraints = [models.UniqueConstraint(fields=["option_set", "code"], name="option_unique_code_in_set")]
+
+    def __str__(self) -> str:
+        return pick_language(self.label_zh, self.label_en)
+
+    @property
+    def label(self) -> str:
+        return pick_language(self.label_zh, self.label_en)
+
+
+class Rule(models.Model):
+    """An entry rule: when `condition` holds for an action, the `requires` fields must be filled."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    condition = models.JSONField(_("condition"), default=dict, help_text=_("e.g. {\"field\": \"stage\", \"equals\": \"price_negotiation\"}"))
+    requires = models.JSONField(_("required fields"), default=list)
+    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
+    message_en = models.CharField(_("message (English)"), max_length=300)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    pack = models.SlugField(_("template pack"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def message(self) -> str:
+        return pick_language(self.message_zh, self.message_en)
+
+
+class Threshold(models.Model):
+    """A tunable number of the template (e.g. vitality days, backdate window)."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2)
+    description_zh = models.CharField(_("description (Chinese)"), max_length=200, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("threshold")
+        verbose_name_plural = _("thresholds")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} = {self.value}"

@@ -1,0 +1,172 @@
+"""Template packs: parse and check a pack's YAML before anything is written. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from salestrace.catalog.rules import ConditionError, parse_condition
+
+PACKS_DIR = Path(__file__).resolve().parents[2] / "packs"
+
+# The fields of an action entry that are dropdowns, and the option set each one draws from.
+CHOICE_FIELDS: dict[str, str] = {
+    "contact_method": "contact_method",
+    "stage": "stage",
+    "key_action": "key_action",
+    "obstacle": "obstacle",
+    "emotion": "emotion",
+    "channel": "channel",
+    "content_type": "content_type",
+    "response_strength": "response_strength",
+}
+TEXT_FIELDS = ("next_step_plan", "next_step_deliverable", "summary")
+DATE_FIELDS = ("next_step_date",)
+# Every field a rule may test or require.
+ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
+
+
+class PackError(ValueError):
+    """A pack file that cannot be loaded; the message names the place."""
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    code: str
+    label_zh: str
+    label_en: str
+    terminal: bool
+
+
+@dataclass(frozen=True)
+class OptionSetDef:
+    code: str
+    name_zh: str
+    name_en: str
+    options: tuple[OptionDef, ...]
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    code: str
+    condition: dict[str, Any]
+    requires: tuple[str, ...]
+    message_zh: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class ThresholdDef:
+    code: str
+    value: Decimal
+    description_zh: str
+    description_en: str
+
+
+@dataclass(frozen=True)
+class PackDef:
+    code: str
+    version: int
+    name_zh: str
+    name_en: str
+    option_sets: tuple[OptionSetDef, ...]
+    rules: tuple[RuleDef, ...]
+    thresholds: tuple[ThresholdDef, ...]
+
+
+def available_packs(directory: Path = PACKS_DIR) -> list[str]:
+    """Codes of the packs shipped in `packs/`."""
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def read_pack(code: str, directory: Path = PACKS_DIR) -> PackDef:
+    """Read packs/<code>.yaml and check it whole."""
+    path = directory / f"{code}.yaml"
+    if not path.is_file():
+        raise PackError(f"no template pack {code!r}; available: {', '.join(available_packs(directory)) or 'none'}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PackError(f"{path.name}: not valid YAML: {exc}") from None
+    return parse_pack(data, where=path.name)
+
+
+def _text(data: Any, where: str) -> tuple[str, str]:
+    if not isinstance(data, dict) or not isinstance(data.get("zh"), str) or not isinstance(data.get("en"), str):
+        raise PackError(f"{where}: needs zh and en texts")
+    return data["zh"], data["en"]
+
+
+def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
+    """Check a pack's structure: every option set of CHOICE_FIELDS, rules over known fields."""
+    if not isinstance(data, dict):
+        raise PackError(f"{where}: must be a mapping")
+    code = data.get("code")
+    if not isinstance(code, str) or not code:
+        raise PackError(f"{where}: needs a code")
+    name_zh, name_en = _text(data.get("name"), f"{where}.name")
+    sets: list[OptionSetDef] = []
+    raw_sets = data.get("option_sets") or {}
+    if not isinstance(raw_sets, dict):
+        raise PackError(f"{where}.option_sets: must be a mapping")
+    for set_code, raw in raw_sets.items():
+        set_where = f"{where}.option_sets.{set_code}"
+        if not isinstance(raw, dict):
+            raise PackError(f"{set_where}: must be a mapping")
+        set_zh, set_en = _text(raw.get("name"), f"{set_where}.name")
+        options: list[OptionDef] = []
+        seen: set[str] = set()
+        for i, opt in enumerate(raw.get("options") or []):
+            opt_where = f"{set_where}.options[{i}]"
+            if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
+                raise PackError(f"{opt_where}: needs a code")
+            if opt["code"] in seen:
+                raise PackError(f"{opt_where}: duplicate code {opt['code']!r}")
+            seen.add(opt["code"])
+            zh, en = _text(opt, opt_where)
+            options.append(OptionDef(opt["code"], zh, en, bool(opt.get("terminal", False))))
+        if not options:
+            raise PackError(f"{set_where}: has no options")
+        sets.append(OptionSetDef(str(set_code), set_zh, set_en, tuple(options)))
+    missing = set(CHOICE_FIELDS.values()) - {s.code for s in sets}
+    if missing:
+        raise PackError(f"{where}: missing option sets {', '.join(sorted(missing))}")
+
+    rules: list[RuleDef] = []
+    for i, raw in enumerate(data.get("rules") or []):
+        rule_where = f"{where}.rules[{i}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str):
+            raise PackError(f"{rule_where}: needs a code")
+        condition = raw.get("when") or {}
+        try:
+            parse_condition(condition, fields=ACTION_FIELDS, where=f"{rule_where}.when")
+        except ConditionError as exc:
+            raise PackError(str(exc)) from None
+        requires = raw.get("require")
+        if not isinstance(requires, list) or not requires or not all(isinstance(f, str) for f in requires):
+            raise PackError(f"{rule_where}.require: needs a list of field names")
+        unknown = set(requires) - ACTION_FIELDS
+        if unknown:
+            raise PackError(f"{rule_where}.require: unknown fields {', '.join(sorted(unknown))}")
+        zh, en = _text(raw.get("message"), f"{rule_where}.message")
+        rules.append(RuleDef(raw["code"], dict(condition), tuple(requires), zh, en))
+
+    thresholds: list[ThresholdDef] = []
+    for t_code, raw in (data.get("thresholds") or {}).items():
+        t_where = f"{where}.thresholds.{t_code}"
+        value = raw.get("value") if isinstance(raw, dict) else raw
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise PackError(f"{t_where}: not a number: {value!r}") from None
+        zh, en = _text(raw, t_where) if isinstance(raw, dict) else ("", "")
+        thresholds.append(ThresholdDef(str(t_code), number, zh, en))
+
+    version = data.get("version", 1)
+    if not isinstance(version, int):
+        raise PackError(f"{where}.version: must be an integer")
+    return PackDef(code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds))

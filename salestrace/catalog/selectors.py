@@ -1,0 +1,59 @@
+"""Reads of the catalog, shaped for the pure layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from salestrace.catalog.models import Option, OptionSet, Rule, Threshold
+from salestrace.catalog.rules import RuleSpec, parse_condition
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Active option codes per set, stage order, parsed active rules and thresholds."""
+
+    active_codes: dict[str, frozenset[str]]
+    stage_order: tuple[str, ...]
+    rules: tuple[RuleSpec, ...]
+    thresholds: dict[str, Decimal] = field(default_factory=dict)
+
+    def threshold(self, code: str, default: Decimal | int) -> Decimal:
+        return self.thresholds.get(code, Decimal(default))
+
+
+def catalog_snapshot() -> CatalogSnapshot:
+    """Everything the action validator needs, in three queries."""
+    active: dict[str, set[str]] = {}
+    stages: list[str] = []
+    rows = (
+        Option.objects.filter(is_active=True)
+        .order_by("option_set__code", "position", "code")
+        .values_list("option_set__code", "code")
+    )
+    for set_code, code in rows:
+        active.setdefault(set_code, set()).add(code)
+        if set_code == "stage":
+            stages.append(code)
+    rules = tuple(
+        RuleSpec(r.code, parse_condition(r.condition), tuple(r.requires), r.message_zh, r.message_en)
+        for r in Rule.objects.filter(is_active=True).order_by("position", "code")
+    )
+    thresholds = dict(Threshold.objects.values_list("code", "value"))
+    return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), rules, thresholds)
+
+
+def option_sets_with_options(*, include_inactive: bool = False) -> QuerySet[OptionSet]:
+    """Option sets with their options prefetched, for `GET /options` and forms."""
+    options = Option.objects.order_by("position", "code")
+    if not include_inactive:
+        options = options.filter(is_active=True)
+
+    return OptionSet.objects.order_by("code").prefetch_related(Prefetch("options", queryset=options))
+
+
+def active_rules() -> QuerySet[Rule]:
+    """Active rules in evaluation order."""
+    return Rule.objects.filter(is_active=True).order_by("position", "code")

@@ -1,0 +1,88 @@
+"""Writes to the catalog: loading template packs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
+from salestrace.catalog.packs import read_pack
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load changed, for the command's output."""
+
+    pack: str
+    options_created: int
+    options_updated: int
+    options_deactivated: int
+    rules_created: int
+    rules_updated: int
+    rules_deactivated: int
+
+
+@transaction.atomic
+def template_load(*, code: str, now: datetime) -> LoadReport:
+    """Load packs/<code>.yaml idempotently.
+
+    Labels, rules and thresholds are updated in place; options and rules that the pack no longer
+    lists are deactivated, never deleted, so that logged actions keep their meaning.
+    """
+    pack = read_pack(code)
+    created = updated = deactivated = 0
+    for set_def in pack.option_sets:
+        option_set, _ = OptionSet.objects.update_or_create(
+            code=set_def.code, defaults={"name_zh": set_def.name_zh, "name_en": set_def.name_en}
+        )
+        existing = {o.code: o for o in option_set.options.all()}
+        for position, opt in enumerate(set_def.options):
+            values = {
+                "label_zh": opt.label_zh,
+                "label_en": opt.label_en,
+                "position": position,
+                "is_active": True,
+                "is_terminal": opt.terminal,
+            }
+            current = existing.pop(opt.code, None)
+            if current is None:
+                Option.objects.create(option_set=option_set, code=opt.code, **values)
+                created += 1
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                Option.objects.filter(pk=current.pk).update(**values)
+                updated += 1
+        stale = [o.pk for o in existing.values() if o.is_active]
+        deactivated += Option.objects.filter(pk__in=stale).update(is_active=False)
+
+    rule_codes = set()
+    rules_created = rules_updated = 0
+    for position, rule_def in enumerate(pack.rules):
+        rule_codes.add(rule_def.code)
+        _, was_created = Rule.objects.update_or_create(
+            code=rule_def.code,
+            defaults={
+                "condition": rule_def.condition,
+                "requires": list(rule_def.requires),
+                "message_zh": rule_def.message_zh,
+                "message_en": rule_def.message_en,
+                "position": position,
+                "is_active": True,
+                "pack": pack.code,
+            },
+        )
+        rules_created += was_created
+        rules_updated += not was_created
+    rules_deactivated = Rule.objects.exclude(code__in=rule_codes).filter(is_active=True).update(is_active=False)
+
+    for t in pack.thresholds:
+        Threshold.objects.update_or_create(
+            code=t.code,
+            defaults={"value": t.value, "description_zh": t.description_zh, "description_en": t.description_en},
+        )
+    TemplatePack.objects.update_or_create(
+        code=pack.code,
+        defaults={"name_zh": pack.name_zh, "name_en": pack.name_en, "version": pack.version, "loaded_at": now},
+    )
+    return LoadReport(pack.code, created, updated, deactivated, rules_created, rules_updated, rules_deactivated)

@@ -1,0 +1,105 @@
+"""API plumbing shared by every router: authentication and the one error format.
+
+Every error is `{"errors": [{"field": ..., "code": ..., "message": ...}]}` with messages in the
+language of the request (Accept-Language; zh-hans by default). Bad input is never a 500.
+"""
+
+
+from typing import Annotated, Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI, Path
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from salestrace.core import clock
+from salestrace.core.errors import DomainError, FieldError
+from salestrace.org.services import api_token_authenticate
+
+# Database ids fit in a signed 64-bit integer; larger numbers are bad input, not a crash.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+_LOCATION_PARTS = {"body", "query", "path", "header", "form", "cookie", "payload", "data", "filters"}
+
+_PYDANTIC_MESSAGES: dict[str, Any] = {
+    "missing": _("This field is required."),
+    "extra_forbidden": _("Unknown field. The rep and the time of entry are set by the server."),
+    "string_too_long": _("This text is too long."),
+    "string_too_short": _("This field cannot be empty."),
+    "string_type": _("Enter text."),
+    "int_type": _("Enter a whole number."),
+    "int_parsing": _("Enter a whole number."),
+    "int_from_float": _("Enter a whole number."),
+    "greater_than_equal": _("This number is too small."),
+    "greater_than": _("This number is too small."),
+    "less_than_equal": _("This number is too large."),
+    "datetime_type": _("Enter a valid date and time, e.g. 2026-11-26T15:30:00+08:00."),
+    "datetime_parsing": _("Enter a valid date and time, e.g. 2026-11-26T15:30:00+08:00."),
+    "datetime_from_date_parsing": _("Enter a valid date and time, e.g. 2026-11-26T15:30:00+08:00."),
+    "date_type": _("Enter a valid date, e.g. 2026-11-27."),
+    "date_parsing": _("Enter a valid date, e.g. 2026-11-27."),
+    "date_from_datetime_parsing": _("Enter a valid date, e.g. 2026-11-27."),
+    "date_from_datetime_inexact": _("Enter a valid date, e.g. 2026-11-27."),
+    "enum": _("Not one of the available options."),
+    "literal_error": _("Not one of the available options."),
+    "json_invalid": _("The request body is not valid JSON."),
+    "model_attributes_type": _("The request body must be a JSON object."),
+    "dict_type": _("The request body must be a JSON object."),
+    "bool_type": _("Enter true or false."),
+    "bool_parsing": _("Enter true or false."),
+}
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = [str(p) for p in loc if not isinstance(p, int) and str(p) not in _LOCATION_PARTS]
+    return ".".join(parts) or None
+
+
+def errors_response(api: NinjaAPI, request: HttpRequest, errors: list[FieldError], status: int) -> HttpResponse:
+    return api.create_response(request, {"errors": [e.as_dict() for e in errors]}, status=status)
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer st_…` from `POST /auth/token` or `manage.py create_api_token`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(raw=token, now=clock.now())
+        if user is not None:
+            request.user = user
+        return user
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return errors_response(api, request, exc.errors, exc.status)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors = []
+        for err in exc.errors:
+            kind = str(err.get("type", ""))
+            message = _PYDANTIC_MESSAGES.get(kind, _("This value is not valid."))
+            errors.append(FieldError(_field_of(err.get("loc", ())), kind or "invalid", message))
+        return errors_response(api, request, errors, 400)
+
+    @api.exception_handler(AuthenticationError)
+    def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        message = _("Sign in, or send a valid token as 'Authorization: Bearer <token>'.")
+        return errors_response(api, request, [FieldError(None, "not_authenticated", message)], 401)
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return errors_response(api, request, [FieldError(None, "not_found", _("Not found."))], 404)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return errors_response(api, request, [FieldError(None, "http_error", str(exc))], exc.status_code)
+
+
+def api_auth() -> list[Any]:
+    """Token first (machines), then the browser session with CSRF (our own pages)."""
+    return [BearerToken(), SessionAuth()]

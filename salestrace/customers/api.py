@@ -1,0 +1,120 @@
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Path, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from salestrace.core import clock
+from salestrace.core.api import MAX_ID, IdPath
+from salestrace.customers.models import Customer
+from salestrace.customers.selectors import CustomerFilters, customer_get, customer_list, customer_stage_history
+from salestrace.customers.services import CustomerInput, customer_create, customer_update
+
+router = Router(tags=["customers"])
+
+
+
+class StageChangeOut(Schema):
+    from_stage: str
+    to_stage: str
+    changed_at: datetime
+    action_id: int | None
+    changed_by_id: int | None
+
+
+class CustomerOut(Schema):
+    id: int
+    kind: Customer.Kind
+    name: str
+    region: str
+    city: str
+    industry: str
+    owner_id: int
+    owner_name: str
+    stage: str
+    status: Customer.Status
+    last_active_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Any) -> str:
+        return str(obj.owner)
+
+
+class CustomerDetailOut(CustomerOut):
+    stage_history: list[StageChangeOut]
+
+
+class CustomerIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    kind: Customer.Kind = Customer.Kind.LEAD
+    region: str = Field("", max_length=100)
+    city: str = Field("", max_length=100)
+    industry: str = Field("", max_length=100)
+    stage: str = Field("lead", min_length=1, max_length=50, description="A `stage` option code.")
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope.")
+
+    model_config = {"extra": "forbid"}
+
+
+class CustomerPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: Customer.Kind | None = None
+    region: str | None = Field(None, max_length=100)
+    city: str | None = Field(None, max_length=100)
+    industry: str | None = Field(None, max_length=100)
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+    model_config = {"extra": "forbid"}
+
+
+class CustomerQuery(Schema):
+    q: str | None = Field(None, max_length=100, description="Part of the name.")
+    stage: str | None = Field(None, max_length=50)
+    status: Customer.Status | None = None
+    kind: Customer.Kind | None = None
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+def _detail(customer: Customer) -> dict[str, Any]:
+    history = [
+        StageChangeOut(
+            from_stage=h.from_stage,
+            to_stage=h.to_stage,
+            changed_at=h.changed_at,
+            action_id=h.action_id,
+            changed_by_id=h.changed_by_id,
+        )
+        for h in customer_stage_history(customer=customer)
+    ]
+    return {**CustomerOut.from_orm(customer).dict(), "stage_history": history}
+
+
+@router.get("/customers", response=list[CustomerOut])
+@paginate(LimitOffsetPagination)
+def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
+    """Customers in your scope, most recently active first."""
+    return customer_list(user=request.user, filters=CustomerFilters(**filters.dict()))  # type: ignore[arg-type]
+
+
+@router.post("/customers", response={201: CustomerDetailOut})
+def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dict[str, Any]]:
+    """Create a customer (lead, account or store); you own it unless you name an owner."""
+    customer = customer_create(user=request.user, data=CustomerInput(**payload.dict()), now=clock.now())  # type: ignore[arg-type]
+    return 201, _detail(customer)
+
+
+@router.get("/customers/{customer_id}", response=CustomerDetailOut)
+def get_customer(request: HttpRequest, customer_id: IdPath) -> dict[str, Any]:
+    """One customer with its stage history (newest first)."""
+    return _detail(customer_get(user=request.user, customer_id=customer_id))  # type: ignore[arg-type]
+
+
+@router.patch("/customers/{customer_id}", response=CustomerDetailOut)
+def patch_customer(request: HttpRequest, customer_id: IdPath, payload: CustomerPatch) -> dict[str, Any]:
+    """Change details or the owner; the stage moves only through logged actions."""
+    changes = payload.dict(exclude_unset=True)
+    customer = customer_update(user=request.user, customer_id=customer_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
+    return _detail(customer)

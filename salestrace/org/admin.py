@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from salestrace.org.models import ApiToken, Team, User
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "parent")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "role", "team", "is_active")
+    list_filter = ("role", "team", "is_active")
+    search_fields = ("username", "display_name")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Sales organisation"), {"fields": ("display_name", "role", "team")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Sales organisation"), {"fields": ("display_name", "role", "team")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+    search_fields = ("user__username", "prefix")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        # A token's plain text can only be shown at creation: use the API or create_api_token.
+        return False

@@ -1,0 +1,72 @@
+"""Who may see which rows: the data scope of each role, as query filters."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from salestrace.org.models import Role, Team, User
+
+# Roles that see every customer and action in the company.
+COMPANY_WIDE = frozenset({Role.DIRECTOR, Role.ADMIN})
+
+
+def team_subtree_ids(team_id: int) -> set[int]:
+    """The team and every team below it; one query, walked in memory (teams are few)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Team.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    todo = [team_id]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def customer_scope(user: User, *, for_write: bool = False) -> Q:
+    """The customers `user` may read (or change, with for_write), as a filter on Customer."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Q()
+    if user.role == Role.ASSISTANT:
+        return Q(pk__in=[]) if for_write else Q()
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        return Q(owner=user) | Q(owner__team_id__in=team_subtree_ids(user.team_id))
+    return Q(owner=user)
+
+
+def action_scope(user: User) -> Q:
+    """The actions `user` may read, as a filter on ActionLog: those on customers in scope, and their own."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Q()
+    if user.role == Role.ASSISTANT:
+        return Q(pk__in=[])
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        teams = team_subtree_ids(user.team_id)
+        return Q(rep=user) | Q(customer__owner_id=user.pk) | Q(customer__owner__team_id__in=teams) | Q(rep__team_id__in=teams)
+    return Q(rep=user) | Q(customer__owner_id=user.pk)
+
+
+def can_log_actions(user: User) -> bool:
+    """Assistants keep the books; they do not log sales actions."""
+    return user.is_active and user.role != Role.ASSISTANT
+
+
+def can_assign_owner(user: User) -> bool:
+    """Supervisors and above may give a customer to someone else (within their scope)."""
+    return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)
+
+
+def assignable_users(user: User) -> Q:
+    """The users `user` may make owner of a customer, as a filter on User."""
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Q(is_active=True)
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        return Q(is_active=True) & (Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
+    return Q(pk=user.pk)
