@@ -13,7 +13,6 @@ from salestrace.customers.api import router as customers_router
 from salestrace.org.api import router as auth_router
 
 
-
 class ReadableJSONRenderer(JSONRenderer):
     """Chinese text as itself, not \\u escapes: smaller and readable in logs."""
 

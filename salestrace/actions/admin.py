@@ -21,7 +21,17 @@ class ActionEditInline(admin.TabularInline):
 class ActionLogAdmin(admin.ModelAdmin):
     """Read-only: actions are logged and edited through the app, where rules and history apply."""
 
-    list_display = ("id", "customer", "rep", "occurred_at", "logged_at", "contact_method", "stage", "key_action", "obstacle")
+    list_display = (
+        "id",
+        "customer",
+        "rep",
+        "occurred_at",
+        "logged_at",
+        "contact_method",
+        "stage",
+        "key_action",
+        "obstacle",
+    )
     list_filter = ("stage", "contact_method", "obstacle", "emotion")
     search_fields = ("customer__name", "rep__username", "summary")
     list_select_related = ("customer", "rep")

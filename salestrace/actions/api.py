@@ -1,4 +1,3 @@
-
 from datetime import date, datetime
 from typing import Any
 
@@ -29,7 +28,9 @@ def _aware(value: datetime) -> datetime:
 
 class ActionFields(Schema):
     contact_method: str = Field(..., min_length=1, max_length=50, description="`contact_method` option code.")
-    stage: str = Field(..., min_length=1, max_length=50, description="`stage` option code: the customer's stage after this action.")
+    stage: str = Field(
+        ..., min_length=1, max_length=50, description="`stage` option code: the customer's stage after this action."
+    )
     key_action: str = CODE
     obstacle: str = CODE
     next_step_plan: str = Field("", max_length=500)

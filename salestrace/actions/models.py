@@ -11,8 +11,12 @@ class ActionLog(models.Model):
     `rep` and `logged_at` are set by the server only. Choice fields hold stable option codes.
     """
 
-    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="actions")
-    rep = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="actions")
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="actions"
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="actions"
+    )
     occurred_at = models.DateTimeField(_("occurred at"))
     logged_at = models.DateTimeField(_("logged at"))
     contact_method = models.CharField(_("contact method"), max_length=50)
@@ -47,7 +51,9 @@ class ActionEdit(models.Model):
     """A kept edit of an action: who, when, and the changed fields before and after."""
 
     action = models.ForeignKey(ActionLog, verbose_name=_("action"), on_delete=models.CASCADE, related_name="edits")
-    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("edited by"), on_delete=models.PROTECT, related_name="+")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("edited by"), on_delete=models.PROTECT, related_name="+"
+    )
     edited_at = models.DateTimeField(_("edited at"))
     before = models.JSONField(_("before"))
     after = models.JSONField(_("after"))

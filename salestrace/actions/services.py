@@ -21,7 +21,7 @@ from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import customer_get
-from salestrace.customers.services import customer_record_action, customer_recompute_from_log
+from salestrace.customers.services import customer_recompute_from_log, customer_record_action
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_log_actions
 
@@ -38,7 +38,9 @@ _BUILTIN_MESSAGES = {
 def _to_field_error(problem: Problem) -> FieldError:
     if problem.code == "required":
         english = (get_language() or "").startswith("en")
-        return FieldError(problem.field, "required", problem.message_en if english and problem.message_en else problem.message_zh)
+        return FieldError(
+            problem.field, "required", problem.message_en if english and problem.message_en else problem.message_zh
+        )
     return FieldError(problem.field, problem.code, _BUILTIN_MESSAGES[problem.code])
 
 
@@ -69,7 +71,13 @@ def _replay(*, user: User, key: str, request_hash: str) -> ActionLog | None:
     if record is None:
         return None
     if record.request_hash != request_hash:
-        raise Conflict([FieldError(None, "idempotency_key_reused", _("This Idempotency-Key was already used for a different action."))])
+        raise Conflict(
+            [
+                FieldError(
+                    None, "idempotency_key_reused", _("This Idempotency-Key was already used for a different action.")
+                )
+            ]
+        )
     return record.action
 
 
@@ -84,7 +92,9 @@ def action_log(
     if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
         return previous, False
     try:
-        return _action_log(user=user, customer_id=customer_id, draft=draft, now=now, key=idempotency_key, request_hash=request_hash), True
+        return _action_log(
+            user=user, customer_id=customer_id, draft=draft, now=now, key=idempotency_key, request_hash=request_hash
+        ), True
     except IntegrityError:
         # A concurrent request with the same key won the race; answer with its action.
         if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
@@ -130,7 +140,9 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
         raise PermissionDenied([FieldError(None, "forbidden", _("Only the rep who logged an action may edit it."))])
     changes = _clean({k: v for k, v in changes.items() if k in DRAFT_FIELDS})
     current = ActionDraft(**{name: getattr(action, name) for name in DRAFT_FIELDS})
-    updated = replace(current, **{k: ("" if v is None and k not in ("next_step_date",) else v) for k, v in changes.items()})
+    updated = replace(
+        current, **{k: ("" if v is None and k not in ("next_step_date",) else v) for k, v in changes.items()}
+    )
     changed = {name for name in DRAFT_FIELDS if getattr(current, name) != getattr(updated, name)}
     if not changed:
         return action

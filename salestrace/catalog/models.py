@@ -47,7 +47,9 @@ class OptionSet(models.Model):
 class Option(models.Model):
     """One choice of an option set; `code` is stable, labels may change."""
 
-    option_set = models.ForeignKey(OptionSet, verbose_name=_("option set"), on_delete=models.CASCADE, related_name="options")
+    option_set = models.ForeignKey(
+        OptionSet, verbose_name=_("option set"), on_delete=models.CASCADE, related_name="options"
+    )
     code = models.SlugField(_("code"), max_length=50)
     label_zh = models.CharField(_("label (Chinese)"), max_length=100)
     label_en = models.CharField(_("label (English)"), max_length=100)
@@ -73,7 +75,9 @@ class Rule(models.Model):
     """An entry rule: when `condition` holds for an action, the `requires` fields must be filled."""
 
     code = models.SlugField(_("code"), max_length=80, unique=True)
-    condition = models.JSONField(_("condition"), default=dict, help_text=_("e.g. {\"field\": \"stage\", \"equals\": \"price_negotiation\"}"))
+    condition = models.JSONField(
+        _("condition"), default=dict, help_text=_('e.g. {"field": "stage", "equals": "price_negotiation"}')
+    )
     requires = models.JSONField(_("required fields"), default=list)
     message_zh = models.CharField(_("message (Chinese)"), max_length=300)
     message_en = models.CharField(_("message (English)"), max_length=300)

@@ -4,7 +4,6 @@ Every error is `{"errors": [{"field": ..., "code": ..., "message": ...}]}` with 
 language of the request (Accept-Language; zh-hans by default). Bad input is never a 500.
 """
 
-
 from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, HttpResponse

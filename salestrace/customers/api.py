@@ -1,9 +1,8 @@
-
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from salestrace.core import clock
@@ -13,7 +12,6 @@ from salestrace.customers.selectors import CustomerFilters, customer_get, custom
 from salestrace.customers.services import CustomerInput, customer_create, customer_update
 
 router = Router(tags=["customers"])
-
 
 
 class StageChangeOut(Schema):
@@ -54,7 +52,9 @@ class CustomerIn(Schema):
     city: str = Field("", max_length=100)
     industry: str = Field("", max_length=100)
     stage: str = Field("lead", min_length=1, max_length=50, description="A `stage` option code.")
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope.")
+    owner_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope."
+    )
 
     model_config = {"extra": "forbid"}
 

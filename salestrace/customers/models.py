@@ -54,7 +54,9 @@ class Customer(models.Model):
 class StageHistory(models.Model):
     """One move of a customer from one stage to another, and the action that moved it."""
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="stage_history")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="stage_history"
+    )
     from_stage = models.CharField(_("from stage"), max_length=50, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=50)
     changed_at = models.DateTimeField(_("changed at"))
@@ -67,7 +69,12 @@ class StageHistory(models.Model):
         related_name="+",
     )
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

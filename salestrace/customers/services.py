@@ -138,7 +138,12 @@ def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) 
     fields = ["last_active_at", "status", "updated_at"]
     if latest.stage != customer.stage:
         StageHistory.objects.create(
-            customer=customer, from_stage=customer.stage, to_stage=latest.stage, changed_at=now, action=latest, changed_by=by
+            customer=customer,
+            from_stage=customer.stage,
+            to_stage=latest.stage,
+            changed_at=now,
+            action=latest,
+            changed_by=by,
         )
         customer.stage = latest.stage
         fields.append("stage")

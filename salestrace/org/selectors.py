@@ -49,7 +49,12 @@ def action_scope(user: User) -> Q:
         return Q(pk__in=[])
     if user.role == Role.SUPERVISOR and user.team_id is not None:
         teams = team_subtree_ids(user.team_id)
-        return Q(rep=user) | Q(customer__owner_id=user.pk) | Q(customer__owner__team_id__in=teams) | Q(rep__team_id__in=teams)
+        return (
+            Q(rep=user)
+            | Q(customer__owner_id=user.pk)
+            | Q(customer__owner__team_id__in=teams)
+            | Q(rep__team_id__in=teams)
+        )
     return Q(rep=user) | Q(customer__owner_id=user.pk)
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from salestrace.org.models import ApiToken, User
 
-TOKEN_PREFIX = "st_"
+TOKEN_PREFIX = "st_"  # noqa: S105 - a public marker, not a secret
 # Recording every use would turn each API read into a write; once a minute is enough to audit.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 

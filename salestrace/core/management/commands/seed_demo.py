@@ -37,8 +37,30 @@ CITIES = {
     "无锡": ["梁溪", "滨湖", "新吴"],
     "合肥": ["蜀山", "包河", "庐阳"],
 }
-REGIONS = {"上海": "华东一区", "苏州": "华东一区", "无锡": "华东一区", "杭州": "华东二区", "宁波": "华东二区", "南京": "华东三区", "合肥": "华东三区"}
-STORE_BRANDS = ["联华", "华润万家", "好德", "罗森", "全家", "苏果", "世纪联华", "永辉", "大润发", "物美", "盒马", "便利蜂", "红旗连锁"]
+REGIONS = {
+    "上海": "华东一区",
+    "苏州": "华东一区",
+    "无锡": "华东一区",
+    "杭州": "华东二区",
+    "宁波": "华东二区",
+    "南京": "华东三区",
+    "合肥": "华东三区",
+}
+STORE_BRANDS = [
+    "联华",
+    "华润万家",
+    "好德",
+    "罗森",
+    "全家",
+    "苏果",
+    "世纪联华",
+    "永辉",
+    "大润发",
+    "物美",
+    "盒马",
+    "便利蜂",
+    "红旗连锁",
+]
 STORE_TYPES = ["超市", "便利店", "生活超市", "社区店", "购物广场"]
 ACCOUNT_NAMES = ["商贸有限公司", "食品批发部", "连锁便利有限公司", "副食品商行", "贸易有限公司"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -58,25 +80,68 @@ TOP_COMPARE_ACTIONS = ["executive_meeting", "competitor_comparison", "competitor
 OBSTACLES = {
     "lead": [("", 6), ("shelf_space", 2), ("inventory_backlog", 1), ("competitor_interference", 1)],
     "needs_confirmed": [("", 4), ("technical_doubt", 2), ("shelf_space", 2), ("budget_shortage", 1)],
-    "solution_compare": [("complex_decision_chain", 37), ("competitor_interference", 25), ("technical_doubt", 18), ("budget_shortage", 10), ("", 10)],
-    "price_negotiation": [("budget_shortage", 40), ("competitor_interference", 30), ("complex_decision_chain", 20), ("inventory_backlog", 10)],
+    "solution_compare": [
+        ("complex_decision_chain", 37),
+        ("competitor_interference", 25),
+        ("technical_doubt", 18),
+        ("budget_shortage", 10),
+        ("", 10),
+    ],
+    "price_negotiation": [
+        ("budget_shortage", 40),
+        ("competitor_interference", 30),
+        ("complex_decision_chain", 20),
+        ("inventory_backlog", 10),
+    ],
     "contract_signing": [("", 4), ("complex_decision_chain", 3), ("budget_shortage", 2)],
     "won": [("", 8), ("inventory_backlog", 1), ("shelf_space", 1)],
     "lost": [("competitor_interference", 5), ("budget_shortage", 3)],
 }
 PLANS = {
-    "lead": [("下周带新品样品上门拜访店长", "新品样品"), ("发送产品目录给采购负责人", "产品目录"), ("约店长做15分钟快速诊断", "诊断记录")],
-    "needs_confirmed": [("提交首批铺货清单", "铺货清单"), ("安排试销两周并收集动销数据", "试销数据表"), ("演示陈列方案", "陈列方案")],
-    "solution_compare": [("提交定制陈列与促销方案", "定制方案"), ("发送竞品对比表给采购经理", "竞品对比表"), ("约区域经理与老板三方会谈", "会谈纪要")],
-    "price_negotiation": [("按新账期重新报价", "报价单"), ("申请阶梯返点政策", "返点申请"), ("约老板确认最终价格", "价格确认单")],
-    "contract_signing": [("寄送合同并跟进盖章", "盖章合同"), ("确认首单到货时间", "首单订单"), ("办理开户资料", "开户资料")],
+    "lead": [
+        ("下周带新品样品上门拜访店长", "新品样品"),
+        ("发送产品目录给采购负责人", "产品目录"),
+        ("约店长做15分钟快速诊断", "诊断记录"),
+    ],
+    "needs_confirmed": [
+        ("提交首批铺货清单", "铺货清单"),
+        ("安排试销两周并收集动销数据", "试销数据表"),
+        ("演示陈列方案", "陈列方案"),
+    ],
+    "solution_compare": [
+        ("提交定制陈列与促销方案", "定制方案"),
+        ("发送竞品对比表给采购经理", "竞品对比表"),
+        ("约区域经理与老板三方会谈", "会谈纪要"),
+    ],
+    "price_negotiation": [
+        ("按新账期重新报价", "报价单"),
+        ("申请阶梯返点政策", "返点申请"),
+        ("约老板确认最终价格", "价格确认单"),
+    ],
+    "contract_signing": [
+        ("寄送合同并跟进盖章", "盖章合同"),
+        ("确认首单到货时间", "首单订单"),
+        ("办理开户资料", "开户资料"),
+    ],
     "won": [("下周补货并检查陈列", "补货单"), ("布置月度促销堆头", "堆头照片"), ("对账并催收上月货款", "对账单")],
     "lost": [("三个月后回访", "回访记录")],
 }
 SUMMARIES = {
-    "visit": ["门店陈列检查，货架占比约{p}%，店长关注动销速度", "与店长面谈，对方希望提供更多促销支持", "现场查看库存，{p}%的SKU需要补货"],
-    "phone": ["电话沟通首单数量，客户要求{p}天账期", "电话确认送货时间，客户对价格仍有顾虑", "与采购经理通话，对方需内部审批"],
-    "wechat": ["微信发送报价单，客户回复会与老板商量", "微信推送新品资料，客户询问返点政策", "微信确认陈列照片，客户满意度较高"],
+    "visit": [
+        "门店陈列检查，货架占比约{p}%，店长关注动销速度",
+        "与店长面谈，对方希望提供更多促销支持",
+        "现场查看库存，{p}%的SKU需要补货",
+    ],
+    "phone": [
+        "电话沟通首单数量，客户要求{p}天账期",
+        "电话确认送货时间，客户对价格仍有顾虑",
+        "与采购经理通话，对方需内部审批",
+    ],
+    "wechat": [
+        "微信发送报价单，客户回复会与老板商量",
+        "微信推送新品资料，客户询问返点政策",
+        "微信确认陈列照片，客户满意度较高",
+    ],
     "email": ["邮件发送合同草稿及报价明细", "邮件回复客户关于账期的疑问"],
 }
 
@@ -104,7 +169,9 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=1500)
         parser.add_argument("--days", type=int, default=90)
         parser.add_argument("--password", default="demo")
-        parser.add_argument("--reset", action="store_true", help="delete existing customers, actions and demo users first")
+        parser.add_argument(
+            "--reset", action="store_true", help="delete existing customers, actions and demo users first"
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -151,12 +218,24 @@ class Command(BaseCommand):
         regions = [Team.objects.create(name=n, kind=Team.Kind.REGION, parent=company) for n in region_names]
         team_count = max(3, math.ceil(reps / 8))
         teams = [
-            Team.objects.create(name=f"{regions[i % len(regions)].name}{i // len(regions) + 1}组", kind=Team.Kind.TEAM, parent=regions[i % len(regions)])
+            Team.objects.create(
+                name=f"{regions[i % len(regions)].name}{i // len(regions) + 1}组",
+                kind=Team.Kind.TEAM,
+                parent=regions[i % len(regions)],
+            )
             for i in range(team_count)
         ]
 
         def user(username: str, role: str, team: Team | None, **extra: Any) -> User:
-            return User(username=username, password=hashed, role=role, team=team, display_name=self._person(rng), date_joined=now, **extra)
+            return User(
+                username=username,
+                password=hashed,
+                role=role,
+                team=team,
+                display_name=self._person(rng),
+                date_joined=now,
+                **extra,
+            )
 
         staff = [
             user("director", Role.DIRECTOR, company),
@@ -175,7 +254,12 @@ class Command(BaseCommand):
                 profiles.append(RepProfile(rep, advance=0.34, gap_days=3.5, late_share=0.08))
             else:
                 profiles.append(
-                    RepProfile(rep, advance=rng.uniform(0.16, 0.26), gap_days=rng.uniform(5.0, 8.0), late_share=rng.uniform(0.12, 0.3))
+                    RepProfile(
+                        rep,
+                        advance=rng.uniform(0.16, 0.26),
+                        gap_days=rng.uniform(5.0, 8.0),
+                        late_share=rng.uniform(0.12, 0.3),
+                    )
                 )
         return profiles
 
@@ -184,21 +268,44 @@ class Command(BaseCommand):
         district = rng.choice(CITIES[city])
         roll = rng.random()
         if roll < 0.7:
-            kind, name = Customer.Kind.STORE, f"{rng.choice(STORE_BRANDS)}{rng.choice(STORE_TYPES)}({district}{rng.randint(1, 99)}号店)"
+            kind, name = (
+                Customer.Kind.STORE,
+                f"{rng.choice(STORE_BRANDS)}{rng.choice(STORE_TYPES)}({district}{rng.randint(1, 99)}号店)",
+            )
         elif roll < 0.85:
-            kind, name = Customer.Kind.ACCOUNT, f"{city}{self._person(rng)[:1]}{rng.choice('鑫盛隆泰丰源达')}{rng.choice(ACCOUNT_NAMES)}"
+            kind, name = (
+                Customer.Kind.ACCOUNT,
+                f"{city}{self._person(rng)[:1]}{rng.choice('鑫盛隆泰丰源达')}{rng.choice(ACCOUNT_NAMES)}",
+            )
         else:
             kind, name = Customer.Kind.LEAD, f"{district}{rng.choice(STORE_BRANDS)}{rng.choice(STORE_TYPES)}(待开发)"
         created = now - timedelta(days=rng.uniform(days * 0.5, days + 30))
         return Customer(
-            kind=kind, name=name, region=REGIONS[city], city=city, industry="快消零售", owner=owner,
-            stage="lead", status=Customer.Status.ACTIVE, created_at=created, updated_at=created,
+            kind=kind,
+            name=name,
+            region=REGIONS[city],
+            city=city,
+            industry="快消零售",
+            owner=owner,
+            stage="lead",
+            status=Customer.Status.ACTIVE,
+            created_at=created,
+            updated_at=created,
         )
 
     def _weighted(self, rng: random.Random, options: list[tuple[str, int]]) -> str:
         return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
-    def _action(self, rng: random.Random, profile: RepProfile, customer: Customer, stage: str, at: datetime, now: datetime, progressed: bool) -> ActionLog:
+    def _action(
+        self,
+        rng: random.Random,
+        profile: RepProfile,
+        customer: Customer,
+        stage: str,
+        at: datetime,
+        now: datetime,
+        progressed: bool,
+    ) -> ActionLog:
         method = self._weighted(rng, [("visit", 55), ("wechat", 25), ("phone", 15), ("email", 5)])
         pool = KEY_ACTIONS[stage]
         if stage == "solution_compare" and profile.advance > 0.3:
@@ -206,23 +313,50 @@ class Command(BaseCommand):
         obstacle = self._weighted(rng, OBSTACLES[stage])
         plan, deliverable = rng.choice(PLANS[stage])
         has_next = stage in ("price_negotiation", "contract_signing") or rng.random() < 0.8
-        emotion = "positive" if progressed and rng.random() < 0.7 else self._weighted(rng, [("neutral", 5), ("positive", 3), ("resistant", 2)])
+        emotion = (
+            "positive"
+            if progressed and rng.random() < 0.7
+            else self._weighted(rng, [("neutral", 5), ("positive", 3), ("resistant", 2)])
+        )
         if stage == "lost":
             emotion = "resistant"
         summary = ""
         if method in ("wechat", "phone", "email") or rng.random() < 0.4:
             summary = rng.choice(SUMMARIES[method]).format(p=rng.randint(10, 60))
         delay = self._delay(rng, profile)
-        channel = {"visit": "visit", "phone": "phone", "wechat": rng.choice(["wechat_text", "wechat_voice"]), "email": ""}[method]
+        channel = {
+            "visit": "visit",
+            "phone": "phone",
+            "wechat": rng.choice(["wechat_text", "wechat_voice"]),
+            "email": "",
+        }[method]
         quality = rng.random() < 0.6
         return ActionLog(
-            customer=customer, rep=profile.user, occurred_at=at, logged_at=min(at + delay, now), updated_at=min(at + delay, now),
-            contact_method=method, stage=stage, key_action=rng.choice(pool), obstacle=obstacle,
-            next_step_plan=plan if has_next else "", next_step_date=(at.astimezone(SHANGHAI) + timedelta(days=rng.randint(1, 7))).date() if has_next else None,
-            next_step_deliverable=deliverable if has_next else "", emotion=emotion, summary=summary,
+            customer=customer,
+            rep=profile.user,
+            occurred_at=at,
+            logged_at=min(at + delay, now),
+            updated_at=min(at + delay, now),
+            contact_method=method,
+            stage=stage,
+            key_action=rng.choice(pool),
+            obstacle=obstacle,
+            next_step_plan=plan if has_next else "",
+            next_step_date=(at.astimezone(SHANGHAI) + timedelta(days=rng.randint(1, 7))).date() if has_next else None,
+            next_step_deliverable=deliverable if has_next else "",
+            emotion=emotion,
+            summary=summary,
             channel=channel if quality else "",
-            content_type=rng.choice(["answer_questions", "push_materials", "book_meeting", "chase_progress"]) if quality else "",
-            response_strength=(rng.choice(["active_question", "confirm_details", "confirm_details"]) if progressed else rng.choice(["active_question", "confirm_details", "request_delay", "explicit_refusal"])) if quality else "",
+            content_type=rng.choice(["answer_questions", "push_materials", "book_meeting", "chase_progress"])
+            if quality
+            else "",
+            response_strength=(
+                rng.choice(["active_question", "confirm_details", "confirm_details"])
+                if progressed
+                else rng.choice(["active_question", "confirm_details", "request_delay", "explicit_refusal"])
+            )
+            if quality
+            else "",
         )
 
     def _delay(self, rng: random.Random, profile: RepProfile) -> timedelta:
@@ -233,10 +367,14 @@ class Command(BaseCommand):
         return timedelta(days=rng.uniform(1, 3))
 
     def _working_time(self, rng: random.Random, moment: datetime) -> datetime:
-        local = moment.astimezone(SHANGHAI).replace(hour=rng.randint(9, 17), minute=rng.randint(0, 59), second=0, microsecond=0)
+        local = moment.astimezone(SHANGHAI).replace(
+            hour=rng.randint(9, 17), minute=rng.randint(0, 59), second=0, microsecond=0
+        )
         return local.astimezone(ZoneInfo("UTC"))
 
-    def _customers_and_actions(self, rng: random.Random, profiles: list[RepProfile], *, count: int, days: int, now: datetime) -> int:
+    def _customers_and_actions(
+        self, rng: random.Random, profiles: list[RepProfile], *, count: int, days: int, now: datetime
+    ) -> int:
         start = now - timedelta(days=days)
         total = 0
         batch = Plan()
@@ -262,7 +400,9 @@ class Command(BaseCommand):
                 actions.append(self._action(rng, profile, customer, stage, moment, now, progressed))
                 if stage == "lost":
                     break
-                at += timedelta(days=max(0.5, rng.expovariate(1 / (profile.gap_days * (1.4 if stage == "won" else 1.0)))))
+                at += timedelta(
+                    days=max(0.5, rng.expovariate(1 / (profile.gap_days * (1.4 if stage == "won" else 1.0))))
+                )
             batch.customers.append(customer)
             batch.actions.append(actions)
             total += len(actions)
@@ -292,10 +432,26 @@ class Command(BaseCommand):
         history = []
         for customer, actions in zip(batch.customers, batch.actions, strict=True):
             first_stage = actions[0].stage if actions else "lead"
-            history.append(StageHistory(customer=customer, from_stage="", to_stage=first_stage if first_stage == "won" else "lead", changed_at=customer.created_at))
+            history.append(
+                StageHistory(
+                    customer=customer,
+                    from_stage="",
+                    to_stage=first_stage if first_stage == "won" else "lead",
+                    changed_at=customer.created_at,
+                )
+            )
             previous = history[-1].to_stage
             for action in actions:
                 if action.stage != previous:
-                    history.append(StageHistory(customer=customer, from_stage=previous, to_stage=action.stage, changed_at=action.occurred_at, action=action, changed_by=action.rep))
+                    history.append(
+                        StageHistory(
+                            customer=customer,
+                            from_stage=previous,
+                            to_stage=action.stage,
+                            changed_at=action.occurred_at,
+                            action=action,
+                            changed_by=action.rep,
+                        )
+                    )
                     previous = action.stage
         StageHistory.objects.bulk_create(history, batch_size=1000)

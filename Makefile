@@ -1,0 +1,83 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_PACKAGES := gettext
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test venv deps-run deps-test system-deps migrate demo lint fmt lock messages bench clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+
+venv: $(VENV)/bin/activate
+
+deps-run: venv
+	$(PIP) install -q -r requirements.txt
+
+deps-test: venv
+	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
+
+# System packages for the tests; installed with apt when we are root and they are missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install with apt:$$missing (tests that need them will fail)"; fi; \
+	fi
+
+migrate: deps-run
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+
+demo: migrate
+	$(PY) manage.py load_template fmcg
+	$(PY) manage.py seed_demo --if-empty
+
+## make run: install, migrate, load the FMCG template and the demo team, start web + worker.
+run: demo
+	@echo ""
+	@echo "SalesTrace is starting at http://$(HOST):$(PORT)/"
+	@echo "  API docs:      http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "  Demo logins (password: demo): director, sup1..sup3, rep01..rep24, assistant, admin"
+	@echo "  Stop with Ctrl-C."
+	@echo ""
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py run_huey --quiet & worker=$$!; \
+	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - --log-level warning
+
+## make test: install what the tests need (system packages too, as root) and run the whole suite.
+test: deps-test system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(PY) manage.py makemigrations --check --dry-run -v1
+	$(PY) manage.py compilemessages -v0 --ignore=.venv
+	$(VENV)/bin/pytest
+
+lint: deps-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+fmt: deps-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: deps-test
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements-dev.txt requirements-dev.in
+
+messages: deps-test
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=bench --no-obsolete
+	$(PY) manage.py compilemessages -v0 --ignore=.venv
+
+bench: deps-test
+	$(PY) bench/load_actions.py
+
+clean:
+	rm -rf var/ staticfiles/
