@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """Personas are made per test; a real hasher would cost ~0.3 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -22,8 +22,8 @@ CODE = Field("", max_length=50)
 
 
 def _aware(value: datetime) -> datetime:
-    """A time without an offset is read as Asia/Shanghai wall-clock time."""
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    """A time without an offset is read as Asia/Shanghai wall-clock time; answers are in UTC."""
+    return (timezone.make_aware(value) if timezone.is_naive(value) else value).astimezone(UTC)
 
 
 class ActionFields(Schema):
@@ -112,6 +112,10 @@ class ActionEditOut(Schema):
 class ActionDetailOut(ActionOut):
     edits: list[ActionEditOut]
 
+    @staticmethod
+    def resolve_edits(obj: ActionLog) -> list[Any]:
+        return list(action_edits(action=obj))
+
 
 class ActionQuery(Schema):
     customer_id: int | None = Field(None, ge=1, le=MAX_ID)
@@ -120,11 +124,6 @@ class ActionQuery(Schema):
     key_action: str | None = Field(None, max_length=50)
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
-
-
-def _detail(action: ActionLog) -> dict[str, Any]:
-    edits = [ActionEditOut.from_orm(e) for e in action_edits(action=action)]
-    return {**ActionOut.from_orm(action).dict(), "edits": edits}
 
 
 @router.get("/actions", response=list[ActionOut])
@@ -163,16 +162,16 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
 
 
 @router.get("/actions/{action_id}", response=ActionDetailOut)
-def get_action(request: HttpRequest, action_id: IdPath) -> dict[str, Any]:
+def get_action(request: HttpRequest, action_id: IdPath) -> ActionLog:
     """One action with every kept edit (who, when, before, after)."""
-    return _detail(action_get(user=request.user, action_id=action_id))  # type: ignore[arg-type]
+    return action_get(user=request.user, action_id=action_id)  # type: ignore[arg-type]
 
 
 @router.patch("/actions/{action_id}", response=ActionDetailOut)
-def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) -> dict[str, Any]:
+def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) -> ActionLog:
     """Edit your own action under the same rules; the edit is kept."""
     changes = payload.dict(exclude_unset=True)
     if changes.get("occurred_at") is not None:
         changes["occurred_at"] = _aware(changes["occurred_at"])
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
-    return _detail(action)
+    return action

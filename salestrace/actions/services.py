@@ -140,9 +140,9 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
         raise PermissionDenied([FieldError(None, "forbidden", _("Only the rep who logged an action may edit it."))])
     changes = _clean({k: v for k, v in changes.items() if k in DRAFT_FIELDS})
     current = ActionDraft(**{name: getattr(action, name) for name in DRAFT_FIELDS})
-    updated = replace(
-        current, **{k: ("" if v is None and k not in ("next_step_date",) else v) for k, v in changes.items()}
-    )
+    # A null clears a text or choice field; next_step_date is the one field that may be None.
+    cleared: dict[str, Any] = {k: ("" if v is None and k != "next_step_date" else v) for k, v in changes.items()}
+    updated = replace(current, **cleared)
     changed = {name for name in DRAFT_FIELDS if getattr(current, name) != getattr(updated, name)}
     if not changed:
         return action

@@ -14,7 +14,7 @@ class OptionSetAdmin(admin.ModelAdmin):
     list_display = ("code", "name_zh", "name_en")
     inlines = [OptionInline]
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -44,6 +44,10 @@ class CustomerOut(Schema):
 class CustomerDetailOut(CustomerOut):
     stage_history: list[StageChangeOut]
 
+    @staticmethod
+    def resolve_stage_history(obj: Customer) -> list[Any]:
+        return list(customer_stage_history(customer=obj))
+
 
 class CustomerIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
@@ -78,20 +82,6 @@ class CustomerQuery(Schema):
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-def _detail(customer: Customer) -> dict[str, Any]:
-    history = [
-        StageChangeOut(
-            from_stage=h.from_stage,
-            to_stage=h.to_stage,
-            changed_at=h.changed_at,
-            action_id=h.action_id,
-            changed_by_id=h.changed_by_id,
-        )
-        for h in customer_stage_history(customer=customer)
-    ]
-    return {**CustomerOut.from_orm(customer).dict(), "stage_history": history}
-
-
 @router.get("/customers", response=list[CustomerOut])
 @paginate(LimitOffsetPagination)
 def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
@@ -100,21 +90,21 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
 
 
 @router.post("/customers", response={201: CustomerDetailOut})
-def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dict[str, Any]]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, Customer]:
     """Create a customer (lead, account or store); you own it unless you name an owner."""
     customer = customer_create(user=request.user, data=CustomerInput(**payload.dict()), now=clock.now())  # type: ignore[arg-type]
-    return 201, _detail(customer)
+    return 201, customer
 
 
 @router.get("/customers/{customer_id}", response=CustomerDetailOut)
-def get_customer(request: HttpRequest, customer_id: IdPath) -> dict[str, Any]:
+def get_customer(request: HttpRequest, customer_id: IdPath) -> Customer:
     """One customer with its stage history (newest first)."""
-    return _detail(customer_get(user=request.user, customer_id=customer_id))  # type: ignore[arg-type]
+    return customer_get(user=request.user, customer_id=customer_id)  # type: ignore[arg-type]
 
 
 @router.patch("/customers/{customer_id}", response=CustomerDetailOut)
-def patch_customer(request: HttpRequest, customer_id: IdPath, payload: CustomerPatch) -> dict[str, Any]:
+def patch_customer(request: HttpRequest, customer_id: IdPath, payload: CustomerPatch) -> Customer:
     """Change details or the owner; the stage moves only through logged actions."""
     changes = payload.dict(exclude_unset=True)
     customer = customer_update(user=request.user, customer_id=customer_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
-    return _detail(customer)
+    return customer

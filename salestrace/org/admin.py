@@ -18,7 +18,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "team", "is_active")
     search_fields = ("username", "display_name")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Sales organisation"), {"fields": ("display_name", "role", "team")}),
     )
     add_fieldsets = (
@@ -33,6 +33,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "prefix")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         # A token's plain text can only be shown at creation: use the API or create_api_token.
         return False

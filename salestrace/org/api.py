@@ -34,5 +34,5 @@ def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
         raise InvalidCredentials([FieldError(None, "invalid_credentials", _("Wrong username or password."))])
-    token, raw = api_token_create(user=user, name=payload.name, now=clock.now())  # type: ignore[arg-type]
-    return 201, TokenOut(token=raw, prefix=token.prefix, username=user.get_username(), role=user.role)  # type: ignore[attr-defined]
+    token, raw = api_token_create(user=user, name=payload.name, now=clock.now())
+    return 201, TokenOut(token=raw, prefix=token.prefix, username=user.get_username(), role=user.role)
