@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import field_validator
 
 from salestrace.actions.models import ActionLog
@@ -13,7 +13,7 @@ from salestrace.actions.rules import ActionDraft
 from salestrace.actions.selectors import ActionFilters, action_edits, action_get, action_list
 from salestrace.actions.services import action_log, action_update
 from salestrace.core import clock
-from salestrace.core.api import MAX_ID, IdPath
+from salestrace.core.api import ERRORS, MAX_ID, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput
 
 router = Router(tags=["actions"])
@@ -34,7 +34,7 @@ class ActionFields(Schema):
     key_action: str = CODE
     obstacle: str = CODE
     next_step_plan: str = Field("", max_length=500)
-    next_step_date: date | None = None
+    next_step_date: IsoDate | None = None
     next_step_deliverable: str = Field("", max_length=200)
     emotion: str = CODE
     summary: str = Field("", max_length=5000)
@@ -45,19 +45,19 @@ class ActionFields(Schema):
 
 class ActionIn(ActionFields):
     customer_id: int = Field(..., ge=1, le=MAX_ID)
-    occurred_at: datetime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
+    occurred_at: IsoDateTime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
 
     model_config = {"extra": "forbid"}
 
 
 class ActionPatch(Schema):
-    occurred_at: datetime | None = None
+    occurred_at: IsoDateTime | None = None
     contact_method: str | None = Field(None, min_length=1, max_length=50)
     stage: str | None = Field(None, min_length=1, max_length=50)
     key_action: str | None = Field(None, max_length=50)
     obstacle: str | None = Field(None, max_length=50)
     next_step_plan: str | None = Field(None, max_length=500)
-    next_step_date: date | None = None
+    next_step_date: IsoDate | None = None
     next_step_deliverable: str | None = Field(None, max_length=200)
     emotion: str | None = Field(None, max_length=50)
     summary: str | None = Field(None, max_length=5000)
@@ -122,12 +122,12 @@ class ActionQuery(Schema):
     rep_id: int | None = Field(None, ge=1, le=MAX_ID)
     stage: str | None = Field(None, max_length=50)
     key_action: str | None = Field(None, max_length=50)
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
+    occurred_after: IsoDateTime | None = None
+    occurred_before: IsoDateTime | None = None
 
 
-@router.get("/actions", response=list[ActionOut])
-@paginate(LimitOffsetPagination)
+@router.get("/actions", response={200: list[ActionOut], **ERRORS})
+@paginate(Pagination)
 def list_actions(request: HttpRequest, filters: Query[ActionQuery]) -> Any:
     """Actions in your scope, newest first by when they happened."""
     data = filters.dict()
@@ -137,7 +137,7 @@ def list_actions(request: HttpRequest, filters: Query[ActionQuery]) -> Any:
     return action_list(user=request.user, filters=ActionFilters(**data))  # type: ignore[arg-type]
 
 
-@router.post("/actions", response={201: ActionOut})
+@router.post("/actions", response={201: ActionOut, **ERRORS})
 def create_action(request: HttpRequest, response: HttpResponse, payload: ActionIn) -> tuple[int, ActionLog]:
     """Log an action. Every rule violation is reported at once (422).
 
@@ -161,13 +161,13 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
     return 201, action
 
 
-@router.get("/actions/{action_id}", response=ActionDetailOut)
+@router.get("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
 def get_action(request: HttpRequest, action_id: IdPath) -> ActionLog:
     """One action with every kept edit (who, when, before, after)."""
     return action_get(user=request.user, action_id=action_id)  # type: ignore[arg-type]
 
 
-@router.patch("/actions/{action_id}", response=ActionDetailOut)
+@router.patch("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
 def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) -> ActionLog:
     """Edit your own action under the same rules; the edit is kept."""
     changes = payload.dict(exclude_unset=True)

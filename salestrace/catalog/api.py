@@ -5,6 +5,7 @@ from ninja import Router, Schema
 
 from salestrace.catalog.models import pick_language
 from salestrace.catalog.selectors import active_rules, option_sets_with_options
+from salestrace.core.api import ERRORS
 
 router = Router(tags=["catalog"])
 
@@ -33,7 +34,7 @@ class RuleOut(Schema):
     message_en: str
 
 
-@router.get("/options", response=list[OptionSetOut])
+@router.get("/options", response={200: list[OptionSetOut], **ERRORS})
 def list_options(request: HttpRequest) -> list[OptionSetOut]:
     """Every dropdown with its active options; labels in the request's language."""
     return [
@@ -56,7 +57,7 @@ def list_options(request: HttpRequest) -> list[OptionSetOut]:
     ]
 
 
-@router.get("/rules", response=list[RuleOut])
+@router.get("/rules", response={200: list[RuleOut], **ERRORS})
 def list_rules(request: HttpRequest) -> list[RuleOut]:
     """The active entry rules, so a form can apply them live; the server enforces the same ones."""
     return [

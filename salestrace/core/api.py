@@ -4,22 +4,65 @@ Every error is `{"errors": [{"field": ..., "code": ..., "message": ...}]}` with 
 language of the request (Accept-Language; zh-hans by default). Bad input is never a 500.
 """
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import NinjaAPI, Path
+from ninja import Field, NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import BeforeValidator
 
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, FieldError
 from salestrace.org.services import api_token_authenticate
 
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
+
+
+def _iso_only(value: Any) -> Any:
+    """Refuse numbers where a date is expected: pydantic would read them as Unix timestamps."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date or date-time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+
 # Database ids fit in a signed 64-bit integer; larger numbers are bad input, not a crash.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+
+class ErrorOut(Schema):
+    field: str | None
+    code: str
+    message: str
+
+
+class ErrorsOut(Schema):
+    """Every error answer: all problems at once, messages in the request's language."""
+
+    errors: list[ErrorOut]
+
+
+# Error answers documented on every operation (OpenAPI), so clients and fuzzers know them.
+ERRORS: dict[int, type[Schema]] = {code: ErrorsOut for code in (400, 401, 403, 404, 409, 422, 429)}
+
+
+class Pagination(LimitOffsetPagination):
+    """limit/offset paging with a bounded offset: past ten million, filter instead of paging."""
+
+    class Input(Schema):
+        limit: int = Field(settings.NINJA_PAGINATION_PER_PAGE, ge=1, le=settings.NINJA_PAGINATION_MAX_LIMIT)
+        offset: int = Field(0, ge=0, le=10_000_000)
+
 
 _LOCATION_PARTS = {"body", "query", "path", "header", "form", "cookie", "payload", "data", "filters"}
 

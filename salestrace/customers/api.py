@@ -3,10 +3,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+from pydantic import field_validator
 
 from salestrace.core import clock
-from salestrace.core.api import MAX_ID, IdPath
+from salestrace.core.api import ERRORS, MAX_ID, IdPath, Pagination
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import CustomerFilters, customer_get, customer_list, customer_stage_history
 from salestrace.customers.services import CustomerInput, customer_create, customer_update
@@ -73,6 +74,18 @@ class CustomerPatch(Schema):
 
     model_config = {"extra": "forbid"}
 
+    @field_validator("name", "kind", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    @field_validator("region", "city", "industry", mode="before")
+    @classmethod
+    def _null_is_blank(cls, value: Any) -> Any:
+        return "" if value is None else value
+
 
 class CustomerQuery(Schema):
     q: str | None = Field(None, max_length=100, description="Part of the name.")
@@ -82,27 +95,27 @@ class CustomerQuery(Schema):
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-@router.get("/customers", response=list[CustomerOut])
-@paginate(LimitOffsetPagination)
+@router.get("/customers", response={200: list[CustomerOut], **ERRORS})
+@paginate(Pagination)
 def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
     """Customers in your scope, most recently active first."""
     return customer_list(user=request.user, filters=CustomerFilters(**filters.dict()))  # type: ignore[arg-type]
 
 
-@router.post("/customers", response={201: CustomerDetailOut})
+@router.post("/customers", response={201: CustomerDetailOut, **ERRORS})
 def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, Customer]:
     """Create a customer (lead, account or store); you own it unless you name an owner."""
     customer = customer_create(user=request.user, data=CustomerInput(**payload.dict()), now=clock.now())  # type: ignore[arg-type]
     return 201, customer
 
 
-@router.get("/customers/{customer_id}", response=CustomerDetailOut)
+@router.get("/customers/{customer_id}", response={200: CustomerDetailOut, **ERRORS})
 def get_customer(request: HttpRequest, customer_id: IdPath) -> Customer:
     """One customer with its stage history (newest first)."""
     return customer_get(user=request.user, customer_id=customer_id)  # type: ignore[arg-type]
 
 
-@router.patch("/customers/{customer_id}", response=CustomerDetailOut)
+@router.patch("/customers/{customer_id}", response={200: CustomerDetailOut, **ERRORS})
 def patch_customer(request: HttpRequest, customer_id: IdPath, payload: CustomerPatch) -> Customer:
     """Change details or the owner; the stage moves only through logged actions."""
     changes = payload.dict(exclude_unset=True)

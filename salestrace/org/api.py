@@ -5,6 +5,7 @@ from ninja import Field, Router, Schema
 from ninja.throttling import AnonRateThrottle
 
 from salestrace.core import clock
+from salestrace.core.api import ERRORS
 from salestrace.core.errors import DomainError, FieldError
 from salestrace.org.services import api_token_create
 
@@ -28,7 +29,7 @@ class InvalidCredentials(DomainError):
     status = 401
 
 
-@router.post("/token", auth=None, response={201: TokenOut}, throttle=[AnonRateThrottle("30/m")])
+@router.post("/token", auth=None, response={201: TokenOut, **ERRORS}, throttle=[AnonRateThrottle("30/m")])
 def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]:
     """Exchange a username and password for an API token."""
     user = authenticate(request, username=payload.username, password=payload.password)

@@ -395,6 +395,9 @@ class Command(BaseCommand):
                     elif rng.random() < profile.advance:
                         stage, progressed = PIPELINE[PIPELINE.index(stage) + 1], True
                 moment = self._working_time(rng, at)
+                if actions and moment <= actions[-1].occurred_at:
+                    # Two contacts on one day: the second comes after the first.
+                    moment = actions[-1].occurred_at + timedelta(minutes=rng.randint(30, 180))
                 if moment > now:
                     break
                 actions.append(self._action(rng, profile, customer, stage, moment, now, progressed))

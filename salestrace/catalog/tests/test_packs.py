@@ -1,0 +1,163 @@
+"""Template packs: parsing, and loading them idempotently into the catalog."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from salestrace.catalog.models import Option, Rule, TemplatePack, Threshold
+from salestrace.catalog.packs import CHOICE_FIELDS, PackError, available_packs, parse_pack, read_pack
+from salestrace.catalog.services import template_load
+
+
+def minimal_pack(**overrides: Any) -> dict[str, Any]:
+    pack: dict[str, Any] = {
+        "code": "mini",
+        "name": {"zh": "迷你", "en": "Mini"},
+        "option_sets": {
+            code: {"name": {"zh": code, "en": code}, "options": [{"code": "a", "zh": "甲", "en": "A"}]}
+            for code in CHOICE_FIELDS.values()
+        },
+        "rules": [],
+    }
+    pack.update(overrides)
+    return pack
+
+
+@pytest.mark.parametrize("code", ["fmcg", "b2b_industrial"])
+def test_shipped_packs_parse_and_carry_the_seed_rules(code: str) -> None:
+    pack = read_pack(code)
+    sets = {s.code: {o.code for o in s.options} for s in pack.option_sets}
+    assert {"visit", "phone", "wechat", "email"} <= sets["contact_method"]
+    assert [o.code for o in next(s for s in pack.option_sets if s.code == "stage").options] == [
+        "lead",
+        "needs_confirmed",
+        "solution_compare",
+        "price_negotiation",
+        "contract_signing",
+        "won",
+        "lost",
+    ]
+    assert {"technical_doubt", "budget_shortage", "complex_decision_chain", "competitor_interference"} <= sets[
+        "obstacle"
+    ]
+    assert sets["emotion"] == {"positive", "neutral", "resistant"}
+    assert sets["response_strength"] == {"active_question", "confirm_details", "request_delay", "explicit_refusal"}
+    required = {
+        (r.condition.get("field"), str(r.condition.get("equals") or r.condition.get("in")), f)
+        for r in pack.rules
+        for f in r.requires
+    }
+    assert ("stage", "price_negotiation", "obstacle") in required
+    assert ("stage", "price_negotiation", "next_step_plan") in required
+    assert ("stage", "price_negotiation", "next_step_date") in required
+    assert ("contact_method", "['wechat', 'phone']", "summary") in required
+
+
+def test_available_packs_lists_the_shipped_ones() -> None:
+    assert {"fmcg", "b2b_industrial"} <= set(available_packs())
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"code": ""}, "needs a code"),
+        ({"name": {"zh": "x"}}, "needs zh and en"),
+        (
+            {
+                "rules": [
+                    {
+                        "code": "r",
+                        "when": {"field": "colour", "equals": 1},
+                        "require": ["summary"],
+                        "message": {"zh": "x", "en": "x"},
+                    }
+                ]
+            },
+            "unknown field 'colour'",
+        ),
+        (
+            {"rules": [{"code": "r", "when": {}, "require": ["shoe_size"], "message": {"zh": "x", "en": "x"}}]},
+            "unknown fields shoe_size",
+        ),
+        (
+            {"rules": [{"code": "r", "when": {}, "require": [], "message": {"zh": "x", "en": "x"}}]},
+            "needs a list of field names",
+        ),
+        ({"thresholds": {"x": "many"}}, "not a number"),
+    ],
+)
+def test_a_broken_pack_is_refused_with_the_place(change: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(PackError, match=complaint):
+        parse_pack(minimal_pack(**change))
+
+
+def test_a_pack_missing_an_option_set_is_refused() -> None:
+    pack = minimal_pack()
+    del pack["option_sets"]["emotion"]
+    with pytest.raises(PackError, match="missing option sets emotion"):
+        parse_pack(pack)
+
+
+def test_loading_twice_changes_nothing_the_second_time(db: None, now: Any) -> None:
+    template_load(code="fmcg", now=now)
+    before = list(Option.objects.values_list("option_set__code", "code", "label_zh", "is_active").order_by("pk"))
+    report = template_load(code="fmcg", now=now)
+    assert (report.options_created, report.options_updated, report.options_deactivated) == (0, 0, 0)
+    assert (
+        list(Option.objects.values_list("option_set__code", "code", "label_zh", "is_active").order_by("pk")) == before
+    )
+    assert Rule.objects.filter(is_active=True).count() == len(read_pack("fmcg").rules)
+
+
+def test_switching_pack_deactivates_options_it_drops_and_never_deletes(db: None, now: Any) -> None:
+    template_load(code="fmcg", now=now)
+    count = Option.objects.count()
+    template_load(code="b2b_industrial", now=now)
+    shelf = Option.objects.get(option_set__code="key_action", code="store_check")
+    assert not shelf.is_active
+    assert Option.objects.get(option_set__code="key_action", code="factory_tour").is_active
+    assert Option.objects.count() >= count
+    # and back: the FMCG option is active again, the B2B-only one is not
+    template_load(code="fmcg", now=now)
+    assert Option.objects.get(option_set__code="key_action", code="store_check").is_active
+    assert not Option.objects.get(option_set__code="key_action", code="factory_tour").is_active
+    assert not Rule.objects.get(code="obstacle_required").is_active
+    assert set(TemplatePack.objects.values_list("code", flat=True)) == {"fmcg", "b2b_industrial"}
+
+
+def test_a_reload_updates_labels_in_place(db: None, now: Any) -> None:
+    template_load(code="fmcg", now=now)
+    option = Option.objects.get(option_set__code="obstacle", code="budget_shortage")
+    Option.objects.filter(pk=option.pk).update(label_zh="旧名字")
+    template_load(code="fmcg", now=now)
+    option.refresh_from_db()
+    assert option.label_zh == "预算不足"
+
+
+def test_thresholds_come_from_the_pack(db: None, now: Any) -> None:
+    template_load(code="fmcg", now=now)
+    assert Threshold.objects.get(code="vitality_yellow_days").value == 15
+
+
+def test_load_template_command(db: None) -> None:
+    out = StringIO()
+    call_command("load_template", "fmcg", stdout=out)
+    assert "loaded fmcg" in out.getvalue()
+    with pytest.raises(CommandError, match="no template pack 'nope'; available: b2b_industrial, fmcg"):
+        call_command("load_template", "nope")
+
+
+def test_options_and_rules_are_served_in_the_request_language(personas: Any, api_as: Any) -> None:
+    options = {s["code"]: s for s in api_as(personas.alice, language="en").get("/options").json()}
+    assert [o["label"] for o in options["emotion"]["options"]] == ["Positive", "Neutral", "Resistant"]
+    zh = {s["code"]: s for s in api_as(personas.alice).get("/options").json()}
+    assert zh["stage"]["name"] == "客户阶段"
+    assert [o["code"] for o in zh["stage"]["options"] if o["is_terminal"]] == ["won", "lost"]
+    rules = api_as(personas.alice).get("/rules").json()
+    price = next(r for r in rules if r["code"] == "price_negotiation_requires_obstacle")
+    assert price["condition"] == {"field": "stage", "equals": "price_negotiation"}
+    assert price["message"] == "价格谈判阶段必须填写障碍类型"
