@@ -48,7 +48,9 @@ def test_env_list_and_secret_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_env_example_documents_every_variable_the_settings_read() -> None:
     root = Path(__file__).resolve().parents[1]
-    read = set(re.findall(r'env_(?:str|bool|int|list|secret)\("([A-Z0-9_]+)"', (root / "config" / "settings.py").read_text()))
+    read = set(
+        re.findall(r'env_(?:str|bool|int|list|secret)\("([A-Z0-9_]+)"', (root / "config" / "settings.py").read_text())
+    )
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read - documented == set()
 
@@ -57,13 +59,21 @@ def test_env_example_documents_every_variable_the_settings_read() -> None:
 def test_api_docs_are_served_from_our_own_static_files(client: Any) -> None:
     html = client.get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
-    assert "cdn." not in html and "https://" not in html.replace("https://swagger.io", "")
+    assert "cdn." not in html
+    assert "https://" not in html.replace("https://swagger.io", "")
 
 
 @pytest.mark.django_db
 def test_openapi_lists_the_core_resources(client: Any) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for path in ["/api/v1/actions", "/api/v1/actions/{action_id}", "/api/v1/customers", "/api/v1/options", "/api/v1/rules", "/api/v1/auth/token"]:
+    for path in [
+        "/api/v1/actions",
+        "/api/v1/actions/{action_id}",
+        "/api/v1/customers",
+        "/api/v1/options",
+        "/api/v1/rules",
+        "/api/v1/auth/token",
+    ]:
         assert path in paths
 
 

@@ -1,6 +1,37 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
+from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.catalog.rules import ConditionError, parse_condition
+
+
+class RuleForm(forms.ModelForm):
+    """Checks a rule the way a pack is checked, so a typo cannot break every save."""
+
+    class Meta:
+        model = Rule
+        fields = ("code", "condition", "requires", "message_zh", "message_en", "position", "is_active", "pack")
+
+    def clean_condition(self) -> Any:
+        condition = self.cleaned_data["condition"]
+        try:
+            parse_condition(condition, fields=ACTION_FIELDS)
+        except ConditionError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return condition
+
+    def clean_requires(self) -> Any:
+        requires = self.cleaned_data["requires"]
+        if not isinstance(requires, list) or not requires or not all(isinstance(f, str) for f in requires):
+            raise forms.ValidationError(_('A list of field names, e.g. ["obstacle", "next_step_plan"].'))
+        unknown = sorted(set(requires) - ACTION_FIELDS)
+        if unknown:
+            raise forms.ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(unknown)})
+        return requires
 
 
 class OptionInline(admin.TabularInline):
@@ -20,6 +51,7 @@ class OptionSetAdmin(admin.ModelAdmin):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
+    form = RuleForm
     list_display = ("code", "message_zh", "is_active", "position", "pack")
     list_filter = ("is_active", "pack")
     list_editable = ("is_active", "position")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
 from salestrace.catalog.models import Option, OptionSet, Rule, Threshold
-from salestrace.catalog.rules import RuleSpec, parse_condition
+from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,16 @@ def catalog_snapshot() -> CatalogSnapshot:
         active.setdefault(set_code, set()).add(code)
         if set_code == "stage":
             stages.append(code)
-    rules = tuple(
-        RuleSpec(r.code, parse_condition(r.condition), tuple(r.requires), r.message_zh, r.message_en)
-        for r in Rule.objects.filter(is_active=True).order_by("position", "code")
-    )
+    rules = []
+    for r in Rule.objects.filter(is_active=True).order_by("position", "code"):
+        try:
+            rules.append(RuleSpec(r.code, parse_condition(r.condition), tuple(r.requires), r.message_zh, r.message_en))
+        except ConditionError:
+            # Admin and pack loading refuse broken conditions; one written around them must not
+            # stop every rep from saving, so it is skipped loudly.
+            logger.exception("rule %s has a broken condition and is not applied", r.code)
     thresholds = dict(Threshold.objects.values_list("code", "value"))
-    return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), rules, thresholds)
+    return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds)
 
 
 def option_sets_with_options(*, include_inactive: bool = False) -> QuerySet[OptionSet]:

@@ -53,7 +53,10 @@ def test_the_same_idempotency_key_sent_at_once_creates_one_action(personas: Any)
     at = clock.now() - timedelta(minutes=5)
     # when
     results = run_in_threads(
-        8, lambda i: action_log(user=personas.alice, customer_id=shop.pk, draft=draft(at), now=clock.now(), idempotency_key="retry-1")
+        8,
+        lambda i: action_log(
+            user=personas.alice, customer_id=shop.pk, draft=draft(at), now=clock.now(), idempotency_key="retry-1"
+        ),
     )
     # then all of them answer with the same single action
     assert len({action.pk for action, _ in results}) == 1
@@ -70,7 +73,12 @@ def test_concurrent_saves_on_one_customer_are_all_kept(personas: Any) -> None:
     # when twelve saves race, each a minute apart in occurred_at
     results = run_in_threads(
         len(stages),
-        lambda i: action_log(user=personas.alice, customer_id=shop.pk, draft=draft(base + timedelta(minutes=i), stages[i]), now=clock.now()),
+        lambda i: action_log(
+            user=personas.alice,
+            customer_id=shop.pk,
+            draft=draft(base + timedelta(minutes=i), stages[i]),
+            now=clock.now(),
+        ),
     )
     # then every acknowledged action is there, and the customer follows the latest one
     assert {a.pk for a, _ in results} == set(ActionLog.objects.values_list("pk", flat=True))

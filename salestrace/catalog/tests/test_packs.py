@@ -161,3 +161,37 @@ def test_options_and_rules_are_served_in_the_request_language(personas: Any, api
     price = next(r for r in rules if r["code"] == "price_negotiation_requires_obstacle")
     assert price["condition"] == {"field": "stage", "equals": "price_negotiation"}
     assert price["message"] == "价格谈判阶段必须填写障碍类型"
+
+
+def test_admin_refuses_a_rule_with_a_broken_condition(db: None) -> None:
+    from salestrace.catalog.admin import RuleForm
+
+    form = RuleForm(
+        data={
+            "code": "typo",
+            "condition": '{"field": "stgae", "equals": "lead"}',
+            "requires": '["shoe_size"]',
+            "message_zh": "x",
+            "message_en": "x",
+            "position": 0,
+            "is_active": True,
+        }
+    )
+    assert not form.is_valid()
+    assert "unknown field 'stgae'" in form.errors["condition"][0]
+    assert "shoe_size" in str(form.errors["requires"])
+
+
+def test_a_broken_rule_in_the_database_is_skipped_not_fatal(
+    db: None, now: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from salestrace.catalog.selectors import catalog_snapshot
+
+    template_load(code="fmcg", now=now)
+    Rule.objects.create(
+        code="broken", condition={"field": "stage"}, requires=["summary"], message_zh="x", message_en="x"
+    )
+    snapshot = catalog_snapshot()
+    assert "broken" not in {r.code for r in snapshot.rules}
+    assert "price_negotiation_requires_obstacle" in {r.code for r in snapshot.rules}
+    assert "broken" in caplog.text
