@@ -9,6 +9,7 @@ from ninja.renderers import JSONRenderer
 from salestrace.actions.api import router as actions_router
 from salestrace.catalog.api import router as catalog_router
 from salestrace.core.api import api_auth, install_error_handlers
+from salestrace.customers.api import pool_router
 from salestrace.customers.api import router as customers_router
 from salestrace.org.api import router as auth_router
 
@@ -33,4 +34,5 @@ install_error_handlers(api)
 api.add_router("/auth", auth_router)
 api.add_router("/", catalog_router)
 api.add_router("/", customers_router)
+api.add_router("/pool", pool_router)
 api.add_router("/", actions_router)

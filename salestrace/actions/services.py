@@ -21,7 +21,11 @@ from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import customer_get
-from salestrace.customers.services import customer_recompute_from_log, customer_record_action
+from salestrace.customers.services import (
+    action_on_dormant_refusal,
+    customer_recompute_from_log,
+    customer_record_action,
+)
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_log_actions
 
@@ -109,6 +113,8 @@ def _action_log(
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
+        raise RuleViolation([refusal])
     _check(draft, now=now)
     action = ActionLog.objects.create(
         customer=customer, rep=user, logged_at=now, updated_at=now, **_clean(draft.as_values())

@@ -98,6 +98,21 @@ class Rule(models.Model):
         return pick_language(self.message_zh, self.message_en)
 
 
+class Policy(models.Model):
+    """A structured setting of the template that is not a number (e.g. who may claim from the pool)."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    value = models.JSONField(_("value"))
+
+    class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} = {self.value}"
+
+
 class Threshold(models.Model):
     """A tunable number of the template (e.g. vitality days, backdate window)."""
 

@@ -26,6 +26,16 @@ CHOICE_FIELDS: dict[str, str] = {
 }
 TEXT_FIELDS = ("next_step_plan", "next_step_deliverable", "summary")
 DATE_FIELDS = ("next_step_date",)
+# The role codes of org.Role (kept here so this module stays free of the ORM).
+ROLE_CODES = frozenset({"rep", "supervisor", "director", "assistant", "admin"})
+# Policies a pack may set, each with the check its value must pass.
+POLICY_CHECKS: dict[str, tuple[str, Any]] = {
+    "pool_claim_roles": (
+        "a list of roles (rep, supervisor, director, assistant, admin)",
+        lambda v: isinstance(v, list) and bool(v) and set(v) <= ROLE_CODES,
+    ),
+    "pool_claim_scope": ("'any' or 'team'", lambda v: v in ("any", "team")),
+}
 # Every field a rule may test or require.
 ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
 
@@ -76,6 +86,7 @@ class PackDef:
     option_sets: tuple[OptionSetDef, ...]
     rules: tuple[RuleDef, ...]
     thresholds: tuple[ThresholdDef, ...]
+    policies: tuple[tuple[str, Any], ...] = ()
 
 
 def available_packs(directory: Path = PACKS_DIR) -> list[str]:
@@ -166,7 +177,19 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
         zh, en = _text(raw, t_where) if isinstance(raw, dict) else ("", "")
         thresholds.append(ThresholdDef(str(t_code), number, zh, en))
 
+    policies: list[tuple[str, Any]] = []
+    raw_policies = data.get("policies") or {}
+    if not isinstance(raw_policies, dict):
+        raise PackError(f"{where}.policies: must be a mapping")
+    for p_code, value in raw_policies.items():
+        if p_code not in POLICY_CHECKS:
+            raise PackError(f"{where}.policies.{p_code}: unknown policy; known: {', '.join(sorted(POLICY_CHECKS))}")
+        expected, check = POLICY_CHECKS[p_code]
+        if not check(value):
+            raise PackError(f"{where}.policies.{p_code}: must be {expected}, got {value!r}")
+        policies.append((str(p_code), value))
+
     version = data.get("version", 1)
     if not isinstance(version, int):
         raise PackError(f"{where}.version: must be an integer")
-    return PackDef(code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds))
+    return PackDef(code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds), tuple(policies))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from salestrace.catalog.models import Option, OptionSet, Rule, Threshold
+from salestrace.catalog.models import Option, OptionSet, Policy, Rule, Threshold
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,16 @@ def catalog_snapshot() -> CatalogSnapshot:
             logger.exception("rule %s has a broken condition and is not applied", r.code)
     thresholds = dict(Threshold.objects.values_list("code", "value"))
     return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds)
+
+
+def thresholds() -> dict[str, Decimal]:
+    """Every threshold of the loaded template, by code."""
+    return dict(Threshold.objects.values_list("code", "value"))
+
+
+def policies() -> dict[str, Any]:
+    """Every policy of the loaded template, by code."""
+    return dict(Policy.objects.values_list("code", "value"))
 
 
 def option_sets_with_options(*, include_inactive: bool = False) -> QuerySet[OptionSet]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
+from salestrace.catalog.models import Option, OptionSet, Policy, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import read_pack
 
 
@@ -81,6 +81,8 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
             code=t.code,
             defaults={"value": t.value, "description_zh": t.description_zh, "description_en": t.description_en},
         )
+    for p_code, value in pack.policies:
+        Policy.objects.update_or_create(code=p_code, defaults={"value": value})
     TemplatePack.objects.update_or_create(
         code=pack.code,
         defaults={"name_zh": pack.name_zh, "name_en": pack.name_en, "version": pack.version, "loaded_at": now},

@@ -9,10 +9,26 @@ from pydantic import field_validator
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, IdPath, Pagination
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import CustomerFilters, customer_get, customer_list, customer_stage_history
-from salestrace.customers.services import CustomerInput, customer_create, customer_update
+from salestrace.customers.selectors import (
+    CustomerFilters,
+    customer_get,
+    customer_list,
+    customer_pool_moves,
+    customer_stage_history,
+    pool_list,
+)
+from salestrace.customers.services import (
+    CustomerInput,
+    customer_create,
+    customer_update,
+    pool_claim,
+    pool_policy,
+    pool_reassign,
+    pool_release,
+)
 
 router = Router(tags=["customers"])
+pool_router = Router(tags=["pool"])
 
 
 class StageChangeOut(Schema):
@@ -42,8 +58,23 @@ class CustomerOut(Schema):
         return str(obj.owner)
 
 
+class PoolMoveOut(Schema):
+    kind: str
+    at: datetime
+    by_id: int | None
+    from_owner_id: int | None
+    to_owner_id: int | None
+    reason: str
+
+
 class CustomerDetailOut(CustomerOut):
     stage_history: list[StageChangeOut]
+    pool_entered_at: datetime | None
+    pool_moves: list[PoolMoveOut]
+
+    @staticmethod
+    def resolve_pool_moves(obj: Customer) -> list[Any]:
+        return list(customer_pool_moves(customer=obj))
 
     @staticmethod
     def resolve_stage_history(obj: Customer) -> list[Any]:
@@ -121,3 +152,59 @@ def patch_customer(request: HttpRequest, customer_id: IdPath, payload: CustomerP
     changes = payload.dict(exclude_unset=True)
     customer = customer_update(user=request.user, customer_id=customer_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
     return customer
+
+
+# --- the dormant pool ----------------------------------------------------------------------------
+
+
+class PoolEntryOut(CustomerOut):
+    pool_entered_at: datetime | None
+
+
+class PoolQuery(Schema):
+    q: str | None = Field(None, max_length=100)
+
+
+class ReleaseIn(Schema):
+    reason: str = Field("", max_length=300)
+
+    model_config = {"extra": "forbid"}
+
+
+class ReassignIn(Schema):
+    owner_id: int = Field(..., ge=1, le=MAX_ID)
+    reason: str = Field("", max_length=300)
+
+    model_config = {"extra": "forbid"}
+
+
+@pool_router.get("", response={200: list[PoolEntryOut], **ERRORS})
+@paginate(Pagination)
+def list_pool(request: HttpRequest, filters: Query[PoolQuery]) -> Any:
+    """The dormant pool (休眠线索池) you may claim from, longest-waiting first."""
+    scope = pool_policy().claim_scope
+    return pool_list(user=request.user, claim_scope=scope, q=filters.q)  # type: ignore[arg-type]
+
+
+@pool_router.post("/{customer_id}/claim", response={200: CustomerDetailOut, **ERRORS})
+def claim(request: HttpRequest, customer_id: IdPath) -> Customer:
+    """Claim a pooled lead; the template's rules say who may, how many, and when the old owner may."""
+    return pool_claim(user=request.user, customer_id=customer_id, now=clock.now())  # type: ignore[arg-type]
+
+
+@pool_router.post("/{customer_id}/release", response={200: CustomerDetailOut, **ERRORS})
+def release(request: HttpRequest, customer_id: IdPath, payload: ReleaseIn) -> Customer:
+    """Give up an active lead: it goes to the pool at once."""
+    return pool_release(user=request.user, customer_id=customer_id, reason=payload.reason, now=clock.now())  # type: ignore[arg-type]
+
+
+@pool_router.post("/{customer_id}/reassign", response={200: CustomerDetailOut, **ERRORS})
+def reassign(request: HttpRequest, customer_id: IdPath, payload: ReassignIn) -> Customer:
+    """Supervisors and above: give a pooled lead to someone in scope."""
+    return pool_reassign(
+        user=request.user,  # type: ignore[arg-type]
+        customer_id=customer_id,
+        owner_id=payload.owner_id,
+        reason=payload.reason,
+        now=clock.now(),
+    )

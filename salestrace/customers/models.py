@@ -35,6 +35,13 @@ class Customer(models.Model):
     stage = models.CharField(_("stage"), max_length=50, default=STAGE_LEAD)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     last_active_at = models.DateTimeField(_("last active at"), null=True, blank=True)
+    # When the current owner got the customer (creation, claim, reassignment): a lead just taken
+    # from the pool is not idle yet, even though its last action is old.
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    pool_entered_at = models.DateTimeField(_("entered the dormant pool at"), null=True, blank=True)
+    from_pool = models.BooleanField(_("claimed from the pool"), default=False)
+    # The last_active_at of the idle spell whose wake-up task was sent: one wake-up per spell.
+    wakeup_for = models.DateTimeField(_("wake-up sent for"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
 
@@ -45,6 +52,7 @@ class Customer(models.Model):
             models.Index(fields=["owner", "last_active_at"], name="customer_owner_active_idx"),
             models.Index(fields=["status", "last_active_at"], name="customer_status_active_idx"),
             models.Index(fields=["stage"], name="customer_stage_idx"),
+            models.Index(fields=["status", "pool_entered_at"], name="customer_pool_idx"),
         ]
 
     def __str__(self) -> str:
@@ -85,3 +93,54 @@ class StageHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.from_stage} → {self.to_stage}"
+
+
+class PoolMove(models.Model):
+    """One move into or out of the dormant pool: who, when, why. `by` is empty for the nightly sweep."""
+
+    class Kind(models.TextChoices):
+        ENTERED = "entered", _("Moved to the dormant pool")
+        RELEASED = "released", _("Released to the pool")
+        CLAIMED = "claimed", _("Claimed from the pool")
+        REASSIGNED = "reassigned", _("Reassigned by a manager")
+        REACTIVATED = "reactivated", _("Reactivated by an action")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="pool_moves"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("from owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("to owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("pool move")
+        verbose_name_plural = _("pool moves")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "at"], name="poolmove_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} @ {self.at:%Y-%m-%d}"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.core.errors import FieldError, NotFound
-from salestrace.customers.models import Customer, StageHistory
-from salestrace.org.models import User
-from salestrace.org.selectors import customer_scope
+from salestrace.customers.models import Customer, PoolMove, StageHistory
+from salestrace.org.models import Role, User
+from salestrace.org.selectors import COMPANY_WIDE, customer_scope, team_subtree_ids
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,39 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
 def customer_stage_history(*, customer: Customer) -> QuerySet[StageHistory]:
     """The customer's stage changes, newest first."""
     return customer.stage_history.select_related("changed_by").order_by("-changed_at", "-id")
+
+
+def pool_scope(user: User, *, claim_scope: str) -> Q:
+    """The pooled leads `user` may see: company-wide roles all; with a 'team' scope, others their team's."""
+    if not user.is_active or user.role == Role.ASSISTANT:
+        return Q(pk__in=[])
+    if user.role in COMPANY_WIDE or user.is_superuser or claim_scope == "any":
+        return Q()
+    if user.team_id is None:
+        return Q(owner=user)
+    teams = team_subtree_ids(user.team_id) if user.role == Role.SUPERVISOR else {user.team_id}
+    return Q(owner__team_id__in=teams) | Q(owner=user)
+
+
+def pool_list(*, user: User, claim_scope: str = "team", q: str | None = None) -> QuerySet[Customer]:
+    """The dormant pool as `user` may see it, longest-waiting first."""
+    qs = Customer.objects.filter(pool_scope(user, claim_scope=claim_scope), status=Customer.Status.DORMANT)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs.select_related("owner").order_by("pool_entered_at", "id")
+
+
+def pool_get(*, user: User, customer_id: int) -> Customer:
+    """One pooled lead `user` may see (claim or reassign), or NotFound."""
+    from salestrace.catalog.selectors import policies
+
+    scope = str(policies().get("pool_claim_scope", "team"))
+    customer = pool_list(user=user, claim_scope=scope).filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound([FieldError(None, "not_found", _("This lead is not in the dormant pool."))])
+    return customer
+
+
+def customer_pool_moves(*, customer: Customer) -> QuerySet[PoolMove]:
+    """The customer's moves into and out of the pool, newest first."""
+    return customer.pool_moves.select_related("by", "from_owner", "to_owner").order_by("-at", "-id")

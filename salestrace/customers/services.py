@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.core.errors import FieldError, PermissionDenied, RuleViolation
-from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, StageHistory
-from salestrace.customers.selectors import customer_get
-from salestrace.org.models import User
-from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions
+from salestrace.catalog.selectors import catalog_snapshot, policies, thresholds
+from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
+from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
+from salestrace.customers.rules import ClaimRequest, PoolPolicy, claim_refusals, reactivation_refusal
+from salestrace.customers.selectors import customer_get, pool_get
+from salestrace.org.models import Role, User
+from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
 
 if TYPE_CHECKING:
     from salestrace.actions.models import ActionLog
@@ -75,6 +76,7 @@ def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Custom
         owner_id=owner_id,
         stage=data.stage,
         status=status_for_stage(data.stage),
+        assigned_at=now,
         created_at=now,
         updated_at=now,
     )
@@ -97,10 +99,22 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
             _check_owner(user=user, owner_id=changes["owner_id"], errors=errors)
     if errors:
         raise RuleViolation(errors)
+    if (
+        customer.status == Customer.Status.DORMANT
+        and "owner_id" in changes
+        and changes["owner_id"] != customer.owner_id
+    ):
+        raise RuleViolation(
+            [FieldError("owner_id", "frozen", _("This lead is in the dormant pool: reassign it there."))]
+        )
+    fields = [*changes.keys(), "updated_at"]
+    if "owner_id" in changes and changes["owner_id"] != customer.owner_id:
+        customer.assigned_at, customer.from_pool = now, False
+        fields += ["assigned_at", "from_pool"]
     for name, value in changes.items():
         setattr(customer, name, value.strip() if isinstance(value, str) else value)
     customer.updated_at = now
-    customer.save(update_fields=[*changes.keys(), "updated_at"])
+    customer.save(update_fields=fields)
     return customer
 
 
@@ -110,6 +124,21 @@ def customer_record_action(*, customer: Customer, action: ActionLog) -> None:
     A back-dated action older than the latest one changes nothing: the log is ordered by when
     things happened, not by when they were typed in.
     """
+    if customer.status == Customer.Status.DORMANT:
+        # Any allowed action wakes a pooled lead up, whatever time it is dated.
+        PoolMove.objects.create(
+            customer=customer,
+            kind=PoolMove.Kind.REACTIVATED,
+            at=action.logged_at,
+            by=action.rep,
+            from_owner_id=customer.owner_id,
+            to_owner_id=customer.owner_id,
+        )
+        customer.status = status_for_stage(customer.stage)
+        customer.pool_entered_at = None
+        customer.assigned_at = action.logged_at
+        customer.updated_at = action.logged_at
+        customer.save(update_fields=["status", "pool_entered_at", "assigned_at", "updated_at"])
     if customer.last_active_at is not None and action.occurred_at < customer.last_active_at:
         return
     fields = ["last_active_at", "status", "updated_at"]
@@ -151,3 +180,111 @@ def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) 
     customer.status = status_for_stage(customer.stage)
     customer.updated_at = now
     customer.save(update_fields=fields)
+
+
+# --- the dormant pool ----------------------------------------------------------------------------
+
+_CLAIM_MESSAGES = {
+    "role_not_allowed": _("Your role may not claim leads from the pool."),
+    "other_team": _("This lead belongs to another team's pool."),
+    "locked_out": _("You released this lead recently; you may reclaim it once the lockout has passed."),
+    "limit_reached": _("You already hold as many leads from the pool as the rules allow."),
+}
+
+
+def pool_policy() -> PoolPolicy:
+    """The pool rules of the loaded template."""
+    return PoolPolicy.from_catalog(thresholds(), policies())
+
+
+def action_on_dormant_refusal(*, user: User, customer: Customer, now: datetime) -> FieldError | None:
+    """Why `user` may not log on this pooled lead yet (its frozen owner during the lockout), or None."""
+    if customer.status != Customer.Status.DORMANT:
+        return None
+    code = reactivation_refusal(
+        actor_id=user.pk,
+        owner_id=customer.owner_id,
+        pool_entered_at=customer.pool_entered_at,
+        policy=pool_policy(),
+        now=now,
+    )
+    return FieldError("customer_id", code, _CLAIM_MESSAGES[code]) if code else None
+
+
+def _move_out(customer: Customer, *, kind: str, by: User, to_owner_id: int, now: datetime, reason: str = "") -> bool:
+    """Take a lead out of the pool if it is still there; False when someone else was first."""
+    moved = Customer.objects.filter(pk=customer.pk, status=Customer.Status.DORMANT).update(
+        status=status_for_stage(customer.stage),
+        owner_id=to_owner_id,
+        assigned_at=now,
+        pool_entered_at=None,
+        from_pool=True,
+        updated_at=now,
+    )
+    if moved:
+        PoolMove.objects.create(
+            customer=customer,
+            kind=kind,
+            at=now,
+            by=by,
+            from_owner_id=customer.owner_id,
+            to_owner_id=to_owner_id,
+            reason=reason,
+        )
+    return moved == 1
+
+
+@transaction.atomic
+def pool_claim(*, user: User, customer_id: int, now: datetime) -> Customer:
+    """Claim a dormant lead; exactly one of two racing claimers wins, the other gets a Conflict."""
+    customer = pool_get(user=user, customer_id=customer_id)
+    policy = pool_policy()
+    held = Customer.objects.filter(owner=user, from_pool=True, status=Customer.Status.ACTIVE).count()
+    teams: set[int] = set()
+    if user.team_id is not None:
+        teams = team_subtree_ids(user.team_id) if user.role == Role.SUPERVISOR else {user.team_id}
+    request = ClaimRequest(
+        claimer_id=user.pk,
+        claimer_role=user.role,
+        claimer_team_ids=frozenset(teams),
+        previous_owner_id=customer.owner_id,
+        previous_owner_team_id=customer.owner.team_id,
+        pool_entered_at=customer.pool_entered_at or now,
+        held_from_pool=held,
+    )
+    if refusals := claim_refusals(request, policy, now=now):
+        raise RuleViolation([FieldError(None, code, _CLAIM_MESSAGES[code]) for code in refusals])
+    if not _move_out(customer, kind=PoolMove.Kind.CLAIMED, by=user, to_owner_id=user.pk, now=now):
+        raise Conflict([FieldError(None, "already_claimed", _("Someone else claimed this lead first."))])
+    customer.refresh_from_db()
+    return customer
+
+
+@transaction.atomic
+def pool_reassign(*, user: User, customer_id: int, owner_id: int, reason: str, now: datetime) -> Customer:
+    """A supervisor or above gives a pooled lead to someone in scope."""
+    if not can_assign_owner(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only supervisors and above may reassign leads."))])
+    customer = pool_get(user=user, customer_id=customer_id)
+    if not User.objects.filter(assignable_users(user), pk=owner_id).exists():
+        raise RuleViolation([FieldError("owner_id", "invalid", _("This user cannot own customers in your scope."))])
+    if not _move_out(customer, kind=PoolMove.Kind.REASSIGNED, by=user, to_owner_id=owner_id, now=now, reason=reason):
+        raise Conflict([FieldError(None, "already_claimed", _("Someone else claimed this lead first."))])
+    customer.refresh_from_db()
+    return customer
+
+
+@transaction.atomic
+def pool_release(*, user: User, customer_id: int, reason: str, now: datetime) -> Customer:
+    """The owner (or a manager in scope) gives up an active lead: it goes to the pool at once."""
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    if user.role == Role.REP and customer.owner_id != user.pk:
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only the owner may release this lead."))])
+    if customer.status != Customer.Status.ACTIVE:
+        raise RuleViolation([FieldError(None, "not_active", _("Only an active lead can be released to the pool."))])
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.DORMANT, pool_entered_at=now, updated_at=now)
+    PoolMove.objects.create(
+        customer=customer, kind=PoolMove.Kind.RELEASED, at=now, by=user, from_owner_id=customer.owner_id, reason=reason
+    )
+    customer.refresh_from_db()
+    return customer
