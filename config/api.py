@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from salestrace.actions.api import router as actions_router
+from salestrace.analytics.api import router as analytics_router
 from salestrace.catalog.api import router as catalog_router
 from salestrace.core.api import api_auth, install_error_handlers
 from salestrace.customers.api import pool_router
@@ -35,4 +36,5 @@ api.add_router("/auth", auth_router)
 api.add_router("/", catalog_router)
 api.add_router("/", customers_router)
 api.add_router("/pool", pool_router)
+api.add_router("/", analytics_router)
 api.add_router("/", actions_router)

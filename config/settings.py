@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "salestrace.catalog",
     "salestrace.customers",
     "salestrace.actions",
+    "salestrace.analytics",
 ]
 
 MIDDLEWARE = [

@@ -53,8 +53,8 @@ def catalog_snapshot() -> CatalogSnapshot:
     return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds)
 
 
-def thresholds() -> dict[str, Decimal]:
-    """Every threshold of the loaded template, by code."""
+def threshold_values() -> dict[str, Decimal]:
+    """Every threshold of the loaded templates by code; one query."""
     return dict(Threshold.objects.values_list("code", "value"))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from salestrace.catalog.selectors import thresholds
+from salestrace.catalog.selectors import threshold_values
 from salestrace.customers.models import Customer, PoolMove
 from salestrace.customers.rules import IdleLimits
 
@@ -44,7 +44,7 @@ def sweep_dormant(*, now: datetime) -> int:
     INSERT each, so a million customers never load as objects. Rerunning moves nothing twice:
     only customers still active are touched.
     """
-    limits = IdleLimits.from_thresholds(thresholds())
+    limits = IdleLimits.from_thresholds(threshold_values())
     moved = 0
     for group in _dormant_groups(limits, now):
         ids = list(

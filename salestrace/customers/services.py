@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.selectors import catalog_snapshot, policies, thresholds
+from salestrace.catalog.selectors import catalog_snapshot, policies, threshold_values
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
 from salestrace.customers.rules import ClaimRequest, PoolPolicy, claim_refusals, reactivation_refusal
@@ -194,7 +194,7 @@ _CLAIM_MESSAGES = {
 
 def pool_policy() -> PoolPolicy:
     """The pool rules of the loaded template."""
-    return PoolPolicy.from_catalog(thresholds(), policies())
+    return PoolPolicy.from_catalog(threshold_values(), policies())
 
 
 def action_on_dormant_refusal(*, user: User, customer: Customer, now: datetime) -> FieldError | None:
