@@ -13,6 +13,7 @@ from salestrace.core.api import api_auth, install_error_handlers
 from salestrace.customers.api import pool_router
 from salestrace.customers.api import router as customers_router
 from salestrace.org.api import router as auth_router
+from salestrace.todos.api import router as tasks_router
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -38,3 +39,4 @@ api.add_router("/", customers_router)
 api.add_router("/pool", pool_router)
 api.add_router("/", analytics_router)
 api.add_router("/", actions_router)
+api.add_router("/", tasks_router)

@@ -6,6 +6,7 @@ With no environment at all it runs the embedded default: SQLite (WAL), huey on S
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -37,11 +38,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
     "ninja",
+    "django_htmx",
     "salestrace.core",
     "salestrace.org",
     "salestrace.catalog",
     "salestrace.customers",
     "salestrace.actions",
+    "salestrace.notify",
+    "salestrace.todos",
     "salestrace.analytics",
 ]
 
@@ -50,17 +54,21 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "salestrace.org.middleware.PageLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "org.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 TEMPLATES = [
     {
@@ -149,7 +157,12 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed, compressed names need `collectstatic` first (make run does it); tests serve files as they are.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", "pytest" not in sys.modules)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -163,6 +176,40 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 # `action_backdate_days`; and how far ahead of the server clock we tolerate (phone clocks drift).
 SALESTRACE_BACKDATE_DAYS = env_int("SALESTRACE_BACKDATE_DAYS", 30, minimum=0)
 SALESTRACE_CLOCK_SKEW_SECONDS = env_int("SALESTRACE_CLOCK_SKEW_SECONDS", 300, minimum=0)
+
+# --- notifications and reminders (issue 5) ------------------------------------------------------
+# Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is
+# configurable (private deployments, proxies); a team's own settings (admin) override these.
+SALESTRACE_BASE_URL = env_str("SALESTRACE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SALESTRACE_REMINDER_TIME = env_str("SALESTRACE_REMINDER_TIME", "18:00")
+SALESTRACE_MORNING_TIME = env_str("SALESTRACE_MORNING_TIME", "08:30")
+SALESTRACE_TASK_REMIND_HOURS = env_int("SALESTRACE_TASK_REMIND_HOURS", 2, minimum=0)
+# Fernet key for secrets stored in the database; derived from SECRET_KEY when unset.
+NOTIFY_ENCRYPTION_KEY = env_secret("NOTIFY_ENCRYPTION_KEY")
+NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60, minimum=1)
+WECOM_WEBHOOK_URL = env_secret("WECOM_WEBHOOK_URL")
+WECOM_WEBHOOK_PER_MINUTE = env_int("WECOM_WEBHOOK_PER_MINUTE", 20, minimum=1)
+WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com").rstrip("/")
+WECOM_CORP_ID = env_str("WECOM_CORP_ID")
+WECOM_CORP_SECRET = env_secret("WECOM_CORP_SECRET")
+WECOM_AGENT_ID = env_str("WECOM_AGENT_ID")
+DINGTALK_WEBHOOK_URL = env_secret("DINGTALK_WEBHOOK_URL")
+DINGTALK_SECRET = env_secret("DINGTALK_SECRET")
+FEISHU_WEBHOOK_URL = env_secret("FEISHU_WEBHOOK_URL")
+FEISHU_SECRET = env_secret("FEISHU_SECRET")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SalesTrace <noreply@localhost>")
+# E-mail is a channel only where someone configured a server (EMAIL_HOST set in the environment).
+NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", bool(env_str("EMAIL_HOST")))
 
 LOGGING = {
     "version": 1,

@@ -13,7 +13,7 @@ from salestrace.actions.rules import ActionDraft
 from salestrace.actions.selectors import ActionFilters, action_edits, action_get, action_list
 from salestrace.actions.services import action_log, action_update
 from salestrace.core import clock
-from salestrace.core.api import ERRORS, MAX_ID, IdPath, IsoDate, IsoDateTime, Pagination
+from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput
 
 router = Router(tags=["actions"])
@@ -44,7 +44,7 @@ class ActionFields(Schema):
 
 
 class ActionIn(ActionFields):
-    customer_id: int = Field(..., ge=1, le=MAX_ID)
+    customer_id: BodyInt = Field(..., ge=1, le=MAX_ID)
     occurred_at: IsoDateTime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
 
     model_config = {"extra": "forbid"}

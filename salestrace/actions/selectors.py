@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionEdit, ActionLog
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers.models import Customer
 from salestrace.org.models import User
 from salestrace.org.selectors import action_scope
 
@@ -54,3 +55,62 @@ def action_get(*, user: User, action_id: int) -> ActionLog:
 def action_edits(*, action: ActionLog) -> QuerySet[ActionEdit]:
     """The kept edits of an action, oldest first."""
     return action.edits.select_related("edited_by").order_by("edited_at", "id")
+
+
+def open_next_steps(*, user: User, until: date) -> QuerySet[ActionLog]:
+    """Next steps on the user's own customers dated on or before `until`, earliest first.
+
+    A next step is open while its action is the customer's latest: logging a newer action on the
+    customer answers it (and sets the next one). Won customers keep theirs (restock, payment).
+    """
+    newer = ActionLog.objects.filter(customer_id=OuterRef("customer_id")).filter(
+        Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk"))
+    )
+    return (
+        ActionLog.objects.filter(
+            customer__owner=user,
+            customer__status__in=[Customer.Status.ACTIVE, Customer.Status.WON],
+            next_step_date__lte=until,
+        )
+        .exclude(Exists(newer))
+        .select_related("customer")
+        .order_by("next_step_date", "occurred_at", "id")
+    )
+
+
+def next_step_counts(*, user: User, today: date) -> dict[str, int]:
+    """How many of the user's open next steps are due today and how many are overdue; one query."""
+    return {
+        k: int(v or 0)
+        for k, v in open_next_steps(user=user, until=today)
+        .order_by()
+        .aggregate(
+            due_today=Count("pk", filter=Q(next_step_date=today)),
+            overdue=Count("pk", filter=Q(next_step_date__lt=today)),
+        )
+        .items()
+    }
+
+
+def actions_logged_count(*, user: User, since: datetime) -> int:
+    """How many actions the user has logged since `since`."""
+    return ActionLog.objects.filter(rep=user, logged_at__gte=since).count()
+
+
+def customer_timeline(
+    *, user: User, customer_id: int, offset: int = 0, limit: int = 20
+) -> tuple[list[ActionLog], bool]:
+    """One page of a customer's actions the user may see, newest first, and whether more follow."""
+    page = list(action_list(user=user, filters=ActionFilters(customer_id=customer_id))[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def last_contact_method(*, customer_id: int) -> str:
+    """How the customer was last contacted ("" when never): the action form's default."""
+    method = (
+        ActionLog.objects.filter(customer_id=customer_id)
+        .order_by("-occurred_at", "-id")
+        .values_list("contact_method", flat=True)
+        .first()
+    )
+    return method or ""

@@ -78,6 +78,17 @@ class ThresholdDef:
 
 
 @dataclass(frozen=True)
+class FollowUpDef:
+    """After an action matching `condition`, a follow-up is due `due_working_days` working days later."""
+
+    code: str
+    condition: dict[str, Any]
+    due_working_days: int
+    title_zh: str
+    title_en: str
+
+
+@dataclass(frozen=True)
 class PackDef:
     code: str
     version: int
@@ -86,7 +97,44 @@ class PackDef:
     option_sets: tuple[OptionSetDef, ...]
     rules: tuple[RuleDef, ...]
     thresholds: tuple[ThresholdDef, ...]
+    follow_ups: tuple[FollowUpDef, ...] = ()
     policies: tuple[tuple[str, Any], ...] = ()
+
+
+_FOLLOW_UP_KEYS = {"code", "after", "due_working_days", "title"}
+MAX_FOLLOW_UP_DAYS = 60
+
+
+def _parse_follow_ups(raw_list: Any, where: str) -> tuple[FollowUpDef, ...]:
+    if raw_list is None:
+        return ()
+    if not isinstance(raw_list, list):
+        raise PackError(f"{where}: must be a list")
+    follow_ups: list[FollowUpDef] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_list):
+        item_where = f"{where}[{i}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
+            raise PackError(f"{item_where}: needs a code")
+        unknown = set(raw) - _FOLLOW_UP_KEYS
+        if unknown:
+            raise PackError(f"{item_where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+        if raw["code"] in seen:
+            raise PackError(f"{item_where}: duplicate code {raw['code']!r}")
+        seen.add(raw["code"])
+        condition = raw.get("after")
+        if not isinstance(condition, dict) or not condition:
+            raise PackError(f"{item_where}.after: needs a condition, e.g. {{field: key_action, equals: send_quote}}")
+        try:
+            parse_condition(condition, fields=ACTION_FIELDS, where=f"{item_where}.after")
+        except ConditionError as exc:
+            raise PackError(str(exc)) from None
+        days = raw.get("due_working_days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_FOLLOW_UP_DAYS:
+            raise PackError(f"{item_where}.due_working_days: must be a whole number from 1 to {MAX_FOLLOW_UP_DAYS}")
+        zh, en = _text(raw.get("title"), f"{item_where}.title")
+        follow_ups.append(FollowUpDef(raw["code"], dict(condition), days, zh, en))
+    return tuple(follow_ups)
 
 
 def available_packs(directory: Path = PACKS_DIR) -> list[str]:
@@ -192,4 +240,7 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
     version = data.get("version", 1)
     if not isinstance(version, int):
         raise PackError(f"{where}.version: must be an integer")
-    return PackDef(code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds), tuple(policies))
+    follow_ups = _parse_follow_ups(data.get("follow_ups"), f"{where}.follow_ups")
+    return PackDef(
+        code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds), follow_ups, tuple(policies)
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from salestrace.catalog.models import Option, OptionSet, Policy, Rule, Threshold
+from salestrace.catalog.models import Option, OptionSet, Policy, Rule, Threshold, pick_language
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition
 
 logger = logging.getLogger(__name__)
@@ -75,3 +75,35 @@ def option_sets_with_options(*, include_inactive: bool = False) -> QuerySet[Opti
 def active_rules() -> QuerySet[Rule]:
     """Active rules in evaluation order."""
     return Rule.objects.filter(is_active=True).order_by("position", "code")
+
+
+@dataclass(frozen=True)
+class OptionCatalog:
+    """Labels of every option (inactive too: old entries keep theirs) and the active choices per set."""
+
+    labels: dict[str, dict[str, str]]
+    choices: dict[str, list[tuple[str, str]]]
+    names: dict[str, str]
+
+
+def option_catalog() -> OptionCatalog:
+    """Every option set and option, labelled in the active language; one query."""
+    labels: dict[str, dict[str, str]] = {}
+    choices: dict[str, list[tuple[str, str]]] = {}
+    names: dict[str, str] = {}
+    rows = Option.objects.order_by("option_set__code", "position", "code").values_list(
+        "option_set__code",
+        "option_set__name_zh",
+        "option_set__name_en",
+        "code",
+        "label_zh",
+        "label_en",
+        "is_active",
+    )
+    for set_code, name_zh, name_en, code, label_zh, label_en, is_active in rows:
+        label = pick_language(label_zh, label_en)
+        names[set_code] = pick_language(name_zh, name_en)
+        labels.setdefault(set_code, {})[code] = label
+        if is_active:
+            choices.setdefault(set_code, []).append((code, label))
+    return OptionCatalog(labels, choices, names)

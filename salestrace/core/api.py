@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, FieldError
@@ -32,8 +32,24 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
-IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+def _no_bool(value: Any) -> Any:
+    """Refuse true/false where a number is expected: pydantic would read them as 1 and 0."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+def _plausible_year(value: Any) -> Any:
+    """Sales happen between 2000 and 2099; year 1 or 9999 would only overflow date arithmetic."""
+    if not 2000 <= value.year <= 2099:
+        raise ValueError("expected a year between 2000 and 2099")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_plausible_year)]
+# For numbers in JSON bodies (query strings arrive as text and are parsed as usual).
+BodyInt = Annotated[int, BeforeValidator(_no_bool)]
+IsoDate = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_plausible_year)]
 
 # Database ids fit in a signed 64-bit integer; larger numbers are bad input, not a crash.
 MAX_ID = 2**63 - 1

@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 from pydantic import field_validator
 
 from salestrace.core import clock
-from salestrace.core.api import ERRORS, MAX_ID, IdPath, Pagination
+from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, Pagination
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import (
     CustomerFilters,
@@ -88,7 +88,7 @@ class CustomerIn(Schema):
     city: str = Field("", max_length=100)
     industry: str = Field("", max_length=100)
     stage: str = Field("lead", min_length=1, max_length=50, description="A `stage` option code.")
-    owner_id: int | None = Field(
+    owner_id: BodyInt | None = Field(
         None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope."
     )
 
@@ -101,7 +101,7 @@ class CustomerPatch(Schema):
     region: str | None = Field(None, max_length=100)
     city: str | None = Field(None, max_length=100)
     industry: str | None = Field(None, max_length=100)
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+    owner_id: BodyInt | None = Field(None, ge=1, le=MAX_ID)
 
     model_config = {"extra": "forbid"}
 
@@ -172,7 +172,7 @@ class ReleaseIn(Schema):
 
 
 class ReassignIn(Schema):
-    owner_id: int = Field(..., ge=1, le=MAX_ID)
+    owner_id: BodyInt = Field(..., ge=1, le=MAX_ID)
     reason: str = Field("", max_length=300)
 
     model_config = {"extra": "forbid"}

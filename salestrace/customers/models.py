@@ -26,6 +26,9 @@ class Customer(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.LEAD)
     name = models.CharField(_("name"), max_length=200)
+    # Search keys filled by the services from `name` (compute.pinyin_keys): 张三 -> zhangsan, zs.
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=1000, blank=True, editable=False)
+    name_initials = models.CharField(_("pinyin initials"), max_length=200, blank=True, editable=False)
     region = models.CharField(_("region"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)

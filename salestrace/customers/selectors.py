@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from salestrace.actions.models import ActionLog
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers.compute import COLOURS, VitalityBands, search_key, vitality_window
 from salestrace.customers.models import Customer, PoolMove, StageHistory
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import COMPANY_WIDE, customer_scope, team_subtree_ids
@@ -56,6 +61,73 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
 def customer_stage_history(*, customer: Customer) -> QuerySet[StageHistory]:
     """The customer's stage changes, newest first."""
     return customer.stage_history.select_related("changed_by").order_by("-changed_at", "-id")
+
+
+@dataclass(frozen=True)
+class DirectoryFilters:
+    """The 我的客户 list: text (name, pinyin or initials), stage code and vitality colour."""
+
+    q: str = ""
+    stage: str = ""
+    colour: str = ""
+
+
+def _latest_action() -> QuerySet[ActionLog]:
+    return ActionLog.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
+
+
+def customer_directory(
+    *, user: User, filters: DirectoryFilters, bands: VitalityBands, now: datetime
+) -> QuerySet[Customer]:
+    """Customers in scope, filtered, most recently active first, with their latest action's key action.
+
+    `active_at` is the last action's time, or the creation time for a customer never contacted.
+    """
+    qs = customer_list(user=user, filters=CustomerFilters(stage=filters.stage or None))
+    qs = qs.annotate(
+        active_at=Coalesce("last_active_at", "created_at"),
+        last_key_action=Subquery(_latest_action().values("key_action")[:1]),
+        last_contact_method=Subquery(_latest_action().values("contact_method")[:1]),
+    )
+    text = filters.q.strip()
+    if text:
+        match = Q(name__icontains=text)
+        if key := search_key(text):
+            match |= Q(name_pinyin__contains=key) | Q(name_initials__contains=key)
+        qs = qs.filter(match)
+    if filters.colour in COLOURS:
+        after, until = vitality_window(filters.colour, bands, now)
+        if after is not None:
+            qs = qs.filter(active_at__gt=after)
+        if until is not None:
+            qs = qs.filter(active_at__lte=until)
+    return qs.order_by(F("active_at").desc(), "-id")
+
+
+def customers_by_urgency(*, user: User, limit: int = 10) -> list[Customer]:
+    """The user's own active customers, longest without an action first (never contacted counts from creation)."""
+    return list(
+        Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE)
+        .annotate(active_at=Coalesce("last_active_at", "created_at"))
+        .order_by("active_at", "id")[:limit]
+    )
+
+
+def customer_colour_counts(*, user: User, bands: VitalityBands, now: datetime) -> dict[str, int]:
+    """How many of the user's own active customers have each vitality colour; one query."""
+    counts: dict[str, Any] = {}
+    qs = Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE).annotate(
+        active_at=Coalesce("last_active_at", "created_at")
+    )
+    for colour in COLOURS:
+        after, until = vitality_window(colour, bands, now)
+        match = Q()
+        if after is not None:
+            match &= Q(active_at__gt=after)
+        if until is not None:
+            match &= Q(active_at__lte=until)
+        counts[colour] = Count("pk", filter=match)
+    return {colour: int(n) for colour, n in qs.aggregate(**counts).items()}
 
 
 def pool_scope(user: User, *, claim_scope: str) -> Q:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.selectors import catalog_snapshot, policies, threshold_values
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
+from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
 from salestrace.customers.rules import ClaimRequest, PoolPolicy, claim_refusals, reactivation_refusal
 from salestrace.customers.selectors import customer_get, pool_get
@@ -67,9 +68,12 @@ def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Custom
         errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
     if errors:
         raise RuleViolation(errors)
+    name_pinyin, name_initials = pinyin_keys(data.name.strip())
     customer = Customer.objects.create(
         kind=data.kind,
         name=data.name.strip(),
+        name_pinyin=name_pinyin,
+        name_initials=name_initials,
         region=data.region.strip(),
         city=data.city.strip(),
         industry=data.industry.strip(),
@@ -113,6 +117,10 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
         fields += ["assigned_at", "from_pool"]
     for name, value in changes.items():
         setattr(customer, name, value.strip() if isinstance(value, str) else value)
+    fields = [*changes.keys(), "updated_at"]
+    if "name" in changes:
+        customer.name_pinyin, customer.name_initials = pinyin_keys(customer.name)
+        fields += ["name_pinyin", "name_initials"]
     customer.updated_at = now
     customer.save(update_fields=fields)
     return customer

@@ -31,6 +31,12 @@ class Team(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
+    reminder_time = models.TimeField(
+        _("daily reminder time"),
+        null=True,
+        blank=True,
+        help_text=_("Local time (Asia/Shanghai) of the daily reminder; empty: the parent team's, else 18:00."),
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -42,6 +48,11 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def default_notify_channels() -> list[str]:
+    """WeCom first: Chinese sales teams live there; unconfigured channels are skipped."""
+    return ["wecom_group", "wecom_app"]
 
 
 class User(AbstractUser):
@@ -57,6 +68,15 @@ class User(AbstractUser):
         related_name="members",
     )
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    notify_channels = models.JSONField(
+        _("notification channels"),
+        default=default_notify_channels,
+        blank=True,
+        help_text=_("Where reminders go besides the in-app inbox: wecom_group, wecom_app, dingtalk, feishu, email."),
+    )
+    wecom_userid = models.CharField(
+        _("WeCom user id"), max_length=64, blank=True, help_text=_("For WeCom application messages to this person.")
+    )
 
     class Meta:
         verbose_name = _("user")

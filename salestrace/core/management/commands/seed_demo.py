@@ -22,6 +22,7 @@ from django.db import transaction
 from salestrace.actions.models import ActionEdit, ActionLog, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
+from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import Customer, StageHistory
 from salestrace.customers.services import status_for_stage
 from salestrace.org.models import ApiToken, Role, Team, User
@@ -280,9 +281,12 @@ class Command(BaseCommand):
         else:
             kind, name = Customer.Kind.LEAD, f"{district}{rng.choice(STORE_BRANDS)}{rng.choice(STORE_TYPES)}(待开发)"
         created = now - timedelta(days=rng.uniform(days * 0.5, days + 30))
+        name_pinyin, name_initials = pinyin_keys(name)
         return Customer(
             kind=kind,
             name=name,
+            name_pinyin=name_pinyin,
+            name_initials=name_initials,
             region=REGIONS[city],
             city=city,
             industry="快消零售",
@@ -291,6 +295,7 @@ class Command(BaseCommand):
             status=Customer.Status.ACTIVE,
             created_at=created,
             updated_at=created,
+            assigned_at=created,
         )
 
     def _weighted(self, rng: random.Random, options: list[tuple[str, int]]) -> str:

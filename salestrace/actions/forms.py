@@ -1,0 +1,69 @@
+"""The action form of the web pages: types and lengths only; the rules are the service's job."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from salestrace.actions.rules import ActionDraft
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _choice(label: StrOrPromise) -> forms.CharField:
+    """An optional option code; whether it is required is for the rules to say."""
+    return forms.CharField(label=label, max_length=50, required=False)
+
+
+class ActionForm(forms.Form):
+    """What a rep fills in on a phone; parsed into an ActionDraft for `action_log`."""
+
+    occurred_at = forms.DateTimeField(
+        label=_("When it happened"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        error_messages={"required": _("Enter when it happened."), "invalid": _("Enter a valid date and time.")},
+    )
+    contact_method = forms.CharField(
+        label=_("Contact method"), max_length=50, error_messages={"required": _("Choose the contact method.")}
+    )
+    stage = forms.CharField(
+        label=_("Customer stage"), max_length=50, error_messages={"required": _("Choose the customer stage.")}
+    )
+    key_action = _choice(_("Key action"))
+    obstacle = _choice(_("Obstacle"))
+    next_step_plan = forms.CharField(label=_("Next step"), max_length=500, required=False)
+    next_step_date = forms.DateField(
+        label=_("Next step date"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("Enter a valid date.")},
+    )
+    next_step_deliverable = forms.CharField(label=_("Deliverable"), max_length=200, required=False)
+    emotion = _choice(_("Customer emotion"))
+    summary = forms.CharField(label=_("Summary"), max_length=5000, required=False, widget=forms.Textarea)
+    channel = _choice(_("Channel"))
+    content_type = _choice(_("Content type"))
+    response_strength = _choice(_("Response strength"))
+    idempotency_key = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+
+    def draft(self) -> ActionDraft:
+        """The cleaned values as a draft; call only after is_valid()."""
+        data = self.cleaned_data
+        return ActionDraft(
+            occurred_at=data["occurred_at"],
+            contact_method=data["contact_method"],
+            stage=data["stage"],
+            key_action=data["key_action"],
+            obstacle=data["obstacle"],
+            next_step_plan=data["next_step_plan"],
+            next_step_date=data["next_step_date"],
+            next_step_deliverable=data["next_step_deliverable"],
+            emotion=data["emotion"],
+            summary=data["summary"],
+            channel=data["channel"],
+            content_type=data["content_type"],
+            response_strength=data["response_strength"],
+        )

@@ -1,0 +1,29 @@
+"""Small template helpers of the web pages: option labels and vitality colour names."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+COLOUR_NAMES = {
+    "green": _("Green"),
+    "yellow": _("Yellow"),
+    "orange": _("Orange"),
+    "red": _("Red"),
+}
+
+
+@register.filter
+def option_label(code: str, labels: dict[str, str] | None) -> str:
+    """The label of an option code in a {code: label} table; the code itself when unknown."""
+    if not code:
+        return ""
+    return (labels or {}).get(code, code)
+
+
+@register.filter
+def colour_name(colour: str) -> str:
+    """The translated name of a vitality colour code."""
+    return str(COLOUR_NAMES.get(colour, colour))

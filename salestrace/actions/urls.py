@@ -1,0 +1,10 @@
+from django.urls import path
+
+from salestrace.actions import views
+
+app_name = "actions"
+
+urlpatterns = [
+    path("", views.today_page, name="today"),
+    path("customers/<int:customer_id>/actions/new/", views.action_new_page, name="new"),
+]

@@ -1,0 +1,134 @@
+"""The 我的客户 list and the customer page: thin, selectors read and templates show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
+
+from salestrace.actions.metrics import is_late_entry, late_after
+from salestrace.actions.models import ActionLog
+from salestrace.actions.selectors import customer_timeline
+from salestrace.catalog.selectors import option_catalog, threshold_values
+from salestrace.core import clock
+from salestrace.core.errors import NotFound
+from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour
+from salestrace.customers.models import Customer
+from salestrace.customers.selectors import DirectoryFilters, customer_directory, customer_get, customer_stage_history
+from salestrace.org.models import Role, User
+from salestrace.org.selectors import can_log_actions
+
+LIST_PAGE = 30
+TIMELINE_PAGE = 20
+HISTORY_LIMIT = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """A customer as a list shows it: the row, its idle days and vitality colour."""
+
+    customer: Customer
+    idle_days: int
+    colour: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An action on the customer page; `own` is False for actions logged by someone else (read-only)."""
+
+    action: ActionLog
+    late: bool
+    own: bool
+
+
+def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> CustomerRow:
+    """Vitality of a customer annotated with `active_at` (or its last action / creation time)."""
+    active_at = getattr(customer, "active_at", None) or customer.last_active_at or customer.created_at
+    days = idle_days(active_at, now)
+    return CustomerRow(customer, days, vitality_colour(days, bands))
+
+
+def _offset(request: HttpRequest) -> int:
+    raw = request.GET.get("offset", "0")
+    return min(int(raw), 1_000_000) if raw.isdigit() else 0
+
+
+@login_required
+@require_GET
+def customer_list_page(request: HtmxHttpRequest) -> HttpResponse:
+    """我的客户: search by name, pinyin or initials; filter by stage and vitality colour."""
+    user: User = request.user  # type: ignore[assignment]
+    now = clock.now()
+    bands = VitalityBands.from_thresholds(threshold_values())
+    catalog = option_catalog()
+    stage = request.GET.get("stage", "")
+    colour = request.GET.get("colour", "")
+    filters = DirectoryFilters(
+        q=request.GET.get("q", "")[:100],
+        stage=stage if stage in catalog.labels.get("stage", {}) else "",
+        colour=colour if colour in COLOURS else "",
+    )
+    offset = _offset(request)
+    found = list(customer_directory(user=user, filters=filters, bands=bands, now=now)[offset : offset + LIST_PAGE + 1])
+    context = {
+        "rows": [customer_row(c, bands=bands, now=now) for c in found[:LIST_PAGE]],
+        "more": len(found) > LIST_PAGE,
+        "next_offset": offset + LIST_PAGE,
+        "filters": filters,
+        "labels": catalog.labels,
+        "stages": catalog.choices.get("stage", []),
+        "colours": COLOURS,
+        "show_owner": user.role != Role.REP,
+    }
+    if request.htmx:
+        template = "customers/_rows.html" if offset else "customers/_results.html"
+        return render(request, template, context)
+    return render(request, "customers/list.html", context)
+
+
+@login_required
+@require_GET
+def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
+    """One customer: header, the timeline of actions newest first, the stage history."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        customer = customer_get(user=user, customer_id=customer_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    now = clock.now()
+    thresholds = threshold_values()
+    late_limit = late_after(thresholds.get("late_entry_hours", 2))
+    offset = _offset(request)
+    actions, more = customer_timeline(user=user, customer_id=customer.pk, offset=offset, limit=TIMELINE_PAGE)
+    context = {
+        "customer": customer,
+        "entries": [
+            TimelineEntry(
+                a,
+                is_late_entry(occurred_at=a.occurred_at, logged_at=a.logged_at, limit=late_limit),
+                a.rep_id == user.pk,
+            )
+            for a in actions
+        ],
+        "more": more,
+        "next_offset": offset + TIMELINE_PAGE,
+        "labels": option_catalog().labels,
+    }
+    if request.htmx and offset:
+        return render(request, "customers/_timeline_items.html", context)
+    context.update(
+        row=customer_row(customer, bands=VitalityBands.from_thresholds(thresholds), now=now),
+        history=list(customer_stage_history(customer=customer)[:HISTORY_LIMIT]),
+        can_log=can_log_actions(user),
+        late_hours=thresholds.get("late_entry_hours", 2),
+    )
+    return render(request, "customers/detail.html", context)

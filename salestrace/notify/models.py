@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    """Where a message can go; the in-app inbox always gets a copy and is not a delivery."""
+
+    WECOM_GROUP = "wecom_group", _("WeCom group robot")
+    WECOM_APP = "wecom_app", _("WeCom application message")
+    DINGTALK = "dingtalk", _("DingTalk robot")
+    FEISHU = "feishu", _("Feishu bot")
+    EMAIL = "email", _("E-mail")
+
+
+class ChannelSettings(models.Model):
+    """A team's own webhooks and WeCom application, overriding the environment; secrets are encrypted.
+
+    Child teams inherit from the nearest ancestor that sets a field.
+    """
+
+    team = models.OneToOneField(
+        "org.Team", verbose_name=_("team"), on_delete=models.CASCADE, related_name="channel_settings"
+    )
+    wecom_webhook_url_enc = models.TextField(_("WeCom group robot webhook URL (encrypted)"), blank=True)
+    wecom_api_base = models.CharField(_("WeCom API base URL"), max_length=200, blank=True)
+    wecom_corp_id = models.CharField(_("WeCom corp id"), max_length=64, blank=True)
+    wecom_corp_secret_enc = models.TextField(_("WeCom corp secret (encrypted)"), blank=True)
+    wecom_agent_id = models.CharField(_("WeCom agent id"), max_length=32, blank=True)
+    dingtalk_webhook_url_enc = models.TextField(_("DingTalk robot webhook URL (encrypted)"), blank=True)
+    dingtalk_secret_enc = models.TextField(_("DingTalk signing secret (encrypted)"), blank=True)
+    feishu_webhook_url_enc = models.TextField(_("Feishu bot webhook URL (encrypted)"), blank=True)
+    feishu_secret_enc = models.TextField(_("Feishu signing secret (encrypted)"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("team channel settings")
+        verbose_name_plural = _("team channel settings")
+
+    def __str__(self) -> str:
+        return str(self.team)
+
+
+class InboxMessage(models.Model):
+    """A message in a user's in-app inbox; every notification lands here whatever else is configured."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="inbox"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    payload = models.JSONField(_("content"), default=dict)
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    source = models.CharField(_("source"), max_length=32, blank=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbox message")
+        verbose_name_plural = _("inbox messages")
+        indexes = [models.Index(fields=["user", "created_at"], name="inbox_user_created_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Delivery(models.Model):
+    """One message to one channel and recipient: the outbox and the delivery log in one row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    team = models.ForeignKey(
+        "org.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    recipient = models.CharField(_("recipient"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    payload = models.JSONField(_("content"), default=dict)
+    source = models.CharField(_("source"), max_length=32, blank=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    rate_key = models.CharField(_("rate limit key"), max_length=64, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("delivery log")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["rate_key", "last_attempt_at"], name="delivery_rate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient}: {self.title}"

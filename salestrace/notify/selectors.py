@@ -1,0 +1,146 @@
+"""Reads for notifications: each team's effective channel settings, and inboxes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields, replace
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from salestrace.notify import crypto
+from salestrace.notify.models import Channel, ChannelSettings, InboxMessage
+from salestrace.notify.transports import Target
+from salestrace.org.models import Team, User
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Where a team's messages go; plain-text secrets, in memory only."""
+
+    wecom_webhook_url: str = field(default="", repr=False)
+    wecom_api_base: str = ""
+    wecom_corp_id: str = ""
+    wecom_corp_secret: str = field(default="", repr=False)
+    wecom_agent_id: str = ""
+    dingtalk_webhook_url: str = field(default="", repr=False)
+    dingtalk_secret: str = field(default="", repr=False)
+    feishu_webhook_url: str = field(default="", repr=False)
+    feishu_secret: str = field(default="", repr=False)
+
+
+def environment_config() -> ChannelConfig:
+    """The defaults from the environment (WECOM_*, DINGTALK_*, FEISHU_*)."""
+    return ChannelConfig(
+        wecom_webhook_url=settings.WECOM_WEBHOOK_URL,
+        wecom_api_base=settings.WECOM_API_BASE,
+        wecom_corp_id=settings.WECOM_CORP_ID,
+        wecom_corp_secret=settings.WECOM_CORP_SECRET,
+        wecom_agent_id=settings.WECOM_AGENT_ID,
+        dingtalk_webhook_url=settings.DINGTALK_WEBHOOK_URL,
+        dingtalk_secret=settings.DINGTALK_SECRET,
+        feishu_webhook_url=settings.FEISHU_WEBHOOK_URL,
+        feishu_secret=settings.FEISHU_SECRET,
+    )
+
+
+def _own(row: ChannelSettings) -> dict[str, str]:
+    """The fields a team sets itself (decrypted); empty ones are inherited."""
+    values = {
+        "wecom_webhook_url": crypto.decrypt(row.wecom_webhook_url_enc),
+        "wecom_api_base": row.wecom_api_base.rstrip("/"),
+        "wecom_corp_id": row.wecom_corp_id,
+        "wecom_corp_secret": crypto.decrypt(row.wecom_corp_secret_enc),
+        "wecom_agent_id": row.wecom_agent_id,
+        "dingtalk_webhook_url": crypto.decrypt(row.dingtalk_webhook_url_enc),
+        "dingtalk_secret": crypto.decrypt(row.dingtalk_secret_enc),
+        "feishu_webhook_url": crypto.decrypt(row.feishu_webhook_url_enc),
+        "feishu_secret": crypto.decrypt(row.feishu_secret_enc),
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def team_configs() -> dict[int, ChannelConfig]:
+    """Every team's effective settings: environment, then each ancestor, nearest last. Two queries."""
+    parents = dict(Team.objects.values_list("pk", "parent_id"))
+    own = {row.team_id: _own(row) for row in ChannelSettings.objects.all()}
+    base = environment_config()
+    resolved: dict[int, ChannelConfig] = {}
+
+    def resolve(team_id: int, seen: frozenset[int] = frozenset()) -> ChannelConfig:
+        if team_id in resolved:
+            return resolved[team_id]
+        parent = parents.get(team_id)
+        inherited = base if parent is None or parent in seen else resolve(parent, seen | {team_id})
+        config = replace(inherited, **own.get(team_id, {}))
+        resolved[team_id] = config
+        return config
+
+    for team_id in parents:
+        resolve(team_id)
+    return resolved
+
+
+def team_config(team_id: int | None) -> ChannelConfig:
+    """One team's effective settings (the environment's for no team)."""
+    if team_id is None:
+        return environment_config()
+    return team_configs().get(team_id, environment_config())
+
+
+@dataclass(frozen=True)
+class Address:
+    """A resolved recipient: the target to send to, a masked label for the log, a rate-limit key."""
+
+    target: Target
+    label: str
+    rate_key: str = ""
+
+
+def _rate_key(channel: str, address: str) -> str:
+    return hashlib.sha256(f"{channel}|{address}".encode()).hexdigest()[:32]
+
+
+def address_for(channel: str, *, config: ChannelConfig, wecom_userid: str, email: str) -> Address | None:
+    """Where `channel` reaches this person under `config`, or None when it is not configured."""
+    if channel == Channel.WECOM_GROUP and config.wecom_webhook_url:
+        url = config.wecom_webhook_url
+        return Address(Target(url), crypto.mask(url), _rate_key(channel, url))
+    if channel == Channel.WECOM_APP and wecom_userid and config.wecom_corp_id and config.wecom_corp_secret:
+        target = Target(
+            wecom_userid,
+            secret=config.wecom_corp_secret,
+            api_base=config.wecom_api_base or settings.WECOM_API_BASE,
+            corp_id=config.wecom_corp_id,
+            agent_id=config.wecom_agent_id,
+        )
+        return Address(target, wecom_userid)
+    if channel == Channel.DINGTALK and config.dingtalk_webhook_url:
+        url = config.dingtalk_webhook_url
+        return Address(Target(url, secret=config.dingtalk_secret), crypto.mask(url), _rate_key(channel, url))
+    if channel == Channel.FEISHU and config.feishu_webhook_url:
+        url = config.feishu_webhook_url
+        return Address(Target(url, secret=config.feishu_secret), crypto.mask(url), _rate_key(channel, url))
+    if channel == Channel.EMAIL and email and settings.NOTIFY_EMAIL_ENABLED:
+        return Address(Target(email), email)
+    return None
+
+
+def user_address(channel: str, user: User, config: ChannelConfig | None = None) -> Address | None:
+    """Where `channel` reaches `user` now, with their team's settings."""
+    config = config if config is not None else team_config(user.team_id)
+    return address_for(channel, config=config, wecom_userid=user.wecom_userid, email=user.email)
+
+
+def masked_settings(row: ChannelSettings) -> dict[str, str]:
+    """A team's secrets as they may be shown back: masked."""
+    own = _own(row)
+    return {f.name: crypto.mask(own[f.name]) for f in fields(ChannelConfig) if own.get(f.name)}
+
+
+def inbox_list(*, user: User, unread_only: bool = False) -> QuerySet[InboxMessage]:
+    """A user's inbox, newest first."""
+    qs = InboxMessage.objects.filter(user=user)
+    if unread_only:
+        qs = qs.filter(read_at=None)
+    return qs.order_by("-created_at", "-id")

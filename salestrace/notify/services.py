@@ -1,0 +1,139 @@
+"""The only writers of inboxes, the outbox/delivery log and team channel settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from salestrace.notify import crypto
+from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
+from salestrace.notify.selectors import ChannelConfig, address_for, environment_config
+from salestrace.notify.transports import Message
+from salestrace.org.models import Team
+
+VALID_CHANNELS = frozenset(Channel.values)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the outbox needs of a person: ids, channel choices and vendor addresses."""
+
+    user_id: int
+    team_id: int | None
+    channels: tuple[str, ...]
+    wecom_userid: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    """One message for one person; `dedupe_key` makes sending it twice impossible."""
+
+    recipient: Recipient
+    message: Message
+    dedupe_key: str
+
+
+def notify(*, notes: Sequence[Note], configs: dict[int, ChannelConfig], source: str, now: datetime) -> int:
+    """Put each note in its recipient's inbox and queue one delivery per chosen, configured channel.
+
+    Idempotent: a note whose dedupe key was seen before adds nothing. Returns deliveries queued.
+    Two bulk inserts whatever the number of notes (the 18:00 sweep sends thousands).
+    """
+    if not notes:
+        return 0
+    inbox = [
+        InboxMessage(
+            user_id=n.recipient.user_id,
+            title=n.message.title[:200],
+            payload=n.message.as_json(),
+            link=n.message.link[:500],
+            source=source,
+            dedupe_key=n.dedupe_key,
+            created_at=now,
+        )
+        for n in notes
+    ]
+    default = environment_config()
+    deliveries = [
+        delivery
+        for n in notes
+        for delivery in _deliveries(
+            n, configs.get(n.recipient.team_id, default) if n.recipient.team_id is not None else default, source, now
+        )
+    ]
+    with transaction.atomic():
+        InboxMessage.objects.bulk_create(inbox, ignore_conflicts=True, batch_size=500)
+        keys = [d.dedupe_key for d in deliveries]
+        existing = (
+            set(Delivery.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)) if keys else set()
+        )
+        fresh = [d for d in deliveries if d.dedupe_key not in existing]
+        Delivery.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+    return len(fresh)
+
+
+def _deliveries(note: Note, config: ChannelConfig, source: str, now: datetime) -> Iterable[Delivery]:
+    r = note.recipient
+    for channel in dict.fromkeys(r.channels):
+        if channel not in VALID_CHANNELS:
+            continue
+        address = address_for(channel, config=config, wecom_userid=r.wecom_userid, email=r.email)
+        if address is None:
+            continue
+        yield Delivery(
+            channel=channel,
+            user_id=r.user_id,
+            team_id=r.team_id,
+            recipient=address.label[:200],
+            title=note.message.title[:200],
+            payload=note.message.as_json(),
+            source=source,
+            dedupe_key=f"{note.dedupe_key}:{channel}"[:200],
+            next_attempt_at=now,
+            rate_key=address.rate_key,
+            created_at=now,
+        )
+
+
+def delivery_retry(*, delivery_ids: Iterable[int], now: datetime) -> int:
+    """Send failed deliveries again (an admin's decision after fixing a webhook); returns how many."""
+    return Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now
+    )
+
+
+def inbox_mark_read(*, user_id: int, message_ids: Iterable[int], now: datetime) -> int:
+    """Mark a user's own messages read."""
+    return InboxMessage.objects.filter(user_id=user_id, pk__in=list(message_ids), read_at=None).update(read_at=now)
+
+
+SECRET_FIELDS = {
+    "wecom_webhook_url": "wecom_webhook_url_enc",
+    "wecom_corp_secret": "wecom_corp_secret_enc",
+    "dingtalk_webhook_url": "dingtalk_webhook_url_enc",
+    "dingtalk_secret": "dingtalk_secret_enc",
+    "feishu_webhook_url": "feishu_webhook_url_enc",
+    "feishu_secret": "feishu_secret_enc",
+}
+PLAIN_FIELDS = ("wecom_api_base", "wecom_corp_id", "wecom_agent_id")
+
+
+@transaction.atomic
+def channel_settings_update(*, team: Team, changes: dict[str, str | None]) -> ChannelSettings:
+    """Set a team's channel settings; secrets are encrypted. None keeps a value, "" clears it."""
+    row, _ = ChannelSettings.objects.select_for_update().get_or_create(team=team)
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in SECRET_FIELDS:
+            setattr(row, SECRET_FIELDS[name], crypto.encrypt(value.strip()))
+        elif name in PLAIN_FIELDS:
+            setattr(row, name, value.strip())
+        else:
+            raise ValueError(f"unknown channel setting {name!r}")
+    row.save()
+    return row

@@ -1,0 +1,98 @@
+"""What a rep is missing today, and the one message that says so. Pure: rows in, lines out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from salestrace.catalog.rules import RuleSpec, evaluate
+from salestrace.notify.transports import Line, Message
+
+MAX_LINES = 20
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """An action logged today, with the values the entry rules look at."""
+
+    id: int
+    customer_name: str
+    values: Mapping[str, object]
+    link: str
+
+
+@dataclass(frozen=True)
+class NextStepRow:
+    """A next step planned for today on a customer that has seen no action since."""
+
+    action_id: int
+    customer_name: str
+    plan: str
+    link: str
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """An open task due by the end of today."""
+
+    id: int
+    title: str
+    customer_name: str
+    link: str
+    overdue: bool
+
+
+def incomplete_fields(values: Mapping[str, object], rules: Sequence[RuleSpec]) -> list[str]:
+    """Fields the current rules require of this action that are still empty, in rule order, once each."""
+    return list(dict.fromkeys(v.field for v in evaluate(values, rules)))
+
+
+def missing_lines(
+    *,
+    actions: Sequence[ActionRow],
+    next_steps: Sequence[NextStepRow],
+    tasks: Sequence[TaskRow],
+    rules: Sequence[RuleSpec],
+    field_labels: Mapping[str, str],
+) -> list[Line]:
+    """Every line of a rep's daily reminder: incomplete entries, next steps due, open tasks due."""
+    lines: list[Line] = []
+    for action in actions:
+        missing = incomplete_fields(action.values, rules)
+        if missing:
+            labels = "、".join(field_labels.get(f, f) for f in missing)
+            text = _("Complete the entry for %(customer)s: %(fields)s missing") % {
+                "customer": action.customer_name,
+                "fields": labels,
+            }
+            lines.append(Line(text, action.link))
+    for step in next_steps:
+        text = _("Next step due today for %(customer)s: %(plan)s") % {
+            "customer": step.customer_name,
+            "plan": step.plan or "—",
+        }
+        lines.append(Line(text, step.link))
+    for task in tasks:
+        template = _("Overdue: %(title)s (%(customer)s)") if task.overdue else _("Due today: %(title)s (%(customer)s)")
+        lines.append(Line(template % {"title": task.title, "customer": task.customer_name or "—"}, task.link))
+    return lines
+
+
+def daily_message(*, rep_name: str, rep_id_on_vendor: str, day: date, lines: Sequence[Line], page_link: str) -> Message:
+    """The 18:00 message; the caller sends nothing when `lines` is empty."""
+    shown = list(lines[:MAX_LINES])
+    if len(lines) > MAX_LINES:
+        shown.append(Line(_("… and %(count)d more") % {"count": len(lines) - MAX_LINES}, page_link))
+    title = _("%(date)s: %(count)d things to finish today") % {"date": day.strftime("%m-%d"), "count": len(lines)}
+    return Message(title=title, lines=tuple(shown), link=page_link, mention=rep_name, mention_id=rep_id_on_vendor)
+
+
+def task_reminder_message(*, rep_name: str, rep_id_on_vendor: str, lines: Sequence[Line], page_link: str) -> Message:
+    """The reminder of tasks coming due (follow-ups, next steps, planned contacts)."""
+    title = _("Coming up: %(count)d tasks") % {"count": len(lines)}
+    return Message(
+        title=title, lines=tuple(lines[:MAX_LINES]), link=page_link, mention=rep_name, mention_id=rep_id_on_vendor
+    )

@@ -1,0 +1,313 @@
+"""Scheduled work for tasks and reminders, as idempotent `handle_one_*` units.
+
+- `handle_one_team_reminder`: one team's 18:00 message per rep. The team's ReminderRun row is
+  written in the same transaction as the inbox messages and queued deliveries, so a crash rolls the
+  team back whole and a rerun skips finished teams; dedupe keys make a second copy impossible.
+- `handle_one_follow_up`: one new action, checked against the follow-up rules and its next step.
+- `handle_one_task_reminder`: one person's tasks that have come up for a reminder.
+The runners at the bottom are what huey (config/tasks.py) and `manage.py run_job` call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import override
+
+from salestrace.actions.models import ActionLog
+from salestrace.catalog.models import pick_language
+from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.catalog.rules import RuleSpec, parse_condition
+from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.notify.selectors import ChannelConfig, team_configs
+from salestrace.notify.services import Note, Recipient, notify
+from salestrace.notify.transports import Line
+from salestrace.org.models import User
+from salestrace.todos import compute
+from salestrace.todos.models import FollowUpRule, JobCursor, ReminderRun, Task
+from salestrace.todos.selectors import (
+    RepRow,
+    action_field_labels,
+    actions_logged,
+    company_days_off,
+    local_at,
+    new_action_link,
+    next_steps_due,
+    open_tasks_due,
+    reminder_times,
+    tasks_page_link,
+    team_reps,
+)
+from salestrace.todos.services import follow_up_rules_sync, task_create_once, tasks_resolve_by_later_actions
+from salestrace.todos.workdays import add_working_days, is_working_day
+
+DAILY_SOURCE = "daily_reminder"
+TASK_SOURCE = "task_reminder"
+# Actions older than this when first scanned (an upgrade over an old log) get no follow-up tasks.
+FOLLOW_UP_LOOKBACK = timedelta(days=14)
+
+
+def _language() -> override:
+    return override(settings.LANGUAGE_CODE)
+
+
+# --- the daily reminder ------------------------------------------------------------------------
+
+
+@dataclass
+class SweepContext:
+    """What every team of one sweep shares, read once: the date, due teams, rules and channels."""
+
+    local_date: date
+    due_team_ids: list[int]
+    configs: dict[int, ChannelConfig]
+    rules: tuple[RuleSpec, ...]
+    field_labels: dict[str, str]
+    tried: set[int] = field(default_factory=set)
+
+
+def sweep_context(*, now: datetime) -> SweepContext | None:
+    """None on a day off (weekend, official holiday, company day off); else the teams now due."""
+    local = timezone.localtime(now)
+    day = local.date()
+    if not is_working_day(day, company_days_off()):
+        return None
+    done = set(ReminderRun.objects.filter(local_date=day).values_list("team_id", flat=True))
+    due = [team for team, at in sorted(reminder_times().items()) if at <= local.time() and team not in done]
+    if not due:
+        return SweepContext(day, [], {}, (), {})
+    return SweepContext(day, due, team_configs(), catalog_snapshot().rules, action_field_labels())
+
+
+def handle_one_team_reminder(*, now: datetime, context: SweepContext | None = None) -> bool:
+    """Queue one due team's daily messages; False when no team is due."""
+    ctx = context or sweep_context(now=now)
+    if ctx is None:
+        return False
+    team_id = next((t for t in ctx.due_team_ids if t not in ctx.tried), None)
+    if team_id is None:
+        return False
+    ctx.tried.add(team_id)
+    try:
+        with transaction.atomic():
+            run = ReminderRun.objects.create(team_id=team_id, local_date=ctx.local_date, ran_at=now)
+            reps = team_reps(team_id)
+            notes = _daily_notes(reps, ctx) if reps else []
+            notify(notes=notes, configs=ctx.configs, source=DAILY_SOURCE, now=now)
+            ReminderRun.objects.filter(pk=run.pk).update(reps=len(reps), messages=len(notes))
+    except IntegrityError:
+        pass  # this team's reminder was already queued today (an earlier run, or another worker)
+    return True
+
+
+def _daily_notes(reps: list[RepRow], ctx: SweepContext) -> list[Note]:
+    ids = [r.id for r in reps]
+    actions = actions_logged(ids, ctx.local_date)
+    steps = next_steps_due(ids, ctx.local_date)
+    tasks = open_tasks_due(ids, ctx.local_date)
+    page = tasks_page_link()
+    notes: list[Note] = []
+    with _language():
+        for rep in reps:
+            lines = compute.missing_lines(
+                actions=actions.get(rep.id, []),
+                next_steps=steps.get(rep.id, []),
+                tasks=tasks.get(rep.id, []),
+                rules=ctx.rules,
+                field_labels=ctx.field_labels,
+            )
+            if not lines:
+                continue
+            message = compute.daily_message(
+                rep_name=rep.name, rep_id_on_vendor=rep.wecom_userid, day=ctx.local_date, lines=lines, page_link=page
+            )
+            recipient = Recipient(rep.id, rep.team_id, rep.channels, rep.wecom_userid, rep.email)
+            notes.append(Note(recipient, message, f"daily:{rep.id}:{ctx.local_date.isoformat()}"))
+    return notes
+
+
+def daily_reminders(*, now: datetime) -> int:
+    """The 18:00 sweep (each team at its own time): teams handled; nothing on days off."""
+    tasks_resolve_by_later_actions(now=now)
+    ctx = sweep_context(now=now)
+    if ctx is None:
+        return 0
+    handled = 0
+    while handle_one_team_reminder(now=now, context=ctx):
+        handled += 1
+    return handled
+
+
+# --- follow-up rules and next steps ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    code: str
+    spec: RuleSpec
+    days: int
+    title_zh: str
+    title_en: str
+
+
+def _active_follow_up_rules() -> list[_Rule]:
+    return [
+        _Rule(
+            r.code,
+            RuleSpec(r.code, parse_condition(r.condition), (), "", ""),
+            r.due_working_days,
+            r.title_zh,
+            r.title_en,
+        )
+        for r in FollowUpRule.objects.filter(is_active=True).order_by("code")
+    ]
+
+
+def _end_of_day(day: date) -> datetime:
+    return local_at(day, compute_time(settings.SALESTRACE_REMINDER_TIME))
+
+
+def compute_time(value: str) -> time:
+    hour, _, minute = value.partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+def handle_one_follow_up(
+    *, now: datetime, rules: list[_Rule] | None = None, days_off: frozenset[date] | None = None
+) -> bool:
+    """Scan the next action not yet scanned: follow-up tasks for the rules it matches, a next-step task."""
+    rules = rules if rules is not None else _active_follow_up_rules()
+    days_off = days_off if days_off is not None else company_days_off()
+    fields = sorted(ACTION_FIELDS)
+    with transaction.atomic():
+        cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="follow-up-actions")
+        row = (
+            ActionLog.objects.filter(pk__gt=cursor.position)
+            .order_by("pk")
+            .values("pk", "rep_id", "customer_id", "customer__name", "occurred_at", "logged_at", *fields)
+            .first()
+        )
+        if row is None:
+            return False
+        if row["logged_at"] >= now - FOLLOW_UP_LOOKBACK:
+            _tasks_for_action(row, rules, days_off, now)
+        cursor.position = row["pk"]
+        cursor.save(update_fields=["position"])
+    return True
+
+
+def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], now: datetime) -> None:
+    occurred_day = timezone.localtime(row["occurred_at"]).date()
+    today = timezone.localtime(now).date()
+    morning = compute_time(settings.SALESTRACE_MORNING_TIME)
+    common = {
+        "assignee_id": row["rep_id"],
+        "customer_id": row["customer_id"],
+        "action_id": row["pk"],
+        "created_at": now,
+        "updated_at": now,
+    }
+    for rule in rules:
+        if not rule.spec.condition.holds(row):
+            continue
+        due_day = add_working_days(occurred_day, rule.days, days_off)
+        with _language():
+            title = pick_language(rule.title_zh, rule.title_en)
+        task_create_once(
+            dedupe_key=f"followup:{rule.code}:{row['pk']}",
+            defaults={
+                **common,
+                "title": title[:200],
+                "detail": row["customer__name"],
+                "source": Task.Source.FOLLOW_UP,
+                "rule_code": rule.code,
+                "due_at": _end_of_day(due_day),
+                "remind_at": local_at(due_day, morning),
+                "link": new_action_link(row["customer_id"], after=row["pk"]),
+            },
+        )
+    step_day: date | None = row.get("next_step_date")
+    if step_day is not None and step_day >= today:
+        remind_at = local_at(step_day, morning)
+        task_create_once(
+            dedupe_key=f"nextstep:{row['pk']}",
+            defaults={
+                **common,
+                "title": (row["next_step_plan"] or row["next_step_deliverable"] or row["customer__name"])[:200],
+                "detail": row["customer__name"],
+                "source": Task.Source.NEXT_STEP,
+                "due_at": _end_of_day(step_day),
+                "remind_at": remind_at,
+                # Planned for today: the rep just wrote it down, no need to remind them of it this morning.
+                "reminded_at": now if remind_at <= now else None,
+                "link": new_action_link(row["customer_id"], after=row["pk"]),
+            },
+        )
+
+
+def follow_ups(*, now: datetime, budget: int | None = None) -> int:
+    """Copy new pack rules, scan new actions, close tasks that a later action made moot."""
+    follow_up_rules_sync()
+    rules = _active_follow_up_rules()
+    days_off = company_days_off()
+    handled = 0
+    while (budget is None or handled < budget) and handle_one_follow_up(now=now, rules=rules, days_off=days_off):
+        handled += 1
+    tasks_resolve_by_later_actions(now=now)
+    return handled
+
+
+# --- task reminders (morning of the due day, N hours before a planned time) ----------------------
+
+
+def handle_one_task_reminder(*, now: datetime) -> bool:
+    """Remind one person of all their tasks that have come up; False when none has."""
+    due = Task.objects.filter(status=Task.Status.OPEN, reminded_at=None, remind_at__lte=now)
+    assignee_id = due.order_by("remind_at", "pk").values_list("assignee_id", flat=True).first()
+    if assignee_id is None:
+        return False
+    with transaction.atomic():
+        rows = list(
+            due.filter(assignee_id=assignee_id)
+            .select_related("customer")
+            .order_by("due_at", "pk")
+            .select_for_update(of=("self",))
+        )
+        claimed = Task.objects.filter(pk__in=[t.pk for t in rows], reminded_at=None).update(reminded_at=now)
+        if claimed != len(rows) or not rows:
+            return True  # another worker got there first; its transaction sends the message
+        user = User.objects.get(pk=assignee_id)
+        with _language():
+            lines = [
+                Line(
+                    f"{timezone.localtime(t.due_at):%m-%d %H:%M} {t.title}"
+                    + (f"（{t.customer.name}）" if t.customer else ""),
+                    t.link or tasks_page_link(),
+                )
+                for t in rows
+            ]
+            message = compute.task_reminder_message(
+                rep_name=str(user), rep_id_on_vendor=user.wecom_userid, lines=lines, page_link=tasks_page_link()
+            )
+        digest = hashlib.sha256(",".join(str(t.pk) for t in rows).encode()).hexdigest()[:16]
+        recipient = Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
+        notify(
+            notes=[Note(recipient, message, f"tasks:{user.pk}:{digest}")],
+            configs=team_configs(),
+            source=TASK_SOURCE,
+            now=now,
+        )
+    return True
+
+
+def task_reminders(*, now: datetime) -> int:
+    """Every person whose tasks have come up gets one message; returns people handled."""
+    handled = 0
+    while handle_one_task_reminder(now=now):
+        handled += 1
+    return handled

@@ -1,0 +1,238 @@
+"""Reads for tasks and reminders: scoped task lists, reminder times, and what each rep is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salestrace.actions.models import ActionLog
+from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers.models import Customer
+from salestrace.org.models import Role, Team, User
+from salestrace.org.selectors import COMPANY_WIDE, team_subtree_ids
+from salestrace.todos.compute import ActionRow, NextStepRow, TaskRow
+from salestrace.todos.models import CompanyDayOff, Task
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def absolute(path: str) -> str:
+    """A link that works from WeCom or an e-mail: SALESTRACE_BASE_URL + path."""
+    return settings.SALESTRACE_BASE_URL + path
+
+
+def _path(name: str, args: Iterable[object], fallback: str) -> str:
+    try:
+        return reverse(name, args=list(args))
+    except NoReverseMatch:
+        return fallback
+
+
+def new_action_link(customer_id: int, **query: object) -> str:
+    """The prefilled 新增动作日志 form for a customer."""
+    path = _path("actions:new", [customer_id], f"/customers/{customer_id}/actions/new/")
+    params = "&".join(f"{k}={v}" for k, v in query.items())
+    return absolute(path + (f"?{params}" if params else ""))
+
+
+def tasks_page_link() -> str:
+    return absolute(_path("todos:my_tasks", [], "/tasks/"))
+
+
+# --- time --------------------------------------------------------------------------------------
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[00:00, next 00:00) of a local (Asia/Shanghai) day as aware datetimes."""
+    tz = timezone.get_default_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def local_at(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
+
+
+def default_reminder_time() -> time:
+    hour, _, minute = settings.SALESTRACE_REMINDER_TIME.partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+def reminder_times() -> dict[int, time]:
+    """Each team's daily reminder time: its own, else the nearest ancestor's, else the default."""
+    rows = {pk: (parent, at) for pk, parent, at in Team.objects.values_list("pk", "parent_id", "reminder_time")}
+    default = default_reminder_time()
+    resolved: dict[int, time] = {}
+    for team_id in rows:
+        current: int | None = team_id
+        seen: set[int] = set()
+        found = default
+        while current is not None and current in rows and current not in seen:
+            seen.add(current)
+            parent, at = rows[current]
+            if at is not None:
+                found = at
+                break
+            current = parent
+        resolved[team_id] = found
+    return resolved
+
+
+def company_days_off() -> frozenset[date]:
+    return frozenset(CompanyDayOff.objects.values_list("date", flat=True))
+
+
+# --- what reps are missing (the 18:00 sweep) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepRow:
+    id: int
+    name: str
+    team_id: int | None
+    channels: tuple[str, ...]
+    wecom_userid: str
+    email: str
+
+
+def team_reps(team_id: int) -> list[RepRow]:
+    """Active reps directly in a team."""
+    rows = (
+        User.objects.filter(team_id=team_id, role=Role.REP, is_active=True)
+        .order_by("pk")
+        .values_list("pk", "display_name", "username", "team_id", "notify_channels", "wecom_userid", "email")
+    )
+    return [
+        RepRow(pk, display or username, team, tuple(channels or ()), wecom or "", mail or "")
+        for pk, display, username, team, channels, wecom, mail in rows
+    ]
+
+
+def actions_logged(rep_ids: list[int], day: date) -> dict[int, list[ActionRow]]:
+    """Actions that happened on `day` (local), per rep, with the values the rules test."""
+    start, end = local_day_bounds(day)
+    fields = sorted(ACTION_FIELDS)
+    out: dict[int, list[ActionRow]] = {}
+    qs = (
+        ActionLog.objects.filter(rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end)
+        .order_by("occurred_at", "pk")
+        .values("pk", "rep_id", "customer_id", "customer__name", *fields)
+    )
+    for row in qs:
+        values = {f: row[f] for f in fields}
+        link = new_action_link(row["customer_id"], action=row["pk"])
+        out.setdefault(row["rep_id"], []).append(ActionRow(row["pk"], row["customer__name"], values, link))
+    return out
+
+
+def next_steps_due(rep_ids: list[int], day: date) -> dict[int, list[NextStepRow]]:
+    """Next steps planned for `day` on active customers with no action since the one that planned them.
+
+    One line per customer (the latest plan), and none where a next-step task already covers it.
+    """
+    # Two plain queries rather than one join: SQLite's planner otherwise walks every active customer.
+    planned = list(
+        ActionLog.objects.filter(rep_id__in=rep_ids, next_step_date=day)
+        .order_by("customer_id", "-occurred_at", "-pk")
+        .values_list("pk", "rep_id", "customer_id", "occurred_at", "next_step_plan")
+    )
+    customers = {
+        pk: (name, status, last_active)
+        for pk, name, status, last_active in Customer.objects.filter(pk__in={r[2] for r in planned}).values_list(
+            "pk", "name", "status", "last_active_at"
+        )
+    }
+    rows = []
+    for pk, rep_id, customer_id, occurred_at, plan in planned:
+        name, status, last_active = customers[customer_id]
+        if status == Customer.Status.ACTIVE and (last_active is None or last_active <= occurred_at):
+            rows.append((pk, rep_id, customer_id, name, plan))
+    tasked = set(
+        Task.objects.filter(source=Task.Source.NEXT_STEP, action_id__in=[r[0] for r in rows]).values_list(
+            "action_id", flat=True
+        )
+    )
+    out: dict[int, list[NextStepRow]] = {}
+    seen: set[int] = set()
+    for pk, rep_id, customer_id, name, plan in rows:
+        if customer_id in seen or pk in tasked:
+            continue
+        seen.add(customer_id)
+        out.setdefault(rep_id, []).append(NextStepRow(pk, name, plan, new_action_link(customer_id, after=pk)))
+    return out
+
+
+def open_tasks_due(rep_ids: list[int], day: date) -> dict[int, list[TaskRow]]:
+    """Open tasks due by the end of `day`, per assignee, oldest first."""
+    start, end = local_day_bounds(day)
+    qs = (
+        Task.objects.filter(assignee_id__in=rep_ids, status=Task.Status.OPEN, due_at__lt=end)
+        .order_by("due_at", "pk")
+        .values_list("pk", "assignee_id", "title", "customer__name", "link", "due_at")
+    )
+    out: dict[int, list[TaskRow]] = {}
+    for pk, assignee_id, title, customer_name, link, due_at in qs:
+        out.setdefault(assignee_id, []).append(
+            TaskRow(pk, title, customer_name or "", link or tasks_page_link(), due_at < start)
+        )
+    return out
+
+
+def action_field_labels() -> dict[str, str]:
+    return {f: str(getattr(ActionLog._meta.get_field(f), "verbose_name", f)) for f in ACTION_FIELDS}
+
+
+# --- tasks for people ----------------------------------------------------------------------------
+
+
+def task_scope(user: User) -> Q:
+    """The tasks `user` may see: their own, those they are CC'd on, and their team subtree's as supervisor."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Q()
+    scope = Q(assignee=user) | Q(cc=user)
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        scope |= Q(assignee__team_id__in=team_subtree_ids(user.team_id))
+    return scope
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    status: str | None = None
+    source: str | None = None
+    assignee_id: int | None = None
+    mine: bool = False
+
+
+def task_list(*, user: User, filters: TaskFilters | None = None) -> QuerySet[Task]:
+    """Tasks in scope, soonest due first."""
+    f = filters or TaskFilters()
+    ids = Task.objects.filter(task_scope(user)).values("pk")
+    qs = Task.objects.filter(pk__in=ids).select_related("assignee", "customer").prefetch_related("cc")
+    if f.mine:
+        qs = qs.filter(assignee=user)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.assignee_id is not None:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    return qs.order_by("due_at", "pk")
+
+
+def task_get(*, user: User, task_id: int) -> Task:
+    """One task in scope, or NotFound."""
+    ids = Task.objects.filter(task_scope(user)).values("pk")
+    task = Task.objects.filter(pk__in=ids, pk=task_id).select_related("assignee", "customer").first()
+    if task is None:
+        raise NotFound([FieldError(None, "not_found", _("Task not found."))])
+    return task

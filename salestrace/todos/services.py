@@ -1,0 +1,147 @@
+"""The only writers of tasks, follow-up rules and company days off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from salestrace.catalog.models import TemplatePack
+from salestrace.catalog.packs import read_pack
+from salestrace.core.errors import FieldError, PermissionDenied, RuleViolation
+from salestrace.customers.models import Customer
+from salestrace.org.models import Role, User
+from salestrace.org.selectors import assignable_users, customer_scope
+from salestrace.todos.models import FollowUpRule, JobCursor, Task
+from salestrace.todos.selectors import task_get
+
+
+@transaction.atomic
+def task_create(
+    *,
+    user: User,
+    title: str,
+    due_at: datetime,
+    now: datetime,
+    assignee_id: int | None = None,
+    customer_id: int | None = None,
+    detail: str = "",
+    link: str = "",
+    cc_ids: Sequence[int] = (),
+    remind_at: datetime | None = None,
+) -> Task:
+    """A manual task: for oneself, or (supervisors and above) for someone in scope, with CC'd colleagues."""
+    errors: list[FieldError] = []
+    if not title.strip():
+        errors.append(FieldError("title", "required", _("The title is required.")))
+    assignee_id = assignee_id if assignee_id is not None else user.pk
+    if assignee_id != user.pk:
+        if user.role not in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} and not user.is_superuser:
+            raise PermissionDenied(
+                [FieldError("assignee_id", "forbidden", _("You may only create tasks for yourself."))]
+            )
+        if not User.objects.filter(assignable_users(user), pk=assignee_id).exists():
+            errors.append(FieldError("assignee_id", "invalid", _("This user is not in your scope.")))
+    if customer_id is not None and not Customer.objects.filter(customer_scope(user), pk=customer_id).exists():
+        errors.append(FieldError("customer_id", "invalid", _("Customer not found.")))
+    cc = sorted(set(cc_ids) - {assignee_id})
+    if cc and User.objects.filter(pk__in=cc, is_active=True).count() != len(cc):
+        errors.append(FieldError("cc_ids", "invalid", _("Some CC'd users do not exist.")))
+    if errors:
+        raise RuleViolation(errors)
+    task = Task.objects.create(
+        assignee_id=assignee_id,
+        title=title.strip()[:200],
+        detail=detail.strip(),
+        due_at=due_at,
+        remind_at=remind_at,
+        source=Task.Source.MANUAL,
+        customer_id=customer_id,
+        link=link,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    if cc:
+        task.cc.set(cc)
+    return task
+
+
+@transaction.atomic
+def task_set_status(*, user: User, task_id: int, status: str, now: datetime) -> Task:
+    """Mark a task done, cancelled or open again; the assignee, its creator or a supervisor in scope may."""
+    task = task_get(user=user, task_id=task_id)
+    may = task.assignee_id == user.pk or task.created_by_id == user.pk
+    may = may or user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser
+    if not may:
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only the assignee may change this task."))])
+    if status not in Task.Status.values:
+        raise RuleViolation([FieldError("status", "invalid_choice", _("Not one of the available options."))])
+    task.status = status
+    task.completed_at = now if status != Task.Status.OPEN else None
+    task.resolution = "" if status == Task.Status.OPEN else f"{status} by {user.username}"
+    task.updated_at = now
+    task.save(update_fields=["status", "completed_at", "resolution", "updated_at"])
+    return task
+
+
+def task_create_once(*, dedupe_key: str, defaults: dict[str, object], cc_ids: Sequence[int] = ()) -> Task | None:
+    """A generated task (rule, reminder, wake-up…) unless one with this key exists; None if it did."""
+    try:
+        with transaction.atomic():
+            task = Task.objects.create(dedupe_key=dedupe_key, **defaults)
+            if cc_ids:
+                task.cc.set(cc_ids)
+            return task
+    except IntegrityError:
+        return None
+
+
+def tasks_resolve_by_later_actions(*, now: datetime) -> int:
+    """Close open follow-up and next-step tasks whose customer has seen an action since the trigger.
+
+    "Unless an action was logged on that customer meanwhile": one bulk UPDATE, idempotent.
+    """
+    return Task.objects.filter(
+        status=Task.Status.OPEN,
+        source__in=[Task.Source.FOLLOW_UP, Task.Source.NEXT_STEP],
+        action__isnull=False,
+        customer__last_active_at__gt=F("action__occurred_at"),
+    ).update(status=Task.Status.DONE, completed_at=now, updated_at=now, resolution="auto: action logged")
+
+
+@transaction.atomic
+def follow_up_rules_sync() -> int:
+    """Copy follow-up rules from each loaded template pack whose load is newer than the last copy.
+
+    Rules an admin edited keep their edits until the pack is loaded again; returns rules written.
+    """
+    written = 0
+    for pack in TemplatePack.objects.order_by("code"):
+        stamp = pack.loaded_at.isoformat()
+        cursor, _ = JobCursor.objects.select_for_update().get_or_create(name=f"followups-{pack.code}"[:50])
+        if cursor.stamp == stamp:
+            continue
+        definition = read_pack(pack.code)
+        codes = set()
+        for rule in definition.follow_ups:
+            codes.add(rule.code)
+            FollowUpRule.objects.update_or_create(
+                code=rule.code,
+                defaults={
+                    "condition": rule.condition,
+                    "due_working_days": rule.due_working_days,
+                    "title_zh": rule.title_zh,
+                    "title_en": rule.title_en,
+                    "is_active": True,
+                    "pack": pack.code,
+                },
+            )
+            written += 1
+        FollowUpRule.objects.filter(pack=pack.code, is_active=True).exclude(code__in=codes).update(is_active=False)
+        cursor.stamp = stamp
+        cursor.save(update_fields=["stamp"])
+    return written

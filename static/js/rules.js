@@ -1,0 +1,60 @@
+/* The rule language of salestrace/catalog/rules.py, for live checks in forms.
+ * Keep the two in step: the server evaluates the same JSON and stays the authority.
+ *   {"field": f, "equals": v}  {"field": f, "in": [...]}  {"field": f, "is_empty": bool}
+ *   {"all": [...]}  {"any": [...]}  {"not": cond}  {} (always)
+ */
+(function (root) {
+  "use strict";
+
+  function isBlank(value) {
+    if (value === null || value === undefined) return true;
+    if (typeof value === "string") return value.trim() === "";
+    if (Array.isArray(value)) return value.length === 0;
+    if (typeof value === "object") return Object.keys(value).length === 0;
+    return false;
+  }
+
+  function get(values, field) {
+    return Object.prototype.hasOwnProperty.call(values, field) ? values[field] : null;
+  }
+
+  function holds(cond, values) {
+    if (cond === null || typeof cond !== "object" || Array.isArray(cond)) return false;
+    if (Object.keys(cond).length === 0) return true;
+    if ("all" in cond) return cond.all.every(function (part) { return holds(part, values); });
+    if ("any" in cond) return cond.any.some(function (part) { return holds(part, values); });
+    if ("not" in cond) return !holds(cond.not, values);
+    var value = get(values, cond.field);
+    if ("equals" in cond) return value === cond.equals;
+    if ("in" in cond) return cond.in.indexOf(value) !== -1;
+    if ("is_empty" in cond) return isBlank(value) === cond.is_empty;
+    return false;
+  }
+
+  /* Every field a holding rule requires and that is blank, once, with the first rule's message. */
+  function evaluate(values, rules) {
+    var seen = {};
+    var violations = [];
+    rules.forEach(function (rule) {
+      if (!holds(rule.condition, values)) return;
+      rule.requires.forEach(function (field) {
+        if (!seen[field] && isBlank(get(values, field))) {
+          seen[field] = true;
+          violations.push({ field: field, rule: rule.code, message: rule.message });
+        }
+      });
+    });
+    return violations;
+  }
+
+  /* Every field some holding rule requires, filled or not: what the form marks as required. */
+  function requiredFields(values, rules) {
+    var fields = {};
+    rules.forEach(function (rule) {
+      if (holds(rule.condition, values)) rule.requires.forEach(function (field) { fields[field] = true; });
+    });
+    return fields;
+  }
+
+  root.SalesTraceRules = { isBlank: isBlank, holds: holds, evaluate: evaluate, requiredFields: requiredFields };
+})(window);
