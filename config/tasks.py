@@ -20,7 +20,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from salestrace.core import clock
 from salestrace.notify.jobs import deliver_due
-from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders
+from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders, vitality_sweep
 
 # A huey periodic task must finish well inside its minute, or ticks pile up behind it.
 DELIVERY_BUDGET_SECONDS = 50
@@ -65,6 +65,8 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "task_reminders": lambda now: task_reminders(now=now),
     # The outbox: WeCom, DingTalk, Feishu, e-mail, with retries.
     "deliver": _deliver,
+    # Lead aging: idle leads to the dormant pool, wake-up tasks for the quiet ones (nightly).
+    "vitality_sweep": lambda now: vitality_sweep(now=now),
 }
 
 
@@ -86,6 +88,12 @@ def task_reminders_tick() -> int:
 @_periodic(local_crontab(minute="*"))
 def deliver_tick() -> int:
     return JOBS["deliver"](clock.now())
+
+
+# Nightly, before anyone starts work; a rerun (or run_job vitality_sweep) changes nothing twice.
+@_periodic(local_crontab(minute="30", hour="1"))
+def vitality_sweep_tick() -> int:
+    return JOBS["vitality_sweep"](clock.now())
 
 
 def _run_job(name: str, at_iso: str | None = None) -> int:

@@ -102,6 +102,12 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             }
         )
     catalog = option_catalog()
+    if not form.is_bound:
+        # Links from tasks and reminders may preset choices (?key_action=quick_diagnosis); unknown codes are ignored.
+        for name, set_code in CHOICE_FIELDS.items():
+            value = request.GET.get(name, "")
+            if name in form.fields and value in {code for code, _ in catalog.choices.get(set_code, [])}:
+                form.initial[name] = value
     if not form.is_bound and not form.initial["contact_method"]:
         form.initial["contact_method"] = next(iter(catalog.choices.get("contact_method", [("", "")])))[0]
     local_now = timezone.localtime(now)

@@ -20,19 +20,22 @@ def idle_since_before(cutoff: datetime) -> Q:
     return quiet & (Q(assigned_at__isnull=True) | Q(assigned_at__lt=cutoff))
 
 
-def _dormant_groups(limits: IdleLimits, now: datetime) -> list[Q]:
-    """One filter per idle limit: stage overrides, kind overrides, then everyone else."""
-    stages = {key for (limit, key) in limits.overrides if limit == "vitality_dormant_days"}
-    kinds = stages & set(Customer.Kind.values)
-    stages -= kinds
-    groups = [Q(stage=s) & idle_since_before(now - timedelta(days=limits.dormant(kind="", stage=s))) for s in stages]
+def idle_groups(limits: IdleLimits, limit: str, now: datetime) -> list[Q]:
+    """One filter per idle limit (`vitality_dormant_days` or `vitality_wakeup_days`): customers idle
+    past it. Stage overrides first, then kind overrides, then everyone else, so each customer is
+    judged by exactly one limit.
+    """
+    keys = {key for (name, key) in limits.overrides if name == limit}
+    kinds = keys & set(Customer.Kind.values)
+    stages = keys - kinds
+    days = limits.dormant if limit == "vitality_dormant_days" else limits.wakeup
+    groups = [Q(stage=s) & idle_since_before(now - timedelta(days=days(kind="", stage=s))) for s in stages]
     groups += [
-        Q(kind=k) & ~Q(stage__in=stages) & idle_since_before(now - timedelta(days=limits.dormant(kind=k, stage="")))
+        Q(kind=k) & ~Q(stage__in=stages) & idle_since_before(now - timedelta(days=days(kind=k, stage="")))
         for k in kinds
     ]
-    groups.append(
-        ~Q(stage__in=stages) & ~Q(kind__in=kinds) & idle_since_before(now - timedelta(days=limits.dormant_days))
-    )
+    default = days(kind="", stage="")
+    groups.append(~Q(stage__in=stages) & ~Q(kind__in=kinds) & idle_since_before(now - timedelta(days=default)))
     return groups
 
 
@@ -46,7 +49,7 @@ def sweep_dormant(*, now: datetime) -> int:
     """
     limits = IdleLimits.from_thresholds(threshold_values())
     moved = 0
-    for group in _dormant_groups(limits, now):
+    for group in idle_groups(limits, "vitality_dormant_days", now):
         ids = list(
             Customer.objects.select_for_update()
             .filter(group, status=Customer.Status.ACTIVE)

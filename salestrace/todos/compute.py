@@ -96,3 +96,58 @@ def task_reminder_message(*, rep_name: str, rep_id_on_vendor: str, lines: Sequen
     return Message(
         title=title, lines=tuple(lines[:MAX_LINES]), link=page_link, mention=rep_name, mention_id=rep_id_on_vendor
     )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One past action in a wake-up digest, with labels already in the reader's language."""
+
+    when: date
+    key_action: str
+    obstacle: str
+    emotion: str
+
+
+@dataclass(frozen=True)
+class WakeupTexts:
+    task_title: str
+    task_detail: str
+    owner_message: Message
+    cc_message: Message
+
+
+def wakeup_texts(
+    *,
+    customer_name: str,
+    idle_days: int,
+    stage: str,
+    history: Sequence[HistoryRow],
+    moves: Sequence[tuple[str, str]],
+    customer_link: str,
+    rep_name: str,
+) -> WakeupTexts:
+    """The wake-up task and its two messages: three moves for the owner, a history digest for the CC."""
+    title = _("Wake up %(customer)s: %(days)d days without an action") % {"customer": customer_name, "days": idle_days}
+    digest = [
+        Line(
+            _("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s")
+            % {
+                "date": row.when.strftime("%m-%d"),
+                "action": row.key_action or "—",
+                "obstacle": row.obstacle or "—",
+                "emotion": row.emotion or "—",
+            }
+        )
+        for row in history
+    ]
+    stage_line = Line(_("Stage: %(stage)s") % {"stage": stage})
+    move_lines = tuple(Line(_("Option: %(move)s") % {"move": label}, link) for label, link in moves)
+    detail = "\n".join([stage_line.text, *(ln.text for ln in move_lines), *(ln.text for ln in digest)])
+    owner = Message(title=title, lines=move_lines, link=customer_link, mention=rep_name)
+    cc_title = _("CC: %(rep)s's lead %(customer)s has had no action for %(days)d days") % {
+        "rep": rep_name,
+        "customer": customer_name,
+        "days": idle_days,
+    }
+    cc = Message(title=cc_title, lines=(stage_line, *digest), link=customer_link)
+    return WakeupTexts(title, detail, owner, cc)

@@ -5,6 +5,7 @@
   team back whole and a rerun skips finished teams; dedupe keys make a second copy impossible.
 - `handle_one_follow_up`: one new action, checked against the follow-up rules and its next step.
 - `handle_one_task_reminder`: one person's tasks that have come up for a reminder.
+- `handle_one_wakeup_batch`: wake-up tasks for leads idle past their limit, once per idle spell.
 The runners at the bottom are what huey (config/tasks.py) and `manage.py run_job` call.
 """
 
@@ -16,6 +17,8 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -23,7 +26,10 @@ from salestrace.actions.models import ActionLog
 from salestrace.catalog.models import pick_language
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import RuleSpec, parse_condition
-from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.catalog.selectors import catalog_snapshot, option_catalog, threshold_values
+from salestrace.customers.jobs import idle_groups, sweep_dormant
+from salestrace.customers.models import Customer
+from salestrace.customers.rules import IdleLimits
 from salestrace.notify.selectors import ChannelConfig, team_configs
 from salestrace.notify.services import Note, Recipient, notify
 from salestrace.notify.transports import Line
@@ -32,6 +38,7 @@ from salestrace.todos import compute
 from salestrace.todos.models import FollowUpRule, JobCursor, ReminderRun, Task
 from salestrace.todos.selectors import (
     RepRow,
+    absolute,
     action_field_labels,
     actions_logged,
     company_days_off,
@@ -40,8 +47,10 @@ from salestrace.todos.selectors import (
     next_steps_due,
     open_tasks_due,
     reminder_times,
+    supervisors_over_teams,
     tasks_page_link,
     team_reps,
+    wakeup_history,
 )
 from salestrace.todos.services import follow_up_rules_sync, task_create_once, tasks_resolve_by_later_actions
 from salestrace.todos.workdays import add_working_days, is_working_day
@@ -311,3 +320,118 @@ def task_reminders(*, now: datetime) -> int:
     while handle_one_task_reminder(now=now):
         handled += 1
     return handled
+
+
+# --- lead wake-ups (线索唤醒) ---------------------------------------------------------------------
+
+WAKEUP_SOURCE = "wakeup"
+# The seed's three moves to wake a quiet lead up, each a prefilled action form.
+WAKEUP_MOVES = ("send_industry_report", "share_customer_case", "quick_diagnosis")
+WAKEUP_BATCH = 200
+
+
+def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
+    """Wake-up tasks for up to `size` active leads idle past their wake-up limit; 0 when none is due.
+
+    The owner gets the task (three moves, each opening the prefilled form); the supervisors over the
+    owner's team are CC'd with a digest of the lead's history. `Customer.wakeup_for` records the
+    idle spell (its last action time) in the same transaction, so one spell wakes one task however
+    often the sweep runs; an action starts a new spell.
+    """
+    limits = IdleLimits.from_thresholds(threshold_values())
+    due = Q()
+    for group in idle_groups(limits, "vitality_wakeup_days", now):
+        due |= group
+    candidates = list(
+        Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True)
+        .annotate(spell=Coalesce("last_active_at", "created_at"))
+        .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
+        .select_related("owner")
+        .order_by("pk")[:size]
+    )
+    if not candidates:
+        return 0
+    with transaction.atomic(), _language():
+        history = wakeup_history([c.pk for c in candidates])
+        supervisors = supervisors_over_teams({c.owner.team_id for c in candidates if c.owner.team_id})
+        catalog = option_catalog()
+
+        def labels(option_set: str, code: str) -> str:
+            return catalog.labels.get(option_set, {}).get(code, code)
+
+        notes: list[Note] = []
+        for customer in candidates:
+            spell: datetime = customer.spell
+            cc = [pk for pk in supervisors.get(customer.owner.team_id or 0, ()) if pk != customer.owner_id]
+            text = compute.wakeup_texts(
+                customer_name=customer.name,
+                idle_days=max(0, (now - spell).days),
+                stage=labels("stage", customer.stage),
+                history=[
+                    compute.HistoryRow(
+                        when=timezone.localtime(occurred_at).date(),
+                        key_action=labels("key_action", key_action),
+                        obstacle=labels("obstacle", obstacle),
+                        emotion=labels("emotion", emotion),
+                    )
+                    for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
+                ],
+                moves=[
+                    (catalog.labels.get("key_action", {}).get(m, m), new_action_link(customer.pk, key_action=m))
+                    for m in WAKEUP_MOVES
+                ],
+                customer_link=absolute(f"/customers/{customer.pk}/"),
+                rep_name=str(customer.owner),
+            )
+            key = f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}"
+            task = task_create_once(
+                dedupe_key=key,
+                defaults={
+                    "assignee_id": customer.owner_id,
+                    "title": text.task_title[:200],
+                    "detail": text.task_detail,
+                    "due_at": now + timedelta(days=1),
+                    "source": Task.Source.WAKE_UP,
+                    "customer_id": customer.pk,
+                    "link": new_action_link(customer.pk, key_action=WAKEUP_MOVES[0]),
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                cc_ids=cc,
+            )
+            Customer.objects.filter(pk=customer.pk).update(wakeup_for=spell)
+            if task is None:
+                continue  # sent in an earlier run that died before marking the customer
+            owner = customer.owner
+            notes.append(
+                Note(
+                    Recipient(
+                        owner.pk, owner.team_id, tuple(owner.notify_channels or ()), owner.wecom_userid, owner.email
+                    ),
+                    text.owner_message,
+                    f"{key}:owner",
+                )
+            )
+            for sup in User.objects.filter(pk__in=cc):
+                notes.append(
+                    Note(
+                        Recipient(sup.pk, sup.team_id, tuple(sup.notify_channels or ()), sup.wecom_userid, sup.email),
+                        text.cc_message,
+                        f"{key}:cc:{sup.pk}",
+                    )
+                )
+        notify(notes=notes, configs=team_configs(), source=WAKEUP_SOURCE, now=now)
+    return len(candidates)
+
+
+def wakeups(*, now: datetime) -> int:
+    """Every due wake-up, batch by batch; returns leads handled."""
+    handled = 0
+    while batch := handle_one_wakeup_batch(now=now):
+        handled += batch
+    return handled
+
+
+def vitality_sweep(*, now: datetime) -> int:
+    """The nightly lead aging: idle leads into the dormant pool first, then wake-ups for the quiet ones."""
+    return sweep_dormant(now=now) + wakeups(now=now)

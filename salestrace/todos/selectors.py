@@ -236,3 +236,44 @@ def task_get(*, user: User, task_id: int) -> Task:
     if task is None:
         raise NotFound([FieldError(None, "not_found", _("Task not found."))])
     return task
+
+
+# --- wake-ups ----------------------------------------------------------------------------------
+
+WAKEUP_HISTORY = 3
+
+
+def wakeup_history(
+    customer_ids: list[int], *, per_customer: int = WAKEUP_HISTORY
+) -> dict[int, list[tuple[datetime, str, str, str]]]:
+    """The latest actions of each customer, newest first: (occurred_at, key_action, obstacle, emotion); one query."""
+    rows = (
+        ActionLog.objects.filter(customer_id__in=customer_ids)
+        .order_by("customer_id", "-occurred_at", "-id")
+        .values_list("customer_id", "occurred_at", "key_action", "obstacle", "emotion")
+    )
+    history: dict[int, list[tuple[datetime, str, str, str]]] = {}
+    for customer_id, occurred_at, key_action, obstacle, emotion in rows.iterator(chunk_size=2000):
+        kept = history.setdefault(customer_id, [])
+        if len(kept) < per_customer:
+            kept.append((occurred_at, key_action, obstacle, emotion))
+    return history
+
+
+def supervisors_over_teams(team_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each team, the active supervisors of the nearest team at or above it that has any."""
+    parents = dict(Team.objects.values_list("pk", "parent_id"))
+    by_team: dict[int, list[int]] = {}
+    for pk, team_id in User.objects.filter(role=Role.SUPERVISOR, is_active=True, team__isnull=False).values_list(
+        "pk", "team_id"
+    ):
+        by_team.setdefault(team_id, []).append(pk)
+    result: dict[int, list[int]] = {}
+    for team_id in team_ids:
+        current: int | None = team_id
+        seen: set[int] = set()
+        while current is not None and current not in seen and current not in by_team:
+            seen.add(current)
+            current = parents.get(current)
+        result[team_id] = sorted(by_team.get(current, [])) if current is not None else []
+    return result

@@ -86,6 +86,17 @@
     });
   });
 
+  /* Typing a next step with no date yet proposes one three days out (the seed's usual follow-up
+     rhythm), so the date costs a tap only when it differs; the shortcuts and picker still change it. */
+  var plan = form.querySelector('[name="next_step_plan"]');
+  if (plan && nextDate) {
+    plan.addEventListener("input", function () {
+      if (!plan.value.trim() || nextDate.value) return;
+      var base = parseLocal(occurred.value) || parseLocal(form.dataset.serverNow);
+      if (base) setValue(nextDate, formatDate(new Date(base.getTime() + 3 * 86400000)));
+    });
+  }
+
   form.addEventListener("input", function () { apply(false); });
   form.addEventListener("change", function () { apply(false); });
 

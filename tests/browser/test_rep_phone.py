@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -70,17 +70,19 @@ def test_search_my_customers_by_pinyin_initials(page_as: Any, personas: Any, sho
 
 
 def test_price_negotiation_flow_takes_at_most_six_interactions(page_as: Any, personas: Any, shop: Any) -> None:
-    # given alice on the page of a customer at 价格谈判
+    # given alice on the page of a customer at 方案对比, whose visit today moved it to 价格谈判
     page = page_as(personas.alice)
-    page.goto(f"/customers/{shop.negotiating.pk}/")
+    page.goto(f"/customers/{shop.comparing.pk}/")
     screenshot(page, "04-customer")
     done = Interactions()
-    # when she logs the next visit
+    # when she logs it
     done.click(page.get_by_role("link", name="新增动作日志"), "open the form")
     form = page.locator("#action-form[data-rules-ready=true]")
     expect(form).to_be_visible()
-    # the stage defaults to the customer's, so the rule applies at once, with its message
-    expect(page.locator("#field-stage input:checked")).to_have_value("price_negotiation")
+    expect(page.locator("#field-stage input:checked")).to_have_value("solution_compare")
+    expect(page.locator("#obstacle-rule")).to_have_text("")
+    # choosing 价格谈判 applies the rule at once, with its message
+    done.click(chip(page, "stage", "价格谈判"), "stage")
     expect(page.locator("#obstacle-rule")).to_have_text("价格谈判阶段必须填写障碍类型")
     expect(page.locator("#field-next_step_plan .required-mark")).to_be_visible()
     screenshot(page, "05-form-live-rule")
@@ -88,7 +90,8 @@ def test_price_negotiation_flow_takes_at_most_six_interactions(page_as: Any, per
     done.click(chip(page, "obstacle", "预算不足"), "obstacle")
     expect(page.locator("#obstacle-rule")).to_have_text("")
     page.get_by_label("计划").fill("按新账期重新报价")
-    done.click(page.get_by_role("button", name="明天"), "next step date: tomorrow")
+    # typing the plan proposes a date three days out; a shortcut would change it in one tap
+    expect(page.locator('[name="next_step_date"]')).not_to_have_value("")
     page.get_by_label("交付物").fill("报价单")
     done.click(chip(page, "emotion", "中性"), "emotion")
     screenshot(page, "06-form-filled")
@@ -96,7 +99,7 @@ def test_price_negotiation_flow_takes_at_most_six_interactions(page_as: Any, per
         done.click(page.get_by_role("button", name="保存"), "save")
     # then she is back on the customer page with the new entry on top
     assert posted.value.status == 302
-    page.wait_for_url(re.compile(rf"/customers/{shop.negotiating.pk}/"))
+    page.wait_for_url(re.compile(rf"/customers/{shop.comparing.pk}/"))
     expect(page.get_by_role("status")).to_contain_text("动作日志已记录")
     first = page.locator(".timeline .entry").first
     expect(first).to_contain_text("预算不足")
@@ -104,10 +107,24 @@ def test_price_negotiation_flow_takes_at_most_six_interactions(page_as: Any, per
     screenshot(page, "07-saved")
     action = ActionLog.objects.order_by("-id").first()
     assert action is not None
-    assert (action.obstacle, action.next_step_deliverable) == ("budget_shortage", "报价单")
-    assert action.next_step_date == timezone.localtime(action.occurred_at).date() + timedelta(days=1)  # 明天
+    assert (action.stage, action.obstacle, action.next_step_deliverable) == (
+        "price_negotiation",
+        "budget_shortage",
+        "报价单",
+    )
+    assert action.next_step_date == timezone.localtime(action.occurred_at).date() + timedelta(days=3)
     print(f"\ninteractions: {done.count} ({', '.join(done.log)})")
     assert done.count <= 6, done.log
+
+
+def test_next_step_shortcuts_set_the_date(page_as: Any, personas: Any, shop: Any) -> None:
+    page = page_as(personas.alice)
+    page.goto(f"/customers/{shop.negotiating.pk}/actions/new/")
+    expect(page.locator("#action-form[data-rules-ready=true]")).to_be_visible()
+    occurred = page.locator('[name="occurred_at"]').input_value()[:10]
+    page.get_by_role("button", name="明天").click()
+    tomorrow = (date.fromisoformat(occurred) + timedelta(days=1)).isoformat()
+    expect(page.locator('[name="next_step_date"]')).to_have_value(tomorrow)
 
 
 def test_choosing_price_negotiation_marks_obstacle_and_next_step_required_live(

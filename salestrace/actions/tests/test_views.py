@@ -277,3 +277,15 @@ def test_today_stays_within_its_query_budget(
     client.get("/customers/")
     with django_assert_max_num_queries(9):
         assert client.get("/").status_code == 200
+
+
+def test_links_from_tasks_preset_choices_and_ignore_unknown_codes(client: Any, personas: Any) -> None:
+    from salestrace.actions.tests.factories import make_customer
+
+    store = make_customer(owner=personas.alice)
+    client.force_login(personas.alice)
+    page = client.get(
+        f"/customers/{store.pk}/actions/new/?key_action=quick_diagnosis&obstacle=nonsense"
+    ).content.decode()
+    assert 'value="quick_diagnosis" checked' in page
+    assert 'value="nonsense"' not in page
