@@ -22,6 +22,16 @@ def _fast_password_hasher(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_catalog_cache() -> Iterator[None]:
+    """Rolled-back test transactions reuse catalog version numbers; never trust a cache across tests."""
+    from salestrace.catalog.selectors import forget_cached_catalog
+
+    forget_cached_catalog()
+    yield
+    forget_cached_catalog()
+
+
+@pytest.fixture(autouse=True)
 def _static_files_without_collectstatic(settings: Any) -> None:
     """Tests serve static files from the apps (no collectstatic manifest needed)."""
     settings.STORAGES = {

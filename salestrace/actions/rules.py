@@ -10,7 +10,7 @@ Three kinds of problem, all reported together:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, tzinfo
 
 from salestrace.catalog.packs import CHOICE_FIELDS
@@ -36,7 +36,8 @@ class ActionDraft:
     response_strength: str = ""
 
     def as_values(self) -> dict[str, object]:
-        return asdict(self)
+        # Shallow: every value is immutable (dataclasses.asdict deep-copies, on the hottest path).
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def action_log(
 
     The customer's stage, stage history and last active time change in the same transaction.
     """
-    request_hash = _request_hash(customer_id, draft)
+    request_hash = _request_hash(customer_id, draft) if idempotency_key else ""
     if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
         return previous, False
     try:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import ConditionError, parse_condition
+from salestrace.catalog.services import catalog_changed
 
 
 class RuleForm(forms.ModelForm):
@@ -34,6 +35,26 @@ class RuleForm(forms.ModelForm):
         return requires
 
 
+class CatalogAdmin(admin.ModelAdmin):
+    """Every catalog edit in the admin expires the snapshots cached by running processes."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        catalog_changed()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        catalog_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        catalog_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        catalog_changed()
+
+
 class OptionInline(admin.TabularInline):
     model = Option
     extra = 0
@@ -41,7 +62,7 @@ class OptionInline(admin.TabularInline):
 
 
 @admin.register(OptionSet)
-class OptionSetAdmin(admin.ModelAdmin):
+class OptionSetAdmin(CatalogAdmin):
     list_display = ("code", "name_zh", "name_en")
     inlines = [OptionInline]
 
@@ -50,7 +71,7 @@ class OptionSetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(CatalogAdmin):
     form = RuleForm
     list_display = ("code", "message_zh", "is_active", "position", "pack")
     list_filter = ("is_active", "pack")
@@ -58,7 +79,7 @@ class RuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Threshold)
-class ThresholdAdmin(admin.ModelAdmin):
+class ThresholdAdmin(CatalogAdmin):
     list_display = ("code", "value", "description_zh")
 
 

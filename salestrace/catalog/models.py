@@ -76,7 +76,7 @@ class Rule(models.Model):
 
     code = models.SlugField(_("code"), max_length=80, unique=True)
     condition = models.JSONField(
-        _("condition"), default=dict, help_text=_('e.g. {"field": "stage", "equals": "price_negotiation"}')
+        _("condition"), default=dict, blank=True, help_text=_('e.g. {"field": "stage", "equals": "price_negotiation"}')
     )
     requires = models.JSONField(_("required fields"), default=list)
     message_zh = models.CharField(_("message (Chinese)"), max_length=300)
@@ -111,6 +111,19 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} = {self.value}"
+
+
+class CatalogVersion(models.Model):
+    """One row whose number goes up on every catalog change, so each process can cache the catalog."""
+
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("catalog version")
+        verbose_name_plural = _("catalog version")
+
+    def __str__(self) -> str:
+        return str(self.version)
 
 
 class Threshold(models.Model):

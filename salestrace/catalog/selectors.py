@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from salestrace.catalog.models import Option, OptionSet, Policy, Rule, Threshold, pick_language
+from salestrace.catalog.models import CatalogVersion, Option, OptionSet, Policy, Rule, Threshold, pick_language
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition
 
 logger = logging.getLogger(__name__)
@@ -28,8 +28,38 @@ class CatalogSnapshot:
         return self.thresholds.get(code, Decimal(default))
 
 
+# The last snapshot this process built, with the catalog version it was built at.
+_cached: tuple[int, CatalogSnapshot] | None = None
+
+
+def catalog_version() -> int:
+    """The catalog's change counter (0 before anything was loaded); one query."""
+    return CatalogVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def forget_cached_catalog() -> None:
+    """Drop this process's cached snapshot (tests, where rolled-back transactions reuse versions)."""
+    global _cached
+    _cached = None
+
+
 def catalog_snapshot() -> CatalogSnapshot:
-    """Everything the action validator needs, in three queries."""
+    """Everything the action validator needs: one query while the catalog is unchanged.
+
+    Saving an action is the hottest path; re-reading and re-parsing options, rules and thresholds
+    cost a quarter of it (bench/). Every writer of the catalog calls `catalog_changed()`.
+    """
+    global _cached
+    version = catalog_version()
+    if _cached is not None and _cached[0] == version:
+        return _cached[1]
+    snapshot = _build_snapshot()
+    _cached = (version, snapshot)
+    return snapshot
+
+
+def _build_snapshot() -> CatalogSnapshot:
+    """Options, rules and thresholds as the validator needs them, in three queries."""
     active: dict[str, set[str]] = {}
     stages: list[str] = []
     rows = (

@@ -6,9 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 
-from salestrace.catalog.models import Option, OptionSet, Policy, Rule, TemplatePack, Threshold
+from salestrace.catalog.models import CatalogVersion, Option, OptionSet, Policy, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import read_pack
+
+
+def catalog_changed() -> None:
+    """Tell every process that options, rules or thresholds changed (their cached snapshots expire)."""
+    if not CatalogVersion.objects.filter(pk=1).update(version=F("version") + 1):
+        CatalogVersion.objects.create(pk=1, version=1)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
         )
     for p_code, value in pack.policies:
         Policy.objects.update_or_create(code=p_code, defaults={"value": value})
+    catalog_changed()
     TemplatePack.objects.update_or_create(
         code=pack.code,
         defaults={"name_zh": pack.name_zh, "name_en": pack.name_en, "version": pack.version, "loaded_at": now},

@@ -49,9 +49,9 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
 
     With `lock`, the row stays locked until the transaction ends (writers of its stage queue up).
     """
-    qs = Customer.objects.filter(customer_scope(user, for_write=for_write)).select_related("owner")
-    if lock:
-        qs = qs.select_for_update(of=("self",))
+    qs = Customer.objects.filter(customer_scope(user, for_write=for_write))
+    # A writer locks the row only; a reader gets the owner too (pages and answers show it).
+    qs = qs.select_for_update() if lock else qs.select_related("owner")
     customer = qs.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound([FieldError(None, "not_found", _("Customer not found."))])

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from salestrace.catalog.models import Option, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import CHOICE_FIELDS, PackError, available_packs, parse_pack, read_pack
-from salestrace.catalog.services import template_load
+from salestrace.catalog.services import catalog_changed, template_load
 
 
 def minimal_pack(**overrides: Any) -> dict[str, Any]:
@@ -195,3 +195,38 @@ def test_a_broken_rule_in_the_database_is_skipped_not_fatal(
     assert "broken" not in {r.code for r in snapshot.rules}
     assert "price_negotiation_requires_obstacle" in {r.code for r in snapshot.rules}
     assert "broken" in caplog.text
+
+
+def test_the_cached_catalog_follows_changes_from_any_writer(db: None, now: Any) -> None:
+    from salestrace.catalog.selectors import catalog_snapshot
+
+    template_load(code="fmcg", now=now)
+    first = catalog_snapshot()
+    assert catalog_snapshot() is first  # unchanged catalog: served from the cache
+    Option.objects.filter(option_set__code="obstacle", code="shelf_space").update(is_active=False)
+    catalog_changed()
+    assert "shelf_space" not in catalog_snapshot().active_codes["obstacle"]
+
+
+def test_admin_edits_expire_the_cached_catalog(admin_client: Any, db: None, now: Any) -> None:
+    from salestrace.catalog.selectors import catalog_snapshot, catalog_version
+
+    template_load(code="fmcg", now=now)
+    before = catalog_version()
+    rule = Rule.objects.get(code="emotion_required")
+    response = admin_client.post(
+        f"/admin/catalog/rule/{rule.pk}/change/",
+        {
+            "code": rule.code,
+            "condition": "{}",
+            "requires": '["emotion"]',
+            "message_zh": "请选择客户情绪！",
+            "message_en": rule.message_en,
+            "position": rule.position,
+            "is_active": "",
+            "pack": rule.pack,
+        },
+    )
+    assert response.status_code == 302, response.content
+    assert catalog_version() > before
+    assert "emotion_required" not in {r.code for r in catalog_snapshot().rules}

@@ -10,6 +10,7 @@ import time_machine
 from django.core.management import call_command
 
 from salestrace.catalog.models import Rule
+from salestrace.catalog.services import catalog_changed
 from salestrace.notify.jobs import deliver_due
 from salestrace.notify.models import Delivery, InboxMessage
 from salestrace.notify.services import channel_settings_update
@@ -112,6 +113,7 @@ def test_an_entry_that_breaks_a_rule_added_later_is_listed_as_incomplete(week: A
         message_zh="面访须填写交付物",
         message_en="A visit needs a deliverable",
     )
+    catalog_changed()  # as the admin does on save
     at = local(2026, 10, 8, 18)
     with time_machine.travel(at, tick=False):
         daily_reminders(now=at)
