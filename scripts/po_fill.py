@@ -16,6 +16,7 @@ def main() -> int:
     table = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")) if len(sys.argv) > 1 else {}
     po = polib.pofile(str(PO))
     po.metadata.update({"Language": "zh_Hans", "Content-Type": "text/plain; charset=UTF-8"})
+    po.metadata_is_fuzzy = False
     for entry in po:
         if entry.msgid in table:
             if entry.msgid_plural:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.middleware import HtmxDetails
 
 from salestrace.actions.metrics import is_late_entry, late_after
@@ -16,12 +18,19 @@ from salestrace.actions.models import ActionLog
 from salestrace.actions.selectors import customer_timeline
 from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.core import clock
-from salestrace.core.errors import NotFound
+from salestrace.core.errors import DomainError, NotFound
 from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import DirectoryFilters, customer_directory, customer_get, customer_stage_history
+from salestrace.customers.selectors import (
+    DirectoryFilters,
+    customer_directory,
+    customer_get,
+    customer_stage_history,
+    pool_list,
+)
+from salestrace.customers.services import pool_claim, pool_policy, pool_reassign, pool_release
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import can_log_actions
+from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions
 
 LIST_PAGE = 30
 TIMELINE_PAGE = 20
@@ -132,3 +141,80 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
         late_hours=thresholds.get("late_entry_hours", 2),
     )
     return render(request, "customers/detail.html", context)
+
+
+# --- the dormant pool (休眠线索池) -------------------------------------------------------------------
+
+
+POOL_PAGE = 50
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pool_page(request: HttpRequest) -> HttpResponse:
+    """The pool: leads idle past the limit, to claim (reps) or reassign (supervisors and up)."""
+    user: User = request.user  # type: ignore[assignment]
+    now = clock.now()
+    if request.method == "POST":
+        return _pool_post(request, user, now)
+    policy = pool_policy()
+    entries = list(pool_list(user=user, claim_scope=policy.claim_scope, q=request.GET.get("q", "")[:100])[:POOL_PAGE])
+    catalog = option_catalog()
+    rows = [
+        {
+            "customer": c,
+            "stage": catalog.labels.get("stage", {}).get(c.stage, c.stage),
+            "pool_days": idle_days(c.pool_entered_at or now, now),
+            "locked": c.owner_id == user.pk
+            and c.pool_entered_at is not None
+            and now < c.pool_entered_at + timedelta(days=policy.lockout_days),
+        }
+        for c in entries
+    ]
+    context = {
+        "rows": rows,
+        "may_claim": user.role in policy.claim_roles,
+        "may_reassign": can_assign_owner(user),
+        "assignees": list(User.objects.filter(assignable_users(user)).filter(role=Role.REP).order_by("username")[:500])
+        if can_assign_owner(user)
+        else [],
+        "policy": policy,
+        "q": request.GET.get("q", ""),
+    }
+    return render(request, "customers/pool.html", context)
+
+
+def _pool_post(request: HttpRequest, user: User, now: datetime) -> HttpResponse:
+    try:
+        customer_id = int(request.POST.get("customer_id", ""))
+        op = request.POST.get("op", "")
+        if op == "claim":
+            customer = pool_claim(user=user, customer_id=customer_id, now=now)
+            messages.success(request, _("Claimed: %(name)s") % {"name": customer.name})
+            return redirect("customers:detail", customer.pk)
+        if op == "reassign":
+            owner_id = int(request.POST.get("owner_id", ""))
+            customer = pool_reassign(
+                user=user,
+                customer_id=customer_id,
+                owner_id=owner_id,
+                reason=request.POST.get("reason", "")[:300],
+                now=now,
+            )
+            messages.success(
+                request, _("Reassigned: %(name)s → %(owner)s") % {"name": customer.name, "owner": customer.owner}
+            )
+            return redirect("customers:pool")
+        if op == "release":
+            customer = pool_release(
+                user=user, customer_id=customer_id, reason=request.POST.get("reason", "")[:300], now=now
+            )
+            messages.success(request, _("Released to the pool: %(name)s") % {"name": customer.name})
+            return redirect("customers:detail", customer.pk)
+        messages.error(request, _("Unknown operation."))
+    except ValueError:
+        messages.error(request, _("Choose a lead (and a new owner) first."))
+    except DomainError as exc:
+        for error in exc.errors:
+            messages.error(request, str(error.message))
+    return redirect("customers:pool")

@@ -327,7 +327,7 @@ def task_reminders(*, now: datetime) -> int:
 WAKEUP_SOURCE = "wakeup"
 # The seed's three moves to wake a quiet lead up, each a prefilled action form.
 WAKEUP_MOVES = ("send_industry_report", "share_customer_case", "quick_diagnosis")
-WAKEUP_BATCH = 200
+WAKEUP_BATCH = 1000
 
 
 def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
@@ -354,15 +354,19 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
     with transaction.atomic(), _language():
         history = wakeup_history([c.pk for c in candidates])
         supervisors = supervisors_over_teams({c.owner.team_id for c in candidates if c.owner.team_id})
+        people = {u.pk: u for u in User.objects.filter(pk__in={pk for ids in supervisors.values() for pk in ids})}
         catalog = option_catalog()
 
         def labels(option_set: str, code: str) -> str:
             return catalog.labels.get(option_set, {}).get(code, code)
 
-        notes: list[Note] = []
+        def recipient(user: User) -> Recipient:
+            return Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
+
+        planned: list[tuple[Customer, str, compute.WakeupTexts, list[int]]] = []
         for customer in candidates:
             spell: datetime = customer.spell
-            cc = [pk for pk in supervisors.get(customer.owner.team_id or 0, ()) if pk != customer.owner_id]
+            customer.wakeup_for = spell
             text = compute.wakeup_texts(
                 customer_name=customer.name,
                 idle_days=max(0, (now - spell).days),
@@ -376,50 +380,56 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
                     )
                     for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
                 ],
-                moves=[
-                    (catalog.labels.get("key_action", {}).get(m, m), new_action_link(customer.pk, key_action=m))
-                    for m in WAKEUP_MOVES
-                ],
+                moves=[(labels("key_action", m), new_action_link(customer.pk, key_action=m)) for m in WAKEUP_MOVES],
                 customer_link=absolute(f"/customers/{customer.pk}/"),
                 rep_name=str(customer.owner),
             )
-            key = f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}"
-            task = task_create_once(
-                dedupe_key=key,
-                defaults={
-                    "assignee_id": customer.owner_id,
-                    "title": text.task_title[:200],
-                    "detail": text.task_detail,
-                    "due_at": now + timedelta(days=1),
-                    "source": Task.Source.WAKE_UP,
-                    "customer_id": customer.pk,
-                    "link": new_action_link(customer.pk, key_action=WAKEUP_MOVES[0]),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-                cc_ids=cc,
-            )
-            Customer.objects.filter(pk=customer.pk).update(wakeup_for=spell)
-            if task is None:
-                continue  # sent in an earlier run that died before marking the customer
-            owner = customer.owner
-            notes.append(
-                Note(
-                    Recipient(
-                        owner.pk, owner.team_id, tuple(owner.notify_channels or ()), owner.wecom_userid, owner.email
-                    ),
-                    text.owner_message,
-                    f"{key}:owner",
+            cc = [pk for pk in supervisors.get(customer.owner.team_id or 0, ()) if pk != customer.owner_id]
+            planned.append((customer, f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}", text, cc))
+        # A task already there for a spell (another worker, or a run cut short) is neither made nor announced again.
+        keys = [key for _, key, _, _ in planned]
+        existing = set(Task.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        fresh = [p for p in planned if p[1] not in existing]
+        Task.objects.bulk_create(
+            [
+                Task(
+                    dedupe_key=key,
+                    assignee_id=customer.owner_id,
+                    title=text.task_title[:200],
+                    detail=text.task_detail,
+                    due_at=now + timedelta(days=1),
+                    source=Task.Source.WAKE_UP,
+                    customer_id=customer.pk,
+                    link=new_action_link(customer.pk, key_action=WAKEUP_MOVES[0]),
+                    created_at=now,
+                    updated_at=now,
                 )
-            )
-            for sup in User.objects.filter(pk__in=cc):
-                notes.append(
-                    Note(
-                        Recipient(sup.pk, sup.team_id, tuple(sup.notify_channels or ()), sup.wecom_userid, sup.email),
-                        text.cc_message,
-                        f"{key}:cc:{sup.pk}",
-                    )
-                )
+                for customer, key, text, _ in fresh
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        task_ids = dict(Task.objects.filter(dedupe_key__in=[p[1] for p in fresh]).values_list("dedupe_key", "pk"))
+        Task.cc.through.objects.bulk_create(
+            [
+                Task.cc.through(task_id=task_ids[key], user_id=pk)
+                for _, key, _, cc in fresh
+                for pk in cc
+                if key in task_ids
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        notes = [
+            Note(recipient(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
+        ]
+        notes += [
+            Note(recipient(people[pk]), text.cc_message, f"{key}:cc:{pk}")
+            for _, key, text, cc in fresh
+            for pk in cc
+            if pk in people
+        ]
+        Customer.objects.bulk_update(candidates, ["wakeup_for"], batch_size=500)
         notify(notes=notes, configs=team_configs(), source=WAKEUP_SOURCE, now=now)
     return len(candidates)
 

@@ -27,3 +27,9 @@ def option_label(code: str, labels: dict[str, str] | None) -> str:
 def colour_name(colour: str) -> str:
     """The translated name of a vitality colour code."""
     return str(COLOUR_NAMES.get(colour, colour))
+
+
+@register.filter
+def get_item(mapping: dict[str, object] | None, key: str) -> object:
+    """mapping[key] in a template (0 when missing): counts per colour and the like."""
+    return (mapping or {}).get(key, 0)

@@ -1,0 +1,263 @@
+"""The nightly lead-aging sweep over 1,000,000 customers (issue 6): budget ≤ 60 s, idempotent.
+
+    .venv/bin/python bench/vitality_sweep.py               # SQLite (var/bench_vitality.sqlite3)
+    .venv/bin/python bench/vitality_sweep.py --postgres    # also PostgreSQL, database salestrace_bench_vitality
+
+Each backend runs in a child process with a fresh database: 1,000 reps in 100 teams, 1,000
+customers each, last actions spread evenly over the past 60 days. Three runs are timed:
+
+- catch-up: the first sweep after switching it on, when every customer idle past 30 days moves to
+  the pool at once (about half of them) and everyone idle 15–30 days gets a wake-up task;
+- rerun: the same night again, which must change nothing;
+- nightly: the next night, when one day's worth of customers crosses each limit.
+
+The baseline is the same state change done by hand-written SQL (one UPDATE of the customers and one
+INSERT … SELECT of the pool moves) on a copy of the catch-up data, in the same run, so the ratio
+does not depend on how busy the machine is. Writes "## Lead aging sweep (issue 6)" in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Lead aging sweep (issue 6)"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/salestrace_bench_vitality"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 27, 1, 30, tzinfo=SHANGHAI)
+REPS, TEAM_SIZE = 1_000, 10
+
+
+def child(backend: str, customers_per_rep: int) -> dict[str, object]:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.pop("REDIS_URL", None)
+    if backend == "sqlite":
+        path = ROOT / "var" / "bench_vitality.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ.pop("DATABASE_URL", None)
+        os.environ["SQLITE_PATH"] = str(path)
+    else:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS salestrace_bench_vitality")
+            conn.execute("CREATE DATABASE salestrace_bench_vitality")
+        os.environ["DATABASE_URL"] = PG_URL
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+    call_command("load_template", "fmcg", verbosity=0)
+    started = time.perf_counter()
+    total = build_data(customers_per_rep)
+    build_seconds = time.perf_counter() - started
+
+    from salestrace.customers.models import Customer, PoolMove
+    from salestrace.todos.jobs import sweep_dormant, vitality_sweep, wakeups
+    from salestrace.todos.models import Task
+
+    # the baseline first, inside a transaction that is rolled back: same data, same state change
+    adapt = connection.ops.adapt_datetimefield_value  # stored form: UTC on SQLite, aware on PostgreSQL
+    with transaction.atomic():
+        cutoff = NOW - timedelta(days=30)
+        table, moves = Customer._meta.db_table, PoolMove._meta.db_table
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {moves} (customer_id, kind, at, from_owner_id, reason) "
+                f"SELECT id, 'entered', %s, owner_id, 'idle' FROM {table} "
+                "WHERE status = 'active' AND last_active_at < %s AND assigned_at < %s",
+                [adapt(NOW), adapt(cutoff), adapt(cutoff)],
+            )
+            cur.execute(
+                f"UPDATE {table} SET status = 'dormant', pool_entered_at = %s, updated_at = %s "
+                "WHERE status = 'active' AND last_active_at < %s AND assigned_at < %s",
+                [adapt(NOW), adapt(NOW), adapt(cutoff), adapt(cutoff)],
+            )
+        baseline = time.perf_counter() - started
+        baseline_moved = PoolMove.objects.count()
+        transaction.set_rollback(True)
+
+    started = time.perf_counter()
+    moved = sweep_dormant(now=NOW)
+    dormant_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    woken = wakeups(now=NOW)
+    wakeup_seconds = time.perf_counter() - started
+    counts = (Customer.objects.filter(status="dormant").count(), PoolMove.objects.count(), Task.objects.count())
+
+    started = time.perf_counter()
+    again = vitality_sweep(now=NOW)
+    rerun_seconds = time.perf_counter() - started
+    assert again == 0, f"rerun handled {again}"
+    assert counts == (Customer.objects.filter(status="dormant").count(), PoolMove.objects.count(), Task.objects.count())
+
+    started = time.perf_counter()
+    nightly = vitality_sweep(now=NOW + timedelta(days=1))
+    nightly_seconds = time.perf_counter() - started
+    return {
+        "backend": backend,
+        "vendor": (
+            f"SQLite {connection.Database.sqlite_version}"
+            if connection.vendor == "sqlite"
+            else f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
+        ),
+        "customers": total,
+        "build_seconds": round(build_seconds, 1),
+        "moved": moved,
+        "baseline_moved": baseline_moved,
+        "dormant_seconds": round(dormant_seconds, 2),
+        "baseline_seconds": round(baseline, 2),
+        "woken": woken,
+        "wakeup_seconds": round(wakeup_seconds, 2),
+        "rerun_seconds": round(rerun_seconds, 2),
+        "nightly_handled": nightly,
+        "nightly_seconds": round(nightly_seconds, 2),
+    }
+
+
+def build_data(customers_per_rep: int) -> int:
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from salestrace.customers.models import Customer
+    from salestrace.org.models import Role, Team, User
+
+    password = make_password("bench")
+    with transaction.atomic():
+        company = Team.objects.create(name="公司", kind=Team.Kind.COMPANY)
+        teams = Team.objects.bulk_create(
+            [Team(name=f"团队{i}", kind=Team.Kind.TEAM, parent=company) for i in range(REPS // TEAM_SIZE)]
+        )
+        users = User.objects.bulk_create(
+            [
+                User(username=f"rep{i:04d}", password=password, role=Role.REP, team=teams[i // TEAM_SIZE])
+                for i in range(REPS)
+            ]
+            + [
+                User(username=f"sup{i:03d}", password=password, role=Role.SUPERVISOR, team=t)
+                for i, t in enumerate(teams)
+            ]
+        )
+    reps = [u for u in users if u.role == Role.REP]
+    span = 60 * 24 * 3600
+    total = 0
+    batch: list[Customer] = []
+    for r, rep in enumerate(reps):
+        for c in range(customers_per_rep):
+            n = r * customers_per_rep + c
+            # spread evenly (deterministically) over the last 60 days
+            last = NOW - timedelta(seconds=(n * 7919) % span)
+            created = last - timedelta(days=30)
+            batch.append(
+                Customer(
+                    name=f"客户{n}",
+                    kind="store",
+                    owner_id=rep.pk,
+                    stage="needs_confirmed",
+                    status="active",
+                    last_active_at=last,
+                    assigned_at=created,
+                    created_at=created,
+                    updated_at=last,
+                )
+            )
+        if len(batch) >= 20_000:
+            Customer.objects.bulk_create(batch, batch_size=2_000)
+            total += len(batch)
+            batch = []
+    if batch:
+        Customer.objects.bulk_create(batch, batch_size=2_000)
+        total += len(batch)
+    return total
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    import platform
+
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def write_section(results: list[dict[str, object]], command: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    rows = "\n".join(
+        f"| {r['vendor']} | {r['customers']:,} | {r['moved']:,} | **{r['dormant_seconds']} s** | {r['baseline_seconds']} s "
+        f"| {float(r['dormant_seconds']) / max(float(r['baseline_seconds']), 0.001):.1f}× | {r['woken']:,} | {r['wakeup_seconds']} s "
+        f"| {r['rerun_seconds']} s | {r['nightly_handled']:,} in {r['nightly_seconds']} s |"
+        for r in results
+    )
+    section = f"""{SECTION}
+
+Budget: ≤ 60 s for 1,000,000 customers, idempotent, without loading customers one by one.
+Run {date.today().isoformat()} on {machine()}.
+
+Command: `{command}`
+
+Data: 1,000 reps in 100 teams (a supervisor each), 1,000 customers per rep, last actions spread
+evenly over the last 60 days. *Catch-up* is the first night: every customer idle past 30 days goes
+to the dormant pool at once, every customer idle 15–30 days gets a wake-up task (owner + CC'd
+supervisor messages). *Baseline* does the pool move alone with hand-written SQL (one INSERT …
+SELECT, one UPDATE) on the same data in the same run; the ratio compares our pool move to it.
+*Rerun* is the same night again (must do nothing); *nightly* is the next night.
+
+| database | customers | to pool | pool move | baseline SQL | ratio | wake-ups | wake-up time | rerun | next night |
+|---|---|---|---|---|---|---|---|---|---|
+{rows}
+"""
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL (salestrace_bench_vitality)")
+    parser.add_argument("--per-rep", type=int, default=1_000, help="customers per rep (1,000 reps)")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.per_rep)))
+        return
+    results = []
+    for backend in ["sqlite", *(["postgres"] if args.postgres else [])]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", backend, "--per-rep", str(args.per_rep)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        print(result, flush=True)
+        results.append(result)
+    if not args.no_write:
+        write_section(results, "python bench/vitality_sweep.py" + (" --postgres" if args.postgres else ""))
+
+
+if __name__ == "__main__":
+    main()
