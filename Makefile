@@ -56,7 +56,7 @@ test: deps-test system-deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(PY) manage.py makemigrations --check --dry-run -v1
-	$(PY) manage.py compilemessages -v0 --ignore=.venv
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages -v0 --ignore=.venv; else echo "gettext missing: using the committed .mo files"; fi
 	$(VENV)/bin/pytest
 
 lint: deps-test
@@ -76,8 +76,11 @@ messages: deps-test
 	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=bench --no-obsolete
 	$(PY) manage.py compilemessages -v0 --ignore=.venv
 
+## make bench: every benchmark on SQLite and PostgreSQL (about 20 minutes); figures go to docs/benchmarks.md.
 bench: deps-test
 	$(PY) bench/load_actions.py
+	$(PY) bench/reminder_sweep.py --postgres
+	$(PY) bench/vitality_sweep.py --postgres
 
 clean:
 	rm -rf var/ staticfiles/

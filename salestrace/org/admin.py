@@ -1,5 +1,9 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.org.models import ApiToken, Team, User
@@ -12,14 +16,30 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+def _channel_choices() -> list[tuple[str, Any]]:
+    from salestrace.notify.models import Channel  # org sits below notify; import where used
+
+    return list(Channel.choices)
+
+
+class UserForm(UserChangeForm):
+    """Channels as checkboxes rather than raw JSON."""
+
+    notify_channels = forms.MultipleChoiceField(
+        label=_("notification channels"), choices=_channel_choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserForm
     list_display = ("username", "display_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
     search_fields = ("username", "display_name")
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Sales organisation"), {"fields": ("display_name", "role", "team")}),
+        (_("Notifications"), {"fields": ("notify_channels", "wecom_userid")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

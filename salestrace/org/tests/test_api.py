@@ -63,3 +63,8 @@ def test_create_api_token_for_an_unknown_user_fails_clearly(db):
 def test_session_login_also_opens_the_api(client, personas):
     client.force_login(personas.alice)
     assert client.get("/api/v1/customers").status_code == 200
+
+
+def test_admin_picks_a_users_channels_with_checkboxes(admin_client, personas):
+    page = admin_client.get(f"/admin/org/user/{personas.alice.pk}/change/").content.decode()
+    assert 'type="checkbox" name="notify_channels" value="dingtalk"' in page
