@@ -11,8 +11,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from salestrace.actions.models import ActionLog
-from salestrace.customers.compute import COLOURS, VitalityBands, vitality_window
+from salestrace.customers.compute import COLOURS, VitalityBands
 from salestrace.customers.models import Customer
+from salestrace.customers.selectors import vitality_q
 from salestrace.org.models import User
 from salestrace.org.selectors import customer_scope
 
@@ -25,21 +26,8 @@ GROUPS = {
 OPEN = Q(status__in=[Customer.Status.ACTIVE, Customer.Status.DORMANT])
 
 
-def _colour_filters(field: str, bands: VitalityBands, now: datetime) -> dict[str, Q]:
-    filters = {}
-    for colour in COLOURS:
-        after, until = vitality_window(colour, bands, now)
-        q = Q()
-        if after is not None:
-            q &= Q(**{f"{field}__gt": after})
-        if until is not None:
-            q &= Q(**{f"{field}__lte": until})
-        filters[colour] = q
-    return filters
-
-
 def _colour_counts(qs: QuerySet[Any], field: str, bands: VitalityBands, now: datetime) -> dict[str, Any]:
-    return {colour: Count("id", filter=q) for colour, q in _colour_filters(field, bands, now).items()}
+    return {colour: Count("id", filter=vitality_q(colour, bands, now, field)) for colour in COLOURS}
 
 
 @dataclass(frozen=True)

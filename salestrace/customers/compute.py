@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -33,23 +34,44 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     return search_key("".join(full))[:1000], search_key("".join(initials))[:200]
 
 
+_BAND_CODES = ("vitality_green_days", "vitality_yellow_days", "vitality_orange_days")
+
+
 @dataclass(frozen=True)
 class VitalityBands:
-    """Most idle days for each colour; anything above `orange_days` is red."""
+    """Most idle days for each colour; anything above `orange_days` is red.
+
+    A template may set bands per customer kind or stage with a `__<code>` suffix
+    (`vitality_orange_days__contract_signing: 45`); a stage's bands beat a kind's, which beat the default.
+    """
 
     green_days: int = 7
     yellow_days: int = 15
     orange_days: int = 30
+    overrides: Mapping[str, VitalityBands] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_thresholds(cls, values: dict[str, Decimal]) -> VitalityBands:
+    def from_thresholds(cls, values: Mapping[str, Decimal]) -> VitalityBands:
         """Bands from the template's `vitality_*_days` thresholds, defaults where missing."""
         default = cls()
-        return cls(
-            green_days=int(values.get("vitality_green_days", default.green_days)),
-            yellow_days=int(values.get("vitality_yellow_days", default.yellow_days)),
-            orange_days=int(values.get("vitality_orange_days", default.orange_days)),
-        )
+        green = int(values.get("vitality_green_days", default.green_days))
+        yellow = int(values.get("vitality_yellow_days", default.yellow_days))
+        orange = int(values.get("vitality_orange_days", default.orange_days))
+        keys = {code.split("__", 1)[1] for code in values if "__" in code and code.split("__", 1)[0] in _BAND_CODES}
+        overrides = {
+            key: cls(
+                green_days=int(values.get(f"vitality_green_days__{key}", green)),
+                yellow_days=int(values.get(f"vitality_yellow_days__{key}", yellow)),
+                orange_days=int(values.get(f"vitality_orange_days__{key}", orange)),
+            )
+            for key in keys
+            if key
+        }
+        return cls(green_days=green, yellow_days=yellow, orange_days=orange, overrides=overrides)
+
+    def for_customer(self, kind: str, stage: str) -> VitalityBands:
+        """The bands that apply to a customer of this kind at this stage."""
+        return self.overrides.get(stage) or self.overrides.get(kind) or self
 
 
 def idle_days(last_active_at: datetime, now: datetime) -> int:

@@ -96,12 +96,38 @@ def customer_directory(
             match |= Q(name_pinyin__contains=key) | Q(name_initials__contains=key)
         qs = qs.filter(match)
     if filters.colour in COLOURS:
-        after, until = vitality_window(filters.colour, bands, now)
-        if after is not None:
-            qs = qs.filter(active_at__gt=after)
-        if until is not None:
-            qs = qs.filter(active_at__lte=until)
+        qs = qs.filter(vitality_q(filters.colour, bands, now))
     return qs.order_by(F("active_at").desc(), "-id")
+
+
+def vitality_q(colour: str, bands: VitalityBands, now: datetime, field: str = "active_at") -> Q:
+    """Customers of one vitality colour, as a filter on a queryset annotated with `field`.
+
+    Kinds and stages with bands of their own get their own window; everyone else the default one.
+    """
+    kinds = set(bands.overrides) & set(Customer.Kind.values)
+    stages = set(bands.overrides) - kinds
+
+    def window(b: VitalityBands) -> Q:
+        after, until = vitality_window(colour, b, now)
+        q = Q()
+        if after is not None:
+            q &= Q(**{f"{field}__gt": after})
+        if until is not None:
+            q &= Q(**{f"{field}__lte": until})
+        return q
+
+    rest = Q()
+    if stages:
+        rest &= ~Q(stage__in=sorted(stages))
+    if kinds:
+        rest &= ~Q(kind__in=sorted(kinds))
+    match = rest & window(bands)
+    for stage in sorted(stages):
+        match |= Q(stage=stage) & window(bands.overrides[stage])
+    for kind in sorted(kinds):
+        match |= Q(kind=kind) & (~Q(stage__in=sorted(stages)) if stages else Q()) & window(bands.overrides[kind])
+    return match
 
 
 def customers_by_urgency(*, user: User, limit: int = 10) -> list[Customer]:
@@ -120,13 +146,7 @@ def customer_colour_counts(*, user: User, bands: VitalityBands, now: datetime) -
         active_at=Coalesce("last_active_at", "created_at")
     )
     for colour in COLOURS:
-        after, until = vitality_window(colour, bands, now)
-        match = Q()
-        if after is not None:
-            match &= Q(active_at__gt=after)
-        if until is not None:
-            match &= Q(active_at__lte=until)
-        counts[colour] = Count("pk", filter=match)
+        counts[colour] = Count("pk", filter=vitality_q(colour, bands, now))
     return {colour: int(n) for colour, n in qs.aggregate(**counts).items()}
 
 

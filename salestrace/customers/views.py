@@ -63,7 +63,7 @@ def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> 
     """Vitality of a customer annotated with `active_at` (or its last action / creation time)."""
     active_at = getattr(customer, "active_at", None) or customer.last_active_at or customer.created_at
     days = idle_days(active_at, now)
-    return CustomerRow(customer, days, vitality_colour(days, bands))
+    return CustomerRow(customer, days, vitality_colour(days, bands.for_customer(customer.kind, customer.stage)))
 
 
 def _offset(request: HttpRequest) -> int:

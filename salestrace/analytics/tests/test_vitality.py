@@ -82,3 +82,51 @@ def test_vitality_has_a_query_budget(
     # token (2), thresholds, the grouped counts, one per week (8), and transaction bookkeeping
     with django_assert_max_num_queries(15):
         assert api_as(personas.diana).get("/analytics/vitality").status_code == 200
+
+
+def test_bands_per_kind_and_stage_beat_the_default() -> None:
+    from decimal import Decimal
+
+    from salestrace.customers.compute import VitalityBands, vitality_colour
+
+    bands = VitalityBands.from_thresholds(
+        {
+            "vitality_orange_days": Decimal(30),
+            "vitality_orange_days__contract_signing": Decimal(45),
+            "vitality_green_days__store": Decimal(3),
+        }
+    )
+    assert vitality_colour(40, bands.for_customer("lead", "lead")) == "red"
+    assert vitality_colour(40, bands.for_customer("store", "contract_signing")) == "orange"
+    assert vitality_colour(5, bands.for_customer("store", "lead")) == "yellow"
+    assert vitality_colour(5, bands.for_customer("account", "lead")) == "green"
+
+
+def test_a_stage_with_its_own_bands_is_counted_and_filtered_by_them(
+    personas: Any, api_as: Any, client: Any, now: datetime
+) -> None:
+    from salestrace.catalog.models import Threshold
+
+    Threshold.objects.create(code="vitality_orange_days__contract_signing", value=45)
+    signing = make_customer(
+        owner=personas.alice,
+        name="签约中",
+        stage="contract_signing",
+        last_active_at=now - timedelta(days=40, hours=1),
+        created_at=now - timedelta(days=90),
+    )
+    make_customer(
+        owner=personas.alice,
+        name="线索甲",
+        stage="lead",
+        last_active_at=now - timedelta(days=40, hours=1),
+        created_at=now - timedelta(days=90),
+    )
+    body = api_as(personas.diana).get("/analytics/vitality?group=stage").json()
+    rows = {r["key"]: r["counts"] for r in body["rows"]}
+    assert (rows["contract_signing"]["orange"], rows["contract_signing"]["red"]) == (1, 0)
+    assert (rows["lead"]["orange"], rows["lead"]["red"]) == (0, 1)
+    client.force_login(personas.alice)
+    page = client.get("/customers/?colour=orange").content.decode()
+    assert signing.name in page
+    assert "线索甲" not in page
