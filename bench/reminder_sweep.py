@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import subprocess
 import sys
@@ -36,30 +34,12 @@ REPS, TEAM_SIZE, CUSTOMERS_PER_REP, VISITS_PER_DAY = 10_000, 10, 20, 8
 
 def child(backend: str) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # every team gets a WeCom group robot (nothing listens there: the sweep only queues deliveries)
     os.environ["WECOM_WEBHOOK_URL"] = "http://127.0.0.1:9/cgi-bin/webhook/send?key=bench"
-    os.environ.pop("REDIS_URL", None)
-    if backend == "sqlite":
-        path = ROOT / "var" / "bench_sweep.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SQLITE_PATH"] = str(path)
-    else:
-        import psycopg
+    from bench.fresh_db import setup_django, vendor
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS salestrace_bench_sweep")
-            conn.execute("CREATE DATABASE salestrace_bench_sweep")
-        os.environ["DATABASE_URL"] = PG_URL
-    import django
+    setup_django(backend, "bench_sweep" if backend == "sqlite" else "salestrace_bench_sweep")
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    call_command("migrate", verbosity=0)
-    call_command("load_template", "fmcg", verbosity=0)
     built = time.perf_counter()
     counts = build_data()
     build_seconds = time.perf_counter() - built
@@ -78,11 +58,7 @@ def child(backend: str) -> dict[str, object]:
     assert (InboxMessage.objects.count(), Delivery.objects.count()) == (messages, deliveries), "sent twice"
     return {
         "backend": backend,
-        "vendor": (
-            f"SQLite {connection.Database.sqlite_version}"
-            if connection.vendor == "sqlite"
-            else f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
-        ),
+        "vendor": vendor(),
         **counts,
         "build_seconds": round(build_seconds, 1),
         "teams": teams,
@@ -203,21 +179,10 @@ def build_data() -> dict[str, int]:
     return {"reps": len(users), "customers": len(customers), "actions": len(actions), "tasks": len(users[::3])}
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
-
-
 def write_section(results: list[dict[str, object]], command: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.fresh_db import machine
+
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     rows = "\n".join(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -39,29 +38,11 @@ REPS, TEAM_SIZE = 1_000, 10
 
 def child(backend: str, customers_per_rep: int) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.pop("REDIS_URL", None)
-    if backend == "sqlite":
-        path = ROOT / "var" / "bench_vitality.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SQLITE_PATH"] = str(path)
-    else:
-        import psycopg
+    from bench.fresh_db import setup_django, vendor
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS salestrace_bench_vitality")
-            conn.execute("CREATE DATABASE salestrace_bench_vitality")
-        os.environ["DATABASE_URL"] = PG_URL
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django(backend, "bench_vitality" if backend == "sqlite" else "salestrace_bench_vitality")
     from django.db import connection, transaction
 
-    call_command("migrate", verbosity=0)
-    call_command("load_template", "fmcg", verbosity=0)
     started = time.perf_counter()
     total = build_data(customers_per_rep)
     build_seconds = time.perf_counter() - started
@@ -111,11 +92,7 @@ def child(backend: str, customers_per_rep: int) -> dict[str, object]:
     nightly_seconds = time.perf_counter() - started
     return {
         "backend": backend,
-        "vendor": (
-            f"SQLite {connection.Database.sqlite_version}"
-            if connection.vendor == "sqlite"
-            else f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
-        ),
+        "vendor": vendor(),
         "customers": total,
         "build_seconds": round(build_seconds, 1),
         "moved": moved,
@@ -186,18 +163,10 @@ def build_data(customers_per_rep: int) -> int:
     return total
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    import platform
-
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
 def write_section(results: list[dict[str, object]], command: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.fresh_db import machine
+
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     rows = "\n".join(
