@@ -70,6 +70,8 @@ class DirectoryFilters:
     q: str = ""
     stage: str = ""
     colour: str = ""
+    owner: int | None = None  # drill-down from a dashboard row: one rep…
+    team: int | None = None  # …or one team and everything below it
 
 
 def _latest_action() -> QuerySet[ActionLog]:
@@ -83,7 +85,9 @@ def customer_directory(
 
     `active_at` is the last action's time, or the creation time for a customer never contacted.
     """
-    qs = customer_list(user=user, filters=CustomerFilters(stage=filters.stage or None))
+    qs = customer_list(user=user, filters=CustomerFilters(stage=filters.stage or None, owner_id=filters.owner))
+    if filters.team is not None:
+        qs = qs.filter(owner__team_id__in=team_subtree_ids(filters.team))
     qs = qs.annotate(
         active_at=Coalesce("last_active_at", "created_at"),
         last_key_action=Subquery(_latest_action().values("key_action")[:1]),

@@ -66,6 +66,12 @@ def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> 
     return CustomerRow(customer, days, vitality_colour(days, bands.for_customer(customer.kind, customer.stage)))
 
 
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    """A positive id from the query string, or None for anything else (the scope still applies)."""
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+
+
 def _offset(request: HttpRequest) -> int:
     raw = request.GET.get("offset", "0")
     return min(int(raw), 1_000_000) if raw.isdigit() else 0
@@ -85,6 +91,8 @@ def customer_list_page(request: HtmxHttpRequest) -> HttpResponse:
         q=request.GET.get("q", "")[:100],
         stage=stage if stage in catalog.labels.get("stage", {}) else "",
         colour=colour if colour in COLOURS else "",
+        owner=_id_param(request, "owner"),
+        team=_id_param(request, "team"),
     )
     offset = _offset(request)
     found = list(customer_directory(user=user, filters=filters, bands=bands, now=now)[offset : offset + LIST_PAGE + 1])

@@ -111,3 +111,31 @@ def test_vitality_page_counts_and_links_to_the_list(client: Any, personas: Any, 
     assert "线索活力" in page
     assert "/customers/?colour=orange&amp;stage=lead" in page
     assert client.get("/dashboard/vitality/?group=nonsense").status_code == 200
+
+
+def test_dashboard_rows_drill_down_to_that_reps_or_teams_list(client: Any, personas: Any, now: Any) -> None:
+    mine = make_customer(
+        owner=personas.alice,
+        name="阿丽的店",
+        last_active_at=now - timedelta(days=20),
+        created_at=now - timedelta(days=30),
+    )
+    make_customer(
+        owner=personas.bob,
+        name="阿博的店",
+        last_active_at=now - timedelta(days=20),
+        created_at=now - timedelta(days=30),
+    )
+    client.force_login(personas.diana)
+    page = client.get("/dashboard/vitality/?group=rep").content.decode()
+    assert f"/customers/?colour=orange&amp;owner={personas.alice.pk}" in page
+    listed = client.get(f"/customers/?colour=orange&owner={personas.alice.pk}").content.decode()
+    assert mine.name in listed
+    assert "阿博的店" not in listed
+    by_team = client.get(f"/customers/?team={personas.east.pk}").content.decode()
+    assert mine.name in by_team
+    assert "阿博的店" not in by_team
+    # a rep asking for someone else's list still sees only her own
+    client.force_login(personas.bob)
+    assert "阿丽的店" not in client.get(f"/customers/?owner={personas.alice.pk}").content.decode()
+    assert client.get("/customers/?owner=abc&team=-1").status_code == 200
