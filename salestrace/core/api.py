@@ -15,6 +15,7 @@ from ninja import Field, NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, BeforeValidator
 
@@ -54,6 +55,26 @@ IsoDate = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_plausible_
 # Database ids fit in a signed 64-bit integer; larger numbers are bad input, not a crash.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NulRefusingParser(Parser):
+    """JSON bodies, minus NUL characters: PostgreSQL cannot store them, so they are bad input (400)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("text may not contain NUL characters")
+        return data
 
 
 class ErrorOut(Schema):
@@ -112,6 +133,8 @@ _PYDANTIC_MESSAGES: dict[str, Any] = {
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    if list(loc[:1]) == ["file"]:  # uploads: ("file", <parameter name>)
+        loc = loc[1:]
     parts = [str(p) for p in loc if not isinstance(p, int) and str(p) not in _LOCATION_PARTS]
     return ".".join(parts) or None
 
