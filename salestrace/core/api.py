@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -20,7 +21,7 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, BeforeValidator
 
 from salestrace.core import clock
-from salestrace.core.errors import DomainError, FieldError
+from salestrace.core.errors import DomainError, FieldError, InvalidInput
 from salestrace.org.services import api_token_authenticate
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
@@ -68,13 +69,21 @@ def _has_nul(value: Any) -> bool:
 
 
 class NulRefusingParser(Parser):
-    """JSON bodies, minus NUL characters: PostgreSQL cannot store them, so they are bad input (400)."""
+    """Bodies, query strings and forms, minus NUL characters: PostgreSQL can neither store nor
+    compare them, so they are bad input (400), not a server error."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data = super().parse_body(request)
         if _has_nul(data):
-            raise ValueError("text may not contain NUL characters")
+            raise ValueError("text may not contain NUL characters")  # ninja answers 400
         return data
+
+    def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest) -> Any:
+        result = super().parse_querydict(data, list_fields, request)
+        if bad := [key for key, value in result.items() if _has_nul(key) or _has_nul(value)]:
+            message = _("Text may not contain NUL characters.")
+            raise InvalidInput([FieldError(key, "nul_character", message) for key in bad])
+        return result
 
 
 class ErrorOut(Schema):
