@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.compute import hash_distance
@@ -102,7 +102,9 @@ def customer_timeline(
     *, user: User, customer_id: int, offset: int = 0, limit: int = 20
 ) -> tuple[list[ActionLog], bool]:
     """One page of a customer's actions the user may see, newest first, and whether more follow."""
-    page = list(action_list(user=user, filters=ActionFilters(customer_id=customer_id))[offset : offset + limit + 1])
+    evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id"))
+    actions = action_list(user=user, filters=ActionFilters(customer_id=customer_id)).prefetch_related(evidence)
+    page = list(actions[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
 
 
