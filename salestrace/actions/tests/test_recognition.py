@@ -261,3 +261,23 @@ def test_with_no_engine_configured_the_recording_is_kept_and_a_summary_asked_for
     assert b"".join(kept.streaming_content) == recording
     assert kept["Content-Type"] == "audio/wav"
     assert ActionLog.objects.get(pk=action_id).summary == ""
+
+
+def test_the_upload_queues_the_huey_task_that_reads_the_screenshot(
+    personas, api_as, shop, now, django_capture_on_commit_callbacks
+):
+    # given huey in immediate mode (this test only): the task runs where it is enqueued
+    from huey.contrib.djhuey import HUEY
+
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    HUEY.immediate = True
+    try:
+        # when the upload commits
+        with django_capture_on_commit_callbacks(execute=True):
+            body = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
+    finally:
+        HUEY.immediate = False
+    # then the queued task (config.tasks.evidence_recognise_task) has read it into the summary
+    assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
+    assert share_recognised("".join(CHAT[:2]), ActionLog.objects.get(pk=action_id).summary) >= 0.9
