@@ -221,7 +221,6 @@ def _read_upload(upload: Upload) -> bytes:
     return data
 
 
-@transaction.atomic
 def evidence_add(
     *,
     user: User,
@@ -236,6 +235,7 @@ def evidence_add(
 
     The type is read from the bytes, never the name. Photos get a watermarked copy and flags;
     screenshots and recordings are queued for OCR / speech-to-text after the commit.
+    Decoding and stamping happen outside the transaction, so writers are not held behind them.
     """
     action = action_get(user=user, action_id=action_id)
     if action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
@@ -297,10 +297,11 @@ def evidence_add(
         evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
     else:
         evidence.recognition = Evidence.Recognition.PENDING
-    evidence.save()
-    if evidence.recognition == Evidence.Recognition.PENDING:
-        pk = evidence.pk
-        transaction.on_commit(lambda: _enqueue_recognition(pk))
+    with transaction.atomic():
+        evidence.save()
+        if evidence.recognition == Evidence.Recognition.PENDING:
+            pk = evidence.pk
+            transaction.on_commit(lambda: _enqueue_recognition(pk))
     return evidence
 
 
