@@ -177,6 +177,26 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 SALESTRACE_BACKDATE_DAYS = env_int("SALESTRACE_BACKDATE_DAYS", 30, minimum=0)
 SALESTRACE_CLOCK_SKEW_SECONDS = env_int("SALESTRACE_CLOCK_SKEW_SECONDS", 300, minimum=0)
 
+# --- evidence (issue 4): photos, screenshots, recordings ------------------------------------------
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+# Decompression-bomb guard: a picture with more pixels than this is refused before it is decoded.
+EVIDENCE_MAX_IMAGE_PIXELS = env_int("EVIDENCE_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
+EVIDENCE_MAX_AUDIO_SECONDS = env_int("EVIDENCE_MAX_AUDIO_SECONDS", 3600, minimum=1)
+# A photo taken (EXIF) further than this from the visit's occurred_at is flagged.
+EVIDENCE_EXIF_TOLERANCE_MINUTES = env_int("EVIDENCE_EXIF_TOLERANCE_MINUTES", 120, minimum=0)
+# Photos whose average hashes differ in at most this many of 64 bits count as the same picture.
+EVIDENCE_IMAGE_HASH_DISTANCE = env_int("EVIDENCE_IMAGE_HASH_DISTANCE", 4, minimum=0)
+EVIDENCE_FONT_PATH = env_str("EVIDENCE_FONT_PATH", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+TESSERACT_CMD = env_str("TESSERACT_CMD")
+OCR_LANGUAGES = env_str("OCR_LANGUAGES", "chi_sim+eng")
+OCR_TIMEOUT = env_int("OCR_TIMEOUT", 120, minimum=1)
+# An OpenAI-compatible speech-to-text server (FunASR, whisper.cpp, faster-whisper); none when empty.
+ASR_URL = env_str("ASR_URL")
+ASR_API_KEY = env_secret("ASR_API_KEY")
+ASR_MODEL = env_str("ASR_MODEL", "whisper-1")
+ASR_LANGUAGE = env_str("ASR_LANGUAGE", "zh")
+ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
+
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is
 # configurable (private deployments, proxies); a team's own settings (admin) override these.

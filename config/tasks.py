@@ -104,3 +104,14 @@ def _run_job(name: str, at_iso: str | None = None) -> int:
 
 # Enqueue with run_job_task(name, at_iso); huey returns a Result handle.
 run_job_task = cast(Callable[..., Any], db_task()(_run_job))
+
+
+def _evidence_recognise(evidence_id: int) -> bool:
+    """OCR a screenshot or transcribe a recording, queued by evidence_add after its commit."""
+    from salestrace.actions.services import evidence_recognise
+
+    return evidence_recognise(evidence_id=evidence_id, now=clock.now())
+
+
+# Retried by hand (POST /evidence/{id}/retry), not by huey: a failure is shown to the user.
+evidence_recognise_task = cast(Callable[..., Any], db_task()(_evidence_recognise))

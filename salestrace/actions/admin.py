@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from salestrace.actions.models import ActionEdit, ActionLog
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.org.selectors import action_scope
 
 
@@ -10,6 +10,18 @@ class ActionEditInline(admin.TabularInline):
     model = ActionEdit
     extra = 0
     fields = ("edited_by", "edited_at", "before", "after")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EvidenceInline(admin.TabularInline):
+    # No file fields: their admin links would point at MEDIA_URL; files are served by the API after a scope check.
+    model = Evidence
+    extra = 0
+    fields = ("kind", "mime_type", "size", "sha256", "taken_at", "flags", "recognition", "created_at")
     readonly_fields = fields
     can_delete = False
 
@@ -36,7 +48,7 @@ class ActionLogAdmin(admin.ModelAdmin):
     search_fields = ("customer__name", "rep__username", "summary")
     list_select_related = ("customer", "rep")
     date_hierarchy = "occurred_at"
-    inlines = [ActionEditInline]
+    inlines = [ActionEditInline, EvidenceInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ActionLog]:
         return super().get_queryset(request).filter(action_scope(request.user))  # type: ignore[arg-type]

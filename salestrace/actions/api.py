@@ -1,20 +1,28 @@
 from datetime import UTC, date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.pagination import paginate
 from pydantic import field_validator
 
-from salestrace.actions.models import ActionLog
+from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import ActionDraft
-from salestrace.actions.selectors import ActionFilters, action_edits, action_get, action_list
-from salestrace.actions.services import action_log, action_update
+from salestrace.actions.selectors import (
+    ActionFilters,
+    action_edits,
+    action_get,
+    action_list,
+    evidence_get,
+    evidence_of,
+)
+from salestrace.actions.services import action_log, action_update, evidence_add, evidence_retry
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
-from salestrace.core.errors import FieldError, InvalidInput
+from salestrace.core.errors import FieldError, InvalidInput, NotFound
 
 router = Router(tags=["actions"])
 
@@ -103,18 +111,70 @@ class ActionOut(Schema):
 
 
 class ActionEditOut(Schema):
-    edited_by_id: int
+    edited_by_id: int | None
     edited_at: datetime
     before: dict[str, Any]
     after: dict[str, Any]
 
 
+_RECOGNITION_MESSAGES = {
+    ("screenshot", "pending"): _("Reading the screenshot; the text will appear shortly."),
+    ("audio", "pending"): _("Transcribing the recording; the text will appear shortly."),
+    ("screenshot", "unavailable"): _(
+        "Text recognition (Tesseract OCR) is not installed on this server. Please write the summary by hand."
+    ),
+    ("audio", "unavailable"): _(
+        "No speech-to-text engine is configured. The recording is kept; please write the summary by hand."
+    ),
+    ("screenshot", "failed"): _("The screenshot could not be read. Retry, or write the summary by hand."),
+    ("audio", "failed"): _("The recording could not be transcribed. Retry, or write the summary by hand."),
+}
+
+
+class EvidenceOut(Schema):
+    id: int
+    action_id: int
+    kind: str
+    mime_type: str
+    size: int
+    sha256: str
+    image_hash: str
+    taken_at: datetime | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    flags: list[str]
+    recognition: str = Field(..., description="n/a, pending, done, failed or unavailable.")
+    recognition_message: str
+    recognised_text: str
+    created_at: datetime
+    original_url: str
+    watermarked_url: str | None
+
+    @staticmethod
+    def resolve_recognition_message(obj: Evidence) -> str:
+        message = _RECOGNITION_MESSAGES.get((obj.kind, obj.recognition))
+        return str(message) if message else ""
+
+    @staticmethod
+    def resolve_original_url(obj: Evidence) -> str:
+        return f"/api/v1/evidence/{obj.pk}/original"
+
+    @staticmethod
+    def resolve_watermarked_url(obj: Evidence) -> str | None:
+        return f"/api/v1/evidence/{obj.pk}/watermarked" if obj.derivative else None
+
+
 class ActionDetailOut(ActionOut):
     edits: list[ActionEditOut]
+    evidence: list[EvidenceOut]
 
     @staticmethod
     def resolve_edits(obj: ActionLog) -> list[Any]:
         return list(action_edits(action=obj))
+
+    @staticmethod
+    def resolve_evidence(obj: ActionLog) -> list[Any]:
+        return list(evidence_of(action=obj))
 
 
 class ActionQuery(Schema):
@@ -175,3 +235,69 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
         changes["occurred_at"] = _aware(changes["occurred_at"])
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
     return action
+
+
+@router.post("/actions/{action_id}/evidence", response={201: EvidenceOut, **ERRORS})
+def add_evidence(
+    request: HttpRequest,
+    action_id: IdPath,
+    kind: Form[Literal["photo", "screenshot", "audio"]],
+    file: File[UploadedFile],
+    latitude: Form[Decimal | None] = None,
+    longitude: Form[Decimal | None] = None,
+) -> tuple[int, Evidence]:
+    """Attach a visit photo, a WeChat screenshot or a call recording (multipart) to your action.
+
+    The type is read from the content. Photos get a watermarked copy and flags; screenshots and
+    recordings are read in the background (`recognition` goes from pending to done/failed/unavailable).
+    """
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
+    evidence = evidence_add(
+        user=request.user,  # type: ignore[arg-type]
+        action_id=action_id,
+        kind=kind,
+        upload=file,
+        latitude=None if latitude is None else round(latitude, 6),
+        longitude=None if longitude is None else round(longitude, 6),
+        now=clock.now(),
+    )
+    return 201, evidence
+
+
+@router.get("/actions/{action_id}/evidence", response={200: list[EvidenceOut], **ERRORS})
+def list_evidence(request: HttpRequest, action_id: IdPath) -> list[Evidence]:
+    """The evidence of an action you may see, in the order it arrived."""
+    action = action_get(user=request.user, action_id=action_id)  # type: ignore[arg-type]
+    return list(evidence_of(action=action))
+
+
+@router.post("/evidence/{evidence_id}/retry", response={200: EvidenceOut, **ERRORS})
+def retry_evidence(request: HttpRequest, evidence_id: IdPath) -> Evidence:
+    """Read a screenshot or recording again after a failure, or once an engine is installed."""
+    return evidence_retry(user=request.user, evidence_id=evidence_id, now=clock.now())  # type: ignore[arg-type]
+
+
+def _stream(evidence: Evidence, which: str) -> FileResponse:
+    field = evidence.derivative if which == "watermarked" else evidence.original
+    if not field:
+        raise NotFound([FieldError(None, "not_found", _("Evidence not found."))])
+    mime = "image/jpeg" if which == "watermarked" else evidence.mime_type
+    response = FileResponse(field.open("rb"), content_type=mime)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get("/evidence/{evidence_id}/original", response={200: None, **ERRORS})
+def evidence_original(request: HttpRequest, evidence_id: IdPath) -> FileResponse:
+    """The file as uploaded, byte for byte; only for users who may see the action."""
+    return _stream(evidence_get(user=request.user, evidence_id=evidence_id), "original")  # type: ignore[arg-type]
+
+
+@router.get("/evidence/{evidence_id}/watermarked", response={200: None, **ERRORS})
+def evidence_watermarked(request: HttpRequest, evidence_id: IdPath) -> FileResponse:
+    """A visit photo with its burned-in stamp (JPEG); only for users who may see the action."""
+    return _stream(evidence_get(user=request.user, evidence_id=evidence_id), "watermarked")  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -51,8 +53,14 @@ class ActionEdit(models.Model):
     """A kept edit of an action: who, when, and the changed fields before and after."""
 
     action = models.ForeignKey(ActionLog, verbose_name=_("action"), on_delete=models.CASCADE, related_name="edits")
+    # None: the system, e.g. a summary filled from a screenshot by OCR.
     edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("edited by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("edited by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     edited_at = models.DateTimeField(_("edited at"))
     before = models.JSONField(_("before"))
@@ -81,3 +89,60 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+def _evidence_path(instance: Evidence, filename: str) -> str:
+    # Never the client's name: only our own extension, under an unguessable name.
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"evidence/{instance.action_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Evidence(models.Model):
+    """A file that backs an action: a visit photo, a WeChat screenshot or a call recording.
+
+    The original is kept byte for byte; photos get a watermarked derivative. Files live in the
+    default storage and are served only through a view that checks the caller's scope.
+    """
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("visit photo")
+        SCREENSHOT = "screenshot", _("WeChat screenshot")
+        AUDIO = "audio", _("call recording")
+
+    class Recognition(models.TextChoices):
+        NOT_APPLICABLE = "n/a", _("not applicable")
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        UNAVAILABLE = "unavailable", _("unavailable")
+
+    action = models.ForeignKey(ActionLog, verbose_name=_("action"), on_delete=models.PROTECT, related_name="evidence")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    original = models.FileField(_("original file"), upload_to=_evidence_path, max_length=255)
+    derivative = models.FileField(_("watermarked file"), upload_to=_evidence_path, max_length=255, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    image_hash = models.CharField(_("perceptual hash"), max_length=16, blank=True, db_index=True)
+    mime_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    taken_at = models.DateTimeField(_("taken at (EXIF)"), null=True, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    recognition = models.CharField(
+        _("recognition"), max_length=20, choices=Recognition.choices, default=Recognition.NOT_APPLICABLE
+    )
+    recognised_text = models.TextField(_("recognised text"), blank=True)
+    recognition_error = models.TextField(_("recognition error"), blank=True)
+    created_at = models.DateTimeField(_("received at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        indexes = [models.Index(fields=["uploaded_by", "kind", "created_at"], name="evidence_uploader_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.action_id} {self.kind} {self.sha256[:12]}"

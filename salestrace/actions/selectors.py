@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions.models import ActionEdit, ActionLog
+from salestrace.actions.compute import hash_distance
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
@@ -101,7 +102,9 @@ def customer_timeline(
     *, user: User, customer_id: int, offset: int = 0, limit: int = 20
 ) -> tuple[list[ActionLog], bool]:
     """One page of a customer's actions the user may see, newest first, and whether more follow."""
-    page = list(action_list(user=user, filters=ActionFilters(customer_id=customer_id))[offset : offset + limit + 1])
+    evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id"))
+    actions = action_list(user=user, filters=ActionFilters(customer_id=customer_id)).prefetch_related(evidence)
+    page = list(actions[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
 
 
@@ -114,3 +117,34 @@ def last_contact_method(*, customer_id: int) -> str:
         .first()
     )
     return method or ""
+
+
+def evidence_of(*, action: ActionLog) -> QuerySet[Evidence]:
+    """The evidence attached to an action, in the order it arrived."""
+    return Evidence.objects.filter(action=action).order_by("created_at", "id")
+
+
+def evidence_get(*, user: User, evidence_id: int) -> Evidence:
+    """One piece of evidence whose action the user may see, or NotFound (the same answer for both)."""
+    evidence = (
+        Evidence.objects.select_related("action")
+        .filter(pk=evidence_id, action__in=ActionLog.objects.filter(action_scope(user)))
+        .first()
+    )
+    if evidence is None:
+        raise NotFound([FieldError(None, "not_found", _("Evidence not found."))])
+    return evidence
+
+
+def photo_reused(
+    *, action_id: int, rep_id: int, sha256: str, image_hash: str, max_distance: int, since: datetime
+) -> bool:
+    """Whether the same picture backs another action: the same bytes anywhere, or a near-identical
+    picture among the rep's photos since `since` (a bounded set, so no scan of every photo)."""
+    others = Evidence.objects.exclude(action_id=action_id).filter(
+        kind__in=[Evidence.Kind.PHOTO, Evidence.Kind.SCREENSHOT]
+    )
+    if others.filter(Q(sha256=sha256) | Q(image_hash=image_hash)).exists():
+        return True
+    recent = others.filter(uploaded_by_id=rep_id, created_at__gte=since).exclude(image_hash="")
+    return any(hash_distance(image_hash, h) <= max_distance for h in recent.values_list("image_hash", flat=True))

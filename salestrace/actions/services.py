@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import fields, replace
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions.models import ActionEdit, ActionLog, IdempotencyRecord
+from salestrace.actions import compute, recognition
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.actions.rules import ActionDraft, Problem, check_draft
-from salestrace.actions.selectors import action_get
+from salestrace.actions.selectors import action_get, evidence_get, photo_reused
 from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
+from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
@@ -166,3 +170,219 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
         customer = Customer.objects.select_for_update().get(pk=action.customer_id)
         customer_recompute_from_log(customer=customer, by=user, now=now)
     return action
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+_FILE_MESSAGES = {
+    "empty": _("The file is empty."),
+    "too_large": _("The file is too large."),
+    "unsupported_type": _("This file type is not accepted: upload a JPEG, PNG or WebP picture, or a recording."),
+    "too_many_pixels": _("The picture has too many pixels to be processed safely."),
+    "truncated": _("The file is damaged or incomplete; upload it again."),
+    "too_long": _("The recording is too long."),
+}
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "audio/mp4": "m4a",
+    "audio/amr": "amr",
+}
+
+
+class Upload(Protocol):
+    """What the service needs of an uploaded file (Django's UploadedFile has it)."""
+
+    @property
+    def size(self) -> int | None: ...
+
+    def read(self, size: int = ...) -> bytes: ...
+
+
+def _bad_file(code: str) -> InvalidInput:
+    return InvalidInput([FieldError("file", code, _FILE_MESSAGES[code])])
+
+
+def _read_upload(upload: Upload) -> bytes:
+    limit = settings.EVIDENCE_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise _bad_file("too_large")
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise _bad_file("too_large")
+    if not data:
+        raise _bad_file("empty")
+    return data
+
+
+def evidence_add(
+    *,
+    user: User,
+    action_id: int,
+    kind: str,
+    upload: Upload,
+    now: datetime,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Evidence:
+    """Attach a photo, screenshot or recording to an action the user logged.
+
+    The type is read from the bytes, never the name. Photos get a watermarked copy and flags;
+    screenshots and recordings are queued for OCR / speech-to-text after the commit.
+    Decoding and stamping happen outside the transaction, so writers are not held behind them.
+    """
+    action = action_get(user=user, action_id=action_id)
+    if action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+        raise PermissionDenied(
+            [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
+        )
+    data = _read_upload(upload)
+    local_tz = timezone.get_default_timezone()
+    evidence = Evidence(
+        action=action,
+        uploaded_by=user,
+        kind=kind,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        latitude=latitude,
+        longitude=longitude,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        if kind == Evidence.Kind.AUDIO:
+            evidence.mime_type = compute.sniff_audio(data)
+            seconds = compute.wav_seconds(data) if evidence.mime_type == "audio/wav" else None
+            if seconds is not None and seconds > settings.EVIDENCE_MAX_AUDIO_SECONDS:
+                raise compute.BadFile("too_long")
+            facts = None
+        else:
+            facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=local_tz)
+            evidence.mime_type = facts.mime_type
+            evidence.image_hash = facts.image_hash
+            evidence.taken_at = facts.taken_at.astimezone(UTC) if facts.taken_at else None
+    except compute.BadFile as bad:
+        raise _bad_file(bad.code) from None
+    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
+    if kind == Evidence.Kind.PHOTO and facts is not None:
+        reused = photo_reused(
+            action_id=action.pk,
+            rep_id=user.pk,
+            sha256=evidence.sha256,
+            image_hash=facts.image_hash,
+            max_distance=settings.EVIDENCE_IMAGE_HASH_DISTANCE,
+            since=now - timedelta(days=90),
+        )
+        evidence.flags = compute.photo_flags(
+            facts=facts,
+            occurred_at=action.occurred_at,
+            tolerance=timedelta(minutes=settings.EVIDENCE_EXIF_TOLERANCE_MINUTES),
+            reused=reused,
+        )
+        lines = compute.watermark_lines(
+            received_at=now.astimezone(local_tz),
+            rep=str(action.rep),
+            customer=action.customer.name,
+            latitude=latitude,
+            longitude=longitude,
+            taken_at=facts.taken_at,
+        )
+        stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
+        evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+    else:
+        evidence.recognition = Evidence.Recognition.PENDING
+    with transaction.atomic():
+        evidence.save()
+        if evidence.recognition == Evidence.Recognition.PENDING:
+            pk = evidence.pk
+            transaction.on_commit(lambda: _enqueue_recognition(pk))
+    return evidence
+
+
+def _enqueue_recognition(evidence_id: int) -> None:
+    from config.tasks import evidence_recognise_task
+
+    evidence_recognise_task(evidence_id)
+
+
+def evidence_retry(*, user: User, evidence_id: int, now: datetime) -> Evidence:
+    """Queue recognition again after a failure or once an engine is installed."""
+    with transaction.atomic():
+        evidence = evidence_get(user=user, evidence_id=evidence_id)
+        if evidence.action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+            raise PermissionDenied(
+                [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
+            )
+        retryable = {Evidence.Recognition.FAILED, Evidence.Recognition.UNAVAILABLE}
+        if evidence.recognition not in retryable:
+            raise Conflict(
+                [FieldError(None, "not_retryable", _("Only a failed or unavailable recognition can be retried."))]
+            )
+        Evidence.objects.filter(pk=evidence.pk).update(
+            recognition=Evidence.Recognition.PENDING, recognition_error="", updated_at=now
+        )
+        transaction.on_commit(lambda: _enqueue_recognition(evidence.pk))
+    evidence.refresh_from_db()
+    return evidence
+
+
+def _recognise(evidence: Evidence) -> str:
+    with evidence.original.open("rb") as f:
+        data = f.read()
+    if evidence.kind == Evidence.Kind.SCREENSHOT:
+        return recognition.ocr_image(data)
+    transcriber = recognition.configured_transcriber()
+    return transcriber.transcribe(
+        data, filename=(evidence.original.name or "audio").rsplit("/", 1)[-1], mime_type=evidence.mime_type
+    )
+
+
+def evidence_recognise(*, evidence_id: int, now: datetime) -> bool:
+    """Read a pending screenshot (OCR) or recording (speech-to-text); False when nothing was pending.
+
+    The engine runs outside any transaction (it may take a minute); the result is written only if
+    the evidence is still pending, so a rerun or a second worker changes nothing twice. The text
+    fills the action's summary when the rep left it empty, as an edit by the system.
+    """
+    evidence = Evidence.objects.filter(pk=evidence_id, recognition=Evidence.Recognition.PENDING).first()
+    if evidence is None:
+        return False
+    status, text, error = Evidence.Recognition.DONE, "", ""
+    try:
+        text = _recognise(evidence)
+    except recognition.RecognitionUnavailable as exc:
+        status, error = Evidence.Recognition.UNAVAILABLE, str(exc)
+    except recognition.RecognitionFailed as exc:
+        status, error = Evidence.Recognition.FAILED, str(exc)
+    except Exception as exc:  # an engine bug must not leave the evidence pending forever
+        log.exception("recognition of evidence %s crashed", evidence_id)
+        status, error = Evidence.Recognition.FAILED, f"{exc.__class__.__name__}: {exc}"[:1000]
+    with transaction.atomic():
+        claimed = Evidence.objects.filter(pk=evidence_id, recognition=Evidence.Recognition.PENDING).update(
+            recognition=status, recognised_text=text, recognition_error=error, updated_at=now
+        )
+        if not claimed:
+            return False
+        if status == Evidence.Recognition.DONE and text:
+            _fill_summary(action_id=evidence.action_id, text=text, now=now)
+    return True
+
+
+def _fill_summary(*, action_id: int, text: str, now: datetime) -> None:
+    action = ActionLog.objects.select_for_update().get(pk=action_id)
+    if action.summary.strip():
+        return
+    summary = text[: ActionLog._meta.get_field("summary").max_length or 5000]
+    ActionEdit.objects.create(
+        action=action, edited_by=None, edited_at=now, before={"summary": action.summary}, after={"summary": summary}
+    )
+    action.summary = summary
+    action.updated_at = now
+    action.edit_count += 1
+    action.save(update_fields=["summary", "updated_at", "edit_count"])

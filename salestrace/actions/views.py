@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from salestrace.actions.forms import ActionForm
+from salestrace.actions.models import Evidence
 from salestrace.actions.selectors import actions_logged_count, last_contact_method, next_step_counts, open_next_steps
-from salestrace.actions.services import action_log
+from salestrace.actions.services import action_log, evidence_add
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
 from salestrace.core import clock
@@ -73,7 +75,7 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         form = ActionForm(request.POST)
         if form.is_valid():
             try:
-                action_log(
+                action, created = action_log(
                     user=user,
                     customer_id=customer.pk,
                     draft=form.draft(),
@@ -89,6 +91,8 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                     form.add_error(error.field if error.field in form.fields else None, str(error.message))
             else:
                 messages.success(request, _("Action logged."))
+                if created:
+                    _attach_evidence(request, user=user, action_id=action.pk, now=now)
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#timeline")
         status = 422
     else:
@@ -121,6 +125,27 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "actions/form.html", context, status=status)
+
+
+_EVIDENCE_INPUTS = {
+    "evidence_photo": Evidence.Kind.PHOTO,
+    "evidence_screenshot": Evidence.Kind.SCREENSHOT,
+    "evidence_audio": Evidence.Kind.AUDIO,
+}
+
+
+def _attach_evidence(request: HttpRequest, *, user: User, action_id: int, now: datetime) -> None:
+    """Files picked on the form, attached after the action is saved; a refused file is reported,
+    the action stays (the rep can add the file again from the API or a new form)."""
+    for name, kind in _EVIDENCE_INPUTS.items():
+        upload = request.FILES.get(name)
+        if upload is None:
+            continue
+        try:
+            evidence_add(user=user, action_id=action_id, kind=kind, upload=upload, now=now)
+        except DomainError as exc:
+            reason = "; ".join(str(e.message) for e in exc.errors)
+            messages.error(request, _("%(kind)s not attached: %(reason)s") % {"kind": kind.label, "reason": reason})
 
 
 def _choice_row(form: ActionForm, name: str, catalog: OptionCatalog) -> dict[str, object]:

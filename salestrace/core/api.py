@@ -10,16 +10,18 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, BeforeValidator
 
 from salestrace.core import clock
-from salestrace.core.errors import DomainError, FieldError
+from salestrace.core.errors import DomainError, FieldError, InvalidInput
 from salestrace.org.services import api_token_authenticate
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
@@ -54,6 +56,34 @@ IsoDate = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_plausible_
 # Database ids fit in a signed 64-bit integer; larger numbers are bad input, not a crash.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NulRefusingParser(Parser):
+    """Bodies, query strings and forms, minus NUL characters: PostgreSQL can neither store nor
+    compare them, so they are bad input (400), not a server error."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("text may not contain NUL characters")  # ninja answers 400
+        return data
+
+    def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest) -> Any:
+        result = super().parse_querydict(data, list_fields, request)
+        if bad := [key for key, value in result.items() if _has_nul(key) or _has_nul(value)]:
+            message = _("Text may not contain NUL characters.")
+            raise InvalidInput([FieldError(key, "nul_character", message) for key in bad])
+        return result
 
 
 class ErrorOut(Schema):
@@ -112,6 +142,8 @@ _PYDANTIC_MESSAGES: dict[str, Any] = {
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    if list(loc[:1]) == ["file"]:  # uploads: ("file", <parameter name>)
+        loc = loc[1:]
     parts = [str(p) for p in loc if not isinstance(p, int) and str(p) not in _LOCATION_PARTS]
     return ".".join(parts) or None
 

@@ -24,6 +24,17 @@ def test_a_rep_creates_a_customer_that_is_hers(personas, api_as, now):
     assert body["stage_history"][0]["to_stage"] == "lead"
 
 
+def test_a_nul_character_in_a_body_is_bad_input_not_a_server_error(personas, api_as):
+    # PostgreSQL cannot store NUL; the schemathesis fuzz found it as a 500 on POST /customers.
+    response = api_as(personas.alice).post("/customers", {"name": "好德\u0000便利店", "kind": "store"})
+    assert response.status_code == 400
+    assert not Customer.objects.exists()
+    # and in a query string (the fuzz found GET /pool?q=%00 too)
+    response = api_as(personas.alice).get("/pool?q=a%00b")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "q"
+
+
 def test_a_rep_cannot_give_a_customer_to_someone_else(personas, api_as):
     response = api_as(personas.alice).post("/customers", {"name": "x", "owner_id": personas.bob.pk})
     assert response.status_code == 403

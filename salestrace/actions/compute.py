@@ -1,0 +1,179 @@
+"""Pure work on evidence files: sniff the type from the bytes, read EXIF, hash, burn a watermark.
+
+No ORM, no clock: bytes and values in, values out. A file we cannot accept raises `BadFile`
+with a stable code; the service turns it into a translated 4xx.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
+
+from PIL import ExifTags, Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+HASH_SIDE = 8  # an 8x8 average hash: 64 bits, 16 hex digits
+
+
+class BadFile(Exception):
+    """The upload is not a file we accept; `code` says why (stable, for the API)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    mime_type: str
+    width: int
+    height: int
+    taken_at: datetime | None
+    has_exif: bool
+    image_hash: str
+
+
+def sniff_audio(data: bytes) -> str:
+    """The MIME type of a recording from its magic bytes; BadFile("unsupported_type") otherwise."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if data[:4] == b"OggS":
+        return "audio/ogg"
+    if data[4:8] == b"ftyp":
+        return "audio/mp4"
+    if data[:6] == b"#!AMR\n":
+        return "audio/amr"
+    raise BadFile("unsupported_type")
+
+
+def wav_seconds(data: bytes) -> float | None:
+    """Length of a WAV recording in seconds; None when the header cannot tell."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            rate = w.getframerate()
+            return w.getnframes() / rate if rate else None
+    except (wave.Error, EOFError):
+        raise BadFile("truncated") from None
+
+
+def _exif_time(exif: Image.Exif, local_tz: tzinfo) -> datetime | None:
+    raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
+    if not isinstance(raw, str):
+        return None
+    try:
+        # EXIF times carry no zone: the camera's wall clock, which for our reps is China time.
+        return datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S").replace(tzinfo=local_tz)
+    except ValueError:
+        return None
+
+
+def average_hash(image: Image.Image) -> str:
+    """64-bit average hash as 16 hex digits: near-identical pictures differ in a few bits."""
+    small = ImageOps.exif_transpose(image).convert("L").resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS)
+    pixels = list(small.tobytes())
+    mean = sum(pixels) / len(pixels)
+    bits = "".join("1" if p > mean else "0" for p in pixels)
+    return f"{int(bits, 2):016x}"
+
+
+def hash_distance(a: str, b: str) -> int:
+    """How many bits two average hashes differ in."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def inspect_image(data: bytes, *, max_pixels: int, local_tz: tzinfo) -> ImageFacts:
+    """Check an uploaded picture fully (type, size, decompression bomb, truncation) and read its facts."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in IMAGE_TYPES:
+                raise BadFile("unsupported_type")
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise BadFile("too_many_pixels")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            exif = image.getexif()
+            return ImageFacts(
+                mime_type=IMAGE_TYPES[str(image.format)],
+                width=width,
+                height=height,
+                taken_at=_exif_time(exif, local_tz),
+                has_exif=len(exif) > 0,
+                image_hash=average_hash(image),
+            )
+    except Image.DecompressionBombError:
+        raise BadFile("too_many_pixels") from None
+    except UnidentifiedImageError:
+        raise BadFile("unsupported_type") from None
+    except (OSError, SyntaxError, ValueError):
+        # Pillow reports a cut-off file as OSError ("image file is truncated") or SyntaxError.
+        raise BadFile("truncated") from None
+
+
+def photo_flags(*, facts: ImageFacts, occurred_at: datetime, tolerance: timedelta, reused: bool) -> list[str]:
+    """Why a visit photo deserves a second look: no EXIF, EXIF time far from the visit, reused."""
+    flags = []
+    if not facts.has_exif:
+        flags.append("no_exif")
+    if facts.taken_at is not None and abs(facts.taken_at - occurred_at) > tolerance:
+        flags.append("exif_time_mismatch")
+    if reused:
+        flags.append("reused_photo")
+    return flags
+
+
+def watermark_lines(
+    *,
+    received_at: datetime,
+    rep: str,
+    customer: str,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    taken_at: datetime | None,
+) -> list[str]:
+    """The stamp's text, in Chinese, times in the zone of the datetimes given (Asia/Shanghai)."""
+    lines = [f"收到 {received_at:%Y-%m-%d %H:%M:%S} 北京时间", f"业务员 {rep} · 客户 {customer}"]
+    if latitude is not None and longitude is not None:
+        lines.append(f"位置 {latitude:.5f}, {longitude:.5f}")
+    if taken_at is not None:
+        lines.append(f"拍摄 {taken_at:%Y-%m-%d %H:%M:%S}")
+    return lines
+
+
+def stamp_box(width: int, height: int, line_count: int) -> tuple[int, int, int, int]:
+    """Where the stamp goes: a band across the bottom, tall enough for the lines."""
+    size = font_size(width, height)
+    band = min(height, (size + size // 3) * line_count + size)
+    return 0, height - band, width, height
+
+
+def font_size(width: int, height: int) -> int:
+    return max(12, min(width, height) // 28)
+
+
+def burn_watermark(data: bytes, lines: Sequence[str], *, font_path: str) -> bytes:
+    """A JPEG of the photo (upright, as EXIF says) with the lines on a dark band at the bottom."""
+    with Image.open(io.BytesIO(data)) as source:
+        image = ImageOps.exif_transpose(source).convert("RGB")
+    width, height = image.size
+    size = font_size(width, height)
+    font = ImageFont.truetype(font_path, size)
+    left, top, right, bottom = stamp_box(width, height, len(lines))
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    draw.rectangle((left, top, right, bottom), fill=(0, 0, 0, 150))
+    y = top + size // 2
+    for line in lines:
+        draw.text((size // 2, y), line, font=font, fill=(255, 255, 255, 255))
+        y += size + size // 3
+    stamped = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
+    out = io.BytesIO()
+    stamped.save(out, format="JPEG", quality=88)
+    return out.getvalue()

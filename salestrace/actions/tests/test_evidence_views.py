@@ -1,0 +1,80 @@
+"""Evidence on the pages: attached from the action form, shown in the customer's timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salestrace.actions.models import ActionLog, Evidence
+from salestrace.actions.tests.evidence_files import photo_bytes, upload, wav_bytes
+from salestrace.actions.tests.test_views import make_customer, price_negotiation_post
+from salestrace.customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def store(personas: Any, now: datetime) -> Customer:
+    return make_customer(personas.alice, "联华超市(浦东3号店)", at=now - timedelta(days=10), stage="solution_compare")
+
+
+def test_a_photo_and_a_recording_picked_on_the_form_are_attached_and_shown_in_the_timeline(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # given alice on the action form with a photo from the camera and a call recording
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now)
+    data["evidence_photo"] = upload(
+        "IMG_0001.jpg", photo_bytes(taken_at=(now - timedelta(minutes=30)).replace(tzinfo=None))
+    )
+    data["evidence_audio"] = upload("call.wav", wav_bytes())
+    # when she saves
+    response = client.post(f"/customers/{store.pk}/actions/new/", data)
+    # then the action and both files are saved, and the timeline shows a stamped thumbnail and a player
+    assert response.status_code == 302
+    action = ActionLog.objects.get()
+    photo = Evidence.objects.get(action=action, kind=Evidence.Kind.PHOTO)
+    assert Evidence.objects.filter(action=action, kind=Evidence.Kind.AUDIO).exists()
+    html = client.get(f"/customers/{store.pk}/").content.decode()
+    assert f'<img src="/api/v1/evidence/{photo.pk}/watermarked"' in html
+    assert "<audio controls" in html
+    # and the files themselves open for her through the session
+    assert client.get(f"/api/v1/evidence/{photo.pk}/watermarked").status_code == 200
+
+
+def test_a_refused_file_keeps_the_action_and_says_why(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now)
+    data["evidence_photo"] = upload("IMG_0002.jpg", b"not a picture at all")
+    response = client.post(f"/customers/{store.pk}/actions/new/", data, follow=True)
+    assert ActionLog.objects.count() == 1
+    assert not Evidence.objects.exists()
+    assert "拜访照片未附加：不支持该文件类型" in response.content.decode()
+
+
+def test_recognised_text_and_flags_show_in_the_timeline_within_the_query_budget(
+    client: Any, personas: Any, now: datetime, store: Customer, django_assert_max_num_queries: Any
+) -> None:
+    # given three visits, each with a photo that has no EXIF
+    client.force_login(personas.alice)
+    for i in range(3):
+        data: dict[str, Any] = price_negotiation_post(now, idempotency_key=f"k-{i}")
+        data["evidence_photo"] = upload("shelf.png", photo_bytes(seed=i * 40, fmt="PNG"))
+        client.post(f"/customers/{store.pk}/actions/new/", data)
+    Evidence.objects.filter(pk=Evidence.objects.first().pk).update(recognised_text="店长：明天陈列")  # type: ignore[union-attr]
+    client.get("/customers/")
+    # when the customer page is opened, then one query loads every action's evidence
+    with django_assert_max_num_queries(10):
+        html = client.get(f"/customers/{store.pk}/").content.decode()
+    assert html.count("无拍摄时间") == 3
+    assert "店长：明天陈列" in html

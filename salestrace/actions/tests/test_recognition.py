@@ -1,0 +1,283 @@
+"""Screenshots read by Tesseract and recordings transcribed by an OpenAI-compatible server, end to end.
+
+The worker's part is run the way huey runs it: `evidence_recognise` called with the evidence id.
+The speech-to-text server is a real HTTP server on 127.0.0.1 that speaks the documented API.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence
+from salestrace.actions.recognition import tidy_text
+from salestrace.actions.services import evidence_recognise
+from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, upload, wav_bytes
+from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
+from salestrace.customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+CHAT = ["王店长您好，新品到货了吗", "到了，明天可以安排陈列", "好的，我下午三点过来", "价格按上次报价执行"]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def shop(personas: Any) -> Customer:
+    return make_customer(owner=personas.alice, name="联华超市(徐汇店)")
+
+
+def log_action(api: Any, shop: Customer, at: Any, **overrides: Any) -> int:
+    response = api.post("/actions", valid_price_negotiation(shop.pk, at, **overrides))
+    assert response.status_code == 201, response.content
+    return int(response.json()["id"])
+
+
+def post_evidence(api: Any, action_id: int, kind: str, data: bytes, name: str) -> Any:
+    payload = {"kind": kind, "file": upload(name, data)}
+    return api.client.post(f"/api/v1/actions/{action_id}/evidence", payload, **api.headers)
+
+
+def share_recognised(expected: str, got: str) -> float:
+    """The share of the expected characters (punctuation aside) found, in order, in `got`."""
+    keep = [c for c in expected if c.isalnum()]
+    found = [c for c in got if c.isalnum()]
+    matcher = difflib.SequenceMatcher(None, keep, found, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) / len(keep)
+
+
+# --- OCR ---------------------------------------------------------------------------------------
+
+
+def test_wechat_screenshot_is_read_by_ocr_into_an_empty_summary(
+    personas, api_as, shop, now, django_capture_on_commit_callbacks
+):
+    # given alice's visit logged without a summary
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now - timedelta(minutes=10))
+    # when she uploads a WeChat chat screenshot
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT), "chat.png")
+    # then it is queued for OCR after the commit and shown as pending
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["recognition"] == "pending"
+    assert body["recognition_message"] == "正在识别截图文字，稍后显示。"
+    assert len(queued) == 1
+    # when the worker runs
+    assert evidence_recognise(evidence_id=body["id"], now=now + timedelta(seconds=20)) is True
+    # then the text is kept and fills the summary, as an edit by the system
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.DONE
+    action = ActionLog.objects.get(pk=action_id)
+    assert action.summary == evidence.recognised_text
+    assert share_recognised("".join(CHAT), action.summary) >= 0.9, action.summary
+    edit = ActionEdit.objects.get(action_id=action_id)
+    assert edit.edited_by is None
+    assert edit.after == {"summary": action.summary}
+    assert alice.get(f"/actions/{action_id}").json()["edits"][0]["edited_by_id"] is None
+    # and a second run changes nothing
+    assert evidence_recognise(evidence_id=body["id"], now=now + timedelta(minutes=1)) is False
+    assert ActionEdit.objects.filter(action_id=action_id).count() == 1
+
+
+def test_ocr_keeps_a_summary_the_rep_wrote(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now, contact_method="wechat", summary="店长确认明天陈列")
+    body = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
+    evidence_recognise(evidence_id=body["id"], now=now)
+    assert ActionLog.objects.get(pk=action_id).summary == "店长确认明天陈列"
+    assert Evidence.objects.get(pk=body["id"]).recognised_text
+    assert not ActionEdit.objects.filter(action_id=action_id).exists()
+
+
+def test_without_tesseract_the_rep_is_asked_for_a_summary_and_may_retry(
+    personas, api_as, shop, now, settings, django_capture_on_commit_callbacks
+):
+    # given a server where Tesseract is not installed
+    settings.TESSERACT_CMD = "/nonexistent/tesseract"
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT[:1]), "chat.png").json()
+    # when the worker runs
+    evidence_recognise(evidence_id=body["id"], now=now)
+    # then the user is told exactly that, and nothing is invented
+    shown = alice.get(f"/actions/{action_id}/evidence").json()[0]
+    assert shown["recognition"] == "unavailable"
+    assert shown["recognition_message"] == "本服务器未安装文字识别（Tesseract OCR），请手动填写沟通摘要。"
+    assert ActionLog.objects.get(pk=action_id).summary == ""
+    # when Tesseract is installed and the rep retries
+    settings.TESSERACT_CMD = ""
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        retried = alice.post(f"/evidence/{body['id']}/retry")
+    assert retried.status_code == 200
+    assert retried.json()["recognition"] == "pending"
+    assert len(queued) == 1
+    evidence_recognise(evidence_id=body["id"], now=now)
+    assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
+    # and a finished recognition is not retried
+    assert alice.post(f"/evidence/{body['id']}/retry").status_code == 409
+
+
+def test_tidy_text_joins_chinese_characters_the_engine_split():
+    assert tidy_text("王 店 长 您 好 ， 新品\n\n Price 20 元 ") == "王店长您好，新品\nPrice 20 元"
+
+
+# --- speech-to-text ----------------------------------------------------------------------------
+
+
+class FakeAsr(BaseHTTPRequestHandler):
+    """Speaks POST /v1/audio/transcriptions; `mode` picks the answer."""
+
+    mode = "ok"
+    requests: list[bytes] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests.append(body)
+        if self.path != "/v1/audio/transcriptions":
+            self._answer(404, {"error": "not found"})
+        elif self.mode == "slow":
+            time.sleep(2.5)
+            self._answer(200, {"text": "太迟了"})
+        elif self.mode == "4xx":
+            self._answer(400, {"error": {"message": "unsupported audio"}})
+        elif self.mode == "5xx":
+            self._answer(503, {"error": {"message": "model loading"}})
+        else:
+            ok = b'name="language"\r\n\r\nzh' in body and b'name="model"\r\n\r\nsensevoice' in body
+            ok = ok and b'name="file"; filename="' in body and b"RIFF" in body
+            ok = ok and self.headers.get("Authorization") == "Bearer sk-test"
+            self._answer(200 if ok else 422, {"text": "您好 ， 我们 下周二 安排 演示"})
+
+    def _answer(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def asr(settings: Any) -> Iterator[type[FakeAsr]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAsr)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeAsr.mode, FakeAsr.requests = "ok", []
+    settings.ASR_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.ASR_API_KEY = "sk-test"
+    settings.ASR_MODEL = "sensevoice"
+    settings.ASR_LANGUAGE = "zh"
+    settings.ASR_TIMEOUT = 1
+    yield FakeAsr
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def spoken_wav(tmp_path: Path) -> bytes:
+    """Mandarin speech from espeak-ng (Debian package espeak-ng)."""
+    out = tmp_path / "call.wav"
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "install espeak-ng (make system-deps)"
+    subprocess.run([espeak, "-v", "cmn", "-w", str(out), "您好，我们下周二安排演示"], check=True)  # noqa: S603
+    return out.read_bytes()
+
+
+def test_a_call_recording_is_transcribed_into_an_empty_summary(personas, api_as, shop, now, asr, spoken_wav):
+    # given a phone-less visit with no summary and an espeak-ng recording
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", spoken_wav, "call.wav").json()
+    assert (body["mime_type"], body["recognition"]) == ("audio/wav", "pending")
+    # when the worker sends it to the engine
+    assert evidence_recognise(evidence_id=body["id"], now=now) is True
+    # then the engine got the documented request and its text fills the summary
+    assert len(asr.requests) == 1
+    assert ActionLog.objects.get(pk=action_id).summary == "您好，我们下周二安排演示"
+    assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
+
+
+@pytest.mark.parametrize(
+    ("mode", "error_part"),
+    [("4xx", "answered 400"), ("5xx", "answered 503"), ("slow", "timed out after 1 s")],
+)
+def test_engine_errors_and_timeouts_leave_a_failed_state_that_can_be_retried(
+    personas, api_as, shop, now, asr, mode, error_part
+):
+    # given an engine that refuses, breaks or hangs
+    asr.mode = mode
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", wav_bytes(), "call.wav").json()
+    # when the worker runs
+    evidence_recognise(evidence_id=body["id"], now=now)
+    # then the evidence says failed, the rep is asked to retry or write a summary, nothing is invented
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.FAILED
+    assert error_part in evidence.recognition_error
+    shown = api_as(personas.alice, "en").get(f"/actions/{action_id}/evidence").json()[0]
+    assert (
+        shown["recognition_message"] == "The recording could not be transcribed. Retry, or write the summary by hand."
+    )
+    assert ActionLog.objects.get(pk=action_id).summary == ""
+    # when the engine recovers and the rep retries, the text arrives
+    asr.mode = "ok"
+    assert alice.post(f"/evidence/{body['id']}/retry").status_code == 200
+    evidence_recognise(evidence_id=body["id"], now=now)
+    assert ActionLog.objects.get(pk=action_id).summary == "您好，我们下周二安排演示"
+
+
+def test_with_no_engine_configured_the_recording_is_kept_and_a_summary_asked_for(personas, api_as, shop, now, settings):
+    settings.ASR_URL = ""
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    recording = wav_bytes()
+    body = post_evidence(alice, action_id, "audio", recording, "call.wav").json()
+    evidence_recognise(evidence_id=body["id"], now=now)
+    shown = alice.get(f"/actions/{action_id}/evidence").json()[0]
+    assert shown["recognition"] == "unavailable"
+    assert shown["recognition_message"] == "未配置语音转写引擎。录音已保存，请手动填写沟通摘要。"
+    kept = alice.client.get(shown["original_url"], **alice.headers)
+    assert b"".join(kept.streaming_content) == recording
+    assert kept["Content-Type"] == "audio/wav"
+    assert ActionLog.objects.get(pk=action_id).summary == ""
+
+
+def test_the_upload_queues_the_huey_task_that_reads_the_screenshot(
+    personas, api_as, shop, now, django_capture_on_commit_callbacks
+):
+    # given huey in immediate mode (this test only): the task runs where it is enqueued
+    from huey.contrib.djhuey import HUEY
+
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    HUEY.immediate = True
+    try:
+        # when the upload commits
+        with django_capture_on_commit_callbacks(execute=True):
+            body = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
+    finally:
+        HUEY.immediate = False
+    # then the queued task (config.tasks.evidence_recognise_task) has read it into the summary
+    assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
+    assert share_recognised("".join(CHAT[:2]), ActionLog.objects.get(pk=action_id).summary) >= 0.9
