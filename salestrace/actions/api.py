@@ -1,9 +1,8 @@
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.pagination import paginate
@@ -27,11 +26,6 @@ from salestrace.core.errors import FieldError, InvalidInput, NotFound
 router = Router(tags=["actions"])
 
 CODE = Field("", max_length=50)
-
-
-def _aware(value: datetime) -> datetime:
-    """A time without an offset is read as Asia/Shanghai wall-clock time; answers are in UTC."""
-    return (timezone.make_aware(value) if timezone.is_naive(value) else value).astimezone(UTC)
 
 
 class ActionFields(Schema):
@@ -190,11 +184,7 @@ class ActionQuery(Schema):
 @paginate(Pagination)
 def list_actions(request: HttpRequest, filters: Query[ActionQuery]) -> Any:
     """Actions in your scope, newest first by when they happened."""
-    data = filters.dict()
-    for key in ("occurred_after", "occurred_before"):
-        if data[key] is not None:
-            data[key] = _aware(data[key])
-    return action_list(user=request.user, filters=ActionFilters(**data))  # type: ignore[arg-type]
+    return action_list(user=request.user, filters=ActionFilters(**filters.dict()))  # type: ignore[arg-type]
 
 
 @router.post("/actions", response={201: ActionOut, **ERRORS})
@@ -208,7 +198,6 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
         raise InvalidInput([FieldError("Idempotency-Key", "too_long", _("The Idempotency-Key header is too long."))])
     data = payload.dict()
     customer_id = data.pop("customer_id")
-    data["occurred_at"] = _aware(data["occurred_at"])
     action, created = action_log(
         user=request.user,  # type: ignore[arg-type]
         customer_id=customer_id,
@@ -231,8 +220,6 @@ def get_action(request: HttpRequest, action_id: IdPath) -> ActionLog:
 def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) -> ActionLog:
     """Edit your own action under the same rules; the edit is kept."""
     changes = payload.dict(exclude_unset=True)
-    if changes.get("occurred_at") is not None:
-        changes["occurred_at"] = _aware(changes["occurred_at"])
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
     return action
 

@@ -5,11 +5,12 @@ language of the request (Accept-Language; zh-hans by default). Bad input is neve
 """
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, NinjaAPI, Path, Schema
@@ -48,7 +49,15 @@ def _plausible_year(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_plausible_year)]
+def _shanghai_if_naive(value: datetime) -> datetime:
+    """A time without an offset is Asia/Shanghai wall-clock time (phones send local time); kept in UTC."""
+    return (timezone.make_aware(value) if timezone.is_naive(value) else value).astimezone(UTC)
+
+
+# Every date-time an API client sends: ISO 8601 only, a plausible year, naive read as Shanghai, UTC inside.
+IsoDateTime = Annotated[
+    datetime, BeforeValidator(_iso_only), AfterValidator(_plausible_year), AfterValidator(_shanghai_if_naive)
+]
 # For numbers in JSON bodies (query strings arrive as text and are parsed as usual).
 BodyInt = Annotated[int, BeforeValidator(_no_bool)]
 IsoDate = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_plausible_year)]

@@ -5,7 +5,6 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
@@ -71,10 +70,6 @@ class TaskQuery(Schema):
     mine: bool = False
 
 
-def _aware(value: datetime) -> datetime:
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
 @router.get("/tasks", response={200: list[TaskOut], **ERRORS})
 @paginate(Pagination)
 def list_tasks(request: HttpRequest, filters: Query[TaskQuery]) -> Any:
@@ -85,7 +80,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskQuery]) -> Any:
 @router.post("/tasks", response={201: TaskOut, **ERRORS})
 def create_task(request: HttpRequest, payload: TaskIn) -> tuple[int, Task]:
     """A task for yourself, or (supervisors and above) for someone in your scope, reminded before it is due."""
-    due_at = _aware(payload.due_at)
+    due_at = payload.due_at
     hours = payload.remind_before_hours
     hours = settings.SALESTRACE_TASK_REMIND_HOURS if hours is None else hours
     task = task_create(
