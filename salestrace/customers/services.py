@@ -149,22 +149,7 @@ def customer_record_action(*, customer: Customer, action: ActionLog) -> None:
         customer.save(update_fields=["status", "pool_entered_at", "assigned_at", "updated_at"])
     if customer.last_active_at is not None and action.occurred_at < customer.last_active_at:
         return
-    fields = ["last_active_at", "status", "updated_at"]
-    if action.stage != customer.stage:
-        StageHistory.objects.create(
-            customer=customer,
-            from_stage=customer.stage,
-            to_stage=action.stage,
-            changed_at=action.occurred_at,
-            action=action,
-            changed_by=action.rep,
-        )
-        customer.stage = action.stage
-        fields.append("stage")
-    customer.last_active_at = action.occurred_at
-    customer.status = status_for_stage(customer.stage)
-    customer.updated_at = action.logged_at
-    customer.save(update_fields=fields)
+    _follow_action(customer, action, changed_at=action.occurred_at, by=action.rep, now=action.logged_at)
 
 
 def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) -> None:
@@ -172,19 +157,26 @@ def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) 
     latest = customer.actions.order_by("-occurred_at", "-id").first()
     if latest is None:
         return
+    _follow_action(customer, latest, changed_at=now, by=by, now=now)
+
+
+def _follow_action(
+    customer: Customer, action: ActionLog, *, changed_at: datetime, by: User | None, now: datetime
+) -> None:
+    """The customer takes the stage and last active time of `action`, with a history row if the stage moves."""
     fields = ["last_active_at", "status", "updated_at"]
-    if latest.stage != customer.stage:
+    if action.stage != customer.stage:
         StageHistory.objects.create(
             customer=customer,
             from_stage=customer.stage,
-            to_stage=latest.stage,
-            changed_at=now,
-            action=latest,
+            to_stage=action.stage,
+            changed_at=changed_at,
+            action=action,
             changed_by=by,
         )
-        customer.stage = latest.stage
+        customer.stage = action.stage
         fields.append("stage")
-    customer.last_active_at = latest.occurred_at
+    customer.last_active_at = action.occurred_at
     customer.status = status_for_stage(customer.stage)
     customer.updated_at = now
     customer.save(update_fields=fields)
