@@ -10,6 +10,15 @@ from salestrace.catalog.rules import ConditionError, parse_condition
 from salestrace.catalog.services import catalog_changed
 
 
+def checked_condition(condition: Any) -> Any:
+    """A rule or follow-up condition from an admin form, checked with the template packs' parser."""
+    try:
+        parse_condition(condition, fields=ACTION_FIELDS)
+    except ConditionError as exc:
+        raise forms.ValidationError(str(exc)) from None
+    return condition
+
+
 class RuleForm(forms.ModelForm):
     """Checks a rule the way a pack is checked, so a typo cannot break every save."""
 
@@ -18,12 +27,7 @@ class RuleForm(forms.ModelForm):
         fields = ("code", "condition", "requires", "message_zh", "message_en", "position", "is_active", "pack")
 
     def clean_condition(self) -> Any:
-        condition = self.cleaned_data["condition"]
-        try:
-            parse_condition(condition, fields=ACTION_FIELDS)
-        except ConditionError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return condition
+        return checked_condition(self.cleaned_data["condition"])
 
     def clean_requires(self) -> Any:
         requires = self.cleaned_data["requires"]

@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin
 
-from salestrace.catalog.packs import ACTION_FIELDS
-from salestrace.catalog.rules import ConditionError, parse_condition
+from salestrace.catalog.admin import checked_condition
 from salestrace.todos.models import CompanyDayOff, FollowUpRule, ReminderRun, Task
 
 if TYPE_CHECKING:
@@ -35,12 +34,7 @@ class FollowUpRuleForm(FollowUpRuleModelForm):
         fields = ("code", "condition", "due_working_days", "title_zh", "title_en", "is_active", "pack")
 
     def clean_condition(self) -> Any:
-        condition = self.cleaned_data["condition"]
-        try:
-            parse_condition(condition, fields=ACTION_FIELDS)
-        except ConditionError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return condition
+        return checked_condition(self.cleaned_data["condition"])
 
 
 @admin.register(FollowUpRule)

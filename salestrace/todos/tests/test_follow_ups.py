@@ -91,3 +91,20 @@ def test_a_planned_contact_is_reminded_hours_before(personas: Any, api_as: Any, 
     (message,) = InboxMessage.objects.filter(user=personas.alice)
     assert message.created_at == local(2026, 11, 26, 13)
     assert "电话回访王店长" in message.payload["lines"][0]["text"]
+
+
+def test_admin_refuses_a_follow_up_rule_with_a_broken_condition(db: None) -> None:
+    from salestrace.todos.admin import FollowUpRuleForm
+
+    form = FollowUpRuleForm(
+        data={
+            "code": "typo",
+            "condition": '{"field": "key_actoin", "equals": "send_quote"}',
+            "due_working_days": 3,
+            "title_zh": "跟进",
+            "title_en": "Follow up",
+            "is_active": True,
+        }
+    )
+    assert not form.is_valid()
+    assert "unknown field 'key_actoin'" in form.errors["condition"][0]
