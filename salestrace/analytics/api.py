@@ -5,22 +5,19 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
-from salestrace.analytics.selectors import vitality_by, vitality_weekly
-from salestrace.catalog.selectors import threshold_values
+from salestrace.analytics.selectors import vitality_dashboard
 from salestrace.core import clock
 from salestrace.core.api import ERRORS
 from salestrace.core.errors import FieldError, PermissionDenied
-from salestrace.customers.compute import VitalityBands
-from salestrace.org.models import Role, User
+from salestrace.org.models import User
+from salestrace.org.selectors import can_see_dashboards
 
 router = Router(tags=["analytics"])
-
-DASHBOARD_ROLES = frozenset({Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN})
 
 
 def require_dashboard(user: User) -> None:
     """Dashboards are for supervisors and above; everyone else is told so."""
-    if user.role not in DASHBOARD_ROLES and not user.is_superuser:
+    if not can_see_dashboards(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Dashboards are for supervisors and directors."))])
 
 
@@ -71,15 +68,12 @@ def vitality(request: HttpRequest, query: Query[VitalityQuery]) -> Any:
     """线索活力: open customers in your scope by vitality colour, per rep, team or stage, and week by week."""
     user: User = request.user  # type: ignore[assignment]
     require_dashboard(user)
-    now = clock.now()
-    bands = VitalityBands.from_thresholds(threshold_values())
-    rows = vitality_by(user=user, group=query.group, bands=bands, now=now)
-    totals = {c: sum(r.counts[c] for r in rows) for c in ("green", "yellow", "orange", "red")}
-    weekly = vitality_weekly(user=user, bands=bands, now=now, weeks=query.weeks)
+    board = vitality_dashboard(user=user, group=query.group, now=clock.now(), weeks=query.weeks)
+    bands = board.bands
     return VitalityOut(
-        group=query.group,
+        group=board.group,
         bands=BandsOut(green_days=bands.green_days, yellow_days=bands.yellow_days, orange_days=bands.orange_days),
-        totals=_counts(totals),
-        rows=[VitalityRowOut(key=r.key, label=r.label, counts=_counts(r.counts)) for r in rows],
-        weekly=[WeekOut(week_start=start, counts=_counts(counts)) for start, counts in weekly],
+        totals=_counts(board.totals),
+        rows=[VitalityRowOut(key=r.key, label=r.label, counts=_counts(r.counts)) for r in board.rows],
+        weekly=[WeekOut(week_start=start, counts=_counts(counts)) for start, counts in board.weekly],
     )

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from salestrace.actions.models import ActionLog
+from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.customers.compute import COLOURS, VitalityBands
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import vitality_q
@@ -83,3 +84,25 @@ def vitality_weekly(
         counts = qs.aggregate(**_colour_counts(qs, "active_at", bands, end))
         result.append((start, {c: counts[c] or 0 for c in COLOURS}))
     return result
+
+
+@dataclass(frozen=True)
+class VitalityDashboard:
+    """Everything the 线索活力 page and API show: bands, rows (stages labelled), totals, weekly trend."""
+
+    group: str
+    bands: VitalityBands
+    rows: list[VitalityRow]
+    totals: dict[str, int]
+    weekly: list[tuple[date, dict[str, int]]]
+
+
+def vitality_dashboard(*, user: User, group: str, now: datetime, weeks: int = 8) -> VitalityDashboard:
+    """The vitality dashboard of `user`'s scope, grouped by rep, team or stage."""
+    bands = VitalityBands.from_thresholds(threshold_values())
+    rows = vitality_by(user=user, group=group, bands=bands, now=now)
+    if group == "stage":
+        labels = option_catalog().labels.get("stage", {})
+        rows = [VitalityRow(r.key, labels.get(r.key, r.label), r.counts) for r in rows]
+    totals = {c: sum(r.counts[c] for r in rows) for c in COLOURS}
+    return VitalityDashboard(group, bands, rows, totals, vitality_weekly(user=user, bands=bands, now=now, weeks=weeks))

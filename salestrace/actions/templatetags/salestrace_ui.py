@@ -33,3 +33,11 @@ def colour_name(colour: str) -> str:
 def get_item(mapping: dict[str, object] | None, key: str) -> object:
     """mapping[key] in a template (0 when missing): counts per colour and the like."""
     return (mapping or {}).get(key, 0)
+
+
+@register.filter
+def sees_dashboards(user: object) -> bool:
+    """Whether the navigation offers the team dashboards (the views check again)."""
+    from salestrace.org.selectors import can_see_dashboards
+
+    return bool(getattr(user, "is_authenticated", False)) and can_see_dashboards(user)  # type: ignore[arg-type]

@@ -139,3 +139,11 @@ def test_dashboard_rows_drill_down_to_that_reps_or_teams_list(client: Any, perso
     client.force_login(personas.bob)
     assert "阿丽的店" not in client.get(f"/customers/?owner={personas.alice.pk}").content.decode()
     assert client.get("/customers/?owner=abc&team=-1").status_code == 200
+
+
+@pytest.mark.parametrize(("who", "shown"), [("alice", False), ("fay", False), ("sam", True), ("diana", True)])
+def test_the_vitality_link_is_in_the_nav_of_those_who_may_open_it(
+    client: Any, personas: Any, who: str, shown: bool
+) -> None:
+    client.force_login(getattr(personas, who))
+    assert ('href="/dashboard/vitality/"' in client.get("/pool/").content.decode()) is shown
