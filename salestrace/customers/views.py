@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +21,7 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound
 from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour
 from salestrace.customers.models import Customer
+from salestrace.customers.rules import reactivation_refusal
 from salestrace.customers.selectors import (
     DirectoryFilters,
     customer_directory,
@@ -173,9 +174,10 @@ def pool_page(request: HttpRequest) -> HttpResponse:
             "customer": c,
             "stage": catalog.labels.get("stage", {}).get(c.stage, c.stage),
             "pool_days": idle_days(c.pool_entered_at or now, now),
-            "locked": c.owner_id == user.pk
-            and c.pool_entered_at is not None
-            and now < c.pool_entered_at + timedelta(days=policy.lockout_days),
+            "locked": reactivation_refusal(
+                actor_id=user.pk, owner_id=c.owner_id, pool_entered_at=c.pool_entered_at, policy=policy, now=now
+            )
+            is not None,
         }
         for c in entries
     ]
