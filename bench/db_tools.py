@@ -16,7 +16,6 @@ import json
 import os
 import sqlite3
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.bodies import action_body  # noqa: E402
 from salestrace.actions.models import ActionLog  # noqa: E402
 from salestrace.customers.models import Customer  # noqa: E402
 from salestrace.org.models import Role, User  # noqa: E402
@@ -78,23 +78,6 @@ def clients(count: int) -> list[dict[str, Any]]:
     return out
 
 
-def _body(customer_id: int, stage: str) -> str:
-    now = timezone.localtime()
-    return json.dumps(
-        {
-            "customer_id": customer_id,
-            "occurred_at": now.isoformat(),
-            "contact_method": "visit",
-            "stage": stage,
-            "key_action": "send_quote",
-            "emotion": "neutral",
-            "obstacle": "budget_shortage",
-            "next_step_plan": "重新报价",
-            "next_step_date": (now.date() + timedelta(days=3)).isoformat(),
-        }
-    )
-
-
 def queries(client: dict[str, Any]) -> dict[str, Any]:
     """The SQL of a steady-state save (the token's last_used_at was just written) per endpoint."""
     http = Client(HTTP_AUTHORIZATION=f"Bearer {client['token']}")
@@ -104,7 +87,7 @@ def queries(client: dict[str, Any]) -> dict[str, Any]:
         statuses = []
         for stage in ("contract_signing", "price_negotiation"):
             with CaptureQueriesContext(connection) as captured:
-                response = http.post(path, _body(customer_id, stage), content_type="application/json")
+                response = http.post(path, action_body(customer_id, stage), content_type="application/json")
             statuses.append(response.status_code)
         out[name] = {"statuses": statuses, "sql": [q["sql"] for q in captured.captured_queries]}
     return out

@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.bodies import action_body  # noqa: E402  (run as a script: the project root is not on the path yet)
+
 PYTHON = sys.executable
 API_PATH = "/api/v1/actions"
 FLOOR_PATH = "/bench/floor/actions"
@@ -81,24 +84,6 @@ class LevelResult:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
 
 
-def _body(customer_id: int, stage: str) -> bytes:
-    now = datetime.now(SHANGHAI)
-    return json.dumps(
-        {
-            "customer_id": customer_id,
-            "occurred_at": now.isoformat(),
-            "contact_method": "visit",
-            "stage": stage,
-            "key_action": "send_quote",
-            "emotion": "neutral",
-            "obstacle": "budget_shortage",
-            "next_step_plan": "重新报价",
-            "next_step_date": (now.date() + timedelta(days=3)).isoformat(),
-        },
-        ensure_ascii=False,
-    ).encode()
-
-
 def run_level(*, port: int, path: str, clients: list[ClientSpec], max_requests: int, time_limit: float) -> LevelResult:
     """Closed loop: each client sends its next request as soon as the previous answer is read."""
     result = LevelResult(endpoint=path, concurrency=len(clients))
@@ -127,7 +112,7 @@ def run_level(*, port: int, path: str, clients: list[ClientSpec], max_requests: 
             customer = spec.customers[visits % len(spec.customers)]
             stage = STAGES[(visits // len(spec.customers)) % len(STAGES)]
             visits += 1
-            body = _body(customer, stage)
+            body = action_body(customer, stage)
             t0 = time.perf_counter()
             try:
                 conn.request("POST", path, body=body, headers=headers)

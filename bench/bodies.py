@@ -1,0 +1,28 @@
+"""The one valid FMCG action body both the load clients and the query counter send."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def action_body(customer_id: int, stage: str) -> bytes:
+    """A price-negotiation-style visit logged now (Shanghai time) that passes every FMCG rule."""
+    now = datetime.now(SHANGHAI)
+    return json.dumps(
+        {
+            "customer_id": customer_id,
+            "occurred_at": now.isoformat(),
+            "contact_method": "visit",
+            "stage": stage,
+            "key_action": "send_quote",
+            "emotion": "neutral",
+            "obstacle": "budget_shortage",
+            "next_step_plan": "重新报价",
+            "next_step_date": (now.date() + timedelta(days=3)).isoformat(),
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
