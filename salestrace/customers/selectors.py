@@ -174,12 +174,9 @@ def pool_list(*, user: User, claim_scope: str = "team", q: str | None = None) ->
     return qs.select_related("owner").order_by("pool_entered_at", "id")
 
 
-def pool_get(*, user: User, customer_id: int) -> Customer:
+def pool_get(*, user: User, customer_id: int, claim_scope: str) -> Customer:
     """One pooled lead `user` may see (claim or reassign), or NotFound."""
-    from salestrace.catalog.selectors import policies
-
-    scope = str(policies().get("pool_claim_scope", "team"))
-    customer = pool_list(user=user, claim_scope=scope).filter(pk=customer_id).first()
+    customer = pool_list(user=user, claim_scope=claim_scope).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound([FieldError(None, "not_found", _("This lead is not in the dormant pool."))])
     return customer

@@ -237,8 +237,8 @@ def _move_out(customer: Customer, *, kind: str, by: User, to_owner_id: int, now:
 @transaction.atomic
 def pool_claim(*, user: User, customer_id: int, now: datetime) -> Customer:
     """Claim a dormant lead; exactly one of two racing claimers wins, the other gets a Conflict."""
-    customer = pool_get(user=user, customer_id=customer_id)
     policy = pool_policy()
+    customer = pool_get(user=user, customer_id=customer_id, claim_scope=policy.claim_scope)
     held = Customer.objects.filter(owner=user, from_pool=True, status=Customer.Status.ACTIVE).count()
     teams: set[int] = set()
     if user.team_id is not None:
@@ -265,7 +265,7 @@ def pool_reassign(*, user: User, customer_id: int, owner_id: int, reason: str, n
     """A supervisor or above gives a pooled lead to someone in scope."""
     if not can_assign_owner(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only supervisors and above may reassign leads."))])
-    customer = pool_get(user=user, customer_id=customer_id)
+    customer = pool_get(user=user, customer_id=customer_id, claim_scope=pool_policy().claim_scope)
     if not User.objects.filter(assignable_users(user), pk=owner_id).exists():
         raise RuleViolation([FieldError("owner_id", "invalid", _("This user cannot own customers in your scope."))])
     if not _move_out(customer, kind=PoolMove.Kind.REASSIGNED, by=user, to_owner_id=owner_id, now=now, reason=reason):
