@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,12 @@ def _static_files_without_collectstatic(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_directory(settings: Any, tmp_path: Path) -> None:
+    """Uploaded evidence (and the demo's photos) go to the test's own directory, never var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @dataclass

@@ -10,13 +10,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def action_body(customer_id: int, stage: str) -> bytes:
-    """A price-negotiation-style visit logged now (Shanghai time) that passes every FMCG rule."""
+    """A price-negotiation-style e-mail logged now (Shanghai time) that passes every FMCG rule
+    (a visit would need a photo uploaded first)."""
     now = datetime.now(SHANGHAI)
     return json.dumps(
         {
             "customer_id": customer_id,
             "occurred_at": now.isoformat(),
-            "contact_method": "visit",
+            "contact_method": "email",
             "stage": stage,
             "key_action": "send_quote",
             "emotion": "neutral",

@@ -327,6 +327,9 @@ def run_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         str(args.days),
         "--password",
         "demo",
+        # Saves are measured, not photo stamping: no demo photos.
+        "--photo-days",
+        "0",
     )
     tools = DbTools(env)
     server: subprocess.Popen[bytes] | None = None

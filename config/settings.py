@@ -186,6 +186,8 @@ EVIDENCE_MAX_AUDIO_SECONDS = env_int("EVIDENCE_MAX_AUDIO_SECONDS", 3600, minimum
 EVIDENCE_EXIF_TOLERANCE_MINUTES = env_int("EVIDENCE_EXIF_TOLERANCE_MINUTES", 120, minimum=0)
 # Photos whose average hashes differ in at most this many of 64 bits count as the same picture.
 EVIDENCE_IMAGE_HASH_DISTANCE = env_int("EVIDENCE_IMAGE_HASH_DISTANCE", 4, minimum=0)
+# Uploads never attached to an action (the rep gave up) are deleted after this many hours.
+EVIDENCE_UNATTACHED_HOURS = env_int("EVIDENCE_UNATTACHED_HOURS", 24, minimum=1)
 EVIDENCE_FONT_PATH = env_str("EVIDENCE_FONT_PATH", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 TESSERACT_CMD = env_str("TESSERACT_CMD")
 OCR_LANGUAGES = env_str("OCR_LANGUAGES", "chi_sim+eng")

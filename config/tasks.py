@@ -18,6 +18,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from salestrace.actions.services import evidence_sweep_unattached
 from salestrace.core import clock
 from salestrace.notify.jobs import deliver_due
 from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders, vitality_sweep
@@ -67,6 +68,8 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "deliver": _deliver,
     # Lead aging: idle leads to the dormant pool, wake-up tasks for the quiet ones (nightly).
     "vitality_sweep": lambda now: vitality_sweep(now=now),
+    # Uploads never attached to an action: rows and files deleted after EVIDENCE_UNATTACHED_HOURS.
+    "evidence_sweep": lambda now: evidence_sweep_unattached(now=now),
 }
 
 
@@ -94,6 +97,11 @@ def deliver_tick() -> int:
 @_periodic(local_crontab(minute="30", hour="1"))
 def vitality_sweep_tick() -> int:
     return JOBS["vitality_sweep"](clock.now())
+
+
+@_periodic(local_crontab(minute="17"))
+def evidence_sweep_tick() -> int:
+    return JOBS["evidence_sweep"](clock.now())
 
 
 def _run_job(name: str, at_iso: str | None = None) -> int:

@@ -17,8 +17,9 @@ from salestrace.actions.selectors import (
     action_list,
     evidence_get,
     evidence_of,
+    summary_needed,
 )
-from salestrace.actions.services import action_log, action_update, evidence_add, evidence_retry
+from salestrace.actions.services import action_log, action_update, evidence_add, evidence_retry, evidence_upload
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput, NotFound
@@ -48,6 +49,12 @@ class ActionFields(Schema):
 class ActionIn(ActionFields):
     customer_id: BodyInt = Field(..., ge=1, le=MAX_ID)
     occurred_at: IsoDateTime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
+    evidence_ids: list[BodyInt] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Files uploaded first with `POST /evidence` for this customer, attached with the action "
+        "so rules that require evidence (a visit photo, a WeChat screenshot) are met.",
+    )
 
     model_config = {"extra": "forbid"}
 
@@ -127,7 +134,8 @@ _RECOGNITION_MESSAGES = {
 
 class EvidenceOut(Schema):
     id: int
-    action_id: int
+    action_id: int | None = Field(..., description="Empty until the upload is attached to an action.")
+    customer_id: int
     kind: str
     mime_type: str
     size: int
@@ -161,6 +169,13 @@ class EvidenceOut(Schema):
 class ActionDetailOut(ActionOut):
     edits: list[ActionEditOut]
     evidence: list[EvidenceOut]
+    summary_needed: bool = Field(
+        ..., description="The summary is empty and the screenshots or recordings could not be read: write it."
+    )
+
+    @staticmethod
+    def resolve_summary_needed(obj: ActionLog) -> bool:
+        return summary_needed(obj)
 
     @staticmethod
     def resolve_edits(obj: ActionLog) -> list[Any]:
@@ -198,12 +213,14 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
         raise InvalidInput([FieldError("Idempotency-Key", "too_long", _("The Idempotency-Key header is too long."))])
     data = payload.dict()
     customer_id = data.pop("customer_id")
+    evidence_ids = data.pop("evidence_ids")
     action, created = action_log(
         user=request.user,  # type: ignore[arg-type]
         customer_id=customer_id,
         draft=ActionDraft(**data),
         now=clock.now(),
         idempotency_key=key,
+        evidence_ids=evidence_ids,
     )
     if not created:
         response["Idempotent-Replayed"] = "true"
@@ -224,11 +241,59 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
     return action
 
 
+def _position(latitude: Decimal | None, longitude: Decimal | None) -> dict[str, Decimal | None]:
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
+    return {
+        "latitude": None if latitude is None else round(latitude, 6),
+        "longitude": None if longitude is None else round(longitude, 6),
+    }
+
+
+EvidenceKind = Literal["photo", "screenshot", "audio"]
+
+
+@router.post("/evidence", response={201: EvidenceOut, **ERRORS})
+def upload_evidence(
+    request: HttpRequest,
+    customer_id: Form[int],
+    kind: Form[EvidenceKind],
+    file: File[UploadedFile],
+    latitude: Form[Decimal | None] = None,
+    longitude: Form[Decimal | None] = None,
+) -> tuple[int, Evidence]:
+    """Upload a file (multipart) before logging the action, then send its id in `evidence_ids` of
+    `POST /actions`: rules can require a visit photo or a WeChat screenshot.
+
+    Seen only by you until attached; an upload not attached within a day is deleted.
+    Screenshots and recordings are read at once (`recognition`).
+    """
+    if not 1 <= customer_id <= MAX_ID:
+        raise NotFound([FieldError(None, "not_found", _("Customer not found."))])
+    evidence = evidence_upload(
+        user=request.user,  # type: ignore[arg-type]
+        customer_id=customer_id,
+        kind=kind,
+        upload=file,
+        now=clock.now(),
+        **_position(latitude, longitude),
+    )
+    return 201, evidence
+
+
+@router.get("/evidence/{evidence_id}", response={200: EvidenceOut, **ERRORS})
+def get_evidence(request: HttpRequest, evidence_id: IdPath) -> Evidence:
+    """One file's record: its checks, and the state of its reading (poll while `pending`)."""
+    return evidence_get(user=request.user, evidence_id=evidence_id)  # type: ignore[arg-type]
+
+
 @router.post("/actions/{action_id}/evidence", response={201: EvidenceOut, **ERRORS})
 def add_evidence(
     request: HttpRequest,
     action_id: IdPath,
-    kind: Form[Literal["photo", "screenshot", "audio"]],
+    kind: Form[EvidenceKind],
     file: File[UploadedFile],
     latitude: Form[Decimal | None] = None,
     longitude: Form[Decimal | None] = None,
@@ -238,18 +303,13 @@ def add_evidence(
     The type is read from the content. Photos get a watermarked copy and flags; screenshots and
     recordings are read in the background (`recognition` goes from pending to done/failed/unavailable).
     """
-    if latitude is not None and not -90 <= latitude <= 90:
-        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
-    if longitude is not None and not -180 <= longitude <= 180:
-        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
     evidence = evidence_add(
         user=request.user,  # type: ignore[arg-type]
         action_id=action_id,
         kind=kind,
         upload=file,
-        latitude=None if latitude is None else round(latitude, 6),
-        longitude=None if longitude is None else round(longitude, 6),
         now=clock.now(),
+        **_position(latitude, longitude),
     )
     return 201, evidence
 

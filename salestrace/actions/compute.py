@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -117,16 +117,30 @@ def inspect_image(data: bytes, *, max_pixels: int, local_tz: tzinfo) -> ImageFac
         raise BadFile("truncated") from None
 
 
-def photo_flags(*, facts: ImageFacts, occurred_at: datetime, tolerance: timedelta, reused: bool) -> list[str]:
+def photo_flags(
+    *, has_exif: bool, taken_at: datetime | None, occurred_at: datetime, tolerance: timedelta, reused: bool
+) -> list[str]:
     """Why a visit photo deserves a second look: no EXIF, EXIF time far from the visit, reused."""
     flags = []
-    if not facts.has_exif:
+    if not has_exif:
         flags.append("no_exif")
-    if facts.taken_at is not None and abs(facts.taken_at - occurred_at) > tolerance:
+    if taken_at is not None and abs(taken_at - occurred_at) > tolerance:
         flags.append("exif_time_mismatch")
     if reused:
         flags.append("reused_photo")
     return flags
+
+
+def summary_needed(summary: str, readings: Iterable[tuple[str, str]]) -> bool:
+    """Whether a person must still write the summary: it is blank, the action has screenshots or
+    recordings to read it from, and none of them is being read or gave any text.
+
+    `readings` are (recognition state, recognised text) of those screenshots and recordings.
+    """
+    readings = list(readings)
+    if summary.strip() or not readings:
+        return False
+    return not any(state == "pending" or (state == "done" and text.strip()) for state, text in readings)
 
 
 def watermark_lines(
@@ -164,7 +178,12 @@ def burn_watermark(data: bytes, lines: Sequence[str], *, font_path: str) -> byte
         image = ImageOps.exif_transpose(source).convert("RGB")
     width, height = image.size
     size = font_size(width, height)
-    font = ImageFont.truetype(font_path, size)
+    try:
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(font_path, size)
+    except OSError:
+        # No CJK font installed (apt fonts-noto-cjk): Chinese comes out as boxes, but the
+        # photo is still stamped and kept rather than refused.
+        font = ImageFont.load_default(size)
     left, top, right, bottom = stamp_box(width, height, len(lines))
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)

@@ -48,6 +48,8 @@ class ActionForm(forms.Form):
     content_type = _choice(_("Content type"))
     response_strength = _choice(_("Response strength"))
     idempotency_key = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
+    # Files uploaded by an earlier try that did not save (ids, comma-separated): attached on save.
+    kept_evidence = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
 
     def draft(self) -> ActionDraft:
         """The cleaned values as a draft; call only after is_valid()."""
@@ -67,3 +69,17 @@ class ActionForm(forms.Form):
             content_type=data["content_type"],
             response_strength=data["response_strength"],
         )
+
+
+class SummaryForm(forms.Form):
+    """The summary alone, written by hand when a screenshot or recording could not be read."""
+
+    summary = forms.CharField(label=_("Summary"), max_length=5000, required=False, widget=forms.Textarea)
+
+
+def kept_evidence_ids(raw: str) -> list[int]:
+    """The ids of the hidden `kept_evidence` field; a tampered value keeps nothing."""
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if len(parts) > 20 or not all(part.isdigit() and len(part) <= 12 for part in parts):
+        return []
+    return [int(part) for part in parts]

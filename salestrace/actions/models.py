@@ -92,9 +92,10 @@ class IdempotencyRecord(models.Model):
 
 
 def _evidence_path(instance: Evidence, filename: str) -> str:
-    # Never the client's name: only our own extension, under an unguessable name.
+    # Never the client's name: only our own extension, under an unguessable name, by customer
+    # (a file may be uploaded before its action exists).
     ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-    return f"evidence/{instance.action_id}/{uuid.uuid4().hex}.{ext}"
+    return f"evidence/{instance.customer_id}/{uuid.uuid4().hex}.{ext}"
 
 
 class Evidence(models.Model):
@@ -102,6 +103,8 @@ class Evidence(models.Model):
 
     The original is kept byte for byte; photos get a watermarked derivative. Files live in the
     default storage and are served only through a view that checks the caller's scope.
+    A file may be uploaded first (`action` empty, seen only by its uploader) and attached when
+    the action is saved, so rules can require it; unattached uploads are swept after a day.
     """
 
     class Kind(models.TextChoices):
@@ -116,7 +119,12 @@ class Evidence(models.Model):
         FAILED = "failed", _("failed")
         UNAVAILABLE = "unavailable", _("unavailable")
 
-    action = models.ForeignKey(ActionLog, verbose_name=_("action"), on_delete=models.PROTECT, related_name="evidence")
+    action = models.ForeignKey(
+        ActionLog, verbose_name=_("action"), on_delete=models.PROTECT, related_name="evidence", null=True, blank=True
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -142,7 +150,12 @@ class Evidence(models.Model):
     class Meta:
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
-        indexes = [models.Index(fields=["uploaded_by", "kind", "created_at"], name="evidence_uploader_kind_idx")]
+        indexes = [
+            models.Index(fields=["uploaded_by", "kind", "created_at"], name="evidence_uploader_kind_idx"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(action__isnull=True), name="evidence_unattached_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.action_id} {self.kind} {self.sha256[:12]}"
+        return f"#{self.action_id or '-'} {self.kind} {self.sha256[:12]}"

@@ -4,12 +4,13 @@ Three kinds of problem, all reported together:
 - a dropdown value that is not an active option code (`invalid_choice`);
 - `occurred_at` in the future or older than the back-date window (`in_future`, `too_old`),
   a next-step date before the action (`before_occurred`);
-- a field that a catalog rule requires (`required`, with the rule's own message).
+- a field or a piece of evidence that a catalog rule requires (`required`, with the rule's own
+  message). Evidence is passed as the kinds of the files attached (`evidence_<kind>` to the rules).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -40,6 +41,15 @@ class ActionDraft:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+EVIDENCE_KINDS = ("photo", "screenshot", "audio")
+
+
+def evidence_values(kinds: Collection[str]) -> dict[str, list[str]]:
+    """What the rules see of attached files: `evidence_<kind>` lists one entry per file of that kind."""
+    kinds = list(kinds)
+    return {f"evidence_{kind}": [k for k in kinds if k == kind] for kind in EVIDENCE_KINDS}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One reason the draft cannot be saved. For `required`, the rule's messages come along."""
@@ -61,9 +71,10 @@ def check_draft(
     clock_skew: timedelta,
     local_tz: tzinfo,
     check_time_window: bool = True,
+    evidence_kinds: Collection[str] = (),
 ) -> list[Problem]:
     """Every problem with the draft, in field order; empty when it may be saved."""
-    values = draft.as_values()
+    values = {**draft.as_values(), **evidence_values(evidence_kinds)}
     problems: list[Problem] = []
     for field, set_code in CHOICE_FIELDS.items():
         value = values.get(field)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from salestrace.actions import compute
 from salestrace.actions.compute import hash_distance
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.core.errors import FieldError, NotFound
@@ -125,10 +127,12 @@ def evidence_of(*, action: ActionLog) -> QuerySet[Evidence]:
 
 
 def evidence_get(*, user: User, evidence_id: int) -> Evidence:
-    """One piece of evidence whose action the user may see, or NotFound (the same answer for both)."""
+    """One piece of evidence the user may see, or NotFound (the same answer for both): attached to
+    an action in the user's scope, or uploaded by the user and not attached yet."""
     evidence = (
-        Evidence.objects.select_related("action")
-        .filter(pk=evidence_id, action__in=ActionLog.objects.filter(action_scope(user)))
+        Evidence.objects.select_related("action", "customer")
+        .filter(Q(action__in=ActionLog.objects.filter(action_scope(user))) | Q(action__isnull=True, uploaded_by=user))
+        .filter(pk=evidence_id)
         .first()
     )
     if evidence is None:
@@ -136,13 +140,56 @@ def evidence_get(*, user: User, evidence_id: int) -> Evidence:
     return evidence
 
 
+def own_uploads(*, user: User, customer_id: int, evidence_ids: Collection[int]) -> list[Evidence]:
+    """The user's uploads for this customer that no action has taken yet, oldest first."""
+    if not evidence_ids:
+        return []
+    return list(
+        Evidence.objects.filter(
+            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True
+        ).order_by("created_at", "pk")
+    )
+
+
+def unattached_evidence(*, user: User, customer_id: int, evidence_ids: Collection[int]) -> list[Evidence]:
+    """The user's own uploads for this customer not attached to any action yet, locked for the
+    attaching transaction; whatever else is asked for is simply missing from the answer."""
+    return list(
+        Evidence.objects.select_for_update()
+        .filter(pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True)
+        .order_by("pk")
+    )
+
+
+def summary_needed(action: ActionLog) -> bool:
+    """Whether the rep must still write this action's summary by hand (see compute.summary_needed);
+    uses the prefetched evidence when there is some, so a timeline page costs no extra query."""
+    readings = [
+        (e.recognition, e.recognised_text)
+        for e in action.evidence.all()
+        if e.kind in (Evidence.Kind.SCREENSHOT, Evidence.Kind.AUDIO)
+    ]
+    return compute.summary_needed(action.summary, readings)
+
+
+def readings_of(*, action_id: int) -> list[tuple[str, str]]:
+    """(recognition state, recognised text) of the action's screenshots and recordings."""
+    return [
+        (state, text)
+        for state, text in Evidence.objects.filter(
+            action_id=action_id, kind__in=[Evidence.Kind.SCREENSHOT, Evidence.Kind.AUDIO]
+        ).values_list("recognition", "recognised_text")
+    ]
+
+
 def photo_reused(
     *, action_id: int, rep_id: int, sha256: str, image_hash: str, max_distance: int, since: datetime
 ) -> bool:
     """Whether the same picture backs another action: the same bytes anywhere, or a near-identical
-    picture among the rep's photos since `since` (a bounded set, so no scan of every photo)."""
+    picture among the rep's photos since `since` (a bounded set, so no scan of every photo).
+    Uploads not attached to an action back nothing and are not compared."""
     others = Evidence.objects.exclude(action_id=action_id).filter(
-        kind__in=[Evidence.Kind.PHOTO, Evidence.Kind.SCREENSHOT]
+        action__isnull=False, kind__in=[Evidence.Kind.PHOTO, Evidence.Kind.SCREENSHOT]
     )
     if others.filter(Q(sha256=sha256) | Q(image_hash=image_hash)).exists():
         return True

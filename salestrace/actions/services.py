@@ -5,22 +5,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions import compute, recognition
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.actions.rules import ActionDraft, Problem, check_draft
-from salestrace.actions.selectors import action_get, evidence_get, photo_reused
+from salestrace.actions.selectors import (
+    action_get,
+    evidence_get,
+    photo_reused,
+    readings_of,
+    unattached_evidence,
+)
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
@@ -30,6 +39,9 @@ from salestrace.customers.services import (
     customer_recompute_from_log,
     customer_record_action,
 )
+from salestrace.notify.selectors import team_configs
+from salestrace.notify.services import Note, Recipient, notify
+from salestrace.notify.transports import Line, Message
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_log_actions
 
@@ -52,7 +64,9 @@ def _to_field_error(problem: Problem) -> FieldError:
     return FieldError(problem.field, problem.code, _BUILTIN_MESSAGES[problem.code])
 
 
-def _check(draft: ActionDraft, *, now: datetime, check_time_window: bool = True) -> None:
+def _check(
+    draft: ActionDraft, *, now: datetime, check_time_window: bool = True, evidence_kinds: Collection[str] = ()
+) -> None:
     snapshot = catalog_snapshot()
     backdate_days = snapshot.threshold("action_backdate_days", settings.SALESTRACE_BACKDATE_DAYS)
     problems = check_draft(
@@ -64,6 +78,7 @@ def _check(draft: ActionDraft, *, now: datetime, check_time_window: bool = True)
         clock_skew=timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS),
         local_tz=timezone.get_default_timezone(),
         check_time_window=check_time_window,
+        evidence_kinds=evidence_kinds,
     )
     if problems:
         raise RuleViolation([_to_field_error(p) for p in problems])
@@ -90,18 +105,34 @@ def _replay(*, user: User, key: str, request_hash: str) -> ActionLog | None:
 
 
 def action_log(
-    *, user: User, customer_id: int, draft: ActionDraft, now: datetime, idempotency_key: str | None = None
+    *,
+    user: User,
+    customer_id: int,
+    draft: ActionDraft,
+    now: datetime,
+    idempotency_key: str | None = None,
+    evidence_ids: Sequence[int] = (),
 ) -> tuple[ActionLog, bool]:
     """Log one action; returns (action, created). A retry with the same key returns the first action.
 
-    The customer's stage, stage history and last active time change in the same transaction.
+    `evidence_ids` are the user's uploads for this customer (`evidence_upload`), attached in the
+    same transaction so the rules can require them. They are not part of the request's identity:
+    a retry that uploaded its files again gets the first action, and the new uploads stay
+    unattached until they are swept. The customer's stage, stage history and last active time
+    change in the same transaction.
     """
     request_hash = _request_hash(customer_id, draft) if idempotency_key else ""
     if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
         return previous, False
     try:
         return _action_log(
-            user=user, customer_id=customer_id, draft=draft, now=now, key=idempotency_key, request_hash=request_hash
+            user=user,
+            customer_id=customer_id,
+            draft=draft,
+            now=now,
+            key=idempotency_key,
+            request_hash=request_hash,
+            evidence_ids=evidence_ids,
         ), True
     except IntegrityError:
         # A concurrent request with the same key won the race; answer with its action.
@@ -112,18 +143,42 @@ def action_log(
 
 @transaction.atomic
 def _action_log(
-    *, user: User, customer_id: int, draft: ActionDraft, now: datetime, key: str | None, request_hash: str
+    *,
+    user: User,
+    customer_id: int,
+    draft: ActionDraft,
+    now: datetime,
+    key: str | None,
+    request_hash: str,
+    evidence_ids: Sequence[int],
 ) -> ActionLog:
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
     if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
         raise RuleViolation([refusal])
-    _check(draft, now=now)
+    wanted = set(evidence_ids)
+    evidence = unattached_evidence(user=user, customer_id=customer.pk, evidence_ids=wanted) if wanted else []
+    if len(evidence) != len(wanted):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "evidence_ids",
+                    "unknown_evidence",
+                    _(
+                        "Some files were not found: each must be your own upload for this customer, "
+                        "not attached to another action, and less than a day old."
+                    ),
+                )
+            ]
+        )
+    _check(draft, now=now, evidence_kinds=[e.kind for e in evidence])
     action = ActionLog.objects.create(
         customer=customer, rep=user, logged_at=now, updated_at=now, **_clean(draft.as_values())
     )
     customer_record_action(customer=customer, action=action)
+    if evidence:
+        _attach(action=action, evidence=evidence, now=now)
     if key:
         IdempotencyRecord.objects.create(user=user, key=key, request_hash=request_hash, action=action, created_at=now)
     return action
@@ -157,7 +212,8 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     if not changed:
         return action
     # The back-dating window is judged at entry; an edit is only held to it when it moves the time.
-    _check(updated, now=now, check_time_window="occurred_at" in changed)
+    kinds = list(Evidence.objects.filter(action=action).values_list("kind", flat=True))
+    _check(updated, now=now, check_time_window="occurred_at" in changed, evidence_kinds=kinds)
     before = {name: _jsonable(getattr(current, name)) for name in sorted(changed)}
     after = {name: _jsonable(getattr(updated, name)) for name in sorted(changed)}
     for name in changed:
@@ -221,31 +277,32 @@ def _read_upload(upload: Upload) -> bytes:
     return data
 
 
-def evidence_add(
-    *,
-    user: User,
-    action_id: int,
-    kind: str,
-    upload: Upload,
-    now: datetime,
-    latitude: Decimal | None = None,
-    longitude: Decimal | None = None,
-) -> Evidence:
-    """Attach a photo, screenshot or recording to an action the user logged.
-
-    The type is read from the bytes, never the name. Photos get a watermarked copy and flags;
-    screenshots and recordings are queued for OCR / speech-to-text after the commit.
-    Decoding and stamping happen outside the transaction, so writers are not held behind them.
-    """
-    action = action_get(user=user, action_id=action_id)
+def _may_add_evidence(user: User, action: ActionLog) -> None:
     if action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
         raise PermissionDenied(
             [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
         )
+
+
+def _prepare_evidence(
+    *,
+    user: User,
+    customer: Customer,
+    kind: str,
+    upload: Upload,
+    now: datetime,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+) -> Evidence:
+    """An unsaved Evidence with its files written: the original, and for a photo the stamped copy.
+
+    The type is read from the bytes, never the name. Decoding and stamping happen here, outside
+    any transaction, so writers are not held behind them.
+    """
     data = _read_upload(upload)
     local_tz = timezone.get_default_timezone()
     evidence = Evidence(
-        action=action,
+        customer=customer,
         uploaded_by=user,
         kind=kind,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -271,38 +328,167 @@ def evidence_add(
         raise _bad_file(bad.code) from None
     evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
     if kind == Evidence.Kind.PHOTO and facts is not None:
-        reused = photo_reused(
-            action_id=action.pk,
-            rep_id=user.pk,
-            sha256=evidence.sha256,
-            image_hash=facts.image_hash,
-            max_distance=settings.EVIDENCE_IMAGE_HASH_DISTANCE,
-            since=now - timedelta(days=90),
-        )
-        evidence.flags = compute.photo_flags(
-            facts=facts,
-            occurred_at=action.occurred_at,
-            tolerance=timedelta(minutes=settings.EVIDENCE_EXIF_TOLERANCE_MINUTES),
-            reused=reused,
-        )
+        # Known now; the time and reuse checks need the action and come when it is attached.
+        evidence.flags = [] if facts.has_exif else ["no_exif"]
         lines = compute.watermark_lines(
             received_at=now.astimezone(local_tz),
-            rep=str(action.rep),
-            customer=action.customer.name,
+            rep=str(user),
+            customer=customer.name,
             latitude=latitude,
             longitude=longitude,
             taken_at=facts.taken_at,
         )
-        stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
-        evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+        try:
+            stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
+            evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+        except BaseException:
+            _delete_files(evidence)
+            raise
     else:
         evidence.recognition = Evidence.Recognition.PENDING
-    with transaction.atomic():
-        evidence.save()
-        if evidence.recognition == Evidence.Recognition.PENDING:
-            pk = evidence.pk
-            transaction.on_commit(lambda: _enqueue_recognition(pk))
     return evidence
+
+
+def _delete_files(evidence: Evidence) -> None:
+    """Remove the stored files of an evidence row that is not (or no longer) in the database."""
+    for field in (evidence.original, evidence.derivative):
+        if field and field.name:
+            try:
+                field.storage.delete(field.name)
+            except OSError:
+                log.exception("could not delete evidence file %s", field.name)
+
+
+def _store(evidence: Evidence, *, before_save: Callable[[], None] | None = None) -> Evidence:
+    """Save a prepared Evidence (queueing its reading after the commit); if the save fails, the
+    files already written are deleted, so no file is left without its row."""
+    try:
+        with transaction.atomic():
+            if before_save is not None:
+                before_save()
+            evidence.save()
+            if evidence.recognition == Evidence.Recognition.PENDING:
+                pk = evidence.pk
+                transaction.on_commit(lambda: _enqueue_recognition(pk))
+    except BaseException:
+        _delete_files(evidence)
+        raise
+    return evidence
+
+
+def evidence_upload(
+    *,
+    user: User,
+    customer_id: int,
+    kind: str,
+    upload: Upload,
+    now: datetime,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Evidence:
+    """Upload a file for an action not saved yet; attach it with `action_log(evidence_ids=...)`.
+
+    Only someone who may log actions on the customer may upload for it. Screenshots and
+    recordings start being read at once, so the text may be there when the action is saved.
+    """
+    if not can_log_actions(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+    evidence = _prepare_evidence(
+        user=user, customer=customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
+    )
+    return _store(evidence)
+
+
+def evidence_add(
+    *,
+    user: User,
+    action_id: int,
+    kind: str,
+    upload: Upload,
+    now: datetime,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Evidence:
+    """Attach a photo, screenshot or recording to an action the user logged.
+
+    Photos get a watermarked copy and flags; screenshots and recordings are queued for OCR /
+    speech-to-text after the commit.
+    """
+    action = action_get(user=user, action_id=action_id)
+    _may_add_evidence(user, action)
+    evidence = _prepare_evidence(
+        user=user, customer=action.customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
+    )
+    evidence.action = action
+
+    def flag() -> None:
+        if evidence.kind == Evidence.Kind.PHOTO:
+            evidence.flags = _photo_flags(evidence, action=action, now=now)
+
+    return _store(evidence, before_save=flag)
+
+
+def _photo_flags(evidence: Evidence, *, action: ActionLog, now: datetime) -> list[str]:
+    reused = photo_reused(
+        action_id=action.pk,
+        rep_id=evidence.uploaded_by_id,
+        sha256=evidence.sha256,
+        image_hash=evidence.image_hash,
+        max_distance=settings.EVIDENCE_IMAGE_HASH_DISTANCE,
+        since=now - timedelta(days=90),
+    )
+    return compute.photo_flags(
+        has_exif="no_exif" not in evidence.flags,
+        taken_at=evidence.taken_at,
+        occurred_at=action.occurred_at,
+        tolerance=timedelta(minutes=settings.EVIDENCE_EXIF_TOLERANCE_MINUTES),
+        reused=reused,
+    )
+
+
+def _attach(*, action: ActionLog, evidence: list[Evidence], now: datetime) -> None:
+    """Attach locked, unattached uploads to a new action: photo checks against the action, and
+    text already read fills an empty summary."""
+    Evidence.objects.filter(pk__in=[e.pk for e in evidence]).update(action=action, updated_at=now)
+    photos = [e for e in evidence if e.kind == Evidence.Kind.PHOTO]
+    for photo in photos:
+        photo.flags = _photo_flags(photo, action=action, now=now)
+    if photos:
+        Evidence.objects.bulk_update(photos, ["flags"])
+    read = [e.recognised_text for e in evidence if e.recognition == Evidence.Recognition.DONE and e.recognised_text]
+    if read and not action.summary.strip():
+        _fill_summary(action_id=action.pk, text="\n".join(read), now=now)
+        action.refresh_from_db(fields=["summary", "updated_at", "edit_count"])
+    _notify_if_summary_needed(action_id=action.pk, now=now)
+
+
+SWEEP_BATCH = 500
+
+
+def evidence_sweep_unattached(*, now: datetime) -> int:
+    """Delete uploads no action took within EVIDENCE_UNATTACHED_HOURS: the row, then its files
+    once the deletion is committed (a file is never removed while its row may survive). Returns
+    rows deleted; a rerun finds nothing."""
+    cutoff = now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Evidence.objects.select_for_update(skip_locked=True)
+                .filter(action__isnull=True, created_at__lt=cutoff)
+                .order_by("created_at", "pk")[:SWEEP_BATCH]
+            )
+            if not batch:
+                return deleted
+            Evidence.objects.filter(pk__in=[e.pk for e in batch], action__isnull=True).delete()
+            transaction.on_commit(partial(_delete_files_of, batch))
+        deleted += len(batch)
+
+
+def _delete_files_of(evidence: list[Evidence]) -> None:
+    for item in evidence:
+        _delete_files(item)
 
 
 def _enqueue_recognition(evidence_id: int) -> None:
@@ -315,7 +501,8 @@ def evidence_retry(*, user: User, evidence_id: int, now: datetime) -> Evidence:
     """Queue recognition again after a failure or once an engine is installed."""
     with transaction.atomic():
         evidence = evidence_get(user=user, evidence_id=evidence_id)
-        if evidence.action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+        owner = evidence.action.rep_id if evidence.action else evidence.uploaded_by_id
+        if owner != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
             raise PermissionDenied(
                 [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
             )
@@ -369,8 +556,13 @@ def evidence_recognise(*, evidence_id: int, now: datetime) -> bool:
         )
         if not claimed:
             return False
-        if status == Evidence.Recognition.DONE and text:
-            _fill_summary(action_id=evidence.action_id, text=text, now=now)
+        # Read after the update, which waits for an action save attaching this file: either that
+        # save saw the text, or this sees the action.
+        action_id = Evidence.objects.filter(pk=evidence_id).values_list("action_id", flat=True).first()
+        if action_id is not None:
+            if status == Evidence.Recognition.DONE and text:
+                _fill_summary(action_id=action_id, text=text, now=now)
+            _notify_if_summary_needed(action_id=action_id, now=now)
     return True
 
 
@@ -386,3 +578,40 @@ def _fill_summary(*, action_id: int, text: str, now: datetime) -> None:
     action.updated_at = now
     action.edit_count += 1
     action.save(update_fields=["summary", "updated_at", "edit_count"])
+
+
+SUMMARY_SOURCE = "evidence"
+
+
+def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
+    """Tell the rep, in the inbox and on their channels, when the files of an action with no
+    summary could not be read: the summary must be written by hand (nothing is invented)."""
+    action = ActionLog.objects.select_related("rep", "customer").get(pk=action_id)
+    if not compute.summary_needed(action.summary, readings_of(action_id=action_id)):
+        return
+    rep = action.rep
+    link = settings.SALESTRACE_BASE_URL + reverse("actions:summary", args=[action.pk])
+    with override(settings.LANGUAGE_CODE):
+        when = timezone.localtime(action.occurred_at)
+        message = Message(
+            title=gettext("Summary needed: %(customer)s") % {"customer": action.customer.name},
+            lines=(
+                Line(
+                    gettext(
+                        "The screenshot or recording of %(when)s could not be read. Please write the summary by hand."
+                    )
+                    % {"when": f"{when:%m-%d %H:%M}"},
+                    link,
+                ),
+            ),
+            link=link,
+            mention=str(rep),
+            mention_id=rep.wecom_userid,
+        )
+    recipient = Recipient(rep.pk, rep.team_id, tuple(rep.notify_channels or ()), rep.wecom_userid, rep.email)
+    notify(
+        notes=[Note(recipient, message, f"summary-needed:{action.pk}:{now.isoformat()}")],
+        configs=team_configs(),
+        source=SUMMARY_SOURCE,
+        now=now,
+    )

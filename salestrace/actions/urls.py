@@ -7,4 +7,5 @@ app_name = "actions"
 urlpatterns = [
     path("", views.today_page, name="today"),
     path("customers/<int:customer_id>/actions/new/", views.action_new_page, name="new"),
+    path("actions/<int:action_id>/summary/", views.action_summary_page, name="summary"),
 ]

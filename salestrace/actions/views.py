@@ -15,10 +15,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from salestrace.actions.forms import ActionForm
+from salestrace.actions.forms import ActionForm, SummaryForm, kept_evidence_ids
 from salestrace.actions.models import Evidence
-from salestrace.actions.selectors import actions_logged_count, last_contact_method, next_step_counts, open_next_steps
-from salestrace.actions.services import action_log, evidence_add
+from salestrace.actions.selectors import (
+    action_get,
+    actions_logged_count,
+    evidence_of,
+    last_contact_method,
+    next_step_counts,
+    open_next_steps,
+    own_uploads,
+)
+from salestrace.actions.services import action_log, action_update, evidence_upload
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
 from salestrace.core import clock
@@ -71,16 +79,26 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         raise Http404 from exc
     now = clock.now()
     status = 200
+    kept: list[Evidence] = []
+    file_errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        form = ActionForm(request.POST)
-        if form.is_valid():
+        data = request.POST.copy()
+        form = ActionForm(data)
+        # Files first, whatever else is wrong with the entry: an upload that went through is kept
+        # (listed on the page, attached on save), so the rep never picks a photo twice.
+        kept = own_uploads(
+            user=user, customer_id=customer.pk, evidence_ids=kept_evidence_ids(request.POST.get("kept_evidence", ""))
+        )
+        file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
+        if form.is_valid() and not file_errors:
             try:
-                action, created = action_log(
+                action_log(
                     user=user,
                     customer_id=customer.pk,
                     draft=form.draft(),
                     now=now,
                     idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                    evidence_ids=[e.pk for e in kept],
                 )
             except PermissionDenied as exc:
                 raise DjangoPermissionDenied from exc
@@ -88,12 +106,16 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                 raise Http404 from exc
             except DomainError as exc:
                 for error in exc.errors:
-                    form.add_error(error.field if error.field in form.fields else None, str(error.message))
+                    if error.field in _EVIDENCE_INPUTS:
+                        file_errors.setdefault(error.field, []).append(str(error.message))
+                    else:
+                        form.add_error(error.field if error.field in form.fields else None, str(error.message))
             else:
                 messages.success(request, _("Action logged."))
-                if created:
-                    _attach_evidence(request, user=user, action_id=action.pk, now=now)
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#timeline")
+        if file_errors and not form.errors:
+            form.add_error(None, _("Not saved: please fix the fields marked below."))
+        data["kept_evidence"] = ",".join(str(e.pk) for e in kept)
         status = 422
     else:
         local = timezone.localtime(now)
@@ -119,12 +141,44 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
     context = {
         "customer": customer,
         "form": form,
+        "evidence_inputs": _evidence_inputs(kept, file_errors),
         "main_choices": [_choice_row(form, name, catalog) for name in MAIN_CHOICES],
         "quality_choices": quality,
         "quality_open": any(row["value"] or row["errors"] for row in quality),
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "actions/form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_summary_page(request: HttpRequest, action_id: int) -> HttpResponse:
+    """补写摘要: write the summary of an action whose screenshot or recording could not be read,
+    with the files and whatever text was recognised beside it. Saved through `action_update`."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        action = action_get(user=user, action_id=action_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    status = 200
+    form = SummaryForm(request.POST or None, initial={"summary": action.summary})
+    if request.method == "POST" and form.is_valid():
+        try:
+            action_update(
+                user=user, action_id=action.pk, changes={"summary": form.cleaned_data["summary"]}, now=clock.now()
+            )
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied from exc
+        except DomainError as exc:
+            for error in exc.errors:
+                form.add_error("summary" if error.field == "summary" else None, str(error.message))
+        else:
+            messages.success(request, _("Summary saved."))
+            return redirect(reverse("customers:detail", args=[action.customer_id]) + f"#action-{action.pk}")
+    if request.method == "POST":
+        status = 422
+    context = {"action": action, "form": form, "files": list(evidence_of(action=action))}
+    return render(request, "actions/summary.html", context, status=status)
 
 
 _EVIDENCE_INPUTS = {
@@ -134,18 +188,38 @@ _EVIDENCE_INPUTS = {
 }
 
 
-def _attach_evidence(request: HttpRequest, *, user: User, action_id: int, now: datetime) -> None:
-    """Files picked on the form, attached after the action is saved; a refused file is reported,
-    the action stays (the rep can add the file again from the API or a new form)."""
+def _upload_files(
+    request: HttpRequest, *, user: User, customer_id: int, kept: list[Evidence], now: datetime
+) -> dict[str, list[str]]:
+    """Upload the files picked on the form (added to `kept`); the refusals, by input name."""
+    errors: dict[str, list[str]] = {}
     for name, kind in _EVIDENCE_INPUTS.items():
         upload = request.FILES.get(name)
         if upload is None:
             continue
         try:
-            evidence_add(user=user, action_id=action_id, kind=kind, upload=upload, now=now)
+            kept.append(evidence_upload(user=user, customer_id=customer_id, kind=kind, upload=upload, now=now))
         except DomainError as exc:
-            reason = "; ".join(str(e.message) for e in exc.errors)
-            messages.error(request, _("%(kind)s not attached: %(reason)s") % {"kind": kind.label, "reason": reason})
+            errors[name] = [str(e.message) for e in exc.errors]
+    return errors
+
+
+_EVIDENCE_ACCEPT = {"evidence_photo": "image/*", "evidence_screenshot": "image/*", "evidence_audio": "audio/*"}
+
+
+def _evidence_inputs(kept: list[Evidence], errors: dict[str, list[str]]) -> list[dict[str, object]]:
+    """One file input per kind, with the uploads already kept for it and its refusals."""
+    return [
+        {
+            "name": name,
+            "label": kind.label,
+            "accept": _EVIDENCE_ACCEPT[name],
+            "capture": kind == Evidence.Kind.PHOTO,  # on phones the camera opens directly
+            "kept": [e for e in kept if e.kind == kind],
+            "errors": errors.get(name, []),
+        }
+        for name, kind in _EVIDENCE_INPUTS.items()
+    ]
 
 
 def _choice_row(form: ActionForm, name: str, catalog: OptionCatalog) -> dict[str, object]:

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
-from salestrace.catalog.packs import ACTION_FIELDS
-from salestrace.catalog.rules import ConditionError, parse_condition
+from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
+from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.services import catalog_changed
 
 
@@ -31,11 +31,16 @@ class RuleForm(forms.ModelForm):
 
     def clean_requires(self) -> Any:
         requires = self.cleaned_data["requires"]
-        if not isinstance(requires, list) or not requires or not all(isinstance(f, str) for f in requires):
-            raise forms.ValidationError(_('A list of field names, e.g. ["obstacle", "next_step_plan"].'))
-        unknown = sorted(set(requires) - ACTION_FIELDS)
-        if unknown:
-            raise forms.ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(unknown)})
+        try:
+            parse_requires(requires, fields=REQUIRABLE_FIELDS)
+        except ConditionError as exc:
+            raise forms.ValidationError(
+                _(
+                    'A list of field names, or of lists any one of which will do, e.g. ["obstacle", '
+                    '["summary", "evidence_screenshot"]]. %(problem)s'
+                )
+                % {"problem": exc}
+            ) from None
         return requires
 
 

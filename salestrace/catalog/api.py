@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from salestrace.catalog.models import pick_language
 from salestrace.catalog.selectors import active_rules, option_sets_with_options
@@ -28,7 +28,9 @@ class OptionSetOut(Schema):
 class RuleOut(Schema):
     code: str
     condition: dict[str, Any]
-    requires: list[str]
+    requires: list[str | list[str]] = Field(
+        ..., description="Field names; a list inside is a choice: any one of its fields will do."
+    )
     message: str
     message_zh: str
     message_en: str

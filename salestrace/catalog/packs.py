@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from salestrace.catalog.rules import ConditionError, parse_condition
+from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 
 PACKS_DIR = Path(__file__).resolve().parents[2] / "packs"
 
@@ -38,6 +38,9 @@ POLICY_CHECKS: dict[str, tuple[str, Any]] = {
 }
 # Every field a rule may test or require.
 ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
+# Evidence a rule may require: filled when a file of that kind is attached (evidence_<kind>).
+EVIDENCE_FIELDS: frozenset[str] = frozenset({"evidence_photo", "evidence_screenshot", "evidence_audio"})
+REQUIRABLE_FIELDS: frozenset[str] = ACTION_FIELDS | EVIDENCE_FIELDS
 
 
 class PackError(ValueError):
@@ -64,7 +67,8 @@ class OptionSetDef:
 class RuleDef:
     code: str
     condition: dict[str, Any]
-    requires: tuple[str, ...]
+    # As written: a field name, or a list of names any one of which will do.
+    requires: tuple[str | tuple[str, ...], ...]
     message_zh: str
     message_en: str
 
@@ -206,13 +210,13 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
         except ConditionError as exc:
             raise PackError(str(exc)) from None
         requires = raw.get("require")
-        if not isinstance(requires, list) or not requires or not all(isinstance(f, str) for f in requires):
-            raise PackError(f"{rule_where}.require: needs a list of field names")
-        unknown = set(requires) - ACTION_FIELDS
-        if unknown:
-            raise PackError(f"{rule_where}.require: unknown fields {', '.join(sorted(unknown))}")
+        try:
+            parse_requires(requires, fields=REQUIRABLE_FIELDS, where=f"{rule_where}.require")
+        except ConditionError as exc:
+            raise PackError(str(exc)) from None
         zh, en = _text(raw.get("message"), f"{rule_where}.message")
-        rules.append(RuleDef(raw["code"], dict(condition), tuple(requires), zh, en))
+        written = tuple(tuple(r) if isinstance(r, list) else r for r in requires or ())
+        rules.append(RuleDef(raw["code"], dict(condition), written, zh, en))
 
     thresholds: list[ThresholdDef] = []
     for t_code, raw in (data.get("thresholds") or {}).items():

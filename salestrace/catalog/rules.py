@@ -8,7 +8,11 @@ A condition is JSON (stored on `Rule.condition`, written in YAML in the packs):
     {"all": [cond, ...]}   {"any": [cond, ...]}   {"not": cond}
     {}                                                # always holds
 
-A rule says: when its condition holds, every field in `requires` must be filled.
+A rule says: when its condition holds, every requirement in `requires` must be met. A
+requirement is a field name ("obstacle": it must be filled) or a list of names, any one of which
+will do (["summary", "evidence_screenshot"]: a summary, or a screenshot to read it from).
+Evidence counts as fields too: `evidence_photo`, `evidence_screenshot`, `evidence_audio` are
+filled when a file of that kind is attached to the action.
 """
 
 from __future__ import annotations
@@ -131,20 +135,42 @@ def parse_condition(data: Any, *, fields: frozenset[str] | None = None, where: s
     return IsEmpty(field, data["is_empty"])
 
 
+# One requirement: the fields any one of which meets it (one field for a plain requirement).
+Requirement = tuple[str, ...]
+
+
+def parse_requires(
+    data: Any, *, fields: frozenset[str] | None = None, where: str = "requires"
+) -> tuple[Requirement, ...]:
+    """Turn the JSON form (["obstacle", ["summary", "evidence_screenshot"]]) into requirements;
+    `fields` (if given) are the only names allowed."""
+    if not isinstance(data, list) or not data:
+        raise ConditionError(f"{where}: needs a list of field names (or lists of alternatives)")
+    requirements: list[Requirement] = []
+    for i, item in enumerate(data):
+        names = item if isinstance(item, list) else [item]
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ConditionError(f"{where}[{i}]: a field name, or a non-empty list of field names")
+        if fields is not None and (unknown := sorted(set(names) - fields)):
+            raise ConditionError(f"{where}[{i}]: unknown fields {', '.join(unknown)}")
+        requirements.append(tuple(names))
+    return tuple(requirements)
+
+
 @dataclass(frozen=True)
 class RuleSpec:
-    """A rule ready to evaluate: parsed condition, required fields, messages in both languages."""
+    """A rule ready to evaluate: parsed condition, requirements, messages in both languages."""
 
     code: str
     condition: Condition
-    requires: tuple[str, ...]
+    requires: tuple[Requirement, ...]
     message_zh: str
     message_en: str
 
 
 @dataclass(frozen=True)
 class Violation:
-    """A required field left empty, and the rule that required it."""
+    """A requirement not met, reported on its first field, and the rule that required it."""
 
     field: str
     rule: str
@@ -153,17 +179,19 @@ class Violation:
 
 
 def evaluate(values: Mapping[str, object], rules: Sequence[RuleSpec]) -> list[Violation]:
-    """Every rule whose condition holds and whose required fields are empty; one entry per field.
+    """Every requirement of a holding rule that is not met; one entry per field.
 
-    A field required by several rules is reported once, with the first rule's message.
+    A requirement of several fields is met when any one is filled and is reported on its first.
+    A field reported by several rules is reported once, with the first rule's message.
     """
     seen: set[str] = set()
     violations: list[Violation] = []
     for rule in rules:
         if not rule.condition.holds(values):
             continue
-        for field in rule.requires:
-            if field not in seen and is_blank(values.get(field)):
+        for requirement in rule.requires:
+            field = requirement[0]
+            if field not in seen and all(is_blank(values.get(name)) for name in requirement):
                 seen.add(field)
                 violations.append(Violation(field, rule.code, rule.message_zh, rule.message_en))
     return violations

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from salestrace.catalog.models import CatalogVersion, Option, OptionSet, Policy, Rule, Threshold, pick_language
-from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition
+from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition, parse_requires
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,11 @@ def _build_snapshot() -> CatalogSnapshot:
     rules = []
     for r in Rule.objects.filter(is_active=True).order_by("position", "code"):
         try:
-            rules.append(RuleSpec(r.code, parse_condition(r.condition), tuple(r.requires), r.message_zh, r.message_en))
+            rules.append(
+                RuleSpec(r.code, parse_condition(r.condition), parse_requires(r.requires), r.message_zh, r.message_en)
+            )
         except ConditionError:
-            # Admin and pack loading refuse broken conditions; one written around them must not
+            # Admin and pack loading refuse broken conditions and requirements; one written around them must not
             # stop every rep from saving, so it is skipped loudly.
             logger.exception("rule %s has a broken condition and is not applied", r.code)
     thresholds = dict(Threshold.objects.values_list("code", "value"))

@@ -71,7 +71,7 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
             code=rule_def.code,
             defaults={
                 "condition": rule_def.condition,
-                "requires": list(rule_def.requires),
+                "requires": [list(r) if isinstance(r, tuple) else r for r in rule_def.requires],
                 "message_zh": rule_def.message_zh,
                 "message_en": rule_def.message_en,
                 "position": position,

@@ -15,7 +15,7 @@ from django_htmx.middleware import HtmxDetails
 
 from salestrace.actions.metrics import is_late_entry, late_after
 from salestrace.actions.models import ActionLog
-from salestrace.actions.selectors import customer_timeline
+from salestrace.actions.selectors import customer_timeline, summary_needed
 from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound
@@ -58,6 +58,7 @@ class TimelineEntry:
     action: ActionLog
     late: bool
     own: bool
+    summary_needed: bool = False
 
 
 def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> CustomerRow:
@@ -134,6 +135,7 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
                 a,
                 is_late_entry(occurred_at=a.occurred_at, logged_at=a.logged_at, limit=late_limit),
                 a.rep_id == user.pk,
+                summary_needed(a),
             )
             for a in actions
         ],

@@ -22,6 +22,9 @@ class ActionRow:
     customer_name: str
     values: Mapping[str, object]
     link: str
+    # The screenshots or recordings could not be read and the summary is still empty.
+    summary_needed: bool = False
+    summary_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ def missing_lines(
                 "fields": labels,
             }
             lines.append(Line(text, action.link))
+        if action.summary_needed:
+            text = _("Write the summary for %(customer)s: the screenshot or recording could not be read") % {
+                "customer": action.customer_name
+            }
+            lines.append(Line(text, action.summary_link or action.link))
     for step in next_steps:
         text = _("Next step due today for %(customer)s: %(plan)s") % {
             "customer": step.customer_name,

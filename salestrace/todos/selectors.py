@@ -12,7 +12,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions.models import ActionLog
+from salestrace.actions.compute import summary_needed
+from salestrace.actions.models import ActionLog, Evidence
+from salestrace.actions.rules import evidence_values
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
@@ -126,10 +128,27 @@ def actions_logged(rep_ids: list[int], day: date) -> dict[int, list[ActionRow]]:
         .order_by("occurred_at", "pk")
         .values("pk", "rep_id", "customer_id", "customer__name", *fields)
     )
-    for row in qs:
-        values = {f: row[f] for f in fields}
+    rows = list(qs)
+    files: dict[int, list[tuple[str, str, str]]] = {}
+    for action_id, kind, state, text in Evidence.objects.filter(action_id__in=[row["pk"] for row in rows]).values_list(
+        "action_id", "kind", "recognition", "recognised_text"
+    ):
+        files.setdefault(action_id, []).append((kind, state, text))
+    for row in rows:
+        attached = files.get(row["pk"], [])
+        values = {f: row[f] for f in fields} | evidence_values([file[0] for file in attached])
+        readings = [(state, text) for kind, state, text in attached if kind != Evidence.Kind.PHOTO]
         link = new_action_link(row["customer_id"], action=row["pk"])
-        out.setdefault(row["rep_id"], []).append(ActionRow(row["pk"], row["customer__name"], values, link))
+        out.setdefault(row["rep_id"], []).append(
+            ActionRow(
+                row["pk"],
+                row["customer__name"],
+                values,
+                link,
+                summary_needed=summary_needed(row["summary"], readings),
+                summary_link=absolute(_path("actions:summary", [row["pk"]], f"/actions/{row['pk']}/summary/")),
+            )
+        )
     return out
 
 
@@ -187,7 +206,8 @@ def open_tasks_due(rep_ids: list[int], day: date) -> dict[int, list[TaskRow]]:
 
 
 def action_field_labels() -> dict[str, str]:
-    return {f: str(getattr(ActionLog._meta.get_field(f), "verbose_name", f)) for f in ACTION_FIELDS}
+    labels = {f: str(getattr(ActionLog._meta.get_field(f), "verbose_name", f)) for f in ACTION_FIELDS}
+    return labels | {f"evidence_{kind.value}": str(kind.label) for kind in Evidence.Kind}
 
 
 # --- tasks for people ----------------------------------------------------------------------------

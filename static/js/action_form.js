@@ -8,10 +8,25 @@
   var rules = [];
   var loadedAt = Date.now();
 
+  /* Files count for the rules as evidence_<kind>: one entry per file picked now or kept from an
+     earlier try (data-kept on the field), so "a visit needs a photo" is checked before saving. */
+  function evidence(name) {
+    var box = wrapper(name);
+    var input = form.querySelector('input[type="file"][name="' + name + '"]');
+    var list = [];
+    for (var i = 0; i < Number((box && box.dataset.kept) || 0); i++) list.push("kept");
+    if (input && input.files) for (var j = 0; j < input.files.length; j++) list.push(input.files[j].name);
+    return list;
+  }
+
   function values() {
     var data = new FormData(form);
     var out = {};
     fieldNames.forEach(function (name) {
+      if (name.indexOf("evidence_") === 0) {
+        out[name] = evidence(name);
+        return;
+      }
       var value = data.get(name);
       out[name] = value === null ? "" : String(value);
     });

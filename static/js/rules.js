@@ -2,6 +2,7 @@
  * Keep the two in step: the server evaluates the same JSON and stays the authority.
  *   {"field": f, "equals": v}  {"field": f, "in": [...]}  {"field": f, "is_empty": bool}
  *   {"all": [...]}  {"any": [...]}  {"not": cond}  {} (always)
+ * A requirement is a field name, or a list of names any one of which will do.
  */
 (function (root) {
   "use strict";
@@ -31,14 +32,24 @@
     return false;
   }
 
-  /* Every field a holding rule requires and that is blank, once, with the first rule's message. */
+  function names(requirement) {
+    return Array.isArray(requirement) ? requirement : [requirement];
+  }
+
+  function unmet(requirement, values) {
+    return names(requirement).every(function (name) { return isBlank(get(values, name)); });
+  }
+
+  /* Every requirement of a holding rule that is not met, once per field (its first), with the
+   * first rule's message. */
   function evaluate(values, rules) {
     var seen = {};
     var violations = [];
     rules.forEach(function (rule) {
       if (!holds(rule.condition, values)) return;
-      rule.requires.forEach(function (field) {
-        if (!seen[field] && isBlank(get(values, field))) {
+      rule.requires.forEach(function (requirement) {
+        var field = names(requirement)[0];
+        if (!seen[field] && unmet(requirement, values)) {
           seen[field] = true;
           violations.push({ field: field, rule: rule.code, message: rule.message });
         }
@@ -47,11 +58,16 @@
     return violations;
   }
 
-  /* Every field some holding rule requires, filled or not: what the form marks as required. */
+  /* What the form marks as required now: every field a holding rule requires on its own, and the
+   * first field of a choice none of whose fields is filled yet. */
   function requiredFields(values, rules) {
     var fields = {};
     rules.forEach(function (rule) {
-      if (holds(rule.condition, values)) rule.requires.forEach(function (field) { fields[field] = true; });
+      if (!holds(rule.condition, values)) return;
+      rule.requires.forEach(function (requirement) {
+        var all = names(requirement);
+        if (all.length === 1 || unmet(requirement, values)) fields[all[0]] = true;
+      });
     });
     return fields;
   }

@@ -70,7 +70,7 @@ def shop(personas: Any) -> Shop:
         customer_id=negotiating.pk,
         draft=ActionDraft(
             occurred_at=now - timedelta(days=3),
-            contact_method="visit",
+            contact_method="email",
             stage="price_negotiation",
             key_action="send_quote",
             obstacle="competitor_interference",

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from salestrace.actions.models import ActionLog
-from salestrace.catalog.rules import parse_condition
+from salestrace.catalog.rules import RuleSpec, evaluate, parse_condition, parse_requires
 from tests.browser.conftest import PHONE, Interactions, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -173,7 +173,7 @@ def test_the_server_refuses_what_the_browser_let_through_and_says_why_by_each_fi
     expect(page.locator("#obstacle-error")).to_have_text("价格谈判阶段必须填写障碍类型")
     expect(page.locator("#next_step_plan-error")).to_have_text("价格谈判阶段必须填写下一步计划及日期")
     expect(page.locator("#next_step_date-error")).to_have_text("价格谈判阶段必须填写下一步计划及日期")
-    expect(page.locator("#summary-error")).to_have_text("微信或电话沟通必须填写沟通摘要")
+    expect(page.locator("#summary-error")).to_have_text("电话沟通请填写沟通摘要，或上传通话录音自动转写")
     expect(page.locator("#field-stage input:checked")).to_have_value("price_negotiation")
     expect(page.locator("#field-emotion input:checked")).to_have_value("resistant")
     assert ActionLog.objects.filter(customer=shop.comparing).count() == 0
@@ -275,4 +275,53 @@ def test_the_browser_rule_language_agrees_with_the_server(page_as: Any, personas
     )
     server = [[parse_condition(c).holds(v) for v in VALUES] for c in CONDITIONS]
     # then they agree everywhere
+    assert browser == server
+
+
+RULES: list[dict[str, Any]] = [
+    {"code": "price", "condition": CONDITIONS[1], "requires": ["obstacle", "next_step_date"], "message": "p"},
+    {
+        "code": "talk",
+        "condition": {"field": "contact_method", "in": ["phone", "wechat"]},
+        "requires": [["summary", "evidence_screenshot", "evidence_audio"]],
+        "message": "t",
+    },
+    {
+        "code": "visit",
+        "condition": {"field": "contact_method", "equals": "visit"},
+        "requires": ["evidence_photo", "obstacle"],
+        "message": "v",
+    },
+]
+EVIDENCE_VALUES: list[dict[str, Any]] = [
+    *VALUES,
+    {"contact_method": "phone", "summary": "", "evidence_audio": ["audio"]},
+    {"contact_method": "wechat", "summary": " ", "evidence_screenshot": []},
+    {"contact_method": "visit", "evidence_photo": ["photo"], "obstacle": "budget_shortage"},
+]
+
+
+def test_the_browser_and_server_report_the_same_unmet_requirements(page_as: Any, personas: Any, shop: Any) -> None:
+    # given the form page and rules with plain requirements, a choice of fields, and evidence
+    page = page_as(personas.alice)
+    page.goto(f"/customers/{shop.comparing.pk}/actions/new/")
+    specs = [RuleSpec(r["code"], parse_condition(r["condition"]), parse_requires(r["requires"]), "", "") for r in RULES]
+    # when both evaluate every set of values
+    browser = page.evaluate(
+        "([rules, values]) => values.map(v => ["
+        "  window.SalesTraceRules.evaluate(v, rules).map(x => [x.field, x.rule]),"
+        "  Object.keys(window.SalesTraceRules.requiredFields(v, rules)).sort()])",
+        [RULES, EVIDENCE_VALUES],
+    )
+    server = [
+        [
+            [[x.field, x.rule] for x in evaluate(v, specs)],
+            sorted(
+                {req[0] for s in specs if s.condition.holds(v) for req in s.requires if len(req) == 1}
+                | {x.field for x in evaluate(v, specs)}
+            ),
+        ]
+        for v in EVIDENCE_VALUES
+    ]
+    # then they agree: the same violations, on the same fields, from the same rules
     assert browser == server

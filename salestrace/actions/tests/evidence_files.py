@@ -7,35 +7,14 @@ import math
 import struct
 import wave
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import ExifTags, Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
+from salestrace.actions.demo import shelf_photo as photo_bytes
 
-def photo_bytes(
-    *, taken_at: datetime | None = None, size: tuple[int, int] = (800, 600), seed: int = 0, fmt: str = "JPEG"
-) -> bytes:
-    """A shop-shelf-like picture: coloured bands and boxes; EXIF capture time when given."""
-    image = Image.new("RGB", size, (200, 180 + seed % 50, 150))
-    draw = ImageDraw.Draw(image)
-    width, height = size
-    for i in range(8):
-        x = (i * width) // 8
-        draw.rectangle((x, 0, x + width // 16, height), fill=((i * 37 + seed * 11) % 255, 90, 160 - i * 10))
-    draw.ellipse((width // 3, height // 4, width // 2, height // 2), fill=(250, 240, 40))
-    out = io.BytesIO()
-    kwargs: dict[str, Any] = {"quality": 92} if fmt == "JPEG" else {}
-    if taken_at is not None:
-        exif = Image.Exif()
-        stamp = taken_at.strftime("%Y:%m:%d %H:%M:%S")
-        exif[ExifTags.Base.DateTime] = stamp
-        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = stamp
-        kwargs["exif"] = exif
-    image.save(out, format=fmt, **kwargs)
-    return out.getvalue()
+__all__ = ["photo_bytes"]
 
 
 def chat_screenshot_bytes(messages: Sequence[str]) -> bytes:

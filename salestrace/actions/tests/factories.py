@@ -24,11 +24,11 @@ class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
 
 
 def valid_price_negotiation(customer_id: int, at: datetime, **overrides: Any) -> dict[str, Any]:
-    """A price-negotiation visit that satisfies every FMCG rule."""
+    """A price negotiation by e-mail that satisfies every FMCG rule (a visit would need a photo)."""
     body: dict[str, Any] = {
         "customer_id": customer_id,
         "occurred_at": at.isoformat(),
-        "contact_method": "visit",
+        "contact_method": "email",
         "stage": "price_negotiation",
         "key_action": "send_quote",
         "obstacle": "budget_shortage",

@@ -53,7 +53,7 @@ def test_price_negotiation_without_obstacle_and_next_step_is_refused_with_every_
     assert set(errors) == {"obstacle", "next_step_plan", "next_step_date", "summary"}
     assert errors["obstacle"]["code"] == "required"
     assert errors["obstacle"]["message"] == "价格谈判阶段必须填写障碍类型"
-    assert errors["summary"]["message"] == "微信或电话沟通必须填写沟通摘要"
+    assert errors["summary"]["message"] == "微信沟通请填写沟通摘要，或上传聊天截图自动识别"
     assert ActionLog.objects.count() == 0
     shop.refresh_from_db()
     assert shop.stage == "lead"

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def draft(at: Any, stage: str = "price_negotiation") -> ActionDraft:
     return ActionDraft(
         occurred_at=at,
-        contact_method="visit",
+        contact_method="email",
         stage=stage,
         key_action="send_quote",
         obstacle="budget_shortage",

@@ -31,7 +31,7 @@ def test_a_photo_and_a_recording_picked_on_the_form_are_attached_and_shown_in_th
 ) -> None:
     # given alice on the action form with a photo from the camera and a call recording
     client.force_login(personas.alice)
-    data: dict[str, Any] = price_negotiation_post(now)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit")
     data["evidence_photo"] = upload(
         "IMG_0001.jpg", photo_bytes(taken_at=(now - timedelta(minutes=30)).replace(tzinfo=None))
     )
@@ -50,16 +50,68 @@ def test_a_photo_and_a_recording_picked_on_the_form_are_attached_and_shown_in_th
     assert client.get(f"/api/v1/evidence/{photo.pk}/watermarked").status_code == 200
 
 
-def test_a_refused_file_keeps_the_action_and_says_why(
+def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_next_try(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # given a visit whose photo is fine but whose "recording" is not audio at all
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit")
+    data["evidence_photo"] = upload(
+        "IMG_0002.jpg", photo_bytes(taken_at=(now - timedelta(minutes=30)).replace(tzinfo=None))
+    )
+    data["evidence_audio"] = upload("call.wav", b"not a recording at all")
+    # when she saves
+    response = client.post(f"/customers/{store.pk}/actions/new/", data)
+    # then nothing is logged, the refusal sits by the recording, and the photo is kept for her
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert not ActionLog.objects.exists()
+    assert "不支持该文件类型：请上传 JPEG、PNG 或 WebP 图片，或录音文件。" in html
+    photo = Evidence.objects.get()
+    assert photo.action is None
+    assert f'name="kept_evidence" value="{photo.pk}"' in html
+    assert "无需重新选择" in html
+    # when she saves again without picking the photo again
+    again = price_negotiation_post(now, contact_method="visit", kept_evidence=str(photo.pk))
+    response = client.post(f"/customers/{store.pk}/actions/new/", again)
+    # then the visit is logged with the photo attached, checked against the visit time
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert photo.action == ActionLog.objects.get()
+    assert photo.flags == []
+
+
+def test_a_visit_without_a_photo_is_refused_on_the_form_by_the_template_rule(
     client: Any, personas: Any, now: datetime, store: Customer
 ) -> None:
     client.force_login(personas.alice)
-    data: dict[str, Any] = price_negotiation_post(now)
-    data["evidence_photo"] = upload("IMG_0002.jpg", b"not a picture at all")
-    response = client.post(f"/customers/{store.pk}/actions/new/", data, follow=True)
-    assert ActionLog.objects.count() == 1
-    assert not Evidence.objects.exists()
-    assert "拜访照片未附加：不支持该文件类型" in response.content.decode()
+    response = client.post(f"/customers/{store.pk}/actions/new/", price_negotiation_post(now, contact_method="visit"))
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "面访必须上传现场照片（系统自动加时间水印）" in html
+    assert not ActionLog.objects.exists()
+
+
+def test_someone_elses_upload_cannot_be_slipped_into_the_form(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # given an upload of sam's for the same customer (he may log actions there too)
+    client.force_login(personas.sam)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit", obstacle="")
+    data["evidence_photo"] = upload("x.jpg", photo_bytes(seed=3))
+    client.post(f"/customers/{store.pk}/actions/new/", data)
+    theirs = Evidence.objects.get()
+    # when alice posts a visit naming that upload as hers
+    client.force_login(personas.alice)
+    response = client.post(
+        f"/customers/{store.pk}/actions/new/",
+        price_negotiation_post(now, contact_method="visit", kept_evidence=str(theirs.pk)),
+    )
+    # then it is not attached and the visit still lacks its photo
+    assert response.status_code == 422
+    assert not ActionLog.objects.exists()
+    theirs.refresh_from_db()
+    assert theirs.action is None
 
 
 def test_recognised_text_and_flags_show_in_the_timeline_within_the_query_budget(

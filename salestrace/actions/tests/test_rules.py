@@ -24,7 +24,7 @@ RULES = (
     RuleSpec(
         "price",
         parse_condition({"field": "stage", "equals": "price_negotiation"}),
-        ("obstacle",),
+        (("obstacle",),),
         "价格谈判阶段必须填写障碍类型",
         "Obstacle required",
     ),

@@ -24,7 +24,7 @@ def make_customer(owner: Any, name: str, *, at: datetime, stage: str = "lead") -
 def log(rep: Any, customer: Customer, *, at: datetime, **fields: Any) -> ActionLog:
     values: dict[str, Any] = {
         "occurred_at": at,
-        "contact_method": "visit",
+        "contact_method": "email",
         "stage": "needs_confirmed",
         "key_action": "send_brochure",
         "emotion": "positive",
@@ -35,10 +35,10 @@ def log(rep: Any, customer: Customer, *, at: datetime, **fields: Any) -> ActionL
 
 
 def price_negotiation_post(now: datetime, **overrides: str) -> dict[str, str]:
-    """What the form posts for a valid 价格谈判 visit."""
+    """What the form posts for a valid 价格谈判 by e-mail."""
     return {
         "occurred_at": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
-        "contact_method": "visit",
+        "contact_method": "email",
         "stage": "price_negotiation",
         "key_action": "send_quote",
         "obstacle": "budget_shortage",
@@ -75,7 +75,7 @@ def test_the_form_has_customer_rep_time_and_the_customers_stage_filled_in(
     assert "alice" in html
     assert 'value="2026-11-26T10:00"' in html
     assert re.search(r'name="stage" value="solution_compare" checked', html)
-    assert re.search(r'name="contact_method" value="visit" checked', html)
+    assert re.search(r'name="contact_method" value="email" checked', html)
     assert 'data-rules-url="/api/v1/rules"' in html
     # every text input has a label tied to it
     for field in ("occurred_at", "next_step_plan", "next_step_date", "next_step_deliverable", "summary"):
@@ -121,7 +121,7 @@ def test_a_refused_save_shows_every_violation_next_to_its_field_and_writes_nothi
     assert field_errors(html, "next_step_plan") == ["价格谈判阶段必须填写下一步计划及日期"]
     assert field_errors(html, "next_step_date") == ["价格谈判阶段必须填写下一步计划及日期"]
     assert field_errors(html, "emotion") == ["请选择客户情绪"]
-    assert field_errors(html, "summary") == ["微信或电话沟通必须填写沟通摘要"]
+    assert field_errors(html, "summary") == ["电话沟通请填写沟通摘要，或上传通话录音自动转写"]
     assert "保存未成功" in html
     # what was typed and chosen is kept
     assert re.search(r'name="contact_method" value="phone" checked', html)

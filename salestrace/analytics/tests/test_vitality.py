@@ -65,7 +65,7 @@ def test_weekly_trend_judges_each_week_by_the_actions_before_its_end(personas: A
         occurred_at=now - timedelta(days=20),
         logged_at=now - timedelta(days=20),
         updated_at=now,
-        contact_method="visit",
+        contact_method="email",
         stage="lead",
     )
     weekly = api_as(personas.diana).get("/analytics/vitality?weeks=4").json()["weekly"]

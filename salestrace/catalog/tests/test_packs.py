@@ -54,7 +54,10 @@ def test_shipped_packs_parse_and_carry_the_seed_rules(code: str) -> None:
     assert ("stage", "price_negotiation", "obstacle") in required
     assert ("stage", "price_negotiation", "next_step_plan") in required
     assert ("stage", "price_negotiation", "next_step_date") in required
-    assert ("contact_method", "['wechat', 'phone']", "summary") in required
+    # seed 二/三: a visit needs a photo; WeChat a summary or a screenshot; a call a summary or the recording
+    assert ("contact_method", "visit", "evidence_photo") in required
+    assert ("contact_method", "wechat", ("summary", "evidence_screenshot")) in required
+    assert ("contact_method", "phone", ("summary", "evidence_audio")) in required
 
 
 def test_available_packs_lists_the_shipped_ones() -> None:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from salestrace.catalog.packs import ACTION_FIELDS
-from salestrace.catalog.rules import ConditionError, RuleSpec, evaluate, is_blank, parse_condition
+from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
+from salestrace.catalog.rules import ConditionError, RuleSpec, evaluate, is_blank, parse_condition, parse_requires
 
 PRICE = RuleSpec(
     "price",
     parse_condition({"field": "stage", "equals": "price_negotiation"}),
-    ("obstacle", "next_step_plan", "next_step_date"),
+    parse_requires(["obstacle", "next_step_plan", "next_step_date"]),
     "价格谈判阶段必须填写障碍类型",
     "Obstacle required",
 )
 SUMMARY = RuleSpec(
     "summary",
     parse_condition({"field": "contact_method", "in": ["wechat", "phone"]}),
-    ("summary",),
+    parse_requires(["summary"]),
     "微信或电话沟通必须填写沟通摘要",
     "Summary required",
 )
@@ -58,7 +60,7 @@ def test_filled_fields_satisfy_the_rule() -> None:
 
 
 def test_a_field_required_twice_is_reported_once_with_the_first_message() -> None:
-    again = RuleSpec("again", parse_condition({}), ("obstacle",), "请选择障碍类型", "Choose")
+    again = RuleSpec("again", parse_condition({}), parse_requires(["obstacle"]), "请选择障碍类型", "Choose")
     violations = evaluate({"stage": "price_negotiation"}, [PRICE, again])
     assert [v.field for v in violations].count("obstacle") == 1
     assert violations[0].rule == "price"
@@ -114,4 +116,52 @@ def test_blank_means_only_whitespace(text: str) -> None:
 def test_every_violation_names_a_required_blank_field(values: dict[str, object]) -> None:
     for violation in evaluate(values, [PRICE, SUMMARY]):
         assert is_blank(values.get(violation.field))
-        assert violation.field in PRICE.requires + SUMMARY.requires
+        assert (violation.field,) in PRICE.requires + SUMMARY.requires
+
+
+WECHAT = RuleSpec(
+    "wechat",
+    parse_condition({"field": "contact_method", "equals": "wechat"}),
+    parse_requires([["summary", "evidence_screenshot"]]),
+    "微信沟通需填写摘要或上传聊天截图",
+    "A WeChat contact needs a summary or a screenshot",
+)
+VISIT = RuleSpec(
+    "visit",
+    parse_condition({"field": "contact_method", "equals": "visit"}),
+    parse_requires(["evidence_photo"]),
+    "面访必须上传现场照片",
+    "A visit needs an on-site photo",
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "fields"),
+    [
+        ({"contact_method": "wechat"}, ["summary"]),
+        ({"contact_method": "wechat", "summary": "客户要样品"}, []),
+        ({"contact_method": "wechat", "evidence_screenshot": ["screenshot"]}, []),
+        ({"contact_method": "wechat", "summary": " ", "evidence_screenshot": []}, ["summary"]),
+        ({"contact_method": "visit"}, ["evidence_photo"]),
+        ({"contact_method": "visit", "evidence_photo": ["photo"]}, []),
+    ],
+)
+def test_a_choice_of_fields_is_met_by_any_one_and_reported_on_the_first(
+    values: dict[str, object], fields: list[str]
+) -> None:
+    assert [v.field for v in evaluate(values, [WECHAT, VISIT])] == fields
+
+
+@pytest.mark.parametrize(
+    ("requires", "problem"),
+    [
+        ([], "needs a list"),
+        ("summary", "needs a list"),
+        ([[]], "requires[0]"),
+        ([["summary", 3]], "requires[0]"),
+        (["summary", ["evidence_selfie"]], "unknown fields evidence_selfie"),
+    ],
+)
+def test_broken_requirements_are_refused_with_the_place(requires: object, problem: str) -> None:
+    with pytest.raises(ConditionError, match=re.escape(problem)):
+        parse_requires(requires, fields=REQUIRABLE_FIELDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F
 
-from salestrace.actions.models import ActionLog
+from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import ActionDraft, check_draft
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.customers.models import Customer, StageHistory
@@ -52,20 +53,48 @@ def test_the_same_seed_builds_the_same_log(now: Any) -> None:
 
 
 def test_every_demo_action_would_pass_the_rules_at_entry(now: Any) -> None:
-    seed()
+    # given a demo whose team switched the photo rule on 14 days ago
+    seed(photo_days=14)
     snapshot = catalog_snapshot()
+    photo_rule_since = now - timedelta(days=14)
+    kinds: dict[int, list[str]] = {}
+    for action_id, kind in Evidence.objects.values_list("action_id", "kind"):
+        kinds.setdefault(action_id, []).append(kind)
+    # then every action passes the rules, the evidence rules too since the switch
     for action in ActionLog.objects.all():
         draft = ActionDraft(**{f: getattr(action, f) for f in ActionDraft.__dataclass_fields__})
+        rules = snapshot.rules
+        if action.occurred_at < photo_rule_since:
+            rules = tuple(r for r in rules if r.code != "visit_requires_photo")
         problems = check_draft(
             draft,
             active_codes=snapshot.active_codes,
-            rules=snapshot.rules,
+            rules=rules,
             now=action.logged_at,
             backdate=timedelta(days=30),
             clock_skew=timedelta(minutes=5),
             local_tz=now.tzinfo,
+            evidence_kinds=kinds.get(action.pk, []),
         )
         assert problems == [], (action.pk, problems)
+
+
+def test_recent_demo_visits_carry_a_stamped_photo_that_agrees_with_the_visit(now: Any) -> None:
+    seed(photo_days=14)
+    photos = list(Evidence.objects.select_related("action"))
+    recent_visits = ActionLog.objects.filter(contact_method="visit", occurred_at__gte=now - timedelta(days=14))
+    assert photos
+    assert len(photos) == recent_visits.count()
+    for photo in photos:
+        assert photo.kind == "photo"
+        assert photo.derivative
+        assert photo.flags == []
+        assert photo.action is not None
+        assert photo.customer_id == photo.action.customer_id
+        assert photo.taken_at is not None
+        assert abs(photo.taken_at - photo.action.occurred_at) < timedelta(minutes=21)
+        with photo.original.open("rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == photo.sha256
 
 
 def test_customers_agree_with_their_latest_action_and_history(now: Any) -> None:

@@ -22,7 +22,7 @@ def make_customer(owner: Any, name: str, *, at: datetime, stage: str = "lead") -
 def log(rep: Any, customer: Customer, *, at: datetime, logged_at: datetime | None = None, **fields: Any) -> Any:
     values: dict[str, Any] = {
         "occurred_at": at,
-        "contact_method": "visit",
+        "contact_method": "email",
         "stage": "needs_confirmed",
         "key_action": "send_brochure",
         "emotion": "positive",

@@ -30,10 +30,10 @@ def make_customer(owner: Any, name: str) -> Customer:
 def log(
     rep: Any, customer: Customer, when: datetime, *, key_action: str = "store_check", next_step: date | None = None
 ) -> ActionLog:
-    """A valid FMCG visit logged by `rep` at `when`, as the phone would."""
+    """A valid FMCG e-mail contact logged by `rep` at `when`, as the phone would."""
     draft = ActionDraft(
         occurred_at=when,
-        contact_method="visit",
+        contact_method="email",
         stage="needs_confirmed",
         key_action=key_action,
         emotion="positive",

@@ -103,15 +103,15 @@ def test_nothing_missing_means_no_message(week: Any) -> None:
 
 
 def test_an_entry_that_breaks_a_rule_added_later_is_listed_as_incomplete(week: Any) -> None:
-    # given alice logs a visit today, then the admin requires a deliverable on visits
+    # given alice sends an e-mail today, then the admin requires a deliverable on e-mails
     shop = week.alice.customers.get()
     log(week.alice, shop, local(2026, 10, 8, 15))
     Rule.objects.create(
-        code="visit_needs_deliverable",
-        condition={"field": "contact_method", "equals": "visit"},
+        code="email_needs_deliverable",
+        condition={"field": "contact_method", "equals": "email"},
         requires=["next_step_deliverable"],
-        message_zh="面访须填写交付物",
-        message_en="A visit needs a deliverable",
+        message_zh="邮件沟通须填写交付物",
+        message_en="An e-mail needs a deliverable",
     )
     catalog_changed()  # as the admin does on save
     at = local(2026, 10, 8, 18)

@@ -7,19 +7,25 @@ late, and three reps sell visibly faster, so dashboards built later have somethi
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from salestrace.actions.models import ActionEdit, ActionLog, IdempotencyRecord
+from salestrace.actions import compute
+from salestrace.actions.demo import shelf_photo
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
 from salestrace.customers.compute import pinyin_keys
@@ -171,6 +177,13 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=90)
         parser.add_argument("--password", default="demo")
         parser.add_argument(
+            "--photo-days",
+            type=int,
+            default=14,
+            help="visits of the last N days carry a stamped on-site photo (the team switched the photo rule "
+            "on N days ago; earlier visits were logged without one)",
+        )
+        parser.add_argument(
             "--reset", action="store_true", help="delete existing customers, actions and demo users first"
         )
         parser.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
@@ -189,6 +202,8 @@ class Command(BaseCommand):
             raise CommandError("the demo team exists already; use --reset to rebuild it")
         rng = random.Random(opts["seed"])
         now = clock.now()
+        self.photos_since = now - timedelta(days=max(0, opts["photo_days"]))
+        self.photo_seed = opts["seed"] * 100_000
         with transaction.atomic():
             profiles = self._team(rng, reps=opts["reps"], password=opts["password"], now=now)
         total = self._customers_and_actions(rng, profiles, count=opts["customers"], days=opts["days"], now=now)
@@ -196,8 +211,51 @@ class Command(BaseCommand):
             f"demo: {len(profiles)} reps, {opts['customers']} customers, {total} actions over {opts['days']} days"
         )
 
+    def _visit_photos(self, visits: list[ActionLog]) -> None:
+        """A stamped on-site photo for each visit, made as the phone and the server would: EXIF
+        time a few minutes before the visit was logged, watermark with receipt time, rep, customer
+        and position. Files go to the default storage like real uploads."""
+        rows = []
+        for action in visits:
+            self.photo_seed += 1
+            rng = random.Random(self.photo_seed)
+            taken = action.occurred_at.astimezone(SHANGHAI) + timedelta(minutes=rng.randint(0, 20))
+            data = shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)
+            facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=SHANGHAI)
+            latitude = Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}")
+            longitude = Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}")
+            lines = compute.watermark_lines(
+                received_at=action.logged_at.astimezone(SHANGHAI),
+                rep=str(action.rep),
+                customer=action.customer.name,
+                latitude=latitude,
+                longitude=longitude,
+                taken_at=facts.taken_at,
+            )
+            evidence = Evidence(
+                action=action,
+                customer=action.customer,
+                uploaded_by=action.rep,
+                kind=Evidence.Kind.PHOTO,
+                sha256=hashlib.sha256(data).hexdigest(),
+                image_hash=facts.image_hash,
+                mime_type=facts.mime_type,
+                size=len(data),
+                taken_at=facts.taken_at.astimezone(UTC) if facts.taken_at else None,
+                latitude=latitude,
+                longitude=longitude,
+                created_at=action.logged_at,
+                updated_at=action.logged_at,
+            )
+            evidence.original.save("original.jpg", ContentFile(data), save=False)
+            stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
+            evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+            rows.append(evidence)
+        Evidence.objects.bulk_create(rows, batch_size=500)
+
     def _reset(self) -> None:
         with transaction.atomic():
+            Evidence.objects.all().delete()
             IdempotencyRecord.objects.all().delete()
             ActionEdit.objects.all().delete()
             StageHistory.objects.all().delete()
@@ -437,6 +495,7 @@ class Command(BaseCommand):
                 action.customer = customer
                 flat.append(action)
         ActionLog.objects.bulk_create(flat, batch_size=1000)
+        self._visit_photos([a for a in flat if a.contact_method == "visit" and a.occurred_at >= self.photos_since])
         history = []
         for customer, actions in zip(batch.customers, batch.actions, strict=True):
             first_stage = actions[0].stage if actions else "lead"
