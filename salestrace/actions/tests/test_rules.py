@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from salestrace.actions.rules import ActionDraft, check_draft
-from salestrace.catalog.rules import RuleSpec, parse_condition
+from salestrace.catalog.rules import RuleSpec, parse_condition, parse_requires
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=SH)
@@ -83,3 +83,42 @@ def test_the_time_window_is_exactly_skew_ahead_and_backdate_behind(minutes: int)
     fields = {field for field, _ in check(ActionDraft(at, "visit", "lead"))}
     allowed = NOW - timedelta(days=30) <= at <= NOW + timedelta(minutes=5)
     assert ("occurred_at" not in fields) == allowed
+
+
+def test_attached_files_meet_the_rules_that_require_evidence() -> None:
+    rules = (
+        RuleSpec(
+            "visit",
+            parse_condition({"field": "contact_method", "equals": "visit"}),
+            parse_requires(["evidence_photo"]),
+            "面访必须上传现场照片",
+            "A visit needs a photo",
+        ),
+        RuleSpec(
+            "wechat",
+            parse_condition({"field": "contact_method", "equals": "wechat"}),
+            parse_requires([["summary", "evidence_screenshot"]]),
+            "微信沟通需摘要或截图",
+            "Summary or screenshot",
+        ),
+    )
+
+    def problems(draft: ActionDraft, kinds: list[str]) -> list[tuple[str, str]]:
+        found = check_draft(
+            draft,
+            active_codes=CODES,
+            rules=rules,
+            now=NOW,
+            backdate=timedelta(days=30),
+            clock_skew=timedelta(minutes=5),
+            local_tz=SH,
+            evidence_kinds=kinds,
+        )
+        return [(p.field, p.code) for p in found]
+
+    assert problems(ActionDraft(NOW, "visit", "lead"), []) == [("evidence_photo", "required")]
+    assert problems(ActionDraft(NOW, "visit", "lead"), ["screenshot"]) == [("evidence_photo", "required")]
+    assert problems(ActionDraft(NOW, "visit", "lead"), ["photo"]) == []
+    assert problems(ActionDraft(NOW, "wechat", "lead"), []) == [("summary", "required")]
+    assert problems(ActionDraft(NOW, "wechat", "lead"), ["screenshot"]) == []
+    assert problems(ActionDraft(NOW, "wechat", "lead", summary="店长要样品"), []) == []

@@ -75,7 +75,7 @@ def test_the_form_has_customer_rep_time_and_the_customers_stage_filled_in(
     assert "alice" in html
     assert 'value="2026-11-26T10:00"' in html
     assert re.search(r'name="stage" value="solution_compare" checked', html)
-    assert re.search(r'name="contact_method" value="email" checked', html)
+    assert re.search(r'name="contact_method" value="visit" checked', html)
     assert 'data-rules-url="/api/v1/rules"' in html
     # every text input has a label tied to it
     for field in ("occurred_at", "next_step_plan", "next_step_date", "next_step_deliverable", "summary"):

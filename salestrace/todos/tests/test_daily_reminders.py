@@ -9,6 +9,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from salestrace.actions.rules import ActionDraft
+from salestrace.actions.services import action_log, evidence_recognise, evidence_upload
+from salestrace.actions.tests.evidence_files import photo_bytes, upload, wav_bytes
 from salestrace.catalog.models import Rule
 from salestrace.catalog.services import catalog_changed
 from salestrace.notify.jobs import deliver_due
@@ -186,3 +189,38 @@ def test_run_job_rejects_a_malformed_time(week: Any) -> None:
 
     with pytest.raises(CommandError):
         call_command("run_job", "daily_reminders", "--at", "8 Oct 18:00")
+
+
+def test_a_visit_with_its_photo_is_complete_and_an_unreadable_call_asks_for_its_summary(
+    week: Any, settings: Any
+) -> None:
+    # given alice's visit with its photo, and a call saved with a recording nobody could transcribe
+    settings.ASR_URL = ""
+    shop = week.alice.customers.get()
+    at = local(2026, 10, 8, 15)
+    photo = evidence_upload(
+        user=week.alice, customer_id=shop.pk, kind="photo", upload=upload("p.jpg", photo_bytes(seed=5)), now=at
+    )
+    visit = ActionDraft(
+        occurred_at=at, contact_method="visit", stage="needs_confirmed", key_action="store_check", emotion="positive"
+    )
+    action_log(user=week.alice, customer_id=shop.pk, draft=visit, now=at, evidence_ids=[photo.pk])
+    recording = evidence_upload(
+        user=week.alice, customer_id=shop.pk, kind="audio", upload=upload("c.wav", wav_bytes()), now=at
+    )
+    call = ActionDraft(
+        occurred_at=at, contact_method="phone", stage="needs_confirmed", key_action="store_check", emotion="positive"
+    )
+    call_action, _ = action_log(user=week.alice, customer_id=shop.pk, draft=call, now=at, evidence_ids=[recording.pk])
+    evidence_recognise(evidence_id=recording.pk, now=at)
+    # when the 18:00 sweep runs
+    at = local(2026, 10, 8, 18)
+    with time_machine.travel(at, tick=False):
+        daily_reminders(now=at)
+    # then the visit is not listed, and the call's summary is asked for with a link to write it
+    (message,) = InboxMessage.objects.filter(user=week.alice, source=jobs.DAILY_SOURCE)
+    lines = message.payload["lines"]
+    assert not any("照片" in line["text"] for line in lines)
+    (summary_line,) = [line for line in lines if "请补写" in line["text"]]
+    assert summary_line["text"] == "请补写 联华超市(曹杨店) 的沟通摘要：截图或录音未能识别"
+    assert summary_line["link"].endswith(f"/actions/{call_action.pk}/summary/")

@@ -1,0 +1,308 @@
+"""Upload first, then log: rules that require evidence, screenshots standing in for the summary,
+"summary needed" when nothing could be read, and the sweep of uploads nobody attached."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import IntegrityError
+from django.test import Client
+
+from salestrace.actions.models import ActionEdit, ActionLog, Evidence
+from salestrace.actions.services import evidence_recognise, evidence_sweep_unattached, evidence_upload
+from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, photo_bytes, upload, wav_bytes
+from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
+from salestrace.actions.tests.test_recognition import CHAT, share_recognised
+from salestrace.customers.models import Customer
+from salestrace.notify.models import InboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(personas: Any) -> Customer:
+    return make_customer(owner=personas.alice, name="联华超市(徐汇店)")
+
+
+def upload_first(api: Any, customer_id: int, kind: str, data: bytes, name: str = "f.jpg", **form: Any) -> Any:
+    payload = {"customer_id": str(customer_id), "kind": kind, "file": upload(name, data), **form}
+    return api.client.post("/api/v1/evidence", payload, **api.headers)
+
+
+def visit_photo(now: datetime, *, minutes_before: int = 5, seed: int = 0) -> bytes:
+    return photo_bytes(taken_at=(now - timedelta(minutes=minutes_before)).replace(tzinfo=None), seed=seed)
+
+
+def errors_by_field(response: Any) -> dict[str, dict[str, str]]:
+    return {e["field"]: e for e in response.json()["errors"]}
+
+
+# --- rules that require evidence ---------------------------------------------------------------
+
+
+def test_a_visit_without_a_photo_is_refused_in_chinese_and_english(personas, api_as, shop, now):
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    zh = api_as(personas.alice).post("/actions", body)
+    en = api_as(personas.alice, language="en").post("/actions", body)
+    assert zh.status_code == en.status_code == 422
+    assert errors_by_field(zh)["evidence_photo"] == {
+        "field": "evidence_photo",
+        "code": "required",
+        "message": "面访必须上传现场照片（系统自动加时间水印）",
+    }
+    assert errors_by_field(en)["evidence_photo"]["message"] == "A visit needs an on-site photo (stamped with the time)"
+    assert not ActionLog.objects.exists()
+
+
+def test_a_photo_uploaded_first_is_attached_with_the_visit_and_checked_against_it(personas, api_as, shop, now):
+    # given alice's photo, uploaded from the visit before the entry is saved
+    alice = api_as(personas.alice)
+    uploaded = upload_first(alice, shop.pk, "photo", visit_photo(now), latitude="31.2", longitude="121.4")
+    assert uploaded.status_code == 201, uploaded.content
+    photo = uploaded.json()
+    assert photo["action_id"] is None
+    assert photo["customer_id"] == shop.pk
+    assert photo["watermarked_url"]
+    # when she logs the visit with it
+    response = alice.post(
+        "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[photo["id"]])
+    )
+    # then the visit is saved with the photo attached, and no flag is raised
+    assert response.status_code == 201, response.content
+    action_id = response.json()["id"]
+    detail = alice.get(f"/actions/{action_id}").json()
+    assert [e["id"] for e in detail["evidence"]] == [photo["id"]]
+    assert detail["evidence"][0]["flags"] == []
+    assert detail["summary_needed"] is False
+
+
+def test_the_time_and_reuse_checks_run_when_the_photo_meets_its_visit(personas, api_as, shop, now, settings):
+    # given a visit already backed by a photo
+    alice = api_as(personas.alice)
+    first = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()
+    assert (
+        alice.post(
+            "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[first["id"]])
+        ).status_code
+        == 201
+    )
+    # when the same picture, taken three hours before, backs a second visit
+    again = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()
+    later = now + timedelta(hours=3)
+    body = valid_price_negotiation(shop.pk, later, contact_method="visit", evidence_ids=[again["id"]])
+    body["occurred_at"] = (now + timedelta(minutes=1)).isoformat()
+    settings.EVIDENCE_EXIF_TOLERANCE_MINUTES = 2
+    response = alice.post("/actions", body)
+    # then it is saved (flags ask for a second look; they do not refuse) and flagged twice
+    assert response.status_code == 201, response.content
+    assert set(Evidence.objects.get(pk=again["id"]).flags) == {"reused_photo", "exif_time_mismatch"}
+    # and an upload nobody attached does not count as a previous use
+    stray = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=90)).json()
+    fresh = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=90)).json()
+    assert (
+        alice.post(
+            "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[fresh["id"]])
+        ).status_code
+        == 201
+    )
+    assert "reused_photo" not in Evidence.objects.get(pk=fresh["id"]).flags
+    assert Evidence.objects.get(pk=stray["id"]).action is None
+
+
+@pytest.mark.parametrize("case", ["unknown", "other_customer", "someone_elses", "already_attached"])
+def test_evidence_that_is_not_yours_to_attach_is_refused_and_nothing_is_logged(personas, api_as, shop, now, case):
+    alice, sam = api_as(personas.alice), api_as(personas.sam)
+    other_shop = make_customer(owner=personas.alice, name="好德便利店(长宁店)")
+    photo_id = {
+        "unknown": lambda: 987654,
+        "other_customer": lambda: upload_first(alice, other_shop.pk, "photo", visit_photo(now)).json()["id"],
+        "someone_elses": lambda: upload_first(sam, shop.pk, "photo", visit_photo(now)).json()["id"],
+        "already_attached": lambda: attached_photo(alice, shop, now),
+    }[case]()
+    before = ActionLog.objects.count()
+    response = alice.post(
+        "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[photo_id])
+    )
+    assert response.status_code == 400
+    assert errors_by_field(response)["evidence_ids"]["code"] == "unknown_evidence"
+    assert ActionLog.objects.count() == before
+
+
+def attached_photo(api: Any, shop: Customer, now: datetime) -> int:
+    photo_id = int(upload_first(api, shop.pk, "photo", visit_photo(now, seed=7)).json()["id"])
+    response = api.post(
+        "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[photo_id])
+    )
+    assert response.status_code == 201
+    return photo_id
+
+
+def test_a_retry_with_the_same_key_returns_the_first_visit_even_with_a_new_upload(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    first = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()["id"]
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[first])
+    one = alice.post("/actions", body, HTTP_IDEMPOTENCY_KEY="visit-1")
+    # the phone lost the answer, uploaded the photo again and resent the entry
+    second = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()["id"]
+    two = alice.post("/actions", {**body, "evidence_ids": [second]}, HTTP_IDEMPOTENCY_KEY="visit-1")
+    assert one.status_code == two.status_code == 201
+    assert two["Idempotent-Replayed"] == "true"
+    assert one.json()["id"] == two.json()["id"]
+    assert ActionLog.objects.count() == 1
+    assert Evidence.objects.get(pk=second).action is None  # swept later
+
+
+def test_editing_an_action_into_a_visit_needs_its_photo(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    action_id = alice.post("/actions", valid_price_negotiation(shop.pk, now)).json()["id"]
+    refused = alice.patch(f"/actions/{action_id}", {"contact_method": "visit"})
+    assert refused.status_code == 422
+    assert errors_by_field(refused)["evidence_photo"]["code"] == "required"
+    added = alice.client.post(
+        f"/api/v1/actions/{action_id}/evidence",
+        {"kind": "photo", "file": upload("p.jpg", visit_photo(now))},
+        **alice.headers,
+    )
+    assert added.status_code == 201
+    assert alice.patch(f"/actions/{action_id}", {"contact_method": "visit"}).status_code == 200
+
+
+# --- uploads: who sees them, bad input ----------------------------------------------------------
+
+
+def test_an_unattached_upload_is_seen_only_by_its_uploader(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    photo = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()
+    assert alice.get(f"/evidence/{photo['id']}").status_code == 200
+    assert alice.client.get(photo["original_url"], **alice.headers).status_code == 200
+    for other in (personas.sam, personas.bob, personas.diana):
+        api = api_as(other)
+        assert api.get(f"/evidence/{photo['id']}").status_code == 404
+        assert api.client.get(photo["original_url"], **api.headers).status_code == 404
+
+
+def test_uploads_are_refused_for_a_customer_out_of_scope_or_a_role_that_does_not_log(personas, api_as, shop, now):
+    bob = api_as(personas.bob)
+    assert upload_first(bob, shop.pk, "photo", visit_photo(now)).status_code == 404
+    assert upload_first(api_as(personas.alice), 0, "photo", visit_photo(now)).status_code == 404
+    assert upload_first(api_as(personas.fay), shop.pk, "photo", visit_photo(now)).status_code == 403
+    bad = upload_first(api_as(personas.alice, language="en"), shop.pk, "photo", b"%PDF-1.4 not a photo")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["message"].startswith("This file type is not accepted")
+    assert not Evidence.objects.exists()
+
+
+# --- screenshots and recordings in place of a summary -------------------------------------------
+
+
+def test_a_wechat_screenshot_stands_in_for_the_summary_and_fills_it_when_read(
+    personas, api_as, shop, now, django_capture_on_commit_callbacks
+):
+    # given a WeChat contact with no summary: refused without the screenshot
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="wechat", summary="")
+    assert errors_by_field(alice.post("/actions", body))["summary"]["code"] == "required"
+    # when the chat screenshot is uploaded first (its reading queued) and the entry saved with it
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT), "chat.png").json()
+    assert len(queued) == 1
+    response = alice.post("/actions", {**body, "evidence_ids": [shot["id"]]})
+    # then the pending reading counts as the summary
+    assert response.status_code == 201, response.content
+    action_id = response.json()["id"]
+    assert alice.get(f"/actions/{action_id}").json()["summary_needed"] is False
+    # and when the worker reads it, the text becomes the summary, as an edit by the system
+    assert evidence_recognise(evidence_id=shot["id"], now=now + timedelta(seconds=30))
+    action = ActionLog.objects.get(pk=action_id)
+    assert share_recognised("".join(CHAT), action.summary) >= 0.9, action.summary
+    assert ActionEdit.objects.get(action=action).edited_by is None
+
+
+def test_a_screenshot_read_before_the_entry_is_saved_fills_the_summary_at_once(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
+    assert evidence_recognise(evidence_id=shot["id"], now=now)
+    assert Evidence.objects.get(pk=shot["id"]).action is None
+    response = alice.post(
+        "/actions", valid_price_negotiation(shop.pk, now, contact_method="wechat", evidence_ids=[shot["id"]])
+    )
+    assert response.status_code == 201
+    action = ActionLog.objects.get(pk=response.json()["id"])
+    assert share_recognised("".join(CHAT[:2]), action.summary) >= 0.9, action.summary
+    assert response.json()["summary"] == action.summary
+
+
+def test_when_nothing_can_be_read_the_rep_is_told_to_write_the_summary(personas, api_as, shop, now, settings):
+    # given a phone call saved with its recording and no speech-to-text engine on the server
+    settings.ASR_URL = ""
+    alice = api_as(personas.alice)
+    rec = upload_first(alice, shop.pk, "audio", wav_bytes(), "call.wav").json()
+    body = valid_price_negotiation(shop.pk, now, contact_method="phone", summary="", evidence_ids=[rec["id"]])
+    action_id = alice.post("/actions", body).json()["id"]
+    # when the worker finds no engine
+    evidence_recognise(evidence_id=rec["id"], now=now + timedelta(seconds=5))
+    # then nothing is invented, the action says a summary is needed, and alice gets a message
+    detail = alice.get(f"/actions/{action_id}").json()
+    assert detail["summary"] == ""
+    assert detail["summary_needed"] is True
+    (message,) = InboxMessage.objects.filter(user=personas.alice, source="evidence")
+    assert message.title == "请补写沟通摘要：联华超市(徐汇店)"
+    assert message.link.endswith(f"/actions/{action_id}/summary/")
+    # when she writes it on the page the message links to
+    page = Client()
+    page.force_login(personas.alice)
+    assert "待补写摘要" in page.get(f"/customers/{shop.pk}/").content.decode()
+    response = page.post(f"/actions/{action_id}/summary/", {"summary": "电话确认下周补货"})
+    assert response.status_code == 302
+    assert alice.get(f"/actions/{action_id}").json()["summary_needed"] is False
+    assert ActionLog.objects.get(pk=action_id).summary == "电话确认下周补货"
+    # and only she may write it
+    bob_page = Client()
+    bob_page.force_login(personas.sam)
+    assert bob_page.post(f"/actions/{action_id}/summary/", {"summary": "x"}).status_code == 403
+
+
+# --- no file left behind -------------------------------------------------------------------------
+
+
+def stored_files(settings: Any) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_uploads_nobody_attached_are_swept_with_their_files_after_a_day(
+    personas, api_as, shop, now, settings, django_capture_on_commit_callbacks
+):
+    alice = api_as(personas.alice)
+    old = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=1)).json()["id"]
+    kept = attached_photo(alice, shop, now)
+    young = evidence_upload(
+        user=personas.alice,
+        customer_id=shop.pk,
+        kind="photo",
+        upload=upload("y.jpg", visit_photo(now, seed=2)),
+        now=now + timedelta(hours=20),
+    ).pk
+    assert len(stored_files(settings)) == 6  # original + stamped copy, three times
+    assert evidence_sweep_unattached(now=now + timedelta(hours=23)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evidence_sweep_unattached(now=now + timedelta(hours=25)) == 1
+    assert set(Evidence.objects.values_list("pk", flat=True)) == {kept, young}
+    assert len(stored_files(settings)) == 4
+    assert old not in Evidence.objects.values_list("pk", flat=True)
+    assert evidence_sweep_unattached(now=now + timedelta(hours=25)) == 0
+
+
+def test_a_failed_save_leaves_no_file_behind(personas, shop, now, settings, monkeypatch):
+    def refuse(self: Evidence, *args: Any, **kwargs: Any) -> None:
+        raise IntegrityError("disk full in the database")
+
+    monkeypatch.setattr(Evidence, "save", refuse)
+    with pytest.raises(IntegrityError):
+        evidence_upload(
+            user=personas.alice, customer_id=shop.pk, kind="photo", upload=upload("p.jpg", visit_photo(now)), now=now
+        )
+    assert stored_files(settings) == []
