@@ -196,6 +196,9 @@ ASR_API_KEY = env_secret("ASR_API_KEY")
 ASR_MODEL = env_str("ASR_MODEL", "whisper-1")
 ASR_LANGUAGE = env_str("ASR_LANGUAGE", "zh")
 ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
+# Offline speech-to-text: a Vosk model directory (e.g. vosk-model-small-cn-0.22), used when ASR_URL
+# is empty. Recordings other than 16 kHz mono WAV are converted with ffmpeg (also bounded by ASR_TIMEOUT).
+VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is
