@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -298,12 +301,27 @@ def evidence_add(
         evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
     else:
         evidence.recognition = Evidence.Recognition.PENDING
-    with transaction.atomic():
+    with _files_deleted_unless_saved(evidence.original, evidence.derivative), transaction.atomic():
         evidence.save()
         if evidence.recognition == Evidence.Recognition.PENDING:
             pk = evidence.pk
             transaction.on_commit(lambda: _enqueue_recognition(pk))
     return evidence
+
+
+@contextmanager
+def _files_deleted_unless_saved(*files: FieldFile) -> Iterator[None]:
+    """Files already written to storage are deleted again if the row that points at them is not saved."""
+    try:
+        yield
+    except BaseException:
+        for file in files:
+            if file:
+                try:
+                    file.delete(save=False)
+                except Exception:  # the save's error is the one to report; this one is only logged
+                    log.exception("could not delete orphan evidence file %s", file.name)
+        raise
 
 
 def _enqueue_recognition(evidence_id: int) -> None:

@@ -324,3 +324,55 @@ def test_files_are_not_under_a_guessable_name(personas, api_as, shop, now):
     name = str(Evidence.objects.get().original.name)
     assert name.startswith(f"evidence/{visit}/")
     assert "passwd" not in name
+
+
+# --- no orphan files ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evidence_insert_fails(db: None) -> None:
+    """A real database refusal of every new evidence row: a trigger, on SQLite and PostgreSQL alike."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_evidence() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'evidence refused' USING ERRCODE = 'check_violation'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_evidence()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
+                "BEGIN SELECT RAISE(ABORT, 'evidence refused'); END"
+            )
+
+
+def stored_files(settings: Any) -> list[Path]:
+    return [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_files_written_for_an_evidence_row_that_cannot_be_saved_are_deleted(
+    personas, api_as, shop, now, settings, evidence_insert_fails
+):
+    # given a visit, and a database that refuses the evidence row once its files are written
+    from django.db import IntegrityError
+
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    # when a photo (original and stamped copy) is uploaded
+    with pytest.raises(IntegrityError, match="evidence refused"):
+        post_evidence(alice, visit, "photo", photo_bytes(taken_at=now.replace(tzinfo=None)))
+    # then neither file is left behind in storage
+    assert Evidence.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_files_of_a_saved_evidence_row_are_kept(personas, api_as, shop, now, settings):
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    assert post_evidence(alice, visit, "photo", photo_bytes()).status_code == 201
+    assert len(stored_files(settings)) == 2
