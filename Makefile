@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := gettext chromium fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim espeak-ng
+APT_PACKAGES := gettext chromium fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim espeak-ng ffmpeg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test venv deps-run deps-test system-deps migrate demo lint fmt lock messages bench clean

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -155,7 +156,7 @@ TIME_ZONE = "Asia/Shanghai"  # display and "18:00"-style schedules; storage is U
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed, compressed names need `collectstatic` first (make run does it); tests serve files as they are.
     "staticfiles": {
@@ -166,6 +167,28 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads go to an S3-compatible bucket (AWS, MinIO, Aliyun OSS, Tencent COS …) when S3_BUCKET is set.
+# Private objects, never public or overwritten: evidence is served only through our own views.
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE")
+    if S3_ADDRESSING_STYLE not in {"", "auto", "path", "virtual"}:
+        raise ImproperlyConfigured(f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {S3_ADDRESSING_STYLE!r}")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            # Empty keys: boto3 finds credentials itself (instance role, ~/.aws).
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_secret("S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env_str("S3_REGION") or None,
+            "addressing_style": S3_ADDRESSING_STYLE or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # --- API --------------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50
@@ -198,6 +221,9 @@ ASR_API_KEY = env_secret("ASR_API_KEY")
 ASR_MODEL = env_str("ASR_MODEL", "whisper-1")
 ASR_LANGUAGE = env_str("ASR_LANGUAGE", "zh")
 ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
+# Offline speech-to-text: a Vosk model directory (e.g. vosk-model-small-cn-0.22), used when ASR_URL
+# is empty. Recordings other than 16 kHz mono WAV are converted with ffmpeg (also bounded by ASR_TIMEOUT).
+VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is

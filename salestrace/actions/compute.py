@@ -1,4 +1,4 @@
-"""Pure work on evidence files: sniff the type from the bytes, read EXIF, hash, burn a watermark.
+"""Pure work on evidence files: sniff the type from the bytes, measure recordings, read EXIF, hash, burn a watermark.
 
 No ORM, no clock: bytes and values in, values out. A file we cannot accept raises `BadFile`
 with a stable code; the service turns it into a translated 4xx.
@@ -7,12 +7,18 @@ with a stable code; the service turns it into a translated 4xx.
 from __future__ import annotations
 
 import io
+import struct
 import wave
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from mutagen import MutagenError
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
 from PIL import ExifTags, Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -49,6 +55,8 @@ def sniff_audio(data: bytes) -> str:
         return "audio/mp4"
     if data[:6] == b"#!AMR\n":
         return "audio/amr"
+    if data[:9] == b"#!AMR-WB\n":
+        return "audio/amr-wb"
     raise BadFile("unsupported_type")
 
 
@@ -60,6 +68,59 @@ def wav_seconds(data: bytes) -> float | None:
             return w.getnframes() / rate if rate else None
     except (wave.Error, EOFError):
         raise BadFile("truncated") from None
+
+
+# Bytes per AMR storage frame, header byte included, by frame type (3GPP TS 26.101 table 1a for
+# AMR-NB, TS 26.201 table 2 for AMR-WB, packed as in RFC 4867 section 5). None: a frame type no
+# AMR file may hold. Every frame, "no data" ones too, stands for 20 ms of sound.
+_AMR_NB_FRAME_BYTES = (13, 14, 16, 18, 20, 21, 27, 32, 6, None, None, None, None, None, None, 1)
+_AMR_WB_FRAME_BYTES = (18, 24, 33, 37, 41, 47, 51, 59, 61, 6, None, None, None, None, 1, 1)
+_AMR_FRAME_SECONDS = 0.020
+
+
+def amr_seconds(data: bytes, *, magic: bytes, frame_bytes: Sequence[int | None]) -> float:
+    """Length of a single-channel AMR file by walking its frame headers; BadFile("truncated") on a bad one."""
+    if not data.startswith(magic):
+        raise BadFile("truncated")
+    offset, frames = len(magic), 0
+    while offset < len(data):
+        header = data[offset]
+        size = frame_bytes[(header >> 3) & 0x0F]
+        # The first bit and the last two are padding and must be zero.
+        if size is None or header & 0x83 or offset + size > len(data):
+            raise BadFile("truncated")
+        offset += size
+        frames += 1
+    return frames * _AMR_FRAME_SECONDS
+
+
+def _mutagen_seconds(data: bytes, mime_type: str) -> float:
+    readers = {"audio/mpeg": (MP3,), "audio/mp4": (MP4,), "audio/ogg": (OggVorbis, OggOpus)}[mime_type]
+    for reader in readers:
+        try:
+            info = reader(io.BytesIO(data)).info
+        except (MutagenError, EOFError, struct.error, ValueError):
+            continue
+        # A cut-off Opus stream can end before its own pre-skip: a negative length.
+        if info is not None and info.length >= 0:
+            return float(info.length)
+    raise BadFile("truncated")
+
+
+def audio_seconds(data: bytes, mime_type: str) -> float | None:
+    """Length in seconds of a recording of a type `sniff_audio` named; None for a type we cannot measure.
+
+    A header that cannot be read raises BadFile("truncated").
+    """
+    if mime_type == "audio/wav":
+        return wav_seconds(data)
+    if mime_type == "audio/amr":
+        return amr_seconds(data, magic=b"#!AMR\n", frame_bytes=_AMR_NB_FRAME_BYTES)
+    if mime_type == "audio/amr-wb":
+        return amr_seconds(data, magic=b"#!AMR-WB\n", frame_bytes=_AMR_WB_FRAME_BYTES)
+    if mime_type in {"audio/mpeg", "audio/mp4", "audio/ogg"}:
+        return _mutagen_seconds(data, mime_type)
+    return None
 
 
 def _exif_time(exif: Image.Exif, local_tz: tzinfo) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Engines that turn evidence into text: Tesseract OCR for screenshots, speech-to-text for calls.
+"""Engines that turn evidence into text: Tesseract OCR for screenshots, speech-to-text for calls
+(an OpenAI-compatible server, or Vosk offline).
 
 Each engine raises `RecognitionUnavailable` when it is not installed or configured (the user is
 asked for a summary by hand) and `RecognitionFailed` when it ran and failed (a retry may help).
@@ -7,9 +8,16 @@ Nothing here touches the database.
 
 from __future__ import annotations
 
+import functools
 import io
+import json
 import re
-from typing import Protocol
+import shutil
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+from typing import Any, Protocol
 
 import requests
 from django.conf import settings
@@ -101,14 +109,101 @@ class OpenAICompatibleTranscriber:
         return tidy_text(text)
 
 
+VOSK_SAMPLE_RATE = 16_000
+_PCM_CHUNK = 8_000  # bytes of 16-bit samples fed to the recogniser at a time: 0.25 s
+_FFMPEG_TO_PCM = ("-ac", "1", "-ar", str(VOSK_SAMPLE_RATE), "-acodec", "pcm_s16le", "-f", "s16le", "pipe:1")
+
+
+def _canonical_wav_frames(data: bytes) -> bytes | None:
+    """The samples of a WAV that is already 16 kHz mono 16-bit PCM; None for any other WAV or file."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            if (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, VOSK_SAMPLE_RATE):
+                return w.readframes(w.getnframes())
+    except (wave.Error, EOFError):
+        return None
+    return None
+
+
+def pcm16k_mono(data: bytes, *, timeout: float) -> bytes:
+    """A recording as 16 kHz mono signed 16-bit little-endian samples, the input Vosk models expect.
+
+    A WAV already in that shape is read with the wave module; anything else goes through ffmpeg,
+    and without ffmpeg the recording cannot be read (RecognitionFailed says so).
+    """
+    if (frames := _canonical_wav_frames(data)) is not None:
+        return frames
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise RecognitionFailed(
+            "ffmpeg is not installed: only 16 kHz mono 16-bit WAV recordings can be transcribed without it"
+        )
+    # Through a file, not a pipe: an MP4 may keep its index at the end, which a pipe cannot seek to.
+    with tempfile.NamedTemporaryFile(suffix=".audio") as source:
+        source.write(data)
+        source.flush()
+        try:
+            result = subprocess.run(  # noqa: S603
+                [ffmpeg, "-nostdin", "-loglevel", "error", "-i", source.name, *_FFMPEG_TO_PCM],
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RecognitionFailed(f"ffmpeg timed out after {timeout:g} s converting the recording") from None
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip()[:200]
+        raise RecognitionFailed(f"ffmpeg could not decode the recording: {detail}")
+    return result.stdout
+
+
+@functools.lru_cache(maxsize=2)
+def _vosk_model(path: str) -> Any:
+    # Loading a model takes seconds and its memory is shared by every recogniser: keep it.
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    try:
+        return vosk.Model(path)
+    except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+        raise RecognitionUnavailable(f"the Vosk model at {path} cannot be loaded: {exc}") from None
+
+
+class VoskTranscriber:
+    """Offline speech-to-text with Vosk (Kaldi) and a model directory on this machine."""
+
+    def __init__(self, *, model_path: str, timeout: float) -> None:
+        self.model_path = model_path
+        self.timeout = timeout
+
+    def transcribe(self, data: bytes, *, filename: str, mime_type: str) -> str:
+        try:
+            import vosk
+        except ImportError:
+            raise RecognitionUnavailable("the vosk package is not installed") from None
+        if not Path(self.model_path).is_dir():
+            raise RecognitionUnavailable(f"no Vosk model directory at {self.model_path} (VOSK_MODEL_PATH)")
+        model = _vosk_model(str(Path(self.model_path).resolve()))
+        pcm = pcm16k_mono(data, timeout=self.timeout)
+        recogniser = vosk.KaldiRecognizer(model, VOSK_SAMPLE_RATE)
+        utterances = []
+        for start in range(0, len(pcm), _PCM_CHUNK):
+            if recogniser.AcceptWaveform(pcm[start : start + _PCM_CHUNK]):
+                utterances.append(json.loads(recogniser.Result()).get("text", ""))
+        utterances.append(json.loads(recogniser.FinalResult()).get("text", ""))
+        return tidy_text("\n".join(utterances))
+
+
 def configured_transcriber() -> Transcriber:
-    """The engine the settings name; RecognitionUnavailable when none is configured."""
-    if not settings.ASR_URL:
-        raise RecognitionUnavailable("no speech-to-text engine configured (ASR_URL)")
-    return OpenAICompatibleTranscriber(
-        url=settings.ASR_URL,
-        api_key=settings.ASR_API_KEY,
-        model=settings.ASR_MODEL,
-        language=settings.ASR_LANGUAGE,
-        timeout=settings.ASR_TIMEOUT,
-    )
+    """The engine the settings name: ASR_URL first, then VOSK_MODEL_PATH; RecognitionUnavailable for none."""
+    if settings.ASR_URL:
+        return OpenAICompatibleTranscriber(
+            url=settings.ASR_URL,
+            api_key=settings.ASR_API_KEY,
+            model=settings.ASR_MODEL,
+            language=settings.ASR_LANGUAGE,
+            timeout=settings.ASR_TIMEOUT,
+        )
+    if settings.VOSK_MODEL_PATH:
+        return VoskTranscriber(model_path=settings.VOSK_MODEL_PATH, timeout=settings.ASR_TIMEOUT)
+    raise RecognitionUnavailable("no speech-to-text engine configured (ASR_URL or VOSK_MODEL_PATH)")

@@ -249,6 +249,7 @@ _EXTENSIONS = {
     "audio/ogg": "ogg",
     "audio/mp4": "m4a",
     "audio/amr": "amr",
+    "audio/amr-wb": "awb",
 }
 
 
@@ -315,7 +316,7 @@ def _prepare_evidence(
     try:
         if kind == Evidence.Kind.AUDIO:
             evidence.mime_type = compute.sniff_audio(data)
-            seconds = compute.wav_seconds(data) if evidence.mime_type == "audio/wav" else None
+            seconds = compute.audio_seconds(data, evidence.mime_type)
             if seconds is not None and seconds > settings.EVIDENCE_MAX_AUDIO_SECONDS:
                 raise compute.BadFile("too_long")
             facts = None

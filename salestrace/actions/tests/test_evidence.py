@@ -12,7 +12,15 @@ import pytest
 from PIL import Image, ImageStat
 
 from salestrace.actions.models import Evidence
-from salestrace.actions.tests.evidence_files import photo_bytes, upload, wav_bytes
+from salestrace.actions.tests.evidence_files import (
+    FFMPEG_FORMATS,
+    amr_bytes,
+    ffmpeg,
+    photo_bytes,
+    spoken_wav,
+    upload,
+    wav_bytes,
+)
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 from salestrace.customers.models import Customer
 
@@ -224,6 +232,57 @@ def test_a_recording_over_the_length_limit_is_refused(personas, api_as, shop, no
     assert _only_error(response)["code"] == "too_long"
 
 
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    return spoken_wav()  # about 7.5 s
+
+
+@pytest.mark.parametrize(("language", "message"), [("zh-hans", "录音过长。"), ("en", "The recording is too long.")])
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "opus", "m4a", "amr", "amr-wb"])
+def test_a_compressed_recording_over_the_length_limit_is_refused(
+    personas, api_as, shop, now, settings, speech, fmt, language, message
+):
+    # given a five-second limit and a 7.5 s recording (AMR: 375 frames of 20 ms)
+    settings.EVIDENCE_MAX_AUDIO_SECONDS = 5
+    if fmt.startswith("amr"):
+        recording = amr_bytes([7] * 375, wideband=fmt == "amr-wb")
+    else:
+        recording = ffmpeg(speech, *FFMPEG_FORMATS[fmt])
+    alice = api_as(personas.alice, language)
+    visit = log_visit(alice, shop, now)
+    # when alice uploads it
+    response = post_evidence(alice, visit, "audio", recording, name=f"call.{fmt}")
+    # then it is refused in her language and nothing is kept
+    assert response.status_code == 400
+    assert _only_error(response) == {"field": "file", "code": "too_long", "message": message}
+    assert Evidence.objects.count() == 0
+
+
+def test_a_recording_within_the_limit_is_kept_with_its_type(personas, api_as, shop, now, settings, speech):
+    settings.EVIDENCE_MAX_AUDIO_SECONDS = 10
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    for recording, mime_type in [
+        (ffmpeg(speech, *FFMPEG_FORMATS["m4a"]), "audio/mp4"),
+        (amr_bytes([8] * 375, wideband=True), "audio/amr-wb"),
+    ]:
+        body = post_evidence(alice, visit, "audio", recording, name="call.bin").json()
+        assert body["mime_type"] == mime_type
+        assert fetch(alice, body["original_url"]) == recording
+
+
+def test_a_recording_whose_header_is_cut_off_is_refused_in_english(personas, api_as, shop, now, speech):
+    alice = api_as(personas.alice, "en")
+    visit = log_visit(alice, shop, now)
+    response = post_evidence(alice, visit, "audio", ffmpeg(speech, *FFMPEG_FORMATS["mp3"])[:100], name="call.mp3")
+    assert response.status_code == 400
+    assert _only_error(response) == {
+        "field": "file",
+        "code": "truncated",
+        "message": "The file is damaged or incomplete; upload it again.",
+    }
+
+
 def test_an_unknown_kind_and_a_missing_file_are_refused(personas, api_as, shop, now):
     alice = api_as(personas.alice)
     visit = log_visit(alice, shop, now)
@@ -265,3 +324,55 @@ def test_files_are_not_under_a_guessable_name(personas, api_as, shop, now):
     name = str(Evidence.objects.get().original.name)
     assert name.startswith(f"evidence/{shop.pk}/")
     assert "passwd" not in name
+
+
+# --- no orphan files ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evidence_insert_fails(db: None) -> None:
+    """A real database refusal of every new evidence row: a trigger, on SQLite and PostgreSQL alike."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_evidence() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'evidence refused' USING ERRCODE = 'check_violation'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_evidence()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
+                "BEGIN SELECT RAISE(ABORT, 'evidence refused'); END"
+            )
+
+
+def stored_files(settings: Any) -> list[Path]:
+    return [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_files_written_for_an_evidence_row_that_cannot_be_saved_are_deleted(
+    personas, api_as, shop, now, settings, evidence_insert_fails
+):
+    # given a visit, and a database that refuses the evidence row once its files are written
+    from django.db import IntegrityError
+
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    # when a photo (original and stamped copy) is uploaded
+    with pytest.raises(IntegrityError, match="evidence refused"):
+        post_evidence(alice, visit, "photo", photo_bytes(taken_at=now.replace(tzinfo=None)))
+    # then neither file is left behind in storage
+    assert Evidence.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_files_of_a_saved_evidence_row_are_kept(personas, api_as, shop, now, settings):
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    assert post_evidence(alice, visit, "photo", photo_bytes()).status_code == 201
+    assert len(stored_files(settings)) == 2

