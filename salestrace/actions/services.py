@@ -39,8 +39,7 @@ from salestrace.customers.services import (
     customer_recompute_from_log,
     customer_record_action,
 )
-from salestrace.notify.selectors import team_configs
-from salestrace.notify.services import Note, Recipient, notify
+from salestrace.notify.services import notify_user
 from salestrace.notify.transports import Line, Message
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_log_actions
@@ -609,10 +608,10 @@ def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
             mention=str(rep),
             mention_id=rep.wecom_userid,
         )
-    recipient = Recipient(rep.pk, rep.team_id, tuple(rep.notify_channels or ()), rep.wecom_userid, rep.email)
-    notify(
-        notes=[Note(recipient, message, f"summary-needed:{action.pk}:{now.isoformat()}")],
-        configs=team_configs(),
+    notify_user(
+        user=rep,
+        message=message,
+        dedupe_key=f"summary-needed:{action.pk}:{now.isoformat()}",
         source=SUMMARY_SOURCE,
         now=now,
     )

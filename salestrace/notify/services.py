@@ -10,9 +10,9 @@ from django.db import transaction
 
 from salestrace.notify import crypto
 from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
-from salestrace.notify.selectors import ChannelConfig, address_for, environment_config
+from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
 from salestrace.notify.transports import Message
-from salestrace.org.models import Team
+from salestrace.org.models import Team, User
 
 VALID_CHANNELS = frozenset(Channel.values)
 
@@ -35,6 +35,16 @@ class Note:
     recipient: Recipient
     message: Message
     dedupe_key: str
+
+
+def recipient_of(user: User) -> Recipient:
+    """A person as the outbox needs them: their channel choices and vendor addresses."""
+    return Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
+
+
+def notify_user(*, user: User, message: Message, dedupe_key: str, source: str, now: datetime) -> int:
+    """One message for one person, on the channels their team has set up; see `notify`."""
+    return notify(notes=[Note(recipient_of(user), message, dedupe_key)], configs=team_configs(), source=source, now=now)
 
 
 def notify(*, notes: Sequence[Note], configs: dict[int, ChannelConfig], source: str, now: datetime) -> int:

@@ -31,7 +31,7 @@ from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
 from salestrace.notify.selectors import ChannelConfig, team_configs
-from salestrace.notify.services import Note, Recipient, notify
+from salestrace.notify.services import Note, Recipient, notify, notify_user, recipient_of
 from salestrace.notify.transports import Line
 from salestrace.org.models import User
 from salestrace.todos import compute
@@ -304,13 +304,7 @@ def handle_one_task_reminder(*, now: datetime) -> bool:
                 rep_name=str(user), rep_id_on_vendor=user.wecom_userid, lines=lines, page_link=tasks_page_link()
             )
         digest = hashlib.sha256(",".join(str(t.pk) for t in rows).encode()).hexdigest()[:16]
-        recipient = Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
-        notify(
-            notes=[Note(recipient, message, f"tasks:{user.pk}:{digest}")],
-            configs=team_configs(),
-            source=TASK_SOURCE,
-            now=now,
-        )
+        notify_user(user=user, message=message, dedupe_key=f"tasks:{user.pk}:{digest}", source=TASK_SOURCE, now=now)
     return True
 
 
@@ -361,7 +355,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
             return catalog.labels.get(option_set, {}).get(code, code)
 
         def recipient(user: User) -> Recipient:
-            return Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
+            return recipient_of(user)
 
         planned: list[tuple[Customer, str, compute.WakeupTexts, list[int]]] = []
         for customer in candidates:

@@ -31,15 +31,18 @@ RULES = (
 )
 
 
-def check(draft: ActionDraft) -> list[tuple[str, str]]:
+def check(
+    draft: ActionDraft, *, rules: tuple[RuleSpec, ...] = RULES, evidence_kinds: list[str] | None = None
+) -> list[tuple[str, str]]:
     problems = check_draft(
         draft,
         active_codes=CODES,
-        rules=RULES,
+        rules=rules,
         now=NOW,
         backdate=timedelta(days=30),
         clock_skew=timedelta(minutes=5),
         local_tz=SH,
+        evidence_kinds=evidence_kinds or [],
     )
     return [(p.field, p.code) for p in problems]
 
@@ -104,17 +107,7 @@ def test_attached_files_meet_the_rules_that_require_evidence() -> None:
     )
 
     def problems(draft: ActionDraft, kinds: list[str]) -> list[tuple[str, str]]:
-        found = check_draft(
-            draft,
-            active_codes=CODES,
-            rules=rules,
-            now=NOW,
-            backdate=timedelta(days=30),
-            clock_skew=timedelta(minutes=5),
-            local_tz=SH,
-            evidence_kinds=kinds,
-        )
-        return [(p.field, p.code) for p in found]
+        return check(draft, rules=rules, evidence_kinds=kinds)
 
     assert problems(ActionDraft(NOW, "visit", "lead"), []) == [("evidence_photo", "required")]
     assert problems(ActionDraft(NOW, "visit", "lead"), ["screenshot"]) == [("evidence_photo", "required")]
