@@ -6,9 +6,11 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_PACKAGES := gettext chromium fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim espeak-ng ffmpeg
+# What the running product uses: the CJK font of photo stamps, OCR, audio conversion.
+RUN_APT_PACKAGES := fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim ffmpeg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test venv deps-run deps-test system-deps migrate demo lint fmt lock messages bench clean
+.PHONY: run test venv deps-run deps-test system-deps system-deps-soft migrate demo lint fmt lock messages bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,10 @@ system-deps:
 	  else echo "please install with apt:$$missing (tests that need them will fail)"; fi; \
 	fi
 
+# make run wants them too (CJK font for photo stamps, Tesseract, ffmpeg) but starts without them.
+system-deps-soft:
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(RUN_APT_PACKAGES)" || echo "system packages could not be installed: photo stamps, OCR and speech-to-text will be limited"
+
 migrate: deps-run
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
@@ -39,7 +45,7 @@ demo: migrate
 	$(PY) manage.py seed_demo --if-empty
 
 ## make run: install, migrate, load the FMCG template and the demo team, start web + worker.
-run: demo
+run: system-deps-soft demo
 	@echo ""
 	@echo "SalesTrace is starting at http://$(HOST):$(PORT)/"
 	@echo "  API docs:      http://$(HOST):$(PORT)/api/v1/docs"
