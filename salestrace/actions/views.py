@@ -32,6 +32,7 @@ from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshol
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound, PermissionDenied
 from salestrace.customers.compute import ORANGE, RED, VitalityBands
+from salestrace.customers.models import Customer
 from salestrace.customers.selectors import customer_colour_counts, customer_get, customers_by_urgency
 from salestrace.customers.views import customer_row
 from salestrace.org.models import User
@@ -81,7 +82,15 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
     status = 200
     kept: list[Evidence] = []
     file_errors: dict[str, list[str]] = {}
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("start") == "photo":
+        # 拍照记拜访 on the customer page: the camera first, then the form with the photo in it.
+        file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
+        if not file_errors:
+            ids = ",".join(str(e.pk) for e in kept)
+            return redirect(f"{reverse('actions:new', args=[customer.pk])}?contact_method=visit&kept={ids}")
+        form = _blank_form(customer, now=now, contact_method="visit")
+        status = 400
+    elif request.method == "POST":
         data = request.POST.copy()
         form = ActionForm(data)
         # Files first, whatever else is wrong with the entry: an upload that went through is kept
@@ -118,15 +127,12 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         data["kept_evidence"] = ",".join(str(e.pk) for e in kept)
         status = 422
     else:
-        local = timezone.localtime(now)
-        form = ActionForm(
-            initial={
-                "occurred_at": local.strftime("%Y-%m-%dT%H:%M"),
-                "stage": customer.stage,
-                "contact_method": last_contact_method(customer_id=customer.pk),
-                "idempotency_key": uuid.uuid4().hex,
-            }
+        form = _blank_form(customer, now=now, contact_method=last_contact_method(customer_id=customer.pk))
+        # Uploads kept from the camera-first start (?kept=12): only the user's own, for this customer.
+        kept = own_uploads(
+            user=user, customer_id=customer.pk, evidence_ids=kept_evidence_ids(request.GET.get("kept", ""))
         )
+        form.initial["kept_evidence"] = ",".join(str(e.pk) for e in kept)
     catalog = option_catalog()
     if not form.is_bound:
         # Links from tasks and reminders may preset choices (?key_action=quick_diagnosis); unknown codes are ignored.
@@ -148,6 +154,18 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "actions/form.html", context, status=status)
+
+
+def _blank_form(customer: Customer, *, now: datetime, contact_method: str) -> ActionForm:
+    """The form as it opens: now, the customer's stage, a fresh idempotency key."""
+    return ActionForm(
+        initial={
+            "occurred_at": timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"),
+            "stage": customer.stage,
+            "contact_method": contact_method,
+            "idempotency_key": uuid.uuid4().hex,
+        }
+    )
 
 
 @login_required

@@ -70,7 +70,7 @@ def test_search_my_customers_by_pinyin_initials(page_as: Any, personas: Any, sho
     screenshot(page, "03-search")
 
 
-def test_price_negotiation_visit_with_its_photo_takes_at_most_seven_interactions(
+def test_price_negotiation_visit_with_its_photo_in_the_form_takes_seven_interactions(
     page_as: Any, personas: Any, shop: Any
 ) -> None:
     # given alice on the page of a customer at 方案对比, whose visit today moved it to 价格谈判
@@ -129,6 +129,43 @@ def test_price_negotiation_visit_with_its_photo_takes_at_most_seven_interactions
     assert action.evidence.get().flags == []
     print(f"\ninteractions: {done.count} ({', '.join(done.log)})")
     assert done.count <= 7, done.log
+
+
+def test_a_visit_started_from_the_camera_takes_at_most_six_interactions(page_as: Any, personas: Any, shop: Any) -> None:
+    # given alice on the customer page, at the store
+    page = page_as(personas.alice)
+    page.goto(f"/customers/{shop.comparing.pk}/")
+    done = Interactions()
+    # when she starts with the photo: the camera opens, and the form opens with the picture in it
+    taken = timezone.localtime(timezone.now()).replace(tzinfo=None) - timedelta(minutes=2)
+    with page.expect_navigation():
+        page.locator("#photo-start-file").set_input_files(
+            files=[{"name": "IMG_2042.jpg", "mimeType": "image/jpeg", "buffer": shelf_photo(taken_at=taken, seed=8)}]
+        )
+    done.count += 1
+    done.log.append("take the photo")
+    expect(page.locator("#action-form[data-rules-ready=true]")).to_be_visible()
+    expect(page.locator("#field-contact_method input:checked")).to_have_value("visit")
+    expect(page.locator(".kept-file")).to_have_count(1)
+    expect(page.locator("#evidence_photo-rule")).to_have_text("")
+    screenshot(page, "06b-camera-first")
+    # and fills the rest of a 价格谈判
+    done.click(chip(page, "stage", "价格谈判"), "stage")
+    done.click(chip(page, "key_action", "发送报价单"), "key action")
+    done.click(chip(page, "obstacle", "预算不足"), "obstacle")
+    page.get_by_label("计划").fill("按新账期重新报价")
+    done.click(chip(page, "emotion", "中性"), "emotion")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        done.click(page.get_by_role("button", name="保存"), "save")
+    # then the visit is logged with its stamped photo
+    assert posted.value.status == 302
+    page.wait_for_url(re.compile(rf"/customers/{shop.comparing.pk}/"))
+    action = ActionLog.objects.order_by("-id").first()
+    assert action is not None
+    assert action.contact_method == "visit"
+    assert action.evidence.get().derivative
+    print(f"\ninteractions: {done.count} ({', '.join(done.log)})")
+    assert done.count <= 6, done.log
 
 
 def test_next_step_shortcuts_set_the_date(page_as: Any, personas: Any, shop: Any) -> None:

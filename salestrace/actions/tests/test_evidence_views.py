@@ -130,3 +130,37 @@ def test_recognised_text_and_flags_show_in_the_timeline_within_the_query_budget(
         html = client.get(f"/customers/{store.pk}/").content.decode()
     assert html.count("无拍摄时间") == 3
     assert "店长：明天陈列" in html
+
+
+def test_the_camera_first_start_opens_the_form_with_the_photo_and_a_visit_chosen(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # when alice takes the photo from the customer page
+    client.force_login(personas.alice)
+    photo = upload("IMG_0003.jpg", photo_bytes(taken_at=(now - timedelta(minutes=2)).replace(tzinfo=None)))
+    response = client.post(f"/customers/{store.pk}/actions/new/", {"start": "photo", "evidence_photo": photo})
+    # then the photo is stored unattached and the form opens with it and a visit chosen
+    kept = Evidence.objects.get()
+    assert kept.action is None
+    assert response.status_code == 302
+    assert response["Location"] == f"/customers/{store.pk}/actions/new/?contact_method=visit&kept={kept.pk}"
+    html = client.get(response["Location"]).content.decode()
+    assert f'name="kept_evidence" value="{kept.pk}"' in html
+    assert 'name="contact_method" value="visit" checked' in html
+    assert 'data-field="evidence_photo" data-kept="1"' in html
+    # and someone else opening that link does not get her photo
+    client.force_login(personas.sam)
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-field="evidence_photo" data-kept="0"' in html
+
+
+def test_a_camera_first_start_with_a_broken_file_says_why_on_the_form(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    client.force_login(personas.alice)
+    response = client.post(
+        f"/customers/{store.pk}/actions/new/", {"start": "photo", "evidence_photo": upload("x.jpg", b"GIF89a")}
+    )
+    assert response.status_code == 400
+    assert "不支持该文件类型" in response.content.decode()
+    assert not Evidence.objects.exists()
