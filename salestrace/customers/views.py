@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.middleware import HtmxDetails
 
 from salestrace.actions.metrics import is_late_entry, late_after
-from salestrace.actions.models import ActionLog
+from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.selectors import customer_timeline, summary_needed
 from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.core import clock
@@ -150,6 +150,8 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
         history=list(customer_stage_history(customer=customer)[:HISTORY_LIMIT]),
         can_log=can_log_actions(user),
         late_hours=thresholds.get("late_entry_hours", 2),
+        # A screenshot or recording still being read: the timeline refreshes itself until it is done.
+        reading=any(e.recognition == Evidence.Recognition.PENDING for a in actions for e in a.evidence.all()),
     )
     return render(request, "customers/detail.html", context)
 
