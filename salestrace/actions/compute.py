@@ -159,6 +159,9 @@ def inspect_image(data: bytes, *, max_pixels: int, local_tz: tzinfo) -> ImageFac
                 raise BadFile("too_many_pixels")
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
+            # The hash needs 8×8 pixels: a JPEG is decoded at up to 1/8 scale (every byte is still
+            # read, so a truncated file is still caught), about ten times faster on a phone photo.
+            image.draft("RGB", (HASH_SIDE * 16, HASH_SIDE * 16))
             image.load()
             exif = image.getexif()
             return ImageFacts(
@@ -236,24 +239,27 @@ def font_size(width: int, height: int) -> int:
 def burn_watermark(data: bytes, lines: Sequence[str], *, font_path: str) -> bytes:
     """A JPEG of the photo (upright, as EXIF says) with the lines on a dark band at the bottom."""
     with Image.open(io.BytesIO(data)) as source:
-        image = ImageOps.exif_transpose(source).convert("RGB")
-    width, height = image.size
-    size = font_size(width, height)
-    try:
-        font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(font_path, size)
-    except OSError:
-        # No CJK font installed (apt fonts-noto-cjk): Chinese comes out as boxes, but the
-        # photo is still stamped and kept rather than refused.
-        font = ImageFont.load_default(size)
-    left, top, right, bottom = stamp_box(width, height, len(lines))
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    draw.rectangle((left, top, right, bottom), fill=(0, 0, 0, 150))
-    y = top + size // 2
-    for line in lines:
-        draw.text((size // 2, y), line, font=font, fill=(255, 255, 255, 255))
-        y += size + size // 3
-    stamped = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
-    out = io.BytesIO()
-    stamped.save(out, format="JPEG", quality=88)
+        source.load()
+        image = source if source.mode == "RGB" else source.convert("RGB")
+        ImageOps.exif_transpose(image, in_place=True)
+        width, height = image.size
+        size = font_size(width, height)
+        try:
+            font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(font_path, size)
+        except OSError:
+            # No CJK font installed (apt fonts-noto-cjk): Chinese comes out as boxes, but the
+            # photo is still stamped and kept rather than refused.
+            font = ImageFont.load_default(size)
+        box = stamp_box(width, height, len(lines))
+        # Only the band is blended: compositing a whole 12-megapixel frame costs a quarter second.
+        band = image.crop(box).convert("RGBA")
+        overlay = Image.new("RGBA", band.size, (0, 0, 0, 150))
+        draw = ImageDraw.Draw(overlay)
+        y = size // 2
+        for line in lines:
+            draw.text((size // 2, y), line, font=font, fill=(255, 255, 255, 255))
+            y += size + size // 3
+        image.paste(Image.alpha_composite(band, overlay).convert("RGB"), box[:2])
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=88)
     return out.getvalue()

@@ -101,3 +101,44 @@ def test_a_damaged_amr_file_is_refused(damage):
 def test_an_amr_wb_file_is_not_taken_for_amr_nb():
     assert compute.sniff_audio(b"#!AMR-WB\n") == "audio/amr-wb"
     assert compute.sniff_audio(b"#!AMR\n") == "audio/amr"
+
+
+def test_a_photo_taken_sideways_is_stamped_upright_with_the_band_at_its_foot() -> None:
+    # given a landscape sensor image that the camera marked "rotate 90° clockwise" (EXIF 6)
+    from PIL import ExifTags, Image
+
+    from salestrace.actions.demo import shelf_photo
+
+    raw = Image.open(io.BytesIO(shelf_photo(size=(800, 600))))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    out = io.BytesIO()
+    raw.save(out, format="JPEG", exif=exif)
+    # when it is stamped
+    stamped = Image.open(
+        io.BytesIO(compute.burn_watermark(out.getvalue(), ["收到", "业务员"], font_path="/nonexistent.ttf"))
+    )
+    # then the copy is upright (portrait) and darker only in the band at the bottom
+    assert stamped.size == (600, 800)
+    grey = stamped.convert("L")
+    left, top, right, bottom = compute.stamp_box(600, 800, 2)
+    band_mean = sum(grey.crop((left, top, right, bottom)).getdata()) / ((right - left) * (bottom - top))
+    above_mean = sum(grey.crop((0, 0, 600, top - 1)).getdata()) / (600 * (top - 1))
+    assert band_mean < above_mean - 30
+
+
+def test_a_phone_sized_photo_re_encoded_at_another_quality_keeps_a_near_identical_hash() -> None:
+    from PIL import Image
+
+    from salestrace.actions.demo import shelf_photo
+
+    original = shelf_photo(size=(4032, 3024), seed=11)
+    again = io.BytesIO()
+    Image.open(io.BytesIO(original)).save(again, format="JPEG", quality=60)
+    other = shelf_photo(size=(4032, 3024), seed=12)
+    hashes = [
+        compute.inspect_image(data, max_pixels=40_000_000, local_tz=None).image_hash  # type: ignore[arg-type]
+        for data in (original, again.getvalue(), other)
+    ]
+    assert compute.hash_distance(hashes[0], hashes[1]) <= 4
+    assert compute.hash_distance(hashes[0], hashes[2]) > 4
