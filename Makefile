@@ -87,6 +87,7 @@ bench: deps-test
 	$(PY) bench/load_actions.py
 	$(PY) bench/reminder_sweep.py --postgres
 	$(PY) bench/vitality_sweep.py --postgres
+	$(PY) bench/evidence_upload.py --postgres
 
 clean:
 	rm -rf var/ staticfiles/

@@ -59,3 +59,15 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
+
+
+def replace_section(path: Path, title: str, body: str) -> None:
+    """Put `body` (which starts with the `title` line) in place of that section of a Markdown file."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = text.find(title)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + len(title))
+        text = text[:start] + body + ("\n" + text[end + 1 :] if end != -1 else "")
+    path.write_text(text, encoding="utf-8")

@@ -460,7 +460,8 @@ def _attach(*, action: ActionLog, evidence: list[Evidence], now: datetime) -> No
     if read and not action.summary.strip():
         _fill_summary(action_id=action.pk, text="\n".join(read), now=now)
         action.refresh_from_db(fields=["summary", "updated_at", "edit_count"])
-    _notify_if_summary_needed(action_id=action.pk, now=now)
+    if len(photos) < len(evidence):  # screenshots or recordings: one may already have failed to be read
+        _notify_if_summary_needed(action_id=action.pk, now=now)
 
 
 SWEEP_BATCH = 500

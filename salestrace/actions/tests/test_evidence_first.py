@@ -306,3 +306,20 @@ def test_a_failed_save_leaves_no_file_behind(personas, shop, now, settings, monk
             user=personas.alice, customer_id=shop.pk, kind="photo", upload=upload("p.jpg", visit_photo(now)), now=now
         )
     assert stored_files(settings) == []
+
+
+def test_a_screenshot_that_already_failed_to_be_read_flags_the_entry_when_it_is_saved(
+    personas, api_as, shop, now, settings
+):
+    # given a screenshot read before the entry is saved, on a server without Tesseract
+    settings.TESSERACT_CMD = "/nonexistent/tesseract"
+    alice = api_as(personas.alice)
+    shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT[:1]), "chat.png").json()
+    evidence_recognise(evidence_id=shot["id"], now=now)
+    # when the WeChat entry is saved with it and no summary
+    body = valid_price_negotiation(shop.pk, now, contact_method="wechat", evidence_ids=[shot["id"]])
+    response = alice.post("/actions", body)
+    # then it is saved (the screenshot meets the rule) but flagged, and alice is told at once
+    assert response.status_code == 201
+    assert alice.get(f"/actions/{response.json()['id']}").json()["summary_needed"] is True
+    assert InboxMessage.objects.filter(user=personas.alice, source="evidence").count() == 1
