@@ -52,7 +52,8 @@ run: system-deps-soft demo
 	@echo "  Demo logins (password: demo): director, sup1..sup3, rep01..rep24, assistant, admin"
 	@echo "  Stop with Ctrl-C."
 	@echo ""
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@export SALESTRACE_BASE_URL="$${SALESTRACE_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py run_huey --quiet & worker=$$!; \
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - --log-level warning
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.org.selectors import action_scope
@@ -52,6 +53,65 @@ class ActionLogAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ActionLog]:
         return super().get_queryset(request).filter(action_scope(request.user))  # type: ignore[arg-type]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttachedFilter(admin.SimpleListFilter):
+    title = _("attached")
+    parameter_name = "attached"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("attached to an action")), ("no", _("not attached (swept after a day)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(action__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    """Read-only: what was uploaded, its checks and its reading; files open through the API."""
+
+    list_display = ("id", "kind", "customer", "uploaded_by", "action", "created_at", "flags", "recognition")
+    list_filter = ("kind", "recognition", AttachedFilter)
+    search_fields = ("customer__name", "uploaded_by__username", "sha256", "recognised_text")
+    list_select_related = ("customer", "uploaded_by", "action")
+    date_hierarchy = "created_at"
+    fields = (
+        "kind",
+        "customer",
+        "uploaded_by",
+        "action",
+        "mime_type",
+        "size",
+        "sha256",
+        "image_hash",
+        "taken_at",
+        "latitude",
+        "longitude",
+        "flags",
+        "recognition",
+        "recognised_text",
+        "recognition_error",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
+        scope = ActionLog.objects.filter(action_scope(request.user))  # type: ignore[arg-type]
+        return (
+            super().get_queryset(request).filter(Q(action__in=scope) | Q(action__isnull=True, uploaded_by=request.user))
+        )
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -49,7 +49,7 @@ class ActionFields(Schema):
 class ActionIn(ActionFields):
     customer_id: BodyInt = Field(..., ge=1, le=MAX_ID)
     occurred_at: IsoDateTime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
-    evidence_ids: list[BodyInt] = Field(
+    evidence_ids: list[Annotated[BodyInt, Field(ge=1, le=MAX_ID)]] = Field(
         default_factory=list,
         max_length=20,
         description="Files uploaded first with `POST /evidence` for this customer, attached with the action "

@@ -74,7 +74,12 @@ class ActionForm(forms.Form):
 class SummaryForm(forms.Form):
     """The summary alone, written by hand when a screenshot or recording could not be read."""
 
-    summary = forms.CharField(label=_("Summary"), max_length=5000, required=False, widget=forms.Textarea)
+    summary = forms.CharField(
+        label=_("Summary"),
+        max_length=5000,
+        widget=forms.Textarea,
+        error_messages={"required": _("Write the summary: what was said, what was agreed.")},
+    )
 
 
 def kept_evidence_ids(raw: str) -> list[int]:

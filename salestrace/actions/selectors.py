@@ -14,7 +14,7 @@ from salestrace.actions.compute import hash_distance
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
-from salestrace.org.models import User
+from salestrace.org.models import Role, User
 from salestrace.org.selectors import action_scope
 
 
@@ -53,6 +53,11 @@ def action_get(*, user: User, action_id: int) -> ActionLog:
     if action is None:
         raise NotFound([FieldError(None, "not_found", _("Action not found."))])
     return action
+
+
+def may_change(user: User, owner_id: int) -> bool:
+    """Whether the user may change what `owner_id` logged or uploaded: their own, or an admin."""
+    return owner_id == user.pk or user.role == Role.ADMIN or user.is_superuser
 
 
 def action_edits(*, action: ActionLog) -> QuerySet[ActionEdit]:
@@ -140,23 +145,27 @@ def evidence_get(*, user: User, evidence_id: int) -> Evidence:
     return evidence
 
 
-def own_uploads(*, user: User, customer_id: int, evidence_ids: Collection[int]) -> list[Evidence]:
-    """The user's uploads for this customer that no action has taken yet, oldest first."""
+def own_uploads(*, user: User, customer_id: int, evidence_ids: Collection[int], since: datetime) -> list[Evidence]:
+    """The user's uploads for this customer, received since `since`, that no action has taken yet."""
     if not evidence_ids:
         return []
     return list(
         Evidence.objects.filter(
-            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True
+            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True, created_at__gte=since
         ).order_by("created_at", "pk")
     )
 
 
-def unattached_evidence(*, user: User, customer_id: int, evidence_ids: Collection[int]) -> list[Evidence]:
-    """The user's own uploads for this customer not attached to any action yet, locked for the
-    attaching transaction; whatever else is asked for is simply missing from the answer."""
+def unattached_evidence(
+    *, user: User, customer_id: int, evidence_ids: Collection[int], since: datetime
+) -> list[Evidence]:
+    """The user's own uploads for this customer, received since `since` and not attached to any
+    action yet, locked for the attaching transaction; whatever else is asked for is missing."""
     return list(
         Evidence.objects.select_for_update()
-        .filter(pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True)
+        .filter(
+            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True, created_at__gte=since
+        )
         .order_by("pk")
     )
 

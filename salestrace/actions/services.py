@@ -26,6 +26,7 @@ from salestrace.actions.rules import ActionDraft, Problem, check_draft
 from salestrace.actions.selectors import (
     action_get,
     evidence_get,
+    may_change,
     photo_reused,
     readings_of,
     unattached_evidence,
@@ -41,7 +42,7 @@ from salestrace.customers.services import (
 )
 from salestrace.notify.services import notify_user
 from salestrace.notify.transports import Line, Message
-from salestrace.org.models import Role, User
+from salestrace.org.models import User
 from salestrace.org.selectors import can_log_actions
 
 DRAFT_FIELDS = tuple(f.name for f in fields(ActionDraft))
@@ -64,21 +65,36 @@ def _to_field_error(problem: Problem) -> FieldError:
 
 
 def _check(
-    draft: ActionDraft, *, now: datetime, check_time_window: bool = True, evidence_kinds: Collection[str] = ()
+    draft: ActionDraft,
+    *,
+    now: datetime,
+    check_time_window: bool = True,
+    evidence_kinds: Collection[str] = (),
+    before: ActionDraft | None = None,
 ) -> None:
+    """Refuse the draft with every problem. For an edit (`before` given), only what the edit
+    breaks counts: an entry logged before a rule existed (a visit from before the photo rule)
+    can still have its emotion corrected, but cannot be edited into breaking that rule."""
     snapshot = catalog_snapshot()
     backdate_days = snapshot.threshold("action_backdate_days", settings.SALESTRACE_BACKDATE_DAYS)
-    problems = check_draft(
-        draft,
-        active_codes=snapshot.active_codes,
-        rules=snapshot.rules,
-        now=now,
-        backdate=timedelta(days=float(backdate_days)),
-        clock_skew=timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS),
-        local_tz=timezone.get_default_timezone(),
-        check_time_window=check_time_window,
-        evidence_kinds=evidence_kinds,
-    )
+
+    def problems_of(candidate: ActionDraft) -> list[Problem]:
+        return check_draft(
+            candidate,
+            active_codes=snapshot.active_codes,
+            rules=snapshot.rules,
+            now=now,
+            backdate=timedelta(days=float(backdate_days)),
+            clock_skew=timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS),
+            local_tz=timezone.get_default_timezone(),
+            check_time_window=check_time_window,
+            evidence_kinds=evidence_kinds,
+        )
+
+    problems = problems_of(draft)
+    if problems and before is not None:
+        already = {(p.field, p.code) for p in problems_of(before)}
+        problems = [p for p in problems if (p.field, p.code) not in already]
     if problems:
         raise RuleViolation([_to_field_error(p) for p in problems])
 
@@ -157,7 +173,10 @@ def _action_log(
     if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
         raise RuleViolation([refusal])
     wanted = set(evidence_ids)
-    evidence = unattached_evidence(user=user, customer_id=customer.pk, evidence_ids=wanted) if wanted else []
+    since = now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
+    evidence = (
+        unattached_evidence(user=user, customer_id=customer.pk, evidence_ids=wanted, since=since) if wanted else []
+    )
     if len(evidence) != len(wanted):
         raise InvalidInput(
             [
@@ -200,7 +219,7 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     Only the rep who logged it (or an admin) may edit; others in scope get PermissionDenied.
     """
     action = action_get(user=user, action_id=action_id)
-    if action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+    if not may_change(user, action.rep_id):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only the rep who logged an action may edit it."))])
     changes = _clean({k: v for k, v in changes.items() if k in DRAFT_FIELDS})
     current = ActionDraft(**{name: getattr(action, name) for name in DRAFT_FIELDS})
@@ -212,7 +231,7 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
         return action
     # The back-dating window is judged at entry; an edit is only held to it when it moves the time.
     kinds = list(Evidence.objects.filter(action=action).values_list("kind", flat=True))
-    _check(updated, now=now, check_time_window="occurred_at" in changed, evidence_kinds=kinds)
+    _check(updated, now=now, check_time_window="occurred_at" in changed, evidence_kinds=kinds, before=current)
     before = {name: _jsonable(getattr(current, name)) for name in sorted(changed)}
     after = {name: _jsonable(getattr(updated, name)) for name in sorted(changed)}
     for name in changed:
@@ -233,12 +252,31 @@ log = logging.getLogger(__name__)
 
 _FILE_MESSAGES = {
     "empty": _("The file is empty."),
-    "too_large": _("The file is too large."),
-    "unsupported_type": _("This file type is not accepted: upload a JPEG, PNG or WebP picture, or a recording."),
-    "too_many_pixels": _("The picture has too many pixels to be processed safely."),
     "truncated": _("The file is damaged or incomplete; upload it again."),
-    "too_long": _("The recording is too long."),
 }
+
+
+def _file_message(code: str, kind: str) -> str:
+    """What is wrong with an upload, with the limit it broke and what to send instead."""
+    if code == "too_large":
+        return _("The file is larger than %(mb)s MB.") % {"mb": f"{settings.EVIDENCE_MAX_BYTES / 2**20:g}"}
+    if code == "too_long":
+        limit = settings.EVIDENCE_MAX_AUDIO_SECONDS
+        if limit % 60:
+            return _("The recording is longer than %(seconds)s seconds.") % {"seconds": limit}
+        return _("The recording is longer than %(minutes)s minutes.") % {"minutes": limit // 60}
+    if code == "too_many_pixels":
+        return _(
+            "The picture has more than %(mp)s megapixels: use the camera's normal mode (not 48 MP or more) "
+            "or send a smaller copy."
+        ) % {"mp": f"{settings.EVIDENCE_MAX_IMAGE_PIXELS / 1e6:g}"}
+    if code == "unsupported_type":
+        if kind == Evidence.Kind.AUDIO:
+            return str(_("This file type is not accepted here: upload a recording (WAV, MP3, M4A, OGG or AMR)."))
+        return str(_("This file type is not accepted here: upload a JPEG, PNG or WebP picture."))
+    return str(_FILE_MESSAGES[code])
+
+
 _EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -261,24 +299,24 @@ class Upload(Protocol):
     def read(self, size: int = ...) -> bytes: ...
 
 
-def _bad_file(code: str) -> InvalidInput:
-    return InvalidInput([FieldError("file", code, _FILE_MESSAGES[code])])
+def _bad_file(code: str, kind: str) -> InvalidInput:
+    return InvalidInput([FieldError("file", code, _file_message(code, kind))])
 
 
-def _read_upload(upload: Upload) -> bytes:
+def _read_upload(upload: Upload, kind: str) -> bytes:
     limit = settings.EVIDENCE_MAX_BYTES
     if upload.size is not None and upload.size > limit:
-        raise _bad_file("too_large")
+        raise _bad_file("too_large", kind)
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise _bad_file("too_large")
+        raise _bad_file("too_large", kind)
     if not data:
-        raise _bad_file("empty")
+        raise _bad_file("empty", kind)
     return data
 
 
 def _may_add_evidence(user: User, action: ActionLog) -> None:
-    if action.rep_id != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+    if not may_change(user, action.rep_id):
         raise PermissionDenied(
             [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
         )
@@ -299,7 +337,7 @@ def _prepare_evidence(
     The type is read from the bytes, never the name. Decoding and stamping happen here, outside
     any transaction, so writers are not held behind them.
     """
-    data = _read_upload(upload)
+    data = _read_upload(upload, kind)
     local_tz = timezone.get_default_timezone()
     evidence = Evidence(
         customer=customer,
@@ -325,7 +363,7 @@ def _prepare_evidence(
             evidence.image_hash = facts.image_hash
             evidence.taken_at = facts.taken_at.astimezone(UTC) if facts.taken_at else None
     except compute.BadFile as bad:
-        raise _bad_file(bad.code) from None
+        raise _bad_file(bad.code, kind) from None
     evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
     if kind == Evidence.Kind.PHOTO and facts is not None:
         # Known now; the time and reuse checks need the action and come when it is attached.
@@ -503,7 +541,7 @@ def evidence_retry(*, user: User, evidence_id: int, now: datetime) -> Evidence:
     with transaction.atomic():
         evidence = evidence_get(user=user, evidence_id=evidence_id)
         owner = evidence.action.rep_id if evidence.action else evidence.uploaded_by_id
-        if owner != user.pk and not (user.role == Role.ADMIN or user.is_superuser):
+        if not may_change(user, owner):
             raise PermissionDenied(
                 [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
             )
@@ -609,10 +647,19 @@ def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
             mention=str(rep),
             mention_id=rep.wecom_userid,
         )
+    # Once per set of unreadable files: a retry that fails again tells the rep nothing new.
+    unread = ",".join(
+        str(pk)
+        for pk in Evidence.objects.filter(
+            action_id=action.pk, recognition__in=[Evidence.Recognition.FAILED, Evidence.Recognition.UNAVAILABLE]
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     notify_user(
         user=rep,
         message=message,
-        dedupe_key=f"summary-needed:{action.pk}:{now.isoformat()}",
+        dedupe_key=f"summary-needed:{action.pk}:{hashlib.sha256(unread.encode()).hexdigest()[:16]}",
         source=SUMMARY_SOURCE,
         now=now,
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,6 +24,7 @@ from salestrace.actions.selectors import (
     actions_logged_count,
     evidence_of,
     last_contact_method,
+    may_change,
     next_step_counts,
     open_next_steps,
     own_uploads,
@@ -96,7 +99,10 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         # Files first, whatever else is wrong with the entry: an upload that went through is kept
         # (listed on the page, attached on save), so the rep never picks a photo twice.
         kept = own_uploads(
-            user=user, customer_id=customer.pk, evidence_ids=kept_evidence_ids(request.POST.get("kept_evidence", ""))
+            user=user,
+            customer_id=customer.pk,
+            evidence_ids=kept_evidence_ids(request.POST.get("kept_evidence", "")),
+            since=_uploads_since(now),
         )
         file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
         if form.is_valid() and not file_errors:
@@ -122,15 +128,16 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Action logged."))
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#timeline")
-        if file_errors and not form.errors:
-            form.add_error(None, _("Not saved: please fix the fields marked below."))
         data["kept_evidence"] = ",".join(str(e.pk) for e in kept)
         status = 422
     else:
         form = _blank_form(customer, now=now, contact_method=last_contact_method(customer_id=customer.pk))
         # Uploads kept from the camera-first start (?kept=12): only the user's own, for this customer.
         kept = own_uploads(
-            user=user, customer_id=customer.pk, evidence_ids=kept_evidence_ids(request.GET.get("kept", ""))
+            user=user,
+            customer_id=customer.pk,
+            evidence_ids=kept_evidence_ids(request.GET.get("kept", "")),
+            since=_uploads_since(now),
         )
         form.initial["kept_evidence"] = ",".join(str(e.pk) for e in kept)
     catalog = option_catalog()
@@ -148,12 +155,18 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "customer": customer,
         "form": form,
         "evidence_inputs": _evidence_inputs(kept, file_errors),
+        "refused": bool(form.errors or file_errors),
         "main_choices": [_choice_row(form, name, catalog) for name in MAIN_CHOICES],
         "quality_choices": quality,
         "quality_open": any(row["value"] or row["errors"] for row in quality),
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "actions/form.html", context, status=status)
+
+
+def _uploads_since(now: datetime) -> datetime:
+    """Uploads older than this are swept, never attached."""
+    return now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
 
 
 def _blank_form(customer: Customer, *, now: datetime, contact_method: str) -> ActionForm:
@@ -178,6 +191,8 @@ def action_summary_page(request: HttpRequest, action_id: int) -> HttpResponse:
         action = action_get(user=user, action_id=action_id)
     except NotFound as exc:
         raise Http404 from exc
+    if not may_change(user, action.rep_id):
+        raise DjangoPermissionDenied  # the customer page shows it read-only; only its rep writes it
     status = 200
     form = SummaryForm(request.POST or None, initial={"summary": action.summary})
     if request.method == "POST" and form.is_valid():
@@ -230,7 +245,7 @@ def _evidence_inputs(kept: list[Evidence], errors: dict[str, list[str]]) -> list
     return [
         {
             "name": name,
-            "label": kind.label,
+            "label": capfirst(kind.label),
             "accept": _EVIDENCE_ACCEPT[name],
             "capture": kind == Evidence.Kind.PHOTO,  # on phones the camera opens directly
             "kept": [e for e in kept if e.kind == kind],

@@ -323,3 +323,76 @@ def test_a_screenshot_that_already_failed_to_be_read_flags_the_entry_when_it_is_
     assert response.status_code == 201
     assert alice.get(f"/actions/{response.json()['id']}").json()["summary_needed"] is True
     assert InboxMessage.objects.filter(user=personas.alice, source="evidence").count() == 1
+
+
+# --- found by clicking through it ---------------------------------------------------------------
+
+
+def test_a_visit_logged_before_the_photo_rule_can_still_be_corrected(personas, api_as, shop, now):
+    # given a visit with no photo, logged when the template did not ask for one
+    from salestrace.actions.rules import ActionDraft
+    from salestrace.actions.services import action_log
+    from salestrace.catalog.models import Rule
+    from salestrace.catalog.services import catalog_changed
+
+    Rule.objects.filter(code="visit_requires_photo").update(is_active=False)
+    catalog_changed()
+    old, _ = action_log(
+        user=personas.alice,
+        customer_id=shop.pk,
+        draft=ActionDraft(now, "visit", "needs_confirmed", key_action="store_check", emotion="neutral"),
+        now=now,
+    )
+    Rule.objects.filter(code="visit_requires_photo").update(is_active=True)
+    catalog_changed()
+    alice = api_as(personas.alice)
+    # when alice corrects its emotion, then that is allowed: the edit breaks nothing new
+    assert alice.patch(f"/actions/{old.pk}", {"emotion": "positive"}).status_code == 200
+    # but an edit that breaks a rule is still refused, with only what it breaks
+    refused = alice.patch(f"/actions/{old.pk}", {"emotion": ""})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["emotion"]
+
+
+def test_an_evidence_id_beyond_any_database_id_is_bad_input_not_a_crash(personas, api_as, shop, now):
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[2**63])
+    response = api_as(personas.alice).post("/actions", body)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"].startswith("evidence_ids")
+
+
+def test_an_upload_older_than_the_sweep_age_cannot_be_attached(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    photo_id = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()["id"]
+    Evidence.objects.filter(pk=photo_id).update(created_at=now - timedelta(hours=25))
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[photo_id])
+    response = alice.post("/actions", body)
+    assert response.status_code == 400
+    assert errors_by_field(response)["evidence_ids"]["code"] == "unknown_evidence"
+
+
+def test_the_summary_page_is_only_for_the_rep_and_an_empty_summary_is_not_saved(personas, api_as, shop, now, settings):
+    settings.ASR_URL = ""
+    settings.VOSK_MODEL_PATH = ""
+    alice = api_as(personas.alice)
+    rec = upload_first(alice, shop.pk, "audio", wav_bytes(), "call.wav").json()
+    body = valid_price_negotiation(shop.pk, now, contact_method="phone", summary="", evidence_ids=[rec["id"]])
+    action_id = alice.post("/actions", body).json()["id"]
+    evidence_recognise(evidence_id=rec["id"], now=now)
+    # a retry that fails again tells alice nothing new
+    alice.post(f"/evidence/{rec['id']}/retry")
+    evidence_recognise(evidence_id=rec["id"], now=now + timedelta(seconds=4))
+    assert InboxMessage.objects.filter(user=personas.alice, source="evidence").count() == 1
+    # her supervisor may see the action but not open the page to write it
+    sam = Client()
+    sam.force_login(personas.sam)
+    denied = sam.get(f"/actions/{action_id}/summary/")
+    assert denied.status_code == 403
+    assert "无权操作" in denied.content.decode()
+    # alice saving an empty box is told what to write, and nothing changes
+    page = Client()
+    page.force_login(personas.alice)
+    response = page.post(f"/actions/{action_id}/summary/", {"summary": "  "})
+    assert response.status_code == 422
+    assert "请填写沟通摘要：谈了什么、约定了什么。" in response.content.decode()
+    assert alice.get(f"/actions/{action_id}").json()["summary_needed"] is True

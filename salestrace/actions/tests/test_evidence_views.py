@@ -66,7 +66,8 @@ def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_n
     html = response.content.decode()
     assert response.status_code == 422
     assert not ActionLog.objects.exists()
-    assert "不支持该文件类型：请上传 JPEG、PNG 或 WebP 图片，或录音文件。" in html
+    assert "不支持该文件类型：请上传录音文件（WAV、MP3、M4A、OGG 或 AMR）。" in html
+    assert html.count("保存未成功") == 1
     photo = Evidence.objects.get()
     assert photo.action is None
     assert f'name="kept_evidence" value="{photo.pk}"' in html
