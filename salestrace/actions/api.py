@@ -118,20 +118,6 @@ class ActionEditOut(Schema):
     after: dict[str, Any]
 
 
-_RECOGNITION_MESSAGES = {
-    ("screenshot", "pending"): _("Reading the screenshot; the text will appear shortly."),
-    ("audio", "pending"): _("Transcribing the recording; the text will appear shortly."),
-    ("screenshot", "unavailable"): _(
-        "Text recognition (Tesseract OCR) is not installed on this server. Please write the summary by hand."
-    ),
-    ("audio", "unavailable"): _(
-        "No speech-to-text engine is configured. The recording is kept; please write the summary by hand."
-    ),
-    ("screenshot", "failed"): _("The screenshot could not be read. Retry, or write the summary by hand."),
-    ("audio", "failed"): _("The recording could not be transcribed. Retry, or write the summary by hand."),
-}
-
-
 class EvidenceOut(Schema):
     id: int
     action_id: int | None = Field(..., description="Empty until the upload is attached to an action.")
@@ -154,8 +140,7 @@ class EvidenceOut(Schema):
 
     @staticmethod
     def resolve_recognition_message(obj: Evidence) -> str:
-        message = _RECOGNITION_MESSAGES.get((obj.kind, obj.recognition))
-        return str(message) if message else ""
+        return obj.recognition_message
 
     @staticmethod
     def resolve_original_url(obj: Evidence) -> str:

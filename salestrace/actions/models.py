@@ -98,6 +98,21 @@ def _evidence_path(instance: Evidence, filename: str) -> str:
     return f"evidence/{instance.customer_id}/{uuid.uuid4().hex}.{ext}"
 
 
+# What a person is told about the reading of a screenshot or recording, by (kind, state).
+RECOGNITION_MESSAGES = {
+    ("screenshot", "pending"): _("Reading the screenshot; the text will appear shortly."),
+    ("audio", "pending"): _("Transcribing the recording; the text will appear shortly."),
+    ("screenshot", "unavailable"): _(
+        "Text recognition (Tesseract OCR) is not installed on this server. Please write the summary by hand."
+    ),
+    ("audio", "unavailable"): _(
+        "No speech-to-text engine is configured. The recording is kept; please write the summary by hand."
+    ),
+    ("screenshot", "failed"): _("The screenshot could not be read. Retry, or write the summary by hand."),
+    ("audio", "failed"): _("The recording could not be transcribed. Retry, or write the summary by hand."),
+}
+
+
 class Evidence(models.Model):
     """A file that backs an action: a visit photo, a WeChat screenshot or a call recording.
 
@@ -159,3 +174,13 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.action_id or '-'} {self.kind} {self.sha256[:12]}"
+
+    @property
+    def recognition_message(self) -> str:
+        """Where the reading stands, in words: pending, or what to do when it failed."""
+        message = RECOGNITION_MESSAGES.get((self.kind, self.recognition))
+        return str(message) if message else ""
+
+    @property
+    def retryable(self) -> bool:
+        return self.recognition in (Evidence.Recognition.FAILED, Evidence.Recognition.UNAVAILABLE)

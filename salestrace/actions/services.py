@@ -545,8 +545,7 @@ def evidence_retry(*, user: User, evidence_id: int, now: datetime) -> Evidence:
             raise PermissionDenied(
                 [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
             )
-        retryable = {Evidence.Recognition.FAILED, Evidence.Recognition.UNAVAILABLE}
-        if evidence.recognition not in retryable:
+        if not evidence.retryable:
             raise Conflict(
                 [FieldError(None, "not_retryable", _("Only a failed or unavailable recognition can be retried."))]
             )

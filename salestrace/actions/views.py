@@ -15,13 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salestrace.actions.forms import ActionForm, SummaryForm, kept_evidence_ids
 from salestrace.actions.models import Evidence
 from salestrace.actions.selectors import (
     action_get,
     actions_logged_count,
+    evidence_get,
     evidence_of,
     last_contact_method,
     may_change,
@@ -29,7 +30,7 @@ from salestrace.actions.selectors import (
     open_next_steps,
     own_uploads,
 )
-from salestrace.actions.services import action_log, action_update, evidence_upload
+from salestrace.actions.services import action_log, action_update, evidence_retry, evidence_upload
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
 from salestrace.core import clock
@@ -162,6 +163,27 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
     }
     return render(request, "actions/form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def evidence_retry_page(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """重新识别: read a screenshot or recording again (after a failure, or once an engine is set up)."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        evidence = evidence_retry(user=user, evidence_id=evidence_id, now=clock.now())
+    except NotFound as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied from exc
+    except DomainError as exc:
+        messages.error(request, "; ".join(str(e.message) for e in exc.errors))
+        evidence = evidence_get(user=user, evidence_id=evidence_id)
+    else:
+        messages.success(request, _("Reading it again; the text will appear shortly."))
+    if evidence.action_id is None:
+        return redirect(reverse("customers:detail", args=[evidence.customer_id]))
+    return redirect(reverse("actions:summary", args=[evidence.action_id]))
 
 
 def _uploads_since(now: datetime) -> datetime:

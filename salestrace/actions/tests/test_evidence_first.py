@@ -396,3 +396,34 @@ def test_the_summary_page_is_only_for_the_rep_and_an_empty_summary_is_not_saved(
     assert response.status_code == 422
     assert "请填写沟通摘要：谈了什么、约定了什么。" in response.content.decode()
     assert alice.get(f"/actions/{action_id}").json()["summary_needed"] is True
+
+
+def test_the_rep_can_have_an_unread_screenshot_read_again_from_the_summary_page(
+    personas, api_as, shop, now, settings, django_capture_on_commit_callbacks
+):
+    # given a WeChat entry whose screenshot could not be read: Tesseract was missing
+    settings.TESSERACT_CMD = "/nonexistent/tesseract"
+    alice = api_as(personas.alice)
+    shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
+    body = valid_price_negotiation(shop.pk, now, contact_method="wechat", evidence_ids=[shot["id"]])
+    action_id = alice.post("/actions", body).json()["id"]
+    evidence_recognise(evidence_id=shot["id"], now=now)
+    page = Client()
+    page.force_login(personas.alice)
+    html = page.get(f"/actions/{action_id}/summary/").content.decode()
+    assert "本服务器未安装文字识别（Tesseract OCR），请手动填写沟通摘要。" in html
+    # when Tesseract is installed and she asks for it to be read again
+    settings.TESSERACT_CMD = ""
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = page.post(f"/evidence/{shot['id']}/retry/")
+    assert response.status_code == 302
+    assert len(queued) == 1
+    evidence_recognise(evidence_id=shot["id"], now=now + timedelta(seconds=10))
+    # then the text becomes the summary and nothing is asked of her any more
+    action = ActionLog.objects.get(pk=action_id)
+    assert share_recognised("".join(CHAT[:2]), action.summary) >= 0.9, action.summary
+    assert alice.get(f"/actions/{action_id}").json()["summary_needed"] is False
+    # and someone else cannot make her files be read again
+    sam = Client()
+    sam.force_login(personas.sam)
+    assert sam.post(f"/evidence/{shot['id']}/retry/").status_code == 403
