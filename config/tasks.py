@@ -18,7 +18,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from salestrace.actions.services import evidence_sweep_unattached
+from salestrace.actions.services import evidence_requeue_stuck, evidence_sweep_unattached
 from salestrace.core import clock
 from salestrace.notify.jobs import deliver_due
 from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders, vitality_sweep
@@ -68,8 +68,9 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "deliver": _deliver,
     # Lead aging: idle leads to the dormant pool, wake-up tasks for the quiet ones (nightly).
     "vitality_sweep": lambda now: vitality_sweep(now=now),
-    # Uploads never attached to an action: rows and files deleted after EVIDENCE_UNATTACHED_HOURS.
-    "evidence_sweep": lambda now: evidence_sweep_unattached(now=now),
+    # Uploads never attached to an action: rows and files deleted after EVIDENCE_UNATTACHED_HOURS;
+    # readings whose task was lost are queued again.
+    "evidence_sweep": lambda now: evidence_sweep_unattached(now=now) + evidence_requeue_stuck(now=now),
 }
 
 

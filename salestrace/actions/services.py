@@ -525,6 +525,25 @@ def evidence_sweep_unattached(*, now: datetime) -> int:
         deleted += len(batch)
 
 
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def evidence_requeue_stuck(*, now: datetime) -> int:
+    """Queue again the readings still pending after STUCK_AFTER: their task was lost (the process
+    died between the commit and the enqueue, or the queue was wiped). Reading twice is harmless:
+    only the first result is written. Returns how many were queued."""
+    stuck = list(
+        Evidence.objects.filter(recognition=Evidence.Recognition.PENDING, updated_at__lt=now - STUCK_AFTER)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in stuck:
+        # Touched first, so a slow queue is not flooded with the same file every hour.
+        if Evidence.objects.filter(pk=pk, recognition=Evidence.Recognition.PENDING).update(updated_at=now):
+            _enqueue_recognition(pk)
+    return len(stuck)
+
+
 def _delete_files_of(evidence: list[Evidence]) -> None:
     for item in evidence:
         _delete_files(item)

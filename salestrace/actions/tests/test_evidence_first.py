@@ -427,3 +427,24 @@ def test_the_rep_can_have_an_unread_screenshot_read_again_from_the_summary_page(
     sam = Client()
     sam.force_login(personas.sam)
     assert sam.post(f"/evidence/{shot['id']}/retry/").status_code == 403
+
+
+def test_a_reading_whose_task_was_lost_is_queued_again_by_the_hourly_sweep(personas, api_as, shop, now):
+    # given a screenshot whose reading was never queued (the commit callback did not run)
+    from huey.contrib.djhuey import HUEY
+
+    from salestrace.actions.services import evidence_requeue_stuck
+
+    alice = api_as(personas.alice)
+    shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT[:1]), "chat.png").json()
+    assert Evidence.objects.get(pk=shot["id"]).recognition == Evidence.Recognition.PENDING
+    # then a young one is left alone
+    assert evidence_requeue_stuck(now=now + timedelta(minutes=5)) == 0
+    # and a stuck one is queued again and read (huey runs it where it is queued, this test only)
+    HUEY.immediate = True
+    try:
+        assert evidence_requeue_stuck(now=now + timedelta(minutes=20)) == 1
+    finally:
+        HUEY.immediate = False
+    assert Evidence.objects.get(pk=shot["id"]).recognition == Evidence.Recognition.DONE
+    assert evidence_requeue_stuck(now=now + timedelta(minutes=40)) == 0
