@@ -9,7 +9,7 @@ from ninja.renderers import JSONRenderer
 from salestrace.actions.api import router as actions_router
 from salestrace.analytics.api import router as analytics_router
 from salestrace.catalog.api import router as catalog_router
-from salestrace.core.api import NulRefusingParser, api_auth, install_error_handlers
+from salestrace.core.api import StrictParser, api_auth, install_error_handlers
 from salestrace.customers.api import pool_router
 from salestrace.customers.api import router as customers_router
 from salestrace.org.api import router as auth_router
@@ -24,7 +24,7 @@ class ReadableJSONRenderer(JSONRenderer):
 
 api = NinjaAPI(
     renderer=ReadableJSONRenderer(),
-    parser=NulRefusingParser(),
+    parser=StrictParser(),
     title="SalesTrace API",
     version="1",
     description=str(_("Every sales action as a structured, verifiable record.")),

@@ -77,9 +77,10 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class NulRefusingParser(Parser):
-    """Bodies, query strings and forms, minus NUL characters: PostgreSQL can neither store nor
-    compare them, so they are bad input (400), not a server error."""
+class StrictParser(Parser):
+    """Bodies, query strings and forms, minus NUL characters (PostgreSQL can neither store nor
+    compare them) and minus a single-valued parameter sent twice (which of the two was meant?):
+    bad input (400), not a server error or a silent pick."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data = super().parse_body(request)
@@ -88,6 +89,9 @@ class NulRefusingParser(Parser):
         return data
 
     def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest) -> Any:
+        if repeated := [key for key, values in data.lists() if len(values) > 1 and key not in list_fields]:
+            message = _("This parameter may be given only once.")
+            raise InvalidInput([FieldError(key, "repeated", message) for key in repeated])
         result = super().parse_querydict(data, list_fields, request)
         if bad := [key for key, value in result.items() if _has_nul(key) or _has_nul(value)]:
             message = _("Text may not contain NUL characters.")

@@ -35,6 +35,16 @@ def test_a_nul_character_in_a_body_is_bad_input_not_a_server_error(personas, api
     assert response.json()["errors"][0]["field"] == "q"
 
 
+def test_a_single_valued_parameter_sent_twice_is_refused_not_silently_picked(personas, api_as):
+    # the fuzz found GET /pool?q=…&q=… answered with the last value
+    response = api_as(personas.alice, language="en").get("/pool?q=a&q=b&limit=5")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "q", "code": "repeated", "message": "This parameter may be given only once."}
+    ]
+    assert api_as(personas.alice).get("/pool?q=a&limit=5").status_code == 200
+
+
 def test_a_rep_cannot_give_a_customer_to_someone_else(personas, api_as):
     response = api_as(personas.alice).post("/customers", {"name": "x", "owner_id": personas.bob.pk})
     assert response.status_code == 403
