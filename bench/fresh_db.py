@@ -70,4 +70,5 @@ def replace_section(path: Path, title: str, body: str) -> None:
     else:
         end = text.find("\n## ", start + len(title))
         text = text[:start] + body + ("\n" + text[end + 1 :] if end != -1 else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

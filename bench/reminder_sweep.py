@@ -182,10 +182,9 @@ def build_data() -> dict[str, int]:
 
 def write_section(results: list[dict[str, object]], command: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from bench.fresh_db import machine
+    from bench.fresh_db import machine, replace_section
 
     path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     rows = "\n".join(
         f"| {r['vendor']} | {r['reps']:,} | {r['actions']:,} | {r['teams']:,} | {r['messages']:,} | {r['deliveries']:,} "
         f"| **{r['sweep_seconds']} s** | {r['rerun_seconds']} s |"
@@ -207,14 +206,7 @@ WeCom's 20 messages/minute per robot); the rerun a minute later must add nothing
 |---|---|---|---|---|---|---|---|
 {rows}
 """
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, section)
 
 
 def main() -> None:

@@ -165,10 +165,9 @@ def build_data(customers_per_rep: int) -> int:
 
 def write_section(results: list[dict[str, object]], command: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from bench.fresh_db import machine
+    from bench.fresh_db import machine, replace_section
 
     path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     rows = "\n".join(
         f"| {r['vendor']} | {r['customers']:,} | {r['moved']:,} | **{r['dormant_seconds']} s** | {r['baseline_seconds']} s "
         f"| {float(r['dormant_seconds']) / max(float(r['baseline_seconds']), 0.001):.1f}× | {r['woken']:,} | {r['wakeup_seconds']} s "
@@ -193,13 +192,7 @@ SELECT, one UPDATE) on the same data in the same run; the ratio compares our poo
 |---|---|---|---|---|---|---|---|---|---|
 {rows}
 """
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, section)
 
 
 def main() -> None:

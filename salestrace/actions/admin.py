@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
+from salestrace.org.models import Role
 from salestrace.org.selectors import action_scope
 
 
@@ -30,8 +31,21 @@ class EvidenceInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: the app's services apply the rules and keep the history."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ActionLog)
-class ActionLogAdmin(admin.ModelAdmin):
+class ActionLogAdmin(ReadOnlyAdmin):
     """Read-only: actions are logged and edited through the app, where rules and history apply."""
 
     list_display = (
@@ -54,15 +68,6 @@ class ActionLogAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ActionLog]:
         return super().get_queryset(request).filter(action_scope(request.user))  # type: ignore[arg-type]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class AttachedFilter(admin.SimpleListFilter):
     title = _("attached")
@@ -78,7 +83,7 @@ class AttachedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(ReadOnlyAdmin):
     """Read-only: what was uploaded, its checks and its reading; files open through the API."""
 
     list_display = ("id", "kind", "customer", "uploaded_by", "action", "created_at", "flags", "recognition")
@@ -108,16 +113,10 @@ class EvidenceAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
-        scope = ActionLog.objects.filter(action_scope(request.user))  # type: ignore[arg-type]
-        return (
-            super().get_queryset(request).filter(Q(action__in=scope) | Q(action__isnull=True, uploaded_by=request.user))
-        )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        user = request.user
+        scope = ActionLog.objects.filter(action_scope(user))  # type: ignore[arg-type]
+        # Uploads not attached yet: their uploader's, and all of them for an admin (to clean up).
+        loose = Q(action__isnull=True)
+        if not (getattr(user, "role", "") == Role.ADMIN or user.is_superuser):
+            loose &= Q(uploaded_by=user)
+        return super().get_queryset(request).filter(Q(action__in=scope) | loose)

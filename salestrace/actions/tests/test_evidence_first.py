@@ -448,3 +448,18 @@ def test_a_reading_whose_task_was_lost_is_queued_again_by_the_hourly_sweep(perso
         HUEY.immediate = False
     assert Evidence.objects.get(pk=shot["id"]).recognition == Evidence.Recognition.DONE
     assert evidence_requeue_stuck(now=now + timedelta(minutes=40)) == 0
+
+
+def test_the_admin_lists_uploads_read_only_with_the_unattached_ones_apart(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    loose = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=31)).json()["id"]
+    kept = attached_photo(alice, shop, now)
+    admin = Client()
+    admin.force_login(personas.admin)
+    listing = admin.get("/admin/actions/evidence/?attached=no")
+    assert listing.status_code == 200
+    assert f"/admin/actions/evidence/{loose}/change/" in listing.content.decode()
+    assert f"/admin/actions/evidence/{kept}/change/" not in listing.content.decode()
+    detail = admin.get(f"/admin/actions/evidence/{loose}/change/")
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()
