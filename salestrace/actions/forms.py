@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from django import forms
@@ -53,22 +54,7 @@ class ActionForm(forms.Form):
 
     def draft(self) -> ActionDraft:
         """The cleaned values as a draft; call only after is_valid()."""
-        data = self.cleaned_data
-        return ActionDraft(
-            occurred_at=data["occurred_at"],
-            contact_method=data["contact_method"],
-            stage=data["stage"],
-            key_action=data["key_action"],
-            obstacle=data["obstacle"],
-            next_step_plan=data["next_step_plan"],
-            next_step_date=data["next_step_date"],
-            next_step_deliverable=data["next_step_deliverable"],
-            emotion=data["emotion"],
-            summary=data["summary"],
-            channel=data["channel"],
-            content_type=data["content_type"],
-            response_strength=data["response_strength"],
-        )
+        return ActionDraft(**{f.name: self.cleaned_data[f.name] for f in fields(ActionDraft)})
 
 
 class SummaryForm(forms.Form):

@@ -27,11 +27,6 @@ from salestrace.customers.models import Customer
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def shop(personas: Any) -> Customer:
     return make_customer(owner=personas.alice, name="联华超市(徐汇店)")

@@ -51,11 +51,6 @@ pytestmark = pytest.mark.django_db
 CHAT = ["王店长您好，新品到货了吗", "到了，明天可以安排陈列", "好的，我下午三点过来", "价格按上次报价执行"]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def shop(personas: Any) -> Customer:
     return make_customer(owner=personas.alice, name="联华超市(徐汇店)")
