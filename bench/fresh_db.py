@@ -61,9 +61,10 @@ def machine() -> str:
     )
 
 
-def replace_section(path: Path, title: str, body: str) -> None:
-    """Put `body` (which starts with the `title` line) in place of that section of a Markdown file."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+def replace_section(path: Path, title: str, body: str, *, header: str = "# Benchmarks\n") -> None:
+    """Put `body` (which starts with the `title` line) in place of that section of a Markdown file
+    (made with `header` when it does not exist yet)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else header
     start = text.find(title)
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + body

@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bodies import action_body  # noqa: E402  (run as a script: the project root is not on the path yet)
+from bench.fresh_db import replace_section  # noqa: E402
 
 PYTHON = sys.executable
 API_PATH = "/api/v1/actions"
@@ -561,19 +562,6 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else DOC_HEADER
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        rest = text[end + 1 :] if end != -1 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 # --- command line ------------------------------------------------------------------------------
 
 
@@ -662,7 +650,7 @@ def main(argv: list[str]) -> int:
             encoding="utf-8",
         )
     if not args.no_write:
-        write_section(args.out, section)
+        replace_section(args.out, SECTION, section, header=DOC_HEADER)
         print(f"wrote {args.out}")
     return 0
 

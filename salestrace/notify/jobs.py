@@ -11,7 +11,7 @@ from django.db.models import F, Min
 
 from salestrace.notify import transports
 from salestrace.notify.models import Channel, Delivery
-from salestrace.notify.selectors import ChannelConfig, team_config, team_configs, user_address
+from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
 from salestrace.notify.transports import (
     DeliveryFailed,
     Message,
@@ -75,8 +75,13 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
         return False
     address = None
     if delivery.user is not None and delivery.user.is_active:
-        config = configs.get(delivery.team_id) if configs and delivery.team_id is not None else None
-        address = user_address(delivery.channel, delivery.user, config or team_config(delivery.team_id))
+        configs = configs if configs is not None else team_configs()
+        address = address_for(
+            delivery.channel,
+            config=configs.get(delivery.team_id or 0, environment_config()),
+            wecom_userid=delivery.user.wecom_userid,
+            email=delivery.user.email,
+        )
     if address is None:
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
             status=Delivery.Status.FAILED, last_error="channel no longer configured for this recipient"

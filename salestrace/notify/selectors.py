@@ -81,13 +81,6 @@ def team_configs() -> dict[int, ChannelConfig]:
     return resolved
 
 
-def team_config(team_id: int | None) -> ChannelConfig:
-    """One team's effective settings (the environment's for no team)."""
-    if team_id is None:
-        return environment_config()
-    return team_configs().get(team_id, environment_config())
-
-
 @dataclass(frozen=True)
 class Address:
     """A resolved recipient: the target to send to, a masked label for the log, a rate-limit key."""
@@ -124,12 +117,6 @@ def address_for(channel: str, *, config: ChannelConfig, wecom_userid: str, email
     if channel == Channel.EMAIL and email and settings.NOTIFY_EMAIL_ENABLED:
         return Address(Target(email), email)
     return None
-
-
-def user_address(channel: str, user: User, config: ChannelConfig | None = None) -> Address | None:
-    """Where `channel` reaches `user` now, with their team's settings."""
-    config = config if config is not None else team_config(user.team_id)
-    return address_for(channel, config=config, wecom_userid=user.wecom_userid, email=user.email)
 
 
 def masked_settings(row: ChannelSettings) -> dict[str, str]:

@@ -63,14 +63,19 @@ def can_log_actions(user: User) -> bool:
     return user.is_active and user.role != Role.ASSISTANT
 
 
+def is_manager(user: User) -> bool:
+    """Supervisors and above: they see team dashboards, assign customers and tasks in their scope."""
+    return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)
+
+
 def can_see_dashboards(user: User) -> bool:
     """Team dashboards are for supervisors and above."""
-    return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)
+    return is_manager(user)
 
 
 def can_assign_owner(user: User) -> bool:
     """Supervisors and above may give a customer to someone else (within their scope)."""
-    return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)
+    return is_manager(user)
 
 
 def assignable_users(user: User) -> Q:

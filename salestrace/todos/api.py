@@ -1,9 +1,8 @@
 """/api/v1/tasks: to-dos (待办) of the caller and, for supervisors, of their team."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
@@ -80,21 +79,18 @@ def list_tasks(request: HttpRequest, filters: Query[TaskQuery]) -> Any:
 @router.post("/tasks", response={201: TaskOut, **ERRORS})
 def create_task(request: HttpRequest, payload: TaskIn) -> tuple[int, Task]:
     """A task for yourself, or (supervisors and above) for someone in your scope, reminded before it is due."""
-    due_at = payload.due_at
-    hours = payload.remind_before_hours
-    hours = settings.SALESTRACE_TASK_REMIND_HOURS if hours is None else hours
     task = task_create(
         user=request.user,  # type: ignore[arg-type]
         title=payload.title,
-        due_at=due_at,
+        due_at=payload.due_at,
         now=clock.now(),
         assignee_id=payload.assignee_id,
         customer_id=payload.customer_id,
         detail=payload.detail,
         cc_ids=payload.cc_ids,
-        remind_at=due_at - timedelta(hours=hours),
+        remind_before_hours=payload.remind_before_hours,
     )
-    return 201, task_get(user=request.user, task_id=task.pk)  # type: ignore[arg-type]
+    return 201, task
 
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS})
@@ -105,5 +101,4 @@ def get_task(request: HttpRequest, task_id: IdPath) -> Task:
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS})
 def patch_task(request: HttpRequest, task_id: IdPath, payload: TaskPatch) -> Task:
     """Mark a task done or cancelled, or open it again."""
-    task_set_status(user=request.user, task_id=task_id, status=payload.status, now=clock.now())  # type: ignore[arg-type]
-    return task_get(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+    return task_set_status(user=request.user, task_id=task_id, status=payload.status, now=clock.now())  # type: ignore[arg-type]

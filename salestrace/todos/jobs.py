@@ -31,7 +31,7 @@ from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
 from salestrace.notify.selectors import ChannelConfig, team_configs
-from salestrace.notify.services import Note, Recipient, notify, notify_user, recipient_of
+from salestrace.notify.services import Note, Recipient, notify, recipient_of
 from salestrace.notify.transports import Line
 from salestrace.org.models import User
 from salestrace.todos import compute
@@ -141,11 +141,14 @@ def _daily_notes(reps: list[RepRow], ctx: SweepContext) -> list[Note]:
 
 
 def daily_reminders(*, now: datetime) -> int:
-    """The 18:00 sweep (each team at its own time): teams handled; nothing on days off."""
-    tasks_resolve_by_later_actions(now=now)
+    """The 18:00 sweep (each team at its own time): teams handled; nothing on days off.
+
+    Checked every minute, so nothing is written until a team is due: then tasks a later action
+    made moot are closed first, so the message does not list them."""
     ctx = sweep_context(now=now)
-    if ctx is None:
+    if ctx is None or not ctx.due_team_ids:
         return 0
+    tasks_resolve_by_later_actions(now=now)
     handled = 0
     while handle_one_team_reminder(now=now, context=ctx):
         handled += 1
@@ -274,8 +277,9 @@ def follow_ups(*, now: datetime, budget: int | None = None) -> int:
 # --- task reminders (morning of the due day, N hours before a planned time) ----------------------
 
 
-def handle_one_task_reminder(*, now: datetime) -> bool:
-    """Remind one person of all their tasks that have come up; False when none has."""
+def handle_one_task_reminder(*, now: datetime, configs: dict[int, ChannelConfig] | None = None) -> bool:
+    """Remind one person of all their tasks that have come up; False when none has.
+    `configs`: every team's channel settings, when the caller has read them already."""
     due = Task.objects.filter(status=Task.Status.OPEN, reminded_at=None, remind_at__lte=now)
     assignee_id = due.order_by("remind_at", "pk").values_list("assignee_id", flat=True).first()
     if assignee_id is None:
@@ -283,14 +287,14 @@ def handle_one_task_reminder(*, now: datetime) -> bool:
     with transaction.atomic():
         rows = list(
             due.filter(assignee_id=assignee_id)
-            .select_related("customer")
+            .select_related("customer", "assignee")
             .order_by("due_at", "pk")
             .select_for_update(of=("self",))
         )
         claimed = Task.objects.filter(pk__in=[t.pk for t in rows], reminded_at=None).update(reminded_at=now)
         if claimed != len(rows) or not rows:
             return True  # another worker got there first; its transaction sends the message
-        user = User.objects.get(pk=assignee_id)
+        user = rows[0].assignee
         with _language():
             lines = [
                 Line(
@@ -304,14 +308,19 @@ def handle_one_task_reminder(*, now: datetime) -> bool:
                 rep_name=str(user), rep_id_on_vendor=user.wecom_userid, lines=lines, page_link=tasks_page_link()
             )
         digest = hashlib.sha256(",".join(str(t.pk) for t in rows).encode()).hexdigest()[:16]
-        notify_user(user=user, message=message, dedupe_key=f"tasks:{user.pk}:{digest}", source=TASK_SOURCE, now=now)
+        notify(
+            notes=[Note(recipient_of(user), message, f"tasks:{user.pk}:{digest}")],
+            configs=configs if configs is not None else team_configs(),
+            source=TASK_SOURCE,
+            now=now,
+        )
     return True
 
 
 def task_reminders(*, now: datetime) -> int:
     """Every person whose tasks have come up gets one message; returns people handled."""
-    handled = 0
-    while handle_one_task_reminder(now=now):
+    handled, configs = 0, team_configs()
+    while handle_one_task_reminder(now=now, configs=configs):
         handled += 1
     return handled
 
@@ -353,9 +362,6 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
 
         def labels(option_set: str, code: str) -> str:
             return catalog.labels.get(option_set, {}).get(code, code)
-
-        def recipient(user: User) -> Recipient:
-            return recipient_of(user)
 
         planned: list[tuple[Customer, str, compute.WakeupTexts, list[int]]] = []
         for customer in candidates:
@@ -415,10 +421,10 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
             batch_size=1000,
         )
         notes = [
-            Note(recipient(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
+            Note(recipient_of(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
         ]
         notes += [
-            Note(recipient(people[pk]), text.cc_message, f"{key}:cc:{pk}")
+            Note(recipient_of(people[pk]), text.cc_message, f"{key}:cc:{pk}")
             for _, key, text, cc in fresh
             for pk in cc
             if pk in people

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +14,8 @@ from salestrace.catalog.models import TemplatePack
 from salestrace.catalog.packs import read_pack
 from salestrace.core.errors import FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
-from salestrace.org.models import Role, User
-from salestrace.org.selectors import assignable_users, customer_scope
+from salestrace.org.models import User
+from salestrace.org.selectors import assignable_users, customer_scope, is_manager
 from salestrace.todos.models import FollowUpRule, JobCursor, Task
 from salestrace.todos.selectors import task_get
 
@@ -31,15 +32,16 @@ def task_create(
     detail: str = "",
     link: str = "",
     cc_ids: Sequence[int] = (),
-    remind_at: datetime | None = None,
+    remind_before_hours: int | None = None,
 ) -> Task:
-    """A manual task: for oneself, or (supervisors and above) for someone in scope, with CC'd colleagues."""
+    """A manual task: for oneself, or (supervisors and above) for someone in scope, with CC'd colleagues.
+    The reminder comes `remind_before_hours` before it is due (SALESTRACE_TASK_REMIND_HOURS by default)."""
     errors: list[FieldError] = []
     if not title.strip():
         errors.append(FieldError("title", "required", _("The title is required.")))
     assignee_id = assignee_id if assignee_id is not None else user.pk
     if assignee_id != user.pk:
-        if user.role not in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} and not user.is_superuser:
+        if not is_manager(user):
             raise PermissionDenied(
                 [FieldError("assignee_id", "forbidden", _("You may only create tasks for yourself."))]
             )
@@ -57,7 +59,10 @@ def task_create(
         title=title.strip()[:200],
         detail=detail.strip(),
         due_at=due_at,
-        remind_at=remind_at,
+        remind_at=due_at
+        - timedelta(
+            hours=settings.SALESTRACE_TASK_REMIND_HOURS if remind_before_hours is None else remind_before_hours
+        ),
         source=Task.Source.MANUAL,
         customer_id=customer_id,
         link=link,
@@ -75,7 +80,7 @@ def task_set_status(*, user: User, task_id: int, status: str, now: datetime) -> 
     """Mark a task done, cancelled or open again; the assignee, its creator or a supervisor in scope may."""
     task = task_get(user=user, task_id=task_id)
     may = task.assignee_id == user.pk or task.created_by_id == user.pk
-    may = may or user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser
+    may = may or is_manager(user)
     if not may:
         raise PermissionDenied([FieldError(None, "forbidden", _("Only the assignee may change this task."))])
     if status not in Task.Status.values:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from salestrace.core import clock
 from salestrace.core.errors import NotFound, PermissionDenied
 from salestrace.notify.selectors import inbox_list
+from salestrace.notify.services import inbox_mark_read
 from salestrace.org.models import User
 from salestrace.todos.models import Task
 from salestrace.todos.selectors import TaskFilters, local_day_bounds, task_list
@@ -35,15 +36,19 @@ def my_tasks_page(request: HttpRequest) -> HttpResponse:
         .order_by("-completed_at")[:20]
     )
     cc = list(task_list(user=user, filters=TaskFilters(status=Task.Status.OPEN)).filter(cc=user)[:50])
+    inbox = list(inbox_list(user=user)[:10])
     context = {
         "overdue": [t for t in open_tasks if t.due_at < now],
         "today": [t for t in open_tasks if now <= t.due_at < end_of_today],
         "later": [t for t in open_tasks if t.due_at >= end_of_today],
         "done": done,
         "cc": cc,
-        "inbox": list(inbox_list(user=user)[:10]),
+        "inbox": inbox,
     }
-    return render(request, "todos/my_tasks.html", context)
+    response = render(request, "todos/my_tasks.html", context)
+    # Shown once as new (the page above still marks them); read from the next visit on.
+    inbox_mark_read(user_id=user.pk, message_ids=[m.pk for m in inbox if not m.read_at], now=now)
+    return response
 
 
 @login_required

@@ -77,3 +77,22 @@ def test_my_tasks_page_lists_open_tasks_and_marks_one_done(
     response = client.post(f"/tasks/{task_id}/status/", {"status": "done"})
     assert response.status_code == 302
     assert Task.objects.get(pk=task_id).status == Task.Status.DONE
+
+
+def test_inbox_messages_show_as_new_once_on_my_tasks(client: Any, personas: Any, now: Any) -> None:
+    from salestrace.notify.models import InboxMessage
+
+    message = InboxMessage.objects.create(
+        user=personas.alice,
+        title="请补写沟通摘要：联华超市",
+        payload={},
+        source="evidence",
+        dedupe_key="k1",
+        created_at=now,
+    )
+    client.force_login(personas.alice)
+    first = client.get("/tasks/").content.decode()
+    assert 'class="unread"' in first
+    message.refresh_from_db()
+    assert message.read_at is not None
+    assert 'class="unread"' not in client.get("/tasks/").content.decode()
