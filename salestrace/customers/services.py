@@ -96,28 +96,23 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "name" in changes and not str(changes["name"]).strip():
         errors.append(FieldError("name", "required", _("The customer name is required.")))
-    if "owner_id" in changes and changes["owner_id"] != customer.owner_id:
+    owner_changed = "owner_id" in changes and changes["owner_id"] != customer.owner_id
+    if owner_changed:
         if changes["owner_id"] is None:
             errors.append(FieldError("owner_id", "required", _("A customer needs an owner.")))
+        elif customer.status == Customer.Status.DORMANT:
+            errors.append(FieldError("owner_id", "frozen", _("This lead is in the dormant pool: reassign it there.")))
         else:
             _check_owner(user=user, owner_id=changes["owner_id"], errors=errors)
     if errors:
         raise RuleViolation(errors)
-    if (
-        customer.status == Customer.Status.DORMANT
-        and "owner_id" in changes
-        and changes["owner_id"] != customer.owner_id
-    ):
-        raise RuleViolation(
-            [FieldError("owner_id", "frozen", _("This lead is in the dormant pool: reassign it there."))]
-        )
-    fields = [*changes.keys(), "updated_at"]
-    if "owner_id" in changes and changes["owner_id"] != customer.owner_id:
-        customer.assigned_at, customer.from_pool = now, False
-        fields += ["assigned_at", "from_pool"]
     for name, value in changes.items():
         setattr(customer, name, value.strip() if isinstance(value, str) else value)
     fields = [*changes.keys(), "updated_at"]
+    if owner_changed:
+        # A new owner starts a new spell: the idle clock and the pool-claim count start over.
+        customer.assigned_at, customer.from_pool = now, False
+        fields += ["assigned_at", "from_pool"]
     if "name" in changes:
         customer.name_pinyin, customer.name_initials = pinyin_keys(customer.name)
         fields += ["name_pinyin", "name_initials"]

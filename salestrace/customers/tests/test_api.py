@@ -137,3 +137,19 @@ def test_the_customer_list_has_a_query_budget(personas, api_as, django_assert_ma
 
 def test_assistant_reads_but_does_not_create(personas: Any, api_as: Any) -> None:
     assert api_as(personas.fay).post("/customers", {"name": "x"}).status_code == 403
+
+
+def test_a_new_owner_starts_a_new_spell_not_the_old_one(personas, api_as, now):
+    # given alice's lead, claimed from the pool two months ago and quiet since
+    from datetime import timedelta
+
+    lead = make_customer(owner=personas.alice, name="华联超市(老客户)")
+    Customer.objects.filter(pk=lead.pk).update(assigned_at=now - timedelta(days=60), from_pool=True)
+    # when her supervisor gives it to himself
+    response = api_as(personas.sam).patch(f"/customers/{lead.pk}", {"owner_id": personas.sam.pk})
+    # then the idle clock starts now and it does not count against anyone's pool limit
+    assert response.status_code == 200, response.content
+    lead.refresh_from_db()
+    assert lead.owner_id == personas.sam.pk
+    assert lead.assigned_at == now
+    assert lead.from_pool is False
