@@ -100,10 +100,12 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     if owner_changed:
         if changes["owner_id"] is None:
             errors.append(FieldError("owner_id", "required", _("A customer needs an owner.")))
-        elif customer.status == Customer.Status.DORMANT:
-            errors.append(FieldError("owner_id", "frozen", _("This lead is in the dormant pool: reassign it there.")))
         else:
-            _check_owner(user=user, owner_id=changes["owner_id"], errors=errors)
+            before = len(errors)
+            _check_owner(user=user, owner_id=changes["owner_id"], errors=errors)  # may refuse outright (403)
+            if customer.status == Customer.Status.DORMANT and len(errors) == before:
+                message = _("This lead is in the dormant pool: reassign it there.")
+                errors.append(FieldError("owner_id", "frozen", message))
     if errors:
         raise RuleViolation(errors)
     for name, value in changes.items():
