@@ -18,6 +18,7 @@ from salestrace.actions.selectors import (
     evidence_get,
     evidence_of,
     summary_needed,
+    with_evidence,
 )
 from salestrace.actions.services import action_log, action_update, evidence_add, evidence_retry, evidence_upload
 from salestrace.core import clock
@@ -168,7 +169,7 @@ class ActionDetailOut(ActionOut):
 
     @staticmethod
     def resolve_evidence(obj: ActionLog) -> list[Any]:
-        return list(evidence_of(action=obj))
+        return list(obj.evidence.all())  # loaded in order by with_evidence
 
 
 class ActionQuery(Schema):
@@ -215,7 +216,7 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
 @router.get("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
 def get_action(request: HttpRequest, action_id: IdPath) -> ActionLog:
     """One action with every kept edit (who, when, before, after)."""
-    return action_get(user=request.user, action_id=action_id)  # type: ignore[arg-type]
+    return with_evidence(action_get(user=request.user, action_id=action_id))  # type: ignore[arg-type]
 
 
 @router.patch("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
@@ -223,7 +224,7 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
     """Edit your own action under the same rules; the edit is kept."""
     changes = payload.dict(exclude_unset=True)
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
-    return action
+    return with_evidence(action)
 
 
 def _position(latitude: Decimal | None, longitude: Decimal | None) -> dict[str, Decimal | None]:

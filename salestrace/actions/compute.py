@@ -195,13 +195,18 @@ def photo_flags(
     return flags
 
 
-def summary_needed(summary: str, readings: Iterable[tuple[str, str]]) -> bool:
+# The kinds of evidence a summary can be read from (OCR, speech-to-text).
+READ_KINDS = frozenset({"screenshot", "audio"})
+
+
+def summary_needed(summary: str, files: Iterable[tuple[str, str, str]]) -> bool:
     """Whether a person must still write the summary: it is blank, the action has screenshots or
     recordings to read it from, and none of them is being read or gave any text.
 
-    `readings` are (recognition state, recognised text) of those screenshots and recordings.
+    `files` are (kind, recognition state, recognised text) of the action's evidence; photos are
+    ignored.
     """
-    readings = list(readings)
+    readings = [(state, text) for kind, state, text in files if kind in READ_KINDS]
     if summary.strip() or not readings:
         return False
     return not any(state == "pending" or (state == "done" and text.strip()) for state, text in readings)

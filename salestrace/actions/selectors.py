@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions import compute
@@ -105,12 +106,21 @@ def actions_logged_count(*, user: User, since: datetime) -> int:
     return ActionLog.objects.filter(rep=user, logged_at__gte=since).count()
 
 
+# An action's evidence in the order it arrived, loaded with the action(s): one query for a page.
+EVIDENCE_IN_ORDER = Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id"))
+
+
+def with_evidence(action: ActionLog) -> ActionLog:
+    """The action with its evidence loaded (EVIDENCE_IN_ORDER), for a detail answer."""
+    prefetch_related_objects([action], EVIDENCE_IN_ORDER)
+    return action
+
+
 def customer_timeline(
     *, user: User, customer_id: int, offset: int = 0, limit: int = 20
 ) -> tuple[list[ActionLog], bool]:
     """One page of a customer's actions the user may see, newest first, and whether more follow."""
-    evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id"))
-    actions = action_list(user=user, filters=ActionFilters(customer_id=customer_id)).prefetch_related(evidence)
+    actions = action_list(user=user, filters=ActionFilters(customer_id=customer_id)).prefetch_related(EVIDENCE_IN_ORDER)
     page = list(actions[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
 
@@ -145,50 +155,29 @@ def evidence_get(*, user: User, evidence_id: int) -> Evidence:
     return evidence
 
 
-def own_uploads(*, user: User, customer_id: int, evidence_ids: Collection[int], since: datetime) -> list[Evidence]:
-    """The user's uploads for this customer, received since `since`, that no action has taken yet."""
+def own_uploads(
+    *, user: User, customer_id: int, evidence_ids: Collection[int], now: datetime, lock: bool = False
+) -> list[Evidence]:
+    """The user's uploads for this customer that no action has taken yet and that are younger than
+    EVIDENCE_UNATTACHED_HOURS (older ones are being swept), oldest first; `lock` for the
+    transaction that attaches them. Whatever else is asked for is simply missing from the answer."""
     if not evidence_ids:
         return []
-    return list(
-        Evidence.objects.filter(
-            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True, created_at__gte=since
-        ).order_by("created_at", "pk")
-    )
-
-
-def unattached_evidence(
-    *, user: User, customer_id: int, evidence_ids: Collection[int], since: datetime
-) -> list[Evidence]:
-    """The user's own uploads for this customer, received since `since` and not attached to any
-    action yet, locked for the attaching transaction; whatever else is asked for is missing."""
-    return list(
-        Evidence.objects.select_for_update()
-        .filter(
-            pk__in=evidence_ids, uploaded_by=user, customer_id=customer_id, action__isnull=True, created_at__gte=since
-        )
-        .order_by("pk")
-    )
+    qs = Evidence.objects.filter(
+        pk__in=evidence_ids,
+        uploaded_by=user,
+        customer_id=customer_id,
+        action__isnull=True,
+        created_at__gte=now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS),
+    ).order_by("created_at", "pk")
+    return list(qs.select_for_update() if lock else qs)
 
 
 def summary_needed(action: ActionLog) -> bool:
     """Whether the rep must still write this action's summary by hand (see compute.summary_needed);
     uses the prefetched evidence when there is some, so a timeline page costs no extra query."""
-    readings = [
-        (e.recognition, e.recognised_text)
-        for e in action.evidence.all()
-        if e.kind in (Evidence.Kind.SCREENSHOT, Evidence.Kind.AUDIO)
-    ]
-    return compute.summary_needed(action.summary, readings)
-
-
-def readings_of(*, action_id: int) -> list[tuple[str, str]]:
-    """(recognition state, recognised text) of the action's screenshots and recordings."""
-    return [
-        (state, text)
-        for state, text in Evidence.objects.filter(
-            action_id=action_id, kind__in=[Evidence.Kind.SCREENSHOT, Evidence.Kind.AUDIO]
-        ).values_list("recognition", "recognised_text")
-    ]
+    files = [(e.kind, e.recognition, e.recognised_text) for e in action.evidence.all()]
+    return compute.summary_needed(action.summary, files)
 
 
 def photo_reused(

@@ -26,10 +26,10 @@ from salestrace.actions.rules import ActionDraft, Problem, check_draft
 from salestrace.actions.selectors import (
     action_get,
     evidence_get,
+    evidence_of,
     may_change,
+    own_uploads,
     photo_reused,
-    readings_of,
-    unattached_evidence,
 )
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
@@ -173,10 +173,7 @@ def _action_log(
     if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
         raise RuleViolation([refusal])
     wanted = set(evidence_ids)
-    since = now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
-    evidence = (
-        unattached_evidence(user=user, customer_id=customer.pk, evidence_ids=wanted, since=since) if wanted else []
-    )
+    evidence = own_uploads(user=user, customer_id=customer.pk, evidence_ids=wanted, now=now, lock=True)
     if len(evidence) != len(wanted):
         raise InvalidInput(
             [
@@ -644,7 +641,8 @@ def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
     """Tell the rep, in the inbox and on their channels, when the files of an action with no
     summary could not be read: the summary must be written by hand (nothing is invented)."""
     action = ActionLog.objects.select_related("rep", "customer").get(pk=action_id)
-    if not compute.summary_needed(action.summary, readings_of(action_id=action_id)):
+    files = list(evidence_of(action=action))
+    if not compute.summary_needed(action.summary, [(e.kind, e.recognition, e.recognised_text) for e in files]):
         return
     rep = action.rep
     link = settings.SALESTRACE_BASE_URL + reverse("actions:summary", args=[action.pk])
@@ -666,14 +664,7 @@ def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
             mention_id=rep.wecom_userid,
         )
     # Once per set of unreadable files: a retry that fails again tells the rep nothing new.
-    unread = ",".join(
-        str(pk)
-        for pk in Evidence.objects.filter(
-            action_id=action.pk, recognition__in=[Evidence.Recognition.FAILED, Evidence.Recognition.UNAVAILABLE]
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    unread = ",".join(str(e.pk) for e in files if e.retryable)
     notify_user(
         user=rep,
         message=message,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -103,7 +102,7 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             user=user,
             customer_id=customer.pk,
             evidence_ids=kept_evidence_ids(request.POST.get("kept_evidence", "")),
-            since=_uploads_since(now),
+            now=now,
         )
         file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
         if form.is_valid() and not file_errors:
@@ -138,7 +137,7 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             user=user,
             customer_id=customer.pk,
             evidence_ids=kept_evidence_ids(request.GET.get("kept", "")),
-            since=_uploads_since(now),
+            now=now,
         )
         form.initial["kept_evidence"] = ",".join(str(e.pk) for e in kept)
     catalog = option_catalog()
@@ -184,11 +183,6 @@ def evidence_retry_page(request: HttpRequest, evidence_id: int) -> HttpResponse:
     if evidence.action_id is None:
         return redirect(reverse("customers:detail", args=[evidence.customer_id]))
     return redirect(reverse("actions:summary", args=[evidence.action_id]))
-
-
-def _uploads_since(now: datetime) -> datetime:
-    """Uploads older than this are swept, never attached."""
-    return now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
 
 
 def _blank_form(customer: Customer, *, now: datetime, contact_method: str) -> ActionForm:

@@ -137,7 +137,6 @@ def actions_logged(rep_ids: list[int], day: date) -> dict[int, list[ActionRow]]:
     for row in rows:
         attached = files.get(row["pk"], [])
         values = {f: row[f] for f in fields} | evidence_values([file[0] for file in attached])
-        readings = [(state, text) for kind, state, text in attached if kind != Evidence.Kind.PHOTO]
         link = new_action_link(row["customer_id"], action=row["pk"])
         out.setdefault(row["rep_id"], []).append(
             ActionRow(
@@ -145,7 +144,7 @@ def actions_logged(rep_ids: list[int], day: date) -> dict[int, list[ActionRow]]:
                 row["customer__name"],
                 values,
                 link,
-                summary_needed=summary_needed(row["summary"], readings),
+                summary_needed=summary_needed(row["summary"], attached),
                 summary_link=absolute(_path("actions:summary", [row["pk"]], f"/actions/{row['pk']}/summary/")),
             )
         )
