@@ -139,18 +139,6 @@ class EvidenceOut(Schema):
     original_url: str
     watermarked_url: str | None
 
-    @staticmethod
-    def resolve_recognition_message(obj: Evidence) -> str:
-        return obj.recognition_message
-
-    @staticmethod
-    def resolve_original_url(obj: Evidence) -> str:
-        return f"/api/v1/evidence/{obj.pk}/original"
-
-    @staticmethod
-    def resolve_watermarked_url(obj: Evidence) -> str | None:
-        return f"/api/v1/evidence/{obj.pk}/watermarked" if obj.derivative else None
-
 
 class ActionDetailOut(ActionOut):
     edits: list[ActionEditOut]

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -180,6 +181,21 @@ class Evidence(models.Model):
         """Where the reading stands, in words: pending, or what to do when it failed."""
         message = RECOGNITION_MESSAGES.get((self.kind, self.recognition))
         return str(message) if message else ""
+
+    @property
+    def original_url(self) -> str:
+        """The file as uploaded, served through the API after a scope check."""
+        return reverse("api-v1:evidence_original", args=[self.pk])
+
+    @property
+    def watermarked_url(self) -> str | None:
+        """The stamped copy of a photo; None for files that have none."""
+        return reverse("api-v1:evidence_watermarked", args=[self.pk]) if self.derivative else None
+
+    @property
+    def shown_url(self) -> str:
+        """What a page shows: the stamped copy when there is one."""
+        return self.watermarked_url or self.original_url
 
     @property
     def retryable(self) -> bool:
