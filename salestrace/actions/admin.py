@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
-from salestrace.org.models import Role
-from salestrace.org.selectors import action_scope
+from salestrace.actions.selectors import evidence_scope
+from salestrace.org.models import User
+from salestrace.org.selectors import action_scope, is_admin
 
 
 class ActionEditInline(admin.TabularInline):
@@ -113,10 +114,5 @@ class EvidenceAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Evidence]:
-        user = request.user
-        scope = ActionLog.objects.filter(action_scope(user))  # type: ignore[arg-type]
-        # Uploads not attached yet: their uploader's, and all of them for an admin (to clean up).
-        loose = Q(action__isnull=True)
-        if not (getattr(user, "role", "") == Role.ADMIN or user.is_superuser):
-            loose &= Q(uploaded_by=user)
-        return super().get_queryset(request).filter(Q(action__in=scope) | loose)
+        user: User = request.user  # type: ignore[assignment]
+        return super().get_queryset(request).filter(evidence_scope(user, all_loose=is_admin(user)))

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, tzinfo
 
-from salestrace.catalog.packs import CHOICE_FIELDS
+from salestrace.catalog.packs import CHOICE_FIELDS, EVIDENCE_FIELDS
 from salestrace.catalog.rules import RuleSpec, evaluate
 
 
@@ -41,13 +41,11 @@ class ActionDraft:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-EVIDENCE_KINDS = ("photo", "screenshot", "audio")
-
-
 def evidence_values(kinds: Collection[str]) -> dict[str, list[str]]:
-    """What the rules see of attached files: `evidence_<kind>` lists one entry per file of that kind."""
+    """What the rules see of attached files: each of EVIDENCE_FIELDS (`evidence_<kind>`) lists one
+    entry per file of that kind."""
     kinds = list(kinds)
-    return {f"evidence_{kind}": [k for k in kinds if k == kind] for kind in EVIDENCE_KINDS}
+    return {name: [k for k in kinds if f"evidence_{k}" == name] for name in EVIDENCE_FIELDS}
 
 
 @dataclass(frozen=True)

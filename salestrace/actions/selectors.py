@@ -15,8 +15,8 @@ from salestrace.actions.compute import hash_distance
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
-from salestrace.org.models import Role, User
-from salestrace.org.selectors import action_scope
+from salestrace.org.models import User
+from salestrace.org.selectors import action_scope, is_admin
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def action_get(*, user: User, action_id: int) -> ActionLog:
 
 def may_change(user: User, owner_id: int) -> bool:
     """Whether the user may change what `owner_id` logged or uploaded: their own, or an admin."""
-    return owner_id == user.pk or user.role == Role.ADMIN or user.is_superuser
+    return owner_id == user.pk or is_admin(user)
 
 
 def action_edits(*, action: ActionLog) -> QuerySet[ActionEdit]:
@@ -141,12 +141,18 @@ def evidence_of(*, action: ActionLog) -> QuerySet[Evidence]:
     return Evidence.objects.filter(action=action).order_by("created_at", "id")
 
 
+def evidence_scope(user: User, *, all_loose: bool = False) -> Q:
+    """The evidence a user may see: attached to an action in their scope, or their own upload not
+    attached yet (`all_loose`: every unattached upload, for an admin cleaning up)."""
+    loose = Q(action__isnull=True) if all_loose else Q(action__isnull=True, uploaded_by=user)
+    return Q(action__in=ActionLog.objects.filter(action_scope(user))) | loose
+
+
 def evidence_get(*, user: User, evidence_id: int) -> Evidence:
-    """One piece of evidence the user may see, or NotFound (the same answer for both): attached to
-    an action in the user's scope, or uploaded by the user and not attached yet."""
+    """One piece of evidence the user may see (evidence_scope), or NotFound (the same answer for both)."""
     evidence = (
         Evidence.objects.select_related("action", "customer")
-        .filter(Q(action__in=ActionLog.objects.filter(action_scope(user))) | Q(action__isnull=True, uploaded_by=user))
+        .filter(evidence_scope(user))
         .filter(pk=evidence_id)
         .first()
     )

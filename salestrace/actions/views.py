@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from datetime import datetime
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from salestrace.actions.forms import ActionForm, SummaryForm, kept_evidence_ids
 from salestrace.actions.models import Evidence
+from salestrace.actions.rules import ActionDraft
 from salestrace.actions.selectors import (
     action_get,
     actions_logged_count,
@@ -160,6 +162,8 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "quality_choices": quality,
         "quality_open": any(row["value"] or row["errors"] for row in quality),
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
+        # What the browser's rule check reads: every field a person fills in, and the files.
+        "rule_fields": ",".join([*(f.name for f in fields(ActionDraft) if f.name != "occurred_at"), *_EVIDENCE_INPUTS]),
     }
     return render(request, "actions/form.html", context, status=status)
 
@@ -230,10 +234,11 @@ def action_summary_page(request: HttpRequest, action_id: int) -> HttpResponse:
     return render(request, "actions/summary.html", context, status=status)
 
 
+# The form's file inputs: the evidence field the rules know it by, its kind, what the picker offers.
 _EVIDENCE_INPUTS = {
-    "evidence_photo": Evidence.Kind.PHOTO,
-    "evidence_screenshot": Evidence.Kind.SCREENSHOT,
-    "evidence_audio": Evidence.Kind.AUDIO,
+    "evidence_photo": (Evidence.Kind.PHOTO, "image/*"),
+    "evidence_screenshot": (Evidence.Kind.SCREENSHOT, "image/*"),
+    "evidence_audio": (Evidence.Kind.AUDIO, "audio/*"),
 }
 
 
@@ -242,7 +247,7 @@ def _upload_files(
 ) -> dict[str, list[str]]:
     """Upload the files picked on the form (added to `kept`); the refusals, by input name."""
     errors: dict[str, list[str]] = {}
-    for name, kind in _EVIDENCE_INPUTS.items():
+    for name, (kind, _accept) in _EVIDENCE_INPUTS.items():
         upload = request.FILES.get(name)
         if upload is None:
             continue
@@ -253,21 +258,18 @@ def _upload_files(
     return errors
 
 
-_EVIDENCE_ACCEPT = {"evidence_photo": "image/*", "evidence_screenshot": "image/*", "evidence_audio": "audio/*"}
-
-
 def _evidence_inputs(kept: list[Evidence], errors: dict[str, list[str]]) -> list[dict[str, object]]:
     """One file input per kind, with the uploads already kept for it and its refusals."""
     return [
         {
             "name": name,
             "label": capfirst(kind.label),
-            "accept": _EVIDENCE_ACCEPT[name],
+            "accept": accept,
             "capture": kind == Evidence.Kind.PHOTO,  # on phones the camera opens directly
             "kept": [e for e in kept if e.kind == kind],
             "errors": errors.get(name, []),
         }
-        for name, kind in _EVIDENCE_INPUTS.items()
+        for name, (kind, accept) in _EVIDENCE_INPUTS.items()
     ]
 
 

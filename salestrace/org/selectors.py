@@ -63,6 +63,11 @@ def can_log_actions(user: User) -> bool:
     return user.is_active and user.role != Role.ASSISTANT
 
 
+def is_admin(user: User) -> bool:
+    """The admin role (or a Django superuser): every team, any action."""
+    return user.role == Role.ADMIN or user.is_superuser
+
+
 def is_manager(user: User) -> bool:
     """Supervisors and above: they see team dashboards, assign customers and tasks in their scope."""
     return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)
