@@ -45,11 +45,8 @@ class RuleForm(forms.ModelForm):
 
 
 class CatalogAdmin(admin.ModelAdmin):
-    """Every catalog edit in the admin expires the snapshots cached by running processes."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        catalog_changed()
+    """Every catalog edit in the admin expires the snapshots cached by running processes (the change
+    form and list_editable both end in save_related, so it is bumped once per save)."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

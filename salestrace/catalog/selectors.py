@@ -72,7 +72,7 @@ def _build_snapshot() -> CatalogSnapshot:
         if set_code == "stage":
             stages.append(code)
     rules = []
-    for r in Rule.objects.filter(is_active=True).order_by("position", "code"):
+    for r in active_rules():
         try:
             rules.append(
                 RuleSpec(r.code, parse_condition(r.condition), parse_requires(r.requires), r.message_zh, r.message_en)
@@ -81,7 +81,7 @@ def _build_snapshot() -> CatalogSnapshot:
             # Admin and pack loading refuse broken conditions and requirements; one written around them must not
             # stop every rep from saving, so it is skipped loudly.
             logger.exception("rule %s has a broken condition and is not applied", r.code)
-    thresholds = dict(Threshold.objects.values_list("code", "value"))
+    thresholds = threshold_values()
     return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds)
 
 
@@ -115,27 +115,22 @@ class OptionCatalog:
 
     labels: dict[str, dict[str, str]]
     choices: dict[str, list[tuple[str, str]]]
-    names: dict[str, str]
 
 
 def option_catalog() -> OptionCatalog:
     """Every option set and option, labelled in the active language; one query."""
     labels: dict[str, dict[str, str]] = {}
     choices: dict[str, list[tuple[str, str]]] = {}
-    names: dict[str, str] = {}
     rows = Option.objects.order_by("option_set__code", "position", "code").values_list(
         "option_set__code",
-        "option_set__name_zh",
-        "option_set__name_en",
         "code",
         "label_zh",
         "label_en",
         "is_active",
     )
-    for set_code, name_zh, name_en, code, label_zh, label_en, is_active in rows:
+    for set_code, code, label_zh, label_en, is_active in rows:
         label = pick_language(label_zh, label_en)
-        names[set_code] = pick_language(name_zh, name_en)
         labels.setdefault(set_code, {})[code] = label
         if is_active:
             choices.setdefault(set_code, []).append((code, label))
-    return OptionCatalog(labels, choices, names)
+    return OptionCatalog(labels, choices)
