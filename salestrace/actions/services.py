@@ -319,7 +319,7 @@ def _may_add_evidence(user: User, action: ActionLog) -> None:
         )
 
 
-def _prepare_evidence(
+def evidence_prepare(
     *,
     user: User,
     customer: Customer,
@@ -429,7 +429,7 @@ def evidence_upload(
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     customer = customer_get(user=user, customer_id=customer_id, for_write=True)
-    evidence = _prepare_evidence(
+    evidence = evidence_prepare(
         user=user, customer=customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
     )
     return _store(evidence)
@@ -452,7 +452,7 @@ def evidence_add(
     """
     action = action_get(user=user, action_id=action_id)
     _may_add_evidence(user, action)
-    evidence = _prepare_evidence(
+    evidence = evidence_prepare(
         user=user, customer=action.customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
     )
     evidence.action = action

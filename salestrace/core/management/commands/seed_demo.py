@@ -7,25 +7,23 @@ late, and three reps sell visibly faster, so dashboards built later have somethi
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from salestrace.actions import compute
 from salestrace.actions.demo import shelf_photo
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
+from salestrace.actions.services import evidence_prepare
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
 from salestrace.customers.compute import pinyin_keys
@@ -212,44 +210,25 @@ class Command(BaseCommand):
         )
 
     def _visit_photos(self, visits: list[ActionLog]) -> None:
-        """A stamped on-site photo for each visit, made as the phone and the server would: EXIF
-        time a few minutes before the visit was logged, watermark with receipt time, rep, customer
-        and position. Files go to the default storage like real uploads."""
+        """A stamped on-site photo for each visit, made by the upload service itself (checks, EXIF,
+        hash, watermark with receipt time, rep, customer and position; files in the default
+        storage): EXIF time a few minutes after the visit, received when the visit was logged.
+        Rows are written in bulk; the reuse and EXIF-time checks of an attach are not run."""
         rows = []
         for action in visits:
             self.photo_seed += 1
             rng = random.Random(self.photo_seed)
             taken = action.occurred_at.astimezone(SHANGHAI) + timedelta(minutes=rng.randint(0, 20))
-            data = shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)
-            facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=SHANGHAI)
-            latitude = Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}")
-            longitude = Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}")
-            lines = compute.watermark_lines(
-                received_at=action.logged_at.astimezone(SHANGHAI),
-                rep=str(action.rep),
-                customer=action.customer.name,
-                latitude=latitude,
-                longitude=longitude,
-                taken_at=facts.taken_at,
-            )
-            evidence = Evidence(
-                action=action,
+            evidence = evidence_prepare(
+                user=action.rep,
                 customer=action.customer,
-                uploaded_by=action.rep,
                 kind=Evidence.Kind.PHOTO,
-                sha256=hashlib.sha256(data).hexdigest(),
-                image_hash=facts.image_hash,
-                mime_type=facts.mime_type,
-                size=len(data),
-                taken_at=facts.taken_at.astimezone(UTC) if facts.taken_at else None,
-                latitude=latitude,
-                longitude=longitude,
-                created_at=action.logged_at,
-                updated_at=action.logged_at,
+                upload=ContentFile(shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)),
+                now=action.logged_at,
+                latitude=Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}"),
+                longitude=Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}"),
             )
-            evidence.original.save("original.jpg", ContentFile(data), save=False)
-            stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
-            evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+            evidence.action = action
             rows.append(evidence)
         Evidence.objects.bulk_create(rows, batch_size=500)
 
