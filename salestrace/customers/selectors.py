@@ -91,7 +91,6 @@ def customer_directory(
     qs = qs.annotate(
         active_at=Coalesce("last_active_at", "created_at"),
         last_key_action=Subquery(_latest_action().values("key_action")[:1]),
-        last_contact_method=Subquery(_latest_action().values("contact_method")[:1]),
     )
     text = filters.q.strip()
     if text:
