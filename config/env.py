@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,16 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def env_time(name: str, default: str) -> time:
+    """A wall-clock time "HH:MM" (Asia/Shanghai for our schedules)."""
+    raw = os.environ.get(name) or default
+    try:
+        hour, _, minute = raw.strip().partition(":")
+        return time(int(hour), int(minute or 0))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time like 18:00, got {raw!r}") from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

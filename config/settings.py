@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str, env_time
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SALESTRACE_VAR_DIR", str(BASE_DIR / "var")))
@@ -229,8 +229,8 @@ VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is
 # configurable (private deployments, proxies); a team's own settings (admin) override these.
 SALESTRACE_BASE_URL = env_str("SALESTRACE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-SALESTRACE_REMINDER_TIME = env_str("SALESTRACE_REMINDER_TIME", "18:00")
-SALESTRACE_MORNING_TIME = env_str("SALESTRACE_MORNING_TIME", "08:30")
+SALESTRACE_REMINDER_TIME = env_time("SALESTRACE_REMINDER_TIME", "18:00")
+SALESTRACE_MORNING_TIME = env_time("SALESTRACE_MORNING_TIME", "08:30")
 SALESTRACE_TASK_REMIND_HOURS = env_int("SALESTRACE_TASK_REMIND_HOURS", 2, minimum=0)
 # Fernet key for secrets stored in the database; derived from SECRET_KEY when unset.
 NOTIFY_ENCRYPTION_KEY = env_secret("NOTIFY_ENCRYPTION_KEY")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret
+from config.env import env_bool, env_int, env_list, env_secret, env_time
 
 
 def test_env_bool_accepts_the_usual_spellings_and_refuses_junk(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,3 +83,15 @@ def test_zh_hans_catalogue_is_complete() -> None:
     po = polib.pofile(str(Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     missing = [e.msgid for e in po if not e.translated() and not e.obsolete]
     assert missing == []
+
+
+def test_env_time_reads_hh_mm_and_refuses_junk_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import time
+
+    assert env_time("AT", "18:00") == time(18, 0)
+    monkeypatch.setenv("AT", "17:30")
+    assert env_time("AT", "18:00") == time(17, 30)
+    for junk in ("18h", "25:00", "6pm"):
+        monkeypatch.setenv("AT", junk)
+        with pytest.raises(ImproperlyConfigured, match="AT must be a time like 18:00"):
+            env_time("AT", "18:00")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -181,12 +181,7 @@ def _active_follow_up_rules() -> list[_Rule]:
 
 
 def _end_of_day(day: date) -> datetime:
-    return local_at(day, compute_time(settings.SALESTRACE_REMINDER_TIME))
-
-
-def compute_time(value: str) -> time:
-    hour, _, minute = value.partition(":")
-    return time(int(hour), int(minute or 0))
+    return local_at(day, settings.SALESTRACE_REMINDER_TIME)
 
 
 def handle_one_follow_up(
@@ -216,7 +211,7 @@ def handle_one_follow_up(
 def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], now: datetime) -> None:
     occurred_day = timezone.localtime(row["occurred_at"]).date()
     today = timezone.localtime(now).date()
-    morning = compute_time(settings.SALESTRACE_MORNING_TIME)
+    morning = settings.SALESTRACE_MORNING_TIME
     common = {
         "assignee_id": row["rep_id"],
         "customer_id": row["customer_id"],

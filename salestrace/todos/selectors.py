@@ -63,15 +63,10 @@ def local_at(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
 
 
-def default_reminder_time() -> time:
-    hour, _, minute = settings.SALESTRACE_REMINDER_TIME.partition(":")
-    return time(int(hour), int(minute or 0))
-
-
 def reminder_times() -> dict[int, time]:
     """Each team's daily reminder time: its own, else the nearest ancestor's, else the default."""
     rows = {pk: (parent, at) for pk, parent, at in Team.objects.values_list("pk", "parent_id", "reminder_time")}
-    default = default_reminder_time()
+    default: time = settings.SALESTRACE_REMINDER_TIME
     resolved: dict[int, time] = {}
     for team_id in rows:
         current: int | None = team_id
