@@ -492,11 +492,10 @@ def _attach(*, action: ActionLog, evidence: list[Evidence], now: datetime) -> No
     if photos:
         Evidence.objects.bulk_update(photos, ["flags"])
     read = [e.recognised_text for e in evidence if e.recognition == Evidence.Recognition.DONE and e.recognised_text]
-    if read and not action.summary.strip():
-        _fill_summary(action_id=action.pk, text="\n".join(read), now=now)
-        action.refresh_from_db(fields=["summary", "updated_at", "edit_count"])
+    if read:
+        _fill_summary(action, text="\n".join(read), now=now)
     if len(photos) < len(evidence):  # screenshots or recordings: one may already have failed to be read
-        _notify_if_summary_needed(action_id=action.pk, now=now)
+        _notify_if_summary_needed(action, now=now)
 
 
 SWEEP_BATCH = 500
@@ -614,14 +613,18 @@ def evidence_recognise(*, evidence_id: int, now: datetime) -> bool:
         # save saw the text, or this sees the action.
         action_id = Evidence.objects.filter(pk=evidence_id).values_list("action_id", flat=True).first()
         if action_id is not None:
+            action = (
+                ActionLog.objects.select_related("rep", "customer").select_for_update(of=("self",)).get(pk=action_id)
+            )
             if status == Evidence.Recognition.DONE and text:
-                _fill_summary(action_id=action_id, text=text, now=now)
-            _notify_if_summary_needed(action_id=action_id, now=now)
+                _fill_summary(action, text=text, now=now)
+            _notify_if_summary_needed(action, now=now)
     return True
 
 
-def _fill_summary(*, action_id: int, text: str, now: datetime) -> None:
-    action = ActionLog.objects.select_for_update().get(pk=action_id)
+def _fill_summary(action: ActionLog, *, text: str, now: datetime) -> None:
+    """Put recognised text into an empty summary, as an edit by the system; `action` is locked
+    (or new) in the caller's transaction."""
     if action.summary.strip():
         return
     summary = text[: ActionLog._meta.get_field("summary").max_length or 5000]
@@ -637,10 +640,9 @@ def _fill_summary(*, action_id: int, text: str, now: datetime) -> None:
 SUMMARY_SOURCE = "evidence"
 
 
-def _notify_if_summary_needed(*, action_id: int, now: datetime) -> None:
+def _notify_if_summary_needed(action: ActionLog, *, now: datetime) -> None:
     """Tell the rep, in the inbox and on their channels, when the files of an action with no
     summary could not be read: the summary must be written by hand (nothing is invented)."""
-    action = ActionLog.objects.select_related("rep", "customer").get(pk=action_id)
     files = list(evidence_of(action=action))
     if not compute.summary_needed(action.summary, [(e.kind, e.recognition, e.recognised_text) for e in files]):
         return
