@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from salestrace.actions.models import ActionLog
 from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.customers.compute import COLOURS, VitalityBands
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import vitality_q
+from salestrace.customers.selectors import active_at, colour_counts
 from salestrace.org.models import User
 from salestrace.org.selectors import customer_scope
 
@@ -25,10 +24,6 @@ GROUPS = {
 }
 # Leads that can still be worked on: a won or lost deal has no vitality.
 OPEN = Q(status__in=[Customer.Status.ACTIVE, Customer.Status.DORMANT])
-
-
-def _colour_counts(qs: QuerySet[Any], field: str, bands: VitalityBands, now: datetime) -> dict[str, Any]:
-    return {colour: Count("id", filter=vitality_q(colour, bands, now, field)) for colour in COLOURS}
 
 
 @dataclass(frozen=True)
@@ -45,11 +40,9 @@ class VitalityRow:
 def vitality_by(*, user: User, group: str, bands: VitalityBands, now: datetime) -> list[VitalityRow]:
     """Open customers in scope counted per colour, per rep, team or stage; one GROUP BY query."""
     key, label, fallback = GROUPS[group]
-    qs = Customer.objects.filter(customer_scope(user), OPEN).annotate(
-        active_at=Coalesce("last_active_at", "created_at")
-    )
+    qs = Customer.objects.filter(customer_scope(user), OPEN).annotate(active_at=active_at())
     values = [key] + [f for f in (label, fallback) if f]
-    rows = qs.values(*values).annotate(**_colour_counts(qs, "active_at", bands, now)).order_by(*values)
+    rows = qs.values(*values).annotate(**colour_counts(bands, now)).order_by(*values)
     result = []
     for row in rows:
         name = (row.get(label) if label else None) or (row.get(fallback) if fallback else None) or row[key]
@@ -81,7 +74,7 @@ def vitality_weekly(
             status__in=[Customer.Status.WON, Customer.Status.LOST], last_active_at__lte=end
         )
         qs = qs.annotate(active_at=Coalesce(Subquery(last[:1]), "created_at"))
-        counts = qs.aggregate(**_colour_counts(qs, "active_at", bands, end))
+        counts = qs.aggregate(**colour_counts(bands, end))
         result.append((start, {c: counts[c] or 0 for c in COLOURS}))
     return result
 

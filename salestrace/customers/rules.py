@@ -67,10 +67,6 @@ class IdleLimits:
     def dormant(self, kind: str, stage: str) -> int:
         return self._days("vitality_dormant_days", self.dormant_days, kind, stage)
 
-    def overridden_keys(self) -> frozenset[str]:
-        """Kinds and stages that have a limit of their own."""
-        return frozenset(key for _, key in self.overrides)
-
 
 @dataclass(frozen=True)
 class ClaimRequest:

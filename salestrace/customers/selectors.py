@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -89,7 +88,7 @@ def customer_directory(
     if filters.team is not None:
         qs = qs.filter(owner__team_id__in=team_subtree_ids(filters.team))
     qs = qs.annotate(
-        active_at=Coalesce("last_active_at", "created_at"),
+        active_at=active_at(),
         last_key_action=Subquery(_latest_action().values("key_action")[:1]),
     )
     text = filters.q.strip()
@@ -137,20 +136,25 @@ def customers_by_urgency(*, user: User, limit: int = 10) -> list[Customer]:
     """The user's own active customers, longest without an action first (never contacted counts from creation)."""
     return list(
         Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE)
-        .annotate(active_at=Coalesce("last_active_at", "created_at"))
+        .annotate(active_at=active_at())
         .order_by("active_at", "id")[:limit]
     )
 
 
+def active_at() -> Coalesce:
+    """When a customer was last active: its last action, or its creation for one never contacted."""
+    return Coalesce("last_active_at", "created_at")
+
+
+def colour_counts(bands: VitalityBands, now: datetime, field: str = "active_at") -> dict[str, Count]:
+    """One COUNT per vitality colour, judged on `field`: for .aggregate() or a GROUP BY .annotate()."""
+    return {colour: Count("pk", filter=vitality_q(colour, bands, now, field)) for colour in COLOURS}
+
+
 def customer_colour_counts(*, user: User, bands: VitalityBands, now: datetime) -> dict[str, int]:
     """How many of the user's own active customers have each vitality colour; one query."""
-    counts: dict[str, Any] = {}
-    qs = Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE).annotate(
-        active_at=Coalesce("last_active_at", "created_at")
-    )
-    for colour in COLOURS:
-        counts[colour] = Count("pk", filter=vitality_q(colour, bands, now))
-    return {colour: int(n) for colour, n in qs.aggregate(**counts).items()}
+    qs = Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE).annotate(active_at=active_at())
+    return {colour: int(n) for colour, n in qs.aggregate(**colour_counts(bands, now)).items()}
 
 
 def pool_scope(user: User, *, claim_scope: str) -> Q:

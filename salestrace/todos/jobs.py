@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -30,6 +29,7 @@ from salestrace.catalog.selectors import catalog_snapshot, option_catalog, thres
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
+from salestrace.customers.selectors import active_at
 from salestrace.notify.selectors import ChannelConfig, team_configs
 from salestrace.notify.services import Note, Recipient, notify, recipient_of
 from salestrace.notify.transports import Line
@@ -342,7 +342,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
         due |= group
     candidates = list(
         Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True)
-        .annotate(spell=Coalesce("last_active_at", "created_at"))
+        .annotate(spell=active_at())
         .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
         .select_related("owner")
         .order_by("pk")[:size]
