@@ -38,8 +38,7 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound, PermissionDenied
 from salestrace.customers.compute import ORANGE, RED, VitalityBands
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import customer_colour_counts, customer_get, customers_by_urgency
-from salestrace.customers.views import customer_row
+from salestrace.customers.selectors import customer_colour_counts, customer_get, customer_row, customers_by_urgency
 from salestrace.org.models import User
 from salestrace.org.selectors import can_log_actions
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionLog
 from salestrace.core.errors import FieldError, NotFound
-from salestrace.customers.compute import COLOURS, VitalityBands, search_key, vitality_window
+from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, search_key, vitality_colour, vitality_window
 from salestrace.customers.models import Customer, PoolMove, StageHistory
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import COMPANY_WIDE, customer_scope, team_subtree_ids
@@ -188,3 +188,19 @@ def pool_get(*, user: User, customer_id: int, claim_scope: str) -> Customer:
 def customer_pool_moves(*, customer: Customer) -> QuerySet[PoolMove]:
     """The customer's moves into and out of the pool, newest first."""
     return customer.pool_moves.select_related("by", "from_owner", "to_owner").order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """A customer as a list shows it: the row, its idle days and vitality colour."""
+
+    customer: Customer
+    idle_days: int
+    colour: str
+
+
+def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> CustomerRow:
+    """Vitality of a customer annotated with `active_at` (or its last action / creation time)."""
+    active_at = getattr(customer, "active_at", None) or customer.last_active_at or customer.created_at
+    days = idle_days(active_at, now)
+    return CustomerRow(customer, days, vitality_colour(days, bands.for_customer(customer.kind, customer.stage)))

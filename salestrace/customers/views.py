@@ -19,13 +19,13 @@ from salestrace.actions.selectors import customer_timeline, summary_needed
 from salestrace.catalog.selectors import option_catalog, threshold_values
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound
-from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour
-from salestrace.customers.models import Customer
+from salestrace.customers.compute import COLOURS, VitalityBands, idle_days
 from salestrace.customers.rules import reactivation_refusal
 from salestrace.customers.selectors import (
     DirectoryFilters,
     customer_directory,
     customer_get,
+    customer_row,
     customer_stage_history,
     pool_list,
 )
@@ -43,15 +43,6 @@ class HtmxHttpRequest(HttpRequest):
 
 
 @dataclass(frozen=True)
-class CustomerRow:
-    """A customer as a list shows it: the row, its idle days and vitality colour."""
-
-    customer: Customer
-    idle_days: int
-    colour: str
-
-
-@dataclass(frozen=True)
 class TimelineEntry:
     """An action on the customer page; `own` is False for actions logged by someone else (read-only)."""
 
@@ -59,13 +50,6 @@ class TimelineEntry:
     late: bool
     own: bool
     summary_needed: bool = False
-
-
-def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> CustomerRow:
-    """Vitality of a customer annotated with `active_at` (or its last action / creation time)."""
-    active_at = getattr(customer, "active_at", None) or customer.last_active_at or customer.created_at
-    days = idle_days(active_at, now)
-    return CustomerRow(customer, days, vitality_colour(days, bands.for_customer(customer.kind, customer.stage)))
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
