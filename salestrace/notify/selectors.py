@@ -12,6 +12,7 @@ from salestrace.notify import crypto
 from salestrace.notify.models import Channel, ChannelSettings, InboxMessage
 from salestrace.notify.transports import Target
 from salestrace.org.models import Team, User
+from salestrace.org.selectors import team_chain
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,11 @@ def team_configs() -> dict[int, ChannelConfig]:
     own = {row.team_id: _own(row) for row in ChannelSettings.objects.all()}
     base = environment_config()
     resolved: dict[int, ChannelConfig] = {}
-
-    def resolve(team_id: int, seen: frozenset[int] = frozenset()) -> ChannelConfig:
-        if team_id in resolved:
-            return resolved[team_id]
-        parent = parents.get(team_id)
-        inherited = base if parent is None or parent in seen else resolve(parent, seen | {team_id})
-        config = replace(inherited, **own.get(team_id, {}))
-        resolved[team_id] = config
-        return config
-
     for team_id in parents:
-        resolve(team_id)
+        config = base
+        for ancestor in reversed(team_chain(team_id, parents)):  # the farthest first, the team itself last
+            config = replace(config, **own.get(ancestor, {}))
+        resolved[team_id] = config
     return resolved
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db.models import Q
 
 from salestrace.org.models import Role, Team, User
@@ -24,6 +26,17 @@ def team_subtree_ids(team_id: int) -> set[int]:
         found.add(current)
         todo.extend(children.get(current, []))
     return found
+
+
+def team_chain(team_id: int, parents: Mapping[int, int | None]) -> list[int]:
+    """The team and its ancestors, nearest first; `parents` maps each team to its parent (one
+    query: Team.objects.values_list("pk", "parent_id")). A cycle in bad data ends the walk."""
+    chain: list[int] = []
+    current: int | None = team_id
+    while current is not None and current in parents and current not in chain:
+        chain.append(current)
+        current = parents[current]
+    return chain
 
 
 def customer_scope(user: User, *, for_write: bool = False) -> Q:

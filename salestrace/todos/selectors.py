@@ -19,7 +19,7 @@ from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
-from salestrace.org.selectors import COMPANY_WIDE, team_subtree_ids
+from salestrace.org.selectors import COMPANY_WIDE, team_chain, team_subtree_ids
 from salestrace.todos.compute import ActionRow, NextStepRow, TaskRow
 from salestrace.todos.models import CompanyDayOff, Task
 
@@ -65,22 +65,15 @@ def local_at(day: date, at: time) -> datetime:
 
 def reminder_times() -> dict[int, time]:
     """Each team's daily reminder time: its own, else the nearest ancestor's, else the default."""
-    rows = {pk: (parent, at) for pk, parent, at in Team.objects.values_list("pk", "parent_id", "reminder_time")}
+    parents: dict[int, int | None] = {}
+    own: dict[int, time | None] = {}
+    for pk, parent, at in Team.objects.values_list("pk", "parent_id", "reminder_time"):
+        parents[pk], own[pk] = parent, at
     default: time = settings.SALESTRACE_REMINDER_TIME
-    resolved: dict[int, time] = {}
-    for team_id in rows:
-        current: int | None = team_id
-        seen: set[int] = set()
-        found = default
-        while current is not None and current in rows and current not in seen:
-            seen.add(current)
-            parent, at = rows[current]
-            if at is not None:
-                found = at
-                break
-            current = parent
-        resolved[team_id] = found
-    return resolved
+    return {
+        team_id: next((at for t in team_chain(team_id, parents) if (at := own[t]) is not None), default)
+        for team_id in parents
+    }
 
 
 def company_days_off() -> frozenset[date]:
@@ -284,10 +277,6 @@ def supervisors_over_teams(team_ids: Iterable[int]) -> dict[int, list[int]]:
         by_team.setdefault(team_id, []).append(pk)
     result: dict[int, list[int]] = {}
     for team_id in team_ids:
-        current: int | None = team_id
-        seen: set[int] = set()
-        while current is not None and current not in seen and current not in by_team:
-            seen.add(current)
-            current = parents.get(current)
-        result[team_id] = sorted(by_team.get(current, [])) if current is not None else []
+        nearest = next((t for t in team_chain(team_id, parents) if t in by_team), None)
+        result[team_id] = sorted(by_team[nearest]) if nearest is not None else []
     return result
