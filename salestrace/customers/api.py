@@ -16,13 +16,13 @@ from salestrace.customers.selectors import (
     customer_pool_moves,
     customer_stage_history,
     pool_list,
+    pool_policy,
 )
 from salestrace.customers.services import (
     CustomerInput,
     customer_create,
     customer_update,
     pool_claim,
-    pool_policy,
     pool_reassign,
     pool_release,
 )

@@ -10,9 +10,11 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.models import ActionLog
+from salestrace.catalog.selectors import policies, threshold_values
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, search_key, vitality_colour, vitality_window
 from salestrace.customers.models import Customer, PoolMove, StageHistory
+from salestrace.customers.rules import PoolPolicy
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import COMPANY_WIDE, customer_scope, team_subtree_ids
 
@@ -155,6 +157,11 @@ def customer_colour_counts(*, user: User, bands: VitalityBands, now: datetime) -
     """How many of the user's own active customers have each vitality colour; one query."""
     qs = Customer.objects.filter(owner=user, status=Customer.Status.ACTIVE).annotate(active_at=active_at())
     return {colour: int(n) for colour, n in qs.aggregate(**colour_counts(bands, now)).items()}
+
+
+def pool_policy() -> PoolPolicy:
+    """The pool rules of the loaded template."""
+    return PoolPolicy.from_catalog(threshold_values(), policies())
 
 
 def pool_scope(user: User, *, claim_scope: str) -> Q:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.selectors import catalog_snapshot, policies, threshold_values
+from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
-from salestrace.customers.rules import ClaimRequest, PoolPolicy, claim_refusals, reactivation_refusal
-from salestrace.customers.selectors import customer_get, pool_get
+from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
+from salestrace.customers.selectors import customer_get, pool_get, pool_policy
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
 
@@ -187,11 +187,6 @@ _CLAIM_MESSAGES = {
     "locked_out": _("You released this lead recently; you may reclaim it once the lockout has passed."),
     "limit_reached": _("You already hold as many leads from the pool as the rules allow."),
 }
-
-
-def pool_policy() -> PoolPolicy:
-    """The pool rules of the loaded template."""
-    return PoolPolicy.from_catalog(threshold_values(), policies())
 
 
 def action_on_dormant_refusal(*, user: User, customer: Customer, now: datetime) -> FieldError | None:

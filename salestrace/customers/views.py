@@ -28,8 +28,9 @@ from salestrace.customers.selectors import (
     customer_row,
     customer_stage_history,
     pool_list,
+    pool_policy,
 )
-from salestrace.customers.services import pool_claim, pool_policy, pool_reassign, pool_release
+from salestrace.customers.services import pool_claim, pool_reassign, pool_release
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions
 
