@@ -32,7 +32,7 @@ from salestrace.customers.selectors import (
 )
 from salestrace.customers.services import pool_claim, pool_reassign, pool_release
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions
+from salestrace.org.selectors import assignable_reps, can_assign_owner, can_log_actions
 
 LIST_PAGE = 30
 TIMELINE_PAGE = 20
@@ -170,13 +170,12 @@ def pool_page(request: HttpRequest) -> HttpResponse:
         }
         for c in entries
     ]
+    may_reassign = can_assign_owner(user)
     context = {
         "rows": rows,
         "may_claim": user.role in policy.claim_roles,
-        "may_reassign": can_assign_owner(user),
-        "assignees": list(User.objects.filter(assignable_users(user)).filter(role=Role.REP).order_by("username")[:500])
-        if can_assign_owner(user)
-        else [],
+        "may_reassign": may_reassign,
+        "assignees": assignable_reps(user) if may_reassign else [],
         "policy": policy,
         "q": request.GET.get("q", ""),
     }

@@ -103,3 +103,8 @@ def assignable_users(user: User) -> Q:
     if user.role == Role.SUPERVISOR and user.team_id is not None:
         return Q(is_active=True) & (Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
     return Q(pk=user.pk)
+
+
+def assignable_reps(user: User, *, limit: int = 500) -> list[User]:
+    """The reps `user` may give a customer to, by username (a picker's choices)."""
+    return list(User.objects.filter(assignable_users(user), role=Role.REP).order_by("username")[:limit])
