@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.core import clock
-from salestrace.notify.models import ChannelSettings, Delivery, InboxMessage
+from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
 from salestrace.notify.selectors import masked_settings
 from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_settings_update, delivery_retry
 
@@ -39,9 +39,20 @@ class ChannelSettingsForm(ChannelSettingsModelForm):
         label=_("Feishu signing secret"), required=False, widget=forms.PasswordInput, help_text=_KEEP
     )
 
+    default_channels = forms.MultipleChoiceField(
+        label=_("default channels"),
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_(
+            "For members who did not choose their own channels. None ticked: the parent team's list, "
+            "else every channel configured for the team."
+        ),
+    )
+
     class Meta:
         model = ChannelSettings
-        fields = ("team", *PLAIN_FIELDS)
+        fields = ("team", *PLAIN_FIELDS, "default_channels")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,11 +7,20 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Min
+from django.db.models import F, Min, Q
 
+from salestrace.core import clock
 from salestrace.notify import transports
+from salestrace.notify.compute import fits
 from salestrace.notify.models import Channel, Delivery
-from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
+from salestrace.notify.selectors import (
+    GROUP_CHANNELS,
+    Address,
+    ChannelConfig,
+    address_for,
+    environment_config,
+    team_configs,
+)
 from salestrace.notify.transports import (
     DeliveryFailed,
     Message,
@@ -35,6 +44,14 @@ SENDERS: dict[str, transports.Sender] = {
 # A claim older than this belongs to a worker that died mid-send; the delivery is tried again.
 STALE_CLAIM = timedelta(minutes=10)
 WINDOW = timedelta(minutes=1)
+# Our clock stamps a send just before the request reaches the vendor, whose own minute is measured at
+# arrival: a second of margin keeps the 21st message out of the vendor's window (DingTalk answers
+# one message too many with a ten-minute block).
+WINDOW_MARGIN = timedelta(seconds=1)
+# Team digests waiting for one robot that are looked at to fill one vendor message.
+MERGE_CANDIDATES = 200
+# deliver_due waits this long at most for a throttled robot's next slot instead of ending its run.
+MAX_WAIT_SECONDS = 5.0
 
 
 def per_minute_limit(channel: str) -> int | None:
@@ -56,15 +73,62 @@ def _throttle_until(delivery: Delivery, rate_key: str, now: datetime) -> datetim
     limit = per_minute_limit(delivery.channel)
     if not rate_key or limit is None:
         return None
-    recent = Delivery.objects.filter(rate_key=rate_key, last_attempt_at__gt=now - WINDOW).exclude(pk=delivery.pk)
+    # Digests sent together in one vendor message count once: only the leading row has no sent_with.
+    recent = Delivery.objects.filter(
+        rate_key=rate_key, last_attempt_at__gt=now - WINDOW - WINDOW_MARGIN, sent_with=None
+    ).exclude(pk=delivery.pk)
     if recent.count() < limit:
         return None
     oldest = recent.aggregate(oldest=Min("last_attempt_at"))["oldest"]
-    return (oldest or now) + WINDOW
+    return (oldest or now) + WINDOW + WINDOW_MARGIN
+
+
+def _address(delivery: Delivery, configs: dict[int, ChannelConfig]) -> Address | None:
+    """Where the delivery goes under today's settings: a person's address, or a team's robot for a digest."""
+    config = configs.get(delivery.team_id or 0, environment_config())
+    if delivery.user is not None:
+        if not delivery.user.is_active:
+            return None
+        return address_for(
+            delivery.channel, config=config, wecom_userid=delivery.user.wecom_userid, email=delivery.user.email
+        )
+    if delivery.team_id is not None and delivery.channel in GROUP_CHANNELS:
+        return address_for(delivery.channel, config=config, wecom_userid="", email="")
+    return None
+
+
+def _digest_companions(delivery: Delivery, rate_key: str, now: datetime) -> tuple[Message, list[Delivery]]:
+    """Other teams' digests due for the same robot that fit in one vendor message with this one."""
+    message = Message.from_json(delivery.payload)
+    if delivery.user_id is not None or delivery.channel not in GROUP_CHANNELS or not rate_key:
+        return message, []
+    candidates = (
+        Delivery.objects.filter(
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=now,
+            user=None,
+            channel=delivery.channel,
+            rate_key=rate_key,
+            title=delivery.title,
+        )
+        .exclude(pk=delivery.pk)
+        .order_by("next_attempt_at", "pk")[:MERGE_CANDIDATES]
+    )
+    companions: list[Delivery] = []
+    for candidate in candidates:
+        trial = message.merged([Message.from_json(candidate.payload)])
+        if not fits(delivery.channel, trial):
+            break
+        message = trial
+        companions.append(candidate)
+    return message, companions
 
 
 def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | None = None) -> bool:
-    """Send at most one due delivery; False when nothing is due. `configs`: team settings, if loaded."""
+    """Send at most one due vendor message; False when nothing is due. `configs`: team settings, if loaded.
+
+    A group robot's due team digests go out together, as many as fit in one message of that vendor.
+    """
     delivery = (
         Delivery.objects.select_related("user")
         .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
@@ -73,47 +137,61 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
     )
     if delivery is None:
         return False
-    address = None
-    if delivery.user is not None and delivery.user.is_active:
-        configs = configs if configs is not None else team_configs()
-        address = address_for(
-            delivery.channel,
-            config=configs.get(delivery.team_id or 0, environment_config()),
-            wecom_userid=delivery.user.wecom_userid,
-            email=delivery.user.email,
-        )
+    address = _address(delivery, configs if configs is not None else team_configs())
     if address is None:
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
             status=Delivery.Status.FAILED, last_error="channel no longer configured for this recipient"
         )
         return True
     if (until := _throttle_until(delivery, address.rate_key, now)) is not None:
-        # Queue behind the robot's per-minute limit: not an attempt, not an error.
-        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(next_attempt_at=until)
+        # Queue behind the robot's per-minute limit: not an attempt, not an error. Everything due
+        # for that robot waits with it, so a saturated robot costs one look, not one per row.
+        Delivery.objects.filter(
+            Q(pk=delivery.pk) | Q(rate_key=address.rate_key, next_attempt_at__lte=now),
+            status=Delivery.Status.PENDING,
+        ).update(next_attempt_at=until)
         return True
+    message, companions = _digest_companions(delivery, address.rate_key, now)
     claimed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now, rate_key=address.rate_key
+        status=Delivery.Status.SENDING,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        rate_key=address.rate_key,
+        sent_with=None,
     )
     if claimed != 1:
         return True  # another worker took it
-    attempts = delivery.attempts + 1
+    group = [delivery]
+    for companion in companions:
+        if Delivery.objects.filter(pk=companion.pk, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now, sent_with=delivery.pk
+        ):
+            group.append(companion)
+    if len(group) != len(companions) + 1:  # another worker took some: send exactly what we hold
+        message = Message.from_json(delivery.payload).merged([Message.from_json(d.payload) for d in group[1:]])
     try:
-        SENDERS[delivery.channel](Message.from_json(delivery.payload), address.target, now)
+        SENDERS[delivery.channel](message, address.target, now)
     except RateLimited as exc:
-        _finish(
-            delivery,
-            Delivery.Status.PENDING,
-            str(exc),
-            next_at=now + timedelta(seconds=exc.retry_after),
-            attempts=attempts - 1,
-        )
+        # Not an attempt: the message waits for the vendor's pause, then goes out once.
+        for d in group:
+            _finish(
+                d,
+                Delivery.Status.PENDING,
+                str(exc),
+                next_at=now + timedelta(seconds=exc.retry_after),
+                attempts=d.attempts,
+            )
     except DeliveryFailed as exc:
-        _failed(delivery, str(exc), retryable=exc.retryable, attempts=attempts, now=now)
+        for d in group:
+            _failed(d, str(exc), retryable=exc.retryable, attempts=d.attempts + 1, now=now)
     except Exception as exc:  # a bug or an unexpected answer must not stop the outbox
         log.exception("delivery %s crashed", delivery.pk)
-        _failed(delivery, f"{type(exc).__name__}: {exc}", retryable=True, attempts=attempts, now=now)
+        for d in group:
+            _failed(d, f"{type(exc).__name__}: {exc}", retryable=True, attempts=d.attempts + 1, now=now)
     else:
-        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, sent_at=now, last_error="")
+        Delivery.objects.filter(pk__in=[d.pk for d in group]).update(
+            status=Delivery.Status.SENT, sent_at=now, last_error=""
+        )
     return True
 
 
@@ -139,13 +217,35 @@ def release_stale_claims(*, now: datetime) -> int:
 
 
 def deliver_due(*, now: datetime, budget_seconds: float | None = None) -> int:
-    """Work the outbox until nothing is due (or the time budget is spent); returns units handled."""
+    """Work the outbox until nothing is due (or the time budget is spent); returns units handled.
+
+    `now` moves on with the real time the run takes, so a robot's per-minute count sees when its
+    messages really went out; a robot whose next slot opens within MAX_WAIT_SECONDS (and within
+    the budget) is waited for rather than left to the next run a minute later.
+    """
     release_stale_claims(now=now)
     started = time.monotonic()
+    wall = clock.now()
     handled = 0
     configs = team_configs()
-    while handle_one_delivery(now=now, configs=configs):
-        handled += 1
+    while True:
+        current = now + (clock.now() - wall)
+        if handle_one_delivery(now=current, configs=configs):
+            handled += 1
+        else:
+            upcoming = (
+                Delivery.objects.filter(status=Delivery.Status.PENDING)
+                .order_by("next_attempt_at")
+                .values_list("next_attempt_at", flat=True)
+                .first()
+            )
+            spent = time.monotonic() - started
+            room = MAX_WAIT_SECONDS if budget_seconds is None else min(MAX_WAIT_SECONDS, budget_seconds - spent)
+            if upcoming is None or (upcoming - current).total_seconds() > room:
+                break
+            time.sleep(max((upcoming - current).total_seconds(), 0.0) + 0.01)
+            if clock.now() == wall + (current - now):
+                break  # time stands still (a frozen test clock): waiting cannot help
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break
     return handled

@@ -33,6 +33,15 @@ class ChannelSettings(models.Model):
     dingtalk_secret_enc = models.TextField(_("DingTalk signing secret (encrypted)"), blank=True)
     feishu_webhook_url_enc = models.TextField(_("Feishu bot webhook URL (encrypted)"), blank=True)
     feishu_secret_enc = models.TextField(_("Feishu signing secret (encrypted)"), blank=True)
+    default_channels = models.JSONField(
+        _("default channels"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Channels for members who did not choose their own; empty: the parent team's list, "
+            "else every channel configured for the team."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -98,6 +107,16 @@ class Delivery(models.Model):
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     rate_key = models.CharField(_("rate limit key"), max_length=64, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # A group robot's daily digests of several teams go out as one vendor message: the others
+    # point at the delivery that led it, so the robot's rate limit counts messages, not rows.
+    sent_with = models.ForeignKey(
+        "self",
+        verbose_name=_("sent in one message with"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 

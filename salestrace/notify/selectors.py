@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 
 from django.conf import settings
@@ -28,6 +29,42 @@ class ChannelConfig:
     dingtalk_secret: str = field(default="", repr=False)
     feishu_webhook_url: str = field(default="", repr=False)
     feishu_secret: str = field(default="", repr=False)
+    # The team's own default channel list (inherited up the tree); empty: every configured channel.
+    default_channels: tuple[str, ...] = ()
+
+
+# A group robot speaks to a whole group (one digest per team a day); the others reach one person.
+GROUP_CHANNELS = frozenset({Channel.WECOM_GROUP, Channel.DINGTALK, Channel.FEISHU})
+PERSONAL_CHANNELS = frozenset({Channel.WECOM_APP, Channel.EMAIL})
+
+
+def configured_channels(config: ChannelConfig) -> tuple[str, ...]:
+    """Every channel that `config` (a team's effective settings) can deliver to, in Channel order."""
+    ready = {
+        Channel.WECOM_GROUP: bool(config.wecom_webhook_url),
+        Channel.WECOM_APP: bool(config.wecom_corp_id and config.wecom_corp_secret),
+        Channel.DINGTALK: bool(config.dingtalk_webhook_url),
+        Channel.FEISHU: bool(config.feishu_webhook_url),
+        Channel.EMAIL: bool(settings.NOTIFY_EMAIL_ENABLED),
+    }
+    return tuple(channel.value for channel in Channel if ready[channel])
+
+
+def channels_for(chosen: Sequence[str] | None, config: ChannelConfig) -> tuple[str, ...]:
+    """A person's channels: their own choice (None: none made), else their team's default list,
+    else every channel configured for their team."""
+    if chosen is not None:
+        return tuple(chosen)
+    if config.default_channels:
+        return config.default_channels
+    return configured_channels(config)
+
+
+def team_group_channels(config: ChannelConfig) -> tuple[str, ...]:
+    """The group robots a team's daily digest goes to: its default list's robots, else every configured one."""
+    wanted = config.default_channels or configured_channels(config)
+    ready = set(configured_channels(config))
+    return tuple(c for c in wanted if c in GROUP_CHANNELS and c in ready)
 
 
 def environment_config() -> ChannelConfig:
@@ -64,14 +101,18 @@ def _own(row: ChannelSettings) -> dict[str, str]:
 def team_configs() -> dict[int, ChannelConfig]:
     """Every team's effective settings: environment, then each ancestor, nearest last. Two queries."""
     parents = dict(Team.objects.values_list("pk", "parent_id"))
-    own = {row.team_id: _own(row) for row in ChannelSettings.objects.all()}
+    rows = list(ChannelSettings.objects.all())
+    own = {row.team_id: _own(row) for row in rows}
+    defaults = {row.team_id: tuple(c for c in row.default_channels or () if c in Channel.values) for row in rows}
     base = environment_config()
     resolved: dict[int, ChannelConfig] = {}
     for team_id in parents:
         config = base
-        for ancestor in reversed(team_chain(team_id, parents)):  # the farthest first, the team itself last
+        chain = team_chain(team_id, parents)
+        for ancestor in reversed(chain):  # the farthest first, the team itself last
             config = replace(config, **own.get(ancestor, {}))
-        resolved[team_id] = config
+        listed = next((d for t in chain if (d := defaults.get(t))), ())
+        resolved[team_id] = replace(config, default_channels=listed)
     return resolved
 
 

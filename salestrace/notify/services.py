@@ -9,8 +9,17 @@ from datetime import datetime
 from django.db import transaction
 
 from salestrace.notify import crypto
+from salestrace.notify.compute import fits, pack
 from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
-from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
+from salestrace.notify.selectors import (
+    GROUP_CHANNELS,
+    ChannelConfig,
+    address_for,
+    channels_for,
+    environment_config,
+    team_configs,
+    team_group_channels,
+)
 from salestrace.notify.transports import Message
 from salestrace.org.models import Team, User
 
@@ -23,7 +32,7 @@ class Recipient:
 
     user_id: int
     team_id: int | None
-    channels: tuple[str, ...]
+    channels: tuple[str, ...] | None  # None: the person made no choice (their team's channels apply)
     wecom_userid: str = ""
     email: str = ""
 
@@ -39,7 +48,8 @@ class Note:
 
 def recipient_of(user: User) -> Recipient:
     """A person as the outbox needs them: their channel choices and vendor addresses."""
-    return Recipient(user.pk, user.team_id, tuple(user.notify_channels or ()), user.wecom_userid, user.email)
+    chosen = None if user.notify_channels is None else tuple(user.notify_channels)
+    return Recipient(user.pk, user.team_id, chosen, user.wecom_userid, user.email)
 
 
 def notify_user(*, user: User, message: Message, dedupe_key: str, source: str, now: datetime) -> int:
@@ -47,11 +57,19 @@ def notify_user(*, user: User, message: Message, dedupe_key: str, source: str, n
     return notify(notes=[Note(recipient_of(user), message, dedupe_key)], configs=team_configs(), source=source, now=now)
 
 
-def notify(*, notes: Sequence[Note], configs: dict[int, ChannelConfig], source: str, now: datetime) -> int:
+def notify(
+    *,
+    notes: Sequence[Note],
+    configs: dict[int, ChannelConfig],
+    source: str,
+    now: datetime,
+    personal_only: bool = False,
+) -> int:
     """Put each note in its recipient's inbox and queue one delivery per chosen, configured channel.
 
     Idempotent: a note whose dedupe key was seen before adds nothing. Returns deliveries queued.
     Two bulk inserts whatever the number of notes (the 18:00 sweep sends thousands).
+    `personal_only`: skip group robots (the daily reminder reaches them as one team digest instead).
     """
     if not notes:
         return 0
@@ -72,24 +90,33 @@ def notify(*, notes: Sequence[Note], configs: dict[int, ChannelConfig], source: 
         delivery
         for n in notes
         for delivery in _deliveries(
-            n, configs.get(n.recipient.team_id, default) if n.recipient.team_id is not None else default, source, now
+            n,
+            configs.get(n.recipient.team_id, default) if n.recipient.team_id is not None else default,
+            source,
+            now,
+            personal_only=personal_only,
         )
     ]
     with transaction.atomic():
         InboxMessage.objects.bulk_create(inbox, ignore_conflicts=True, batch_size=500)
-        keys = [d.dedupe_key for d in deliveries]
-        existing = (
-            set(Delivery.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)) if keys else set()
-        )
-        fresh = [d for d in deliveries if d.dedupe_key not in existing]
-        Delivery.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+        return _queue(deliveries)
+
+
+def _queue(deliveries: Sequence[Delivery]) -> int:
+    """Insert the deliveries whose dedupe key is new; returns how many."""
+    keys = [d.dedupe_key for d in deliveries]
+    existing = set(Delivery.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)) if keys else set()
+    fresh = [d for d in deliveries if d.dedupe_key not in existing]
+    Delivery.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
     return len(fresh)
 
 
-def _deliveries(note: Note, config: ChannelConfig, source: str, now: datetime) -> Iterable[Delivery]:
+def _deliveries(
+    note: Note, config: ChannelConfig, source: str, now: datetime, *, personal_only: bool
+) -> Iterable[Delivery]:
     r = note.recipient
-    for channel in dict.fromkeys(r.channels):
-        if channel not in VALID_CHANNELS:
+    for channel in dict.fromkeys(channels_for(r.channels, config)):
+        if channel not in VALID_CHANNELS or (personal_only and channel in GROUP_CHANNELS):
             continue
         address = address_for(channel, config=config, wecom_userid=r.wecom_userid, email=r.email)
         if address is None:
@@ -107,6 +134,54 @@ def _deliveries(note: Note, config: ChannelConfig, source: str, now: datetime) -
             rate_key=address.rate_key,
             created_at=now,
         )
+
+
+@dataclass(frozen=True)
+class TeamDigest:
+    """One team's message for its group robots, as pieces (a header, one per person) that may be
+    split between vendor messages, and merged with other teams' digests on a shared robot."""
+
+    team_id: int
+    pieces: tuple[Message, ...]
+    dedupe_key: str
+
+
+def notify_teams(
+    *, digests: Sequence[TeamDigest], configs: dict[int, ChannelConfig], source: str, now: datetime
+) -> int:
+    """Queue each team's digest to each group robot its team uses, split only at the vendor's size limit.
+
+    The outbox sends digests of teams that share a robot together (see notify.jobs); idempotent by
+    dedupe key. Returns deliveries queued.
+    """
+    default = environment_config()
+    deliveries: list[Delivery] = []
+    for digest in digests:
+        if not digest.pieces:
+            continue
+        config = configs.get(digest.team_id, default)
+        for channel in team_group_channels(config):
+            address = address_for(channel, config=config, wecom_userid="", email="")
+            if address is None:
+                continue
+            parts = pack(digest.pieces, lambda m, c=channel: fits(c, m))
+            deliveries += [
+                Delivery(
+                    channel=channel,
+                    team_id=digest.team_id,
+                    recipient=address.label[:200],
+                    title=part.title[:200],
+                    payload=part.as_json(),
+                    source=source,
+                    dedupe_key=f"{digest.dedupe_key}:{channel}:{i}"[:200],
+                    next_attempt_at=now,
+                    rate_key=address.rate_key,
+                    created_at=now,
+                )
+                for i, part in enumerate(parts)
+            ]
+    with transaction.atomic():
+        return _queue(deliveries)
 
 
 def delivery_retry(*, delivery_ids: Iterable[int], now: datetime) -> int:

@@ -23,11 +23,29 @@ def _channel_choices() -> list[tuple[str, Any]]:
 
 
 class UserForm(UserChangeForm):
-    """Channels as checkboxes rather than raw JSON."""
+    """Channels as checkboxes rather than raw JSON; by default the team's channels."""
 
+    team_channels = forms.BooleanField(
+        label=_("Use the team's channels"),
+        required=False,
+        help_text=_(
+            "Every channel configured for the user's team (or the team's default list). "
+            "Untick to choose below; no box ticked: the in-app inbox only."
+        ),
+    )
     notify_channels = forms.MultipleChoiceField(
         label=_("notification channels"), choices=_channel_choices, widget=forms.CheckboxSelectMultiple, required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team_channels"].initial = self.instance.notify_channels is None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("team_channels"):
+            cleaned["notify_channels"] = None
+        return cleaned
 
 
 @admin.register(User)
@@ -39,7 +57,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Sales organisation"), {"fields": ("display_name", "role", "team")}),
-        (_("Notifications"), {"fields": ("notify_channels", "wecom_userid")}),
+        (_("Notifications"), {"fields": ("language", "team_channels", "notify_channels", "wecom_userid", "mobile")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -51,7 +52,7 @@ class Team(models.Model):
 
 
 def default_notify_channels() -> list[str]:
-    """WeCom first: Chinese sales teams live there; unconfigured channels are skipped."""
+    """Kept for migration 0002, which names it; new users get None: their team's channels."""
     return ["wecom_group", "wecom_app"]
 
 
@@ -70,12 +71,29 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     notify_channels = models.JSONField(
         _("notification channels"),
-        default=default_notify_channels,
+        null=True,
         blank=True,
-        help_text=_("Where reminders go besides the in-app inbox: wecom_group, wecom_app, dingtalk, feishu, email."),
+        default=None,
+        help_text=_(
+            "Where reminders go besides the in-app inbox: wecom_group, wecom_app, dingtalk, feishu, email. "
+            "Empty (null): every channel configured for the user's team, or the team's own default list."
+        ),
     )
     wecom_userid = models.CharField(
         _("WeCom user id"), max_length=64, blank=True, help_text=_("For WeCom application messages to this person.")
+    )
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=20,
+        blank=True,
+        help_text=_("Lets a DingTalk robot @-mention this person in the team's daily digest."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of this person's messages; empty: the company default (简体中文)."),
     )
 
     class Meta:
@@ -84,6 +102,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def message_language(self) -> str:
+        """The language code this person's messages are written in."""
+        return self.language or settings.LANGUAGE_CODE
 
 
 class ApiToken(models.Model):

@@ -9,7 +9,7 @@ from datetime import date
 from django.utils.translation import gettext as _
 
 from salestrace.catalog.rules import RuleSpec, evaluate
-from salestrace.notify.transports import Line, Message
+from salestrace.notify.transports import Line, Mention, Message
 
 MAX_LINES = 20
 
@@ -96,6 +96,39 @@ def daily_message(*, rep_name: str, rep_id_on_vendor: str, day: date, lines: Seq
         shown.append(Line(_("… and %(count)d more") % {"count": len(lines) - MAX_LINES}, page_link))
     title = _("%(date)s: %(count)d things to finish today") % {"date": day.strftime("%m-%d"), "count": len(lines)}
     return Message(title=title, lines=tuple(shown), link=page_link, mention=rep_name, mention_id=rep_id_on_vendor)
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """One person with something to finish today, as the team's group robot shows them."""
+
+    name: str
+    count: int
+    wecom_userid: str = ""
+    mobile: str = ""
+
+
+def team_digest(*, team_name: str, day: date, rows: Sequence[DigestRow], page_link: str) -> tuple[Message, ...]:
+    """A team's daily digest for its group robots, as pieces: a header, then one per person with gaps.
+
+    The outbox packs pieces into as few vendor messages as fit (and a robot shared by several teams
+    gets their digests together), so each piece carries the same title and link. Empty when nobody
+    has anything to finish.
+    """
+    if not rows:
+        return ()
+    title = _("%(date)s: entries still to finish") % {"date": day.strftime("%m-%d")}
+    header = _("%(team)s: %(people)d people, %(count)d things to finish") % {
+        "team": team_name,
+        "people": len(rows),
+        "count": sum(r.count for r in rows),
+    }
+    pieces = [Message(title=title, lines=(Line(header),), link=page_link)]
+    for row in rows:
+        line = Line(_("%(name)s: %(count)d to finish") % {"name": row.name, "count": row.count})
+        mentions = (Mention(row.name, row.wecom_userid, row.mobile),) if row.wecom_userid or row.mobile else ()
+        pieces.append(Message(title=title, lines=(line,), link=page_link, mentions=mentions))
+    return tuple(pieces)
 
 
 def task_reminder_message(*, rep_name: str, rep_id_on_vendor: str, lines: Sequence[Line], page_link: str) -> Message:

@@ -31,7 +31,7 @@ from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
 from salestrace.customers.selectors import active_at
 from salestrace.notify.selectors import ChannelConfig, team_configs
-from salestrace.notify.services import Note, Recipient, notify, recipient_of
+from salestrace.notify.services import Note, Recipient, TeamDigest, notify, notify_teams, recipient_of
 from salestrace.notify.transports import Line
 from salestrace.org.models import User
 from salestrace.todos import compute
@@ -49,6 +49,7 @@ from salestrace.todos.selectors import (
     reminder_times,
     supervisors_over_teams,
     tasks_page_link,
+    team_names,
     team_reps,
     wakeup_history,
 )
@@ -61,8 +62,9 @@ TASK_SOURCE = "task_reminder"
 FOLLOW_UP_LOOKBACK = timedelta(days=14)
 
 
-def _language() -> override:
-    return override(settings.LANGUAGE_CODE)
+def _language(code: str = "") -> override:
+    """Render in `code` (a recipient's language), else the company default (zh-hans)."""
+    return override(code or settings.LANGUAGE_CODE)
 
 
 # --- the daily reminder ------------------------------------------------------------------------
@@ -76,8 +78,16 @@ class SweepContext:
     due_team_ids: list[int]
     configs: dict[int, ChannelConfig]
     rules: tuple[RuleSpec, ...]
-    field_labels: dict[str, str]
+    team_names: dict[int, str] = field(default_factory=dict)
     tried: set[int] = field(default_factory=set)
+    _labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def field_labels(self, language: str) -> dict[str, str]:
+        """The action fields' names in `language` (read once per language and sweep)."""
+        if language not in self._labels:
+            with _language(language):
+                self._labels[language] = action_field_labels()
+        return self._labels[language]
 
 
 def sweep_context(*, now: datetime) -> SweepContext | None:
@@ -89,8 +99,8 @@ def sweep_context(*, now: datetime) -> SweepContext | None:
     done = set(ReminderRun.objects.filter(local_date=day).values_list("team_id", flat=True))
     due = [team for team, at in sorted(reminder_times().items()) if at <= local.time() and team not in done]
     if not due:
-        return SweepContext(day, [], {}, (), {})
-    return SweepContext(day, due, team_configs(), catalog_snapshot().rules, action_field_labels())
+        return SweepContext(day, [], {}, ())
+    return SweepContext(day, due, team_configs(), catalog_snapshot().rules, team_names())
 
 
 def handle_one_team_reminder(*, now: datetime, context: SweepContext | None = None) -> bool:
@@ -106,38 +116,50 @@ def handle_one_team_reminder(*, now: datetime, context: SweepContext | None = No
         with transaction.atomic():
             run = ReminderRun.objects.create(team_id=team_id, local_date=ctx.local_date, ran_at=now)
             reps = team_reps(team_id)
-            notes = _daily_notes(reps, ctx) if reps else []
-            notify(notes=notes, configs=ctx.configs, source=DAILY_SOURCE, now=now)
+            notes, digest = _daily_notes(team_id, reps, ctx) if reps else ([], None)
+            # Each rep's own list goes to the inbox and their personal channels; the team's group
+            # robots get one digest instead of one message per rep (20 a minute per robot).
+            notify(notes=notes, configs=ctx.configs, source=DAILY_SOURCE, now=now, personal_only=True)
+            if digest is not None:
+                notify_teams(digests=[digest], configs=ctx.configs, source=DAILY_SOURCE, now=now)
             ReminderRun.objects.filter(pk=run.pk).update(reps=len(reps), messages=len(notes))
     except IntegrityError:
         pass  # this team's reminder was already queued today (an earlier run, or another worker)
     return True
 
 
-def _daily_notes(reps: list[RepRow], ctx: SweepContext) -> list[Note]:
+def _daily_notes(team_id: int, reps: list[RepRow], ctx: SweepContext) -> tuple[list[Note], TeamDigest | None]:
+    """Each rep's own message, in their language, and the team's digest for its group robots."""
     ids = [r.id for r in reps]
     actions = actions_logged(ids, ctx.local_date)
     steps = next_steps_due(ids, ctx.local_date)
     tasks = open_tasks_due(ids, ctx.local_date)
     page = tasks_page_link()
     notes: list[Note] = []
-    with _language():
-        for rep in reps:
+    rows: list[compute.DigestRow] = []
+    for rep in reps:
+        with _language(rep.language):
             lines = compute.missing_lines(
                 actions=actions.get(rep.id, []),
                 next_steps=steps.get(rep.id, []),
                 tasks=tasks.get(rep.id, []),
                 rules=ctx.rules,
-                field_labels=ctx.field_labels,
+                field_labels=ctx.field_labels(rep.language or settings.LANGUAGE_CODE),
             )
             if not lines:
                 continue
             message = compute.daily_message(
                 rep_name=rep.name, rep_id_on_vendor=rep.wecom_userid, day=ctx.local_date, lines=lines, page_link=page
             )
-            recipient = Recipient(rep.id, rep.team_id, rep.channels, rep.wecom_userid, rep.email)
-            notes.append(Note(recipient, message, f"daily:{rep.id}:{ctx.local_date.isoformat()}"))
-    return notes
+        recipient = Recipient(rep.id, rep.team_id, rep.channels, rep.wecom_userid, rep.email)
+        notes.append(Note(recipient, message, f"daily:{rep.id}:{ctx.local_date.isoformat()}"))
+        rows.append(compute.DigestRow(rep.name, len(lines), rep.wecom_userid, rep.mobile))
+    with _language():  # the team's digest: the company's language
+        pieces = compute.team_digest(
+            team_name=ctx.team_names.get(team_id, ""), day=ctx.local_date, rows=rows, page_link=page
+        )
+    digest = TeamDigest(team_id, pieces, f"daily-digest:{team_id}:{ctx.local_date.isoformat()}") if pieces else None
+    return notes, digest
 
 
 def daily_reminders(*, now: datetime) -> int:

@@ -88,9 +88,11 @@ class RepRow:
     id: int
     name: str
     team_id: int | None
-    channels: tuple[str, ...]
+    channels: tuple[str, ...] | None  # None: no choice made, the team's channels apply
     wecom_userid: str
     email: str
+    language: str = ""  # empty: the company default
+    mobile: str = ""
 
 
 def team_reps(team_id: int) -> list[RepRow]:
@@ -98,12 +100,36 @@ def team_reps(team_id: int) -> list[RepRow]:
     rows = (
         User.objects.filter(team_id=team_id, role=Role.REP, is_active=True)
         .order_by("pk")
-        .values_list("pk", "display_name", "username", "team_id", "notify_channels", "wecom_userid", "email")
+        .values_list(
+            "pk",
+            "display_name",
+            "username",
+            "team_id",
+            "notify_channels",
+            "wecom_userid",
+            "email",
+            "language",
+            "mobile",
+        )
     )
     return [
-        RepRow(pk, display or username, team, tuple(channels or ()), wecom or "", mail or "")
-        for pk, display, username, team, channels, wecom, mail in rows
+        RepRow(
+            pk,
+            display or username,
+            team,
+            None if channels is None else tuple(channels),
+            wecom or "",
+            mail or "",
+            language or "",
+            mobile or "",
+        )
+        for pk, display, username, team, channels, wecom, mail, language, mobile in rows
     ]
+
+
+def team_names() -> dict[int, str]:
+    """Every team's name by id (one query; teams are few)."""
+    return dict(Team.objects.values_list("pk", "name"))
 
 
 def actions_logged(rep_ids: list[int], day: date) -> dict[int, list[ActionRow]]:

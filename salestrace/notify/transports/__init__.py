@@ -6,8 +6,8 @@ Each module has `send(message, target, *, now)`; it returns on success and raise
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,15 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person a group message @-mentions, by the ids the vendors know (each optional)."""
+
+    name: str
+    wecom_userid: str = ""
+    mobile: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """What every channel renders in its own format: a title, lines, a link to everything."""
 
@@ -32,15 +41,19 @@ class Message:
     link: str = ""
     mention: str = ""  # who a group message is for (display name)
     mention_id: str = ""  # their id on the vendor side (WeCom userid), when known
+    mentions: tuple[Mention, ...] = ()  # a group digest's members, @-mentioned where the vendor can
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "title": self.title,
             "lines": [{"text": ln.text, "link": ln.link} for ln in self.lines],
             "link": self.link,
             "mention": self.mention,
             "mention_id": self.mention_id,
         }
+        if self.mentions:
+            data["mentions"] = [[m.name, m.wecom_userid, m.mobile] for m in self.mentions]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -50,6 +63,15 @@ class Message:
             link=str(data.get("link", "")),
             mention=str(data.get("mention", "")),
             mention_id=str(data.get("mention_id", "")),
+            mentions=tuple(Mention(str(n), str(w), str(m)) for n, w, m in data.get("mentions", [])),
+        )
+
+    def merged(self, others: Sequence[Message]) -> Message:
+        """This message with the lines and mentions of `others` (digests of teams sharing one robot)."""
+        return replace(
+            self,
+            lines=self.lines + tuple(ln for o in others for ln in o.lines),
+            mentions=self.mentions + tuple(m for o in others for m in o.mentions),
         )
 
     def as_text(self) -> str:

@@ -16,6 +16,9 @@ from urllib.parse import quote_plus
 from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json
 
 RATE_LIMITED = {130101}
+# Over 20 a minute the robot is blocked for ten minutes ("超过20条，会限流10分钟").
+RATE_LIMIT_PAUSE_SECONDS = 600
+MARKDOWN_MAX_BYTES = 20000
 PERMANENT = {300001, 400013}  # token missing or robot gone
 
 
@@ -32,11 +35,22 @@ def signed_url(url: str, secret: str, now: datetime) -> str:
     return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign(timestamp, secret)}"
 
 
+def markdown_text(message: Message) -> str:
+    """The markdown; a mention only shows (and notifies) when "@mobile" is also in the text."""
+    mobiles = [m.mobile for m in message.mentions if m.mobile]
+    return message.as_markdown() + ("\n\n" + " ".join(f"@{m}" for m in mobiles) if mobiles else "")
+
+
+def size(message: Message) -> int:
+    """Bytes of the part the vendor limits (MARKDOWN_MAX_BYTES)."""
+    return len(markdown_text(message).encode("utf-8"))
+
+
 def send(message: Message, target: Target, now: datetime) -> None:
     payload = {
         "msgtype": "markdown",
-        "markdown": {"title": message.title, "text": message.as_markdown()},
-        "at": {"atMobiles": [], "atUserIds": [], "isAtAll": False},
+        "markdown": {"title": message.title, "text": markdown_text(message)},
+        "at": {"atMobiles": [m.mobile for m in message.mentions if m.mobile], "atUserIds": [], "isAtAll": False},
     }
     data = http_json("POST", signed_url(target.address, target.secret, now), payload=payload)
     errcode = data.get("errcode")
@@ -44,5 +58,5 @@ def send(message: Message, target: Target, now: datetime) -> None:
         return
     text = f"errcode {errcode}: {data.get('errmsg', '')}"
     if errcode in RATE_LIMITED:
-        raise RateLimited(text, retry_after=60)
+        raise RateLimited(text, retry_after=RATE_LIMIT_PAUSE_SECONDS)
     raise DeliveryFailed(text, retryable=errcode not in PERMANENT)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import datetime
 from typing import Any
 
 from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json
 
 RATE_LIMITED = {11232}
+BODY_MAX_BYTES = 20000  # "请求体大小不能超过 20 KB"
+_SIGNATURE_ROOM = 100  # timestamp and sign, added at send time
 PERMANENT = {19001, 19002}  # bot not found / no permission
 
 
@@ -38,6 +41,11 @@ def payload_for(message: Message) -> dict[str, Any]:
     if message.link:
         rows.append([{"tag": "a", "text": "→", "href": message.link}])
     return {"msg_type": "post", "content": {"post": {"zh_cn": {"title": message.title, "content": rows}}}}
+
+
+def size(message: Message) -> int:
+    """Bytes of the request body (limited to BODY_MAX_BYTES), with room for the signature."""
+    return len(json.dumps(payload_for(message), ensure_ascii=False).encode("utf-8")) + _SIGNATURE_ROOM
 
 
 def send(message: Message, target: Target, now: datetime) -> None:

@@ -15,8 +15,19 @@ RATE_LIMITED = 45009
 PERMANENT = {93000, 93004, 93008}  # invalid key, robot removed, not in group
 
 
+def content(message: Message) -> str:
+    """The markdown; a digest's members with a WeCom userid are @-mentioned (markdown's <@userid>)."""
+    ids = [m.wecom_userid for m in message.mentions if m.wecom_userid]
+    return message.as_markdown() + ("\n" + " ".join(f"<@{i}>" for i in ids) if ids else "")
+
+
+def size(message: Message) -> int:
+    """Bytes of the part the vendor limits (MARKDOWN_MAX_BYTES)."""
+    return len(content(message).encode("utf-8"))
+
+
 def send(message: Message, target: Target, now: datetime) -> None:
-    payload = {"msgtype": "markdown", "markdown": {"content": truncate_utf8(message.as_markdown(), MARKDOWN_MAX_BYTES)}}
+    payload = {"msgtype": "markdown", "markdown": {"content": truncate_utf8(content(message), MARKDOWN_MAX_BYTES)}}
     data = http_json("POST", target.address, payload=payload)
     errcode = data.get("errcode")
     if errcode == 0:

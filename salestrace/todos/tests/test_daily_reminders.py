@@ -75,11 +75,12 @@ def test_at_18_00_each_rep_with_something_missing_gets_one_message_with_links(we
     texts = [line["text"] for line in alice_msg.payload["lines"]]
     assert any("联华超市(曹杨店)" in t and "复查陈列并补货" in t for t in texts), texts
     assert all("/customers/" in line["link"] for line in alice_msg.payload["lines"])
-    # and the team robot got exactly one message per rep
-    contents = [b["markdown"]["content"] for b in vendor.vendors.bodies("wecom_group")]
-    assert len(contents) == 2
-    assert sum("联华超市(曹杨店)" in c for c in contents) == 1
-    assert sum("华润万家(滨江店)" in c for c in contents) == 1
+    # and the robot both teams share got one digest: each team, each rep and their count, no store names
+    (content,) = [b["markdown"]["content"] for b in vendor.vendors.bodies("wecom_group")]
+    assert "East-1：1 人，共 1 项待补" in content
+    assert "West-1：1 人，共 1 项待补" in content
+    assert "alice：1 项待补" in content and "bob：1 项待补" in content
+    assert "联华超市(曹杨店)" not in content
 
 
 def test_before_the_team_reminder_time_nothing_is_sent_and_a_team_can_move_its_time(week: Any) -> None:
@@ -177,10 +178,11 @@ def test_a_sweep_killed_midway_and_run_again_sends_nothing_twice(week: Any, vend
         call_command("run_job", "daily_reminders", "--at", "2026-10-08 18:05")
         deliver_due(now=at)
         deliver_due(now=at)
-    # then every rep has exactly one inbox message and the robot got exactly one per rep
+    # then every rep has exactly one inbox message and the shared robot got one digest of both teams
     assert sorted(InboxMessage.objects.values_list("user__username", flat=True)) == ["alice", "bob"]
-    assert len(vendor.vendors.bodies("wecom_group")) == 2
-    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2
+    (content,) = [b["markdown"]["content"] for b in vendor.vendors.bodies("wecom_group")]
+    assert content.count("alice") == 1 and content.count("bob") == 1
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2  # one per team
     assert ReminderRun.objects.filter(local_date=date(2026, 10, 8)).count() == 5  # every team, once
 
 
