@@ -648,7 +648,7 @@ def _notify_if_summary_needed(action: ActionLog, *, now: datetime) -> None:
         return
     rep = action.rep
     link = settings.SALESTRACE_BASE_URL + reverse("actions:summary", args=[action.pk])
-    with override(settings.LANGUAGE_CODE):
+    with override(rep.message_language):
         when = timezone.localtime(action.occurred_at)
         message = Message(
             title=gettext("Summary needed: %(customer)s") % {"customer": action.customer.name},

@@ -110,7 +110,7 @@ def team_configs() -> dict[int, ChannelConfig]:
         config = base
         chain = team_chain(team_id, parents)
         for ancestor in reversed(chain):  # the farthest first, the team itself last
-            config = replace(config, **own.get(ancestor, {}))
+            config = replace(config, **own.get(ancestor, {}))  # type: ignore[arg-type]  # str fields only
         listed = next((d for t in chain if (d := defaults.get(t))), ())
         resolved[team_id] = replace(config, default_channels=listed)
     return resolved

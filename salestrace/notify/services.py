@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 
 from django.db import transaction
@@ -164,7 +165,7 @@ def notify_teams(
             address = address_for(channel, config=config, wecom_userid="", email="")
             if address is None:
                 continue
-            parts = pack(digest.pieces, lambda m, c=channel: fits(c, m))
+            parts = pack(digest.pieces, partial(fits, channel))
             deliveries += [
                 Delivery(
                     channel=channel,

@@ -32,7 +32,7 @@ from salestrace.customers.rules import IdleLimits
 from salestrace.customers.selectors import active_at
 from salestrace.notify.selectors import ChannelConfig, team_configs
 from salestrace.notify.services import Note, Recipient, TeamDigest, notify, notify_teams, recipient_of
-from salestrace.notify.transports import Line
+from salestrace.notify.transports import Line, Message
 from salestrace.org.models import User
 from salestrace.todos import compute
 from salestrace.todos.models import FollowUpRule, JobCursor, ReminderRun, Task
@@ -312,7 +312,7 @@ def handle_one_task_reminder(*, now: datetime, configs: dict[int, ChannelConfig]
         if claimed != len(rows) or not rows:
             return True  # another worker got there first; its transaction sends the message
         user = rows[0].assignee
-        with _language():
+        with _language(user.message_language):
             lines = [
                 Line(
                     f"{timezone.localtime(t.due_at):%m-%d %H:%M} {t.title}"
@@ -371,37 +371,50 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
     )
     if not candidates:
         return 0
-    with transaction.atomic(), _language():
+    with transaction.atomic():
         history = wakeup_history([c.pk for c in candidates])
         supervisors = supervisors_over_teams({c.owner.team_id for c in candidates if c.owner.team_id})
         people = {u.pk: u for u in User.objects.filter(pk__in={pk for ids in supervisors.values() for pk in ids})}
-        catalog = option_catalog()
+        catalogs: dict[str, dict[str, dict[str, str]]] = {}
 
-        def labels(option_set: str, code: str) -> str:
-            return catalog.labels.get(option_set, {}).get(code, code)
+        def texts_in(language: str, customer: Customer, spell: datetime) -> compute.WakeupTexts:
+            """The wake-up texts in one reader's language (the owner's, or a CC'd supervisor's)."""
+            with _language(language):
+                if language not in catalogs:
+                    catalogs[language] = option_catalog().labels
 
-        planned: list[tuple[Customer, str, compute.WakeupTexts, list[int]]] = []
+                def labels(option_set: str, code: str) -> str:
+                    return catalogs[language].get(option_set, {}).get(code, code)
+
+                return compute.wakeup_texts(
+                    customer_name=customer.name,
+                    idle_days=max(0, (now - spell).days),
+                    stage=labels("stage", customer.stage),
+                    history=[
+                        compute.HistoryRow(
+                            when=timezone.localtime(occurred_at).date(),
+                            key_action=labels("key_action", key_action),
+                            obstacle=labels("obstacle", obstacle),
+                            emotion=labels("emotion", emotion),
+                        )
+                        for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
+                    ],
+                    moves=[(labels("key_action", m), new_action_link(customer.pk, key_action=m)) for m in WAKEUP_MOVES],
+                    customer_link=absolute(f"/customers/{customer.pk}/"),
+                    rep_name=str(customer.owner),
+                )
+
+        # (customer, dedupe key, the owner's texts, [(supervisor to CC, their CC message)])
+        planned: list[tuple[Customer, str, compute.WakeupTexts, list[tuple[int, Message]]]] = []
         for customer in candidates:
             spell: datetime = customer.spell
             customer.wakeup_for = spell
-            text = compute.wakeup_texts(
-                customer_name=customer.name,
-                idle_days=max(0, (now - spell).days),
-                stage=labels("stage", customer.stage),
-                history=[
-                    compute.HistoryRow(
-                        when=timezone.localtime(occurred_at).date(),
-                        key_action=labels("key_action", key_action),
-                        obstacle=labels("obstacle", obstacle),
-                        emotion=labels("emotion", emotion),
-                    )
-                    for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
-                ],
-                moves=[(labels("key_action", m), new_action_link(customer.pk, key_action=m)) for m in WAKEUP_MOVES],
-                customer_link=absolute(f"/customers/{customer.pk}/"),
-                rep_name=str(customer.owner),
-            )
-            cc = [pk for pk in supervisors.get(customer.owner.team_id or 0, ()) if pk != customer.owner_id]
+            text = texts_in(customer.owner.message_language, customer, spell)
+            cc = [
+                (pk, texts_in(people[pk].message_language, customer, spell).cc_message)
+                for pk in supervisors.get(customer.owner.team_id or 0, ())
+                if pk != customer.owner_id and pk in people
+            ]
             planned.append((customer, f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}", text, cc))
         # A task already there for a spell (another worker, or a run cut short) is neither made nor announced again.
         keys = [key for _, key, _, _ in planned]
@@ -431,7 +444,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
             [
                 Task.cc.through(task_id=task_ids[key], user_id=pk)
                 for _, key, _, cc in fresh
-                for pk in cc
+                for pk, _ in cc
                 if key in task_ids
             ],
             ignore_conflicts=True,
@@ -441,10 +454,9 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
             Note(recipient_of(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
         ]
         notes += [
-            Note(recipient_of(people[pk]), text.cc_message, f"{key}:cc:{pk}")
-            for _, key, text, cc in fresh
-            for pk in cc
-            if pk in people
+            Note(recipient_of(people[pk]), cc_message, f"{key}:cc:{pk}")
+            for _, key, _, cc in fresh
+            for pk, cc_message in cc
         ]
         Customer.objects.bulk_update(candidates, ["wakeup_for"], batch_size=500)
         notify(notes=notes, configs=team_configs(), source=WAKEUP_SOURCE, now=now)

@@ -79,7 +79,8 @@ def test_at_18_00_each_rep_with_something_missing_gets_one_message_with_links(we
     (content,) = [b["markdown"]["content"] for b in vendor.vendors.bodies("wecom_group")]
     assert "East-1：1 人，共 1 项待补" in content
     assert "West-1：1 人，共 1 项待补" in content
-    assert "alice：1 项待补" in content and "bob：1 项待补" in content
+    assert "alice：1 项待补" in content
+    assert "bob：1 项待补" in content
     assert "联华超市(曹杨店)" not in content
 
 
@@ -181,7 +182,8 @@ def test_a_sweep_killed_midway_and_run_again_sends_nothing_twice(week: Any, vend
     # then every rep has exactly one inbox message and the shared robot got one digest of both teams
     assert sorted(InboxMessage.objects.values_list("user__username", flat=True)) == ["alice", "bob"]
     (content,) = [b["markdown"]["content"] for b in vendor.vendors.bodies("wecom_group")]
-    assert content.count("alice") == 1 and content.count("bob") == 1
+    assert content.count("alice") == 1
+    assert content.count("bob") == 1
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2  # one per team
     assert ReminderRun.objects.filter(local_date=date(2026, 10, 8)).count() == 5  # every team, once
 
