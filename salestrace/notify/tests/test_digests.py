@@ -69,9 +69,7 @@ def test_a_saturated_shared_robot_puts_the_merged_digests_back_and_sends_each_on
     # given 5 teams' digests for one company-wide robot that another system has saturated
     settings.WECOM_WEBHOOK_URL = vendor.wecom_webhook
     teams = Team.objects.bulk_create([Team(name=f"T{t}", parent=personas.east) for t in range(5)])
-    notify_teams(
-        digests=[_digest(t, 3, f"d{t.pk}") for t in teams], configs=team_configs(), source="daily", now=now
-    )
+    notify_teams(digests=[_digest(t, 3, f"d{t.pk}") for t in teams], configs=team_configs(), source="daily", now=now)
     vendor.vendors.wecom_group_per_minute = 0
     # when the outbox tries
     handle_one_delivery(now=now)
@@ -100,9 +98,7 @@ def test_a_robots_limit_counts_vendor_messages_not_the_team_digests_they_carry(
     # given 60 teams share one robot, each digest about 1.4 KB, so two fit in one 4 KB WeCom message
     settings.WECOM_WEBHOOK_URL = vendor.wecom_webhook
     teams = Team.objects.bulk_create([Team(name=f"T{t:02d}", parent=personas.east) for t in range(60)])
-    notify_teams(
-        digests=[_digest(t, 40, f"d{t.pk}") for t in teams], configs=team_configs(), source="daily", now=now
-    )
+    notify_teams(digests=[_digest(t, 40, f"d{t.pk}") for t in teams], configs=team_configs(), source="daily", now=now)
     # when the outbox runs for one minute
     deliver_due(now=now)
     # then the robot took its 20 messages, carrying more than 20 teams, none over the size limit

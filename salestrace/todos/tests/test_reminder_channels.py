@@ -9,13 +9,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from salestrace.notify.jobs import deliver_due
 from salestrace.notify.models import Delivery, InboxMessage
 from salestrace.notify.services import channel_settings_update
 from salestrace.notify.tests import vendors as v
 from salestrace.notify.tests.vendors import VendorServer
 from salestrace.org.models import Role, Team, User
-from salestrace.todos.jobs import daily_reminders
 from salestrace.todos.models import Task
 from salestrace.todos.tests.helpers import local
 
@@ -119,7 +117,9 @@ def test_a_robot_shared_by_many_teams_gets_their_digests_in_as_few_messages_as_f
     teams = Team.objects.bulk_create([Team(name=f"{t:02d}组", parent=region) for t in range(30)])
     reps = User.objects.bulk_create(
         [
-            User(username=f"rep{i:03d}", display_name=f"业务员{i:03d}", role=Role.REP, team=teams[i // 10], password="!")
+            User(
+                username=f"rep{i:03d}", display_name=f"业务员{i:03d}", role=Role.REP, team=teams[i // 10], password="!"
+            )
             for i in range(300)
         ]
     )
