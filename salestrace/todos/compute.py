@@ -125,7 +125,7 @@ def team_digest(*, team_name: str, day: date, rows: Sequence[DigestRow], page_li
     }
     pieces = [Message(title=title, lines=(Line(header),), link=page_link)]
     for row in rows:
-        line = Line(_("%(name)s: %(count)d to finish") % {"name": row.name, "count": row.count})
+        line = Line(_("%(name)s: %(count)d") % {"name": row.name, "count": row.count})
         mentions = (Mention(row.name, row.wecom_userid, row.mobile),) if row.wecom_userid or row.mobile else ()
         pieces.append(Message(title=title, lines=(line,), link=page_link, mentions=mentions))
     return tuple(pieces)

@@ -39,6 +39,10 @@ class Vendors:
     feishu_secret: str = FEISHU_SECRET
     lock: threading.Lock = field(default_factory=threading.Lock)
     base: str = ""
+    # The reminder bench gives every team its own robot: any key is a robot, each with its own limit.
+    wecom_any_key: bool = False
+    wecom_group_accepted_at: list[float] = field(default_factory=list)
+    wecom_group_refused: int = 0
 
     def bodies(self, vendor: str) -> list[dict[str, Any]]:
         return [body for name, body in self.received if name == vendor]
@@ -50,7 +54,7 @@ class Vendors:
 
 def _wecom_group(v: Vendors, query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     key = query.get("key", "")
-    if key != WECOM_KEY:
+    if key != WECOM_KEY and not (v.wecom_any_key and key):
         return {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1700000000_1_abc]"}
     if body.get("msgtype") != "markdown" or not isinstance(body.get("markdown", {}).get("content"), str):
         return {"errcode": 40008, "errmsg": "invalid message type"}
@@ -59,8 +63,10 @@ def _wecom_group(v: Vendors, query: dict[str, str], body: dict[str, Any]) -> dic
     now = time.time()
     sent = [t for t in v.wecom_group_sent[key] if t > now - 60]
     if len(sent) >= v.wecom_group_per_minute:
+        v.wecom_group_refused += 1
         return {"errcode": 45009, "errmsg": "api freq out of limit"}
     v.wecom_group_sent[key] = [*sent, now]
+    v.wecom_group_accepted_at.append(now)
     v.received.append(("wecom_group", body))
     return {"errcode": 0, "errmsg": "ok"}
 
