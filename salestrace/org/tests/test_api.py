@@ -68,3 +68,32 @@ def test_session_login_also_opens_the_api(client, personas):
 def test_admin_picks_a_users_channels_with_checkboxes(admin_client, personas):
     page = admin_client.get(f"/admin/org/user/{personas.alice.pk}/change/").content.decode()
     assert 'type="checkbox" name="notify_channels" value="dingtalk"' in page
+
+
+def test_admin_can_put_a_user_back_on_the_teams_channels_or_choose_their_own(admin_client, personas):
+    # given alice chose DingTalk only
+    personas.alice.notify_channels = ["dingtalk"]
+    personas.alice.save()
+    url = f"/admin/org/user/{personas.alice.pk}/change/"
+    form = {
+        "username": "alice",
+        "password": personas.alice.password,
+        "role": "rep",
+        "team": personas.east1.pk,
+        "date_joined_0": "2026-11-26",
+        "date_joined_1": "10:00:00",
+        "is_active": "on",
+        "language": "en",
+        "mobile": "13800000002",
+    }
+    # when the admin ticks "use the team's channels"
+    response = admin_client.post(url, {**form, "team_channels": "on", "notify_channels": ["dingtalk"]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    personas.alice.refresh_from_db()
+    # then she follows her team again, and reads her messages in English
+    assert personas.alice.notify_channels is None
+    assert (personas.alice.language, personas.alice.mobile) == ("en", "13800000002")
+    # when the admin unticks it and leaves every channel unticked: the inbox only
+    admin_client.post(url, form)
+    personas.alice.refresh_from_db()
+    assert personas.alice.notify_channels == []

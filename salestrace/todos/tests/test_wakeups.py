@@ -107,3 +107,21 @@ def test_run_job_vitality_sweep(personas: Any, quiet: Customer) -> None:
     assert "vitality_sweep at 2026-11-13 01:30" in out.getvalue()
     quiet.refresh_from_db()
     assert quiet.status == Customer.Status.DORMANT
+
+
+def test_the_owner_and_the_cc_d_supervisor_each_read_the_wakeup_in_their_own_language(
+    personas: Any, quiet: Customer
+) -> None:
+    # given alice reads English and sam, her supervisor, the default (Chinese)
+    personas.alice.language = "en"
+    personas.alice.save()
+    # when the sweep runs on day 16
+    wakeups(now=T0 + timedelta(days=16))
+    # then alice's task and message name the three moves in English
+    task = Task.objects.get(source=Task.Source.WAKE_UP)
+    assert "Send an industry report" in task.detail
+    mine = InboxMessage.objects.get(user=personas.alice, source="wakeup")
+    assert "发送行业报告" not in " ".join(line["text"] for line in mine.payload["lines"])
+    # and sam's digest is in Chinese
+    digest = InboxMessage.objects.get(user=personas.sam, source="wakeup")
+    assert "需求确认" in " ".join(line["text"] for line in digest.payload["lines"])
