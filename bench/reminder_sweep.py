@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -92,6 +93,7 @@ def run_setup(setup: str) -> dict[str, object]:
                 channel_settings_update(team=team, changes={"wecom_webhook_url": f"{hook}team-{team.pk}"})
 
         at = datetime(DAY.year, DAY.month, DAY.day, 18, 0, tzinfo=SHANGHAI)
+        load = os.getloadavg()[0]  # other work on the machine slows the sweep: say how much there was
         started = time.time()
 
         def now() -> datetime:  # 18:00 when the sweep starts, moving with the real clock
@@ -117,6 +119,7 @@ def run_setup(setup: str) -> dict[str, object]:
         last = max(vendors.wecom_group_accepted_at, default=started) - started
     return {
         "setup": setup,
+        "load": round(load, 1),
         "teams": teams,
         "messages": messages,
         "deliveries": deliveries,
@@ -249,7 +252,7 @@ def write_section(results: list[dict[str, object]], command: str) -> None:
 
     path = ROOT / "docs" / "benchmarks.md"
     rows = "\n".join(
-        f"| {r['vendor']} | {r['setup']} | {r['messages']:,} | {r['deliveries']:,} | **{r['sweep_seconds']} s** "
+        f"| {r['vendor']} | {r['setup']} | {r['load']} | {r['messages']:,} | {r['deliveries']:,} | **{r['sweep_seconds']} s** "
         f"| {r['rerun_seconds']} s | {r['robot_messages']:,} | {r['largest_bytes']:,} | {r['refused_45009']} "
         f"| {r['reps_named']:,} / {r['reps_named_twice']} | {r['unsent']} "
         f"| **{r['last_accepted_at']}** ({r['last_accepted_seconds']} s) |"
@@ -277,9 +280,11 @@ sliding; over it, errcode 45009; 4,096 bytes of markdown). The outbox runs as hu
 minute from 18:01, each run with a 50 s budget. "Last accepted" is when the robot server accepted
 the last message, counted from the start of the 18:00 sweep. "Reps named / twice" counts the reps
 named in everything the robots accepted (each rep with gaps exactly once: 0 named twice).
+"Load avg" is the machine's 1-minute load average just before the sweep (2 cores: above 2, other
+work was competing for the CPU and the sweep time is inflated accordingly).
 
-| database | setup | inbox messages | deliveries queued | sweep | rerun | robot messages | largest (bytes) | 45009 answers | reps named / twice | unsent | last accepted |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| database | setup | load avg | inbox messages | deliveries queued | sweep | rerun | robot messages | largest (bytes) | 45009 answers | reps named / twice | unsent | last accepted |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 """
     replace_section(path, SECTION, section)
