@@ -18,7 +18,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from salestrace.actions.services import evidence_requeue_stuck, evidence_sweep_unattached
+from salestrace.actions.evidence_services import evidence_requeue_stuck, evidence_sweep_unattached
 from salestrace.core import clock
 from salestrace.notify.jobs import deliver_due
 from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders, vitality_sweep
@@ -117,7 +117,7 @@ run_job_task = cast(Callable[..., Any], db_task()(_run_job))
 
 def _evidence_recognise(evidence_id: int) -> bool:
     """OCR a screenshot or transcribe a recording, queued by evidence_add after its commit."""
-    from salestrace.actions.services import evidence_recognise
+    from salestrace.actions.evidence_services import evidence_recognise
 
     return evidence_recognise(evidence_id=evidence_id, now=clock.now())
 

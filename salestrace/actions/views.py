@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from salestrace.actions.evidence_services import evidence_retry, evidence_upload
 from salestrace.actions.forms import ActionForm, SummaryForm, kept_evidence_ids
 from salestrace.actions.models import Evidence
 from salestrace.actions.rules import ActionDraft
@@ -31,7 +32,7 @@ from salestrace.actions.selectors import (
     open_next_steps,
     own_uploads,
 )
-from salestrace.actions.services import action_log, action_update, evidence_retry, evidence_upload
+from salestrace.actions.services import action_log, action_update
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
 from salestrace.core import clock
