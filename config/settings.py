@@ -276,11 +276,16 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SalesTrace <noreply@localhos
 # E-mail is a channel only where someone configured a server (EMAIL_HOST set in the environment).
 NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", bool(env_str("EMAIL_HOST")))
 
+LOG_LEVEL = env_str("LOG_LEVEL", "WARNING").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 logs every request line at DEBUG, and a webhook's URL carries its key or token.
+    "loggers": {"urllib3": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL}},
 }
+# Error reports never show webhook URLs, DATABASE_URL or REDIS_URL (see config/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.SecretsFilter"
 
 ADMIN_SITE_TITLE = _("SalesTrace administration")

@@ -4,8 +4,9 @@ NOTIFY_ENCRYPTION_KEY holds one or more comma-separated Fernet keys (MultiFernet
 encrypts, every one decrypts. To rotate: put a new key first, keep the old ones after it, run
 `manage.py notify_reencrypt` (re-encrypts every stored secret under the first key), then drop the
 old keys. Values written before NOTIFY_ENCRYPTION_KEY existed were encrypted with a key derived
-from SECRET_KEY: that derived key (and one per SECRET_KEY_FALLBACKS entry) always stays a
-decryption fallback, and is the encryption key only while NOTIFY_ENCRYPTION_KEY is unset.
+from SECRET_KEY: that derived key (and one per SECRET_KEY_FALLBACKS entry, and one from the
+built-in development SECRET_KEY of earlier versions) always stays a decryption fallback; the one
+from SECRET_KEY is the encryption key only while NOTIFY_ENCRYPTION_KEY is unset.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+# The SECRET_KEY SalesTrace used when none was set, before issue 10: secrets saved then were encrypted
+# under a key derived from it. It only ever decrypts (never encrypts): `notify_reencrypt` moves them.
+BUILT_IN_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - public by design, decryption only
 
 
 class SecretUnreadable(Exception):
@@ -44,7 +49,7 @@ def _fernet() -> MultiFernet:
         own = parse_keys(settings.NOTIFY_ENCRYPTION_KEY or "")
     except ValueError as exc:
         raise ImproperlyConfigured(f"NOTIFY_ENCRYPTION_KEY: {exc}") from None
-    secret_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    secret_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", []), BUILT_IN_SECRET_KEY]
     derived = [_derived(str(key)) for key in secret_keys if key]
     return MultiFernet([Fernet(key) for key in dict.fromkeys([*own, *derived])])
 

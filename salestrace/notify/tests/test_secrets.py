@@ -3,6 +3,7 @@ a log line; keys rotate (MultiFernet); one team's unreadable settings cost only 
 
 from __future__ import annotations
 
+import importlib
 import socket
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.views.debug import get_default_exception_reporter_filter
 
 from salestrace.actions.services import evidence_recognise
 from salestrace.actions.tests.evidence_files import upload, wav_bytes
@@ -161,6 +163,17 @@ def test_secrets_written_before_the_own_key_existed_still_open(settings: Any) ->
     assert crypto.decrypt(token) == v.FEISHU_SECRET
 
 
+def test_secrets_saved_under_the_old_built_in_secret_key_still_open_once_a_real_one_is_set(settings: Any) -> None:
+    # given a secret saved by an earlier version that ran on its built-in SECRET_KEY
+    settings.NOTIFY_ENCRYPTION_KEY, settings.SECRET_KEY = "", crypto.BUILT_IN_SECRET_KEY
+    token = crypto.encrypt(v.DINGTALK_SECRET)
+    # when the deployment gets a generated SECRET_KEY and its own notification key
+    settings.SECRET_KEY, settings.NOTIFY_ENCRYPTION_KEY = "generated-" + "z" * 50, NEW_KEY
+    # then the secret still opens (and notify_reencrypt can move it under the new key)
+    assert crypto.decrypt(token) == v.DINGTALK_SECRET
+    assert Fernet(NEW_KEY.encode()).decrypt(crypto.reencrypt(token).encode()) == v.DINGTALK_SECRET.encode()
+
+
 def test_notify_reencrypt_moves_every_stored_secret_to_the_first_key(personas: Any, settings: Any) -> None:
     # given East-1's secrets stored under the old key
     settings.NOTIFY_ENCRYPTION_KEY = OLD_KEY
@@ -230,3 +243,31 @@ def test_saving_an_action_whose_notification_meets_unreadable_settings_still_suc
     # then the save succeeds and the message reaches her inbox
     assert response.status_code == 201, response.content
     assert InboxMessage.objects.filter(user=personas.alice, source="evidence").count() == 1
+
+
+def test_errors_logged_before_the_fix_are_scrubbed_of_urls_and_bodies() -> None:
+    # given error texts the delivery log held before (the full URL, the vendor's body)
+    migration = importlib.import_module("salestrace.notify.migrations.0002_scrub_delivery_errors")
+    old = {
+        f"network error: ConnectionError: HTTPSConnectionPool(host='oapi.dingtalk.com', port=443): Max retries "
+        f"exceeded with url: /robot/send?access_token={v.DINGTALK_TOKEN}": "network error: ConnectionError",
+        f"HTTP 502: <h1>Bad gateway</h1> key={v.WECOM_KEY}": "HTTP 502",
+        "not JSON: <html>…</html>": "not JSON",
+        "errcode 93000: invalid webhook url, hint: [1700000000_1_abc]": "errcode 93000",
+        "gettoken errcode 40001: invalid credential": "gettoken errcode 40001",
+        f"KeyError: '{v.CORP_SECRET}'": "(error text removed: it could contain a secret)",
+        "channel no longer configured for this recipient": "channel no longer configured for this recipient",
+    }
+    # then the migration keeps the class, status or errcode, and nothing else
+    assert {text: migration.scrubbed(text) for text in old} == old
+
+
+def test_error_reports_hide_the_webhook_urls(settings: Any) -> None:
+    # given webhooks configured from the environment
+    settings.WECOM_WEBHOOK_URL = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={v.WECOM_KEY}"
+    settings.DINGTALK_WEBHOOK_URL = f"https://oapi.dingtalk.com/robot/send?access_token={v.DINGTALK_TOKEN}"
+    # when an error report lists the settings
+    shown = str(get_default_exception_reporter_filter().get_safe_settings())
+    # then neither key appears
+    assert v.WECOM_KEY not in shown
+    assert v.DINGTALK_TOKEN not in shown
