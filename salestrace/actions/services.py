@@ -546,7 +546,7 @@ def _delete_files_of(evidence: list[Evidence]) -> None:
 
 
 def _enqueue_recognition(evidence_id: int) -> None:
-    from config.tasks import evidence_recognise_task
+    from salestrace.actions.tasks import evidence_recognise_task
 
     evidence_recognise_task(evidence_id)
 
