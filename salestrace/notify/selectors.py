@@ -58,7 +58,8 @@ def environment_config() -> ChannelConfig:
     )
 
 
-_ENCRYPTED = {
+# Each secret setting and the column that holds it encrypted.
+SECRET_COLUMNS = {
     "wecom_webhook_url": "wecom_webhook_url_enc",
     "wecom_corp_secret": "wecom_corp_secret_enc",
     "dingtalk_webhook_url": "dingtalk_webhook_url_enc",
@@ -76,7 +77,7 @@ def _own_and_unreadable(row: ChannelSettings) -> tuple[dict[str, str], frozenset
         "wecom_agent_id": row.wecom_agent_id,
     }
     unreadable = set()
-    for name, column in _ENCRYPTED.items():
+    for name, column in SECRET_COLUMNS.items():
         try:
             values[name] = crypto.decrypt(getattr(row, column))
         except crypto.SecretUnreadable:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from salestrace.notify import crypto, hosts
 from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
-from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
+from salestrace.notify.selectors import SECRET_COLUMNS, ChannelConfig, address_for, environment_config, team_configs
 from salestrace.notify.transports import Message
 from salestrace.org.models import Team, User
 
@@ -139,14 +139,7 @@ def inbox_mark_read(*, user_id: int, message_ids: Iterable[int], now: datetime) 
     return InboxMessage.objects.filter(user_id=user_id, pk__in=list(message_ids), read_at=None).update(read_at=now)
 
 
-SECRET_FIELDS = {
-    "wecom_webhook_url": "wecom_webhook_url_enc",
-    "wecom_corp_secret": "wecom_corp_secret_enc",
-    "dingtalk_webhook_url": "dingtalk_webhook_url_enc",
-    "dingtalk_secret": "dingtalk_secret_enc",
-    "feishu_webhook_url": "feishu_webhook_url_enc",
-    "feishu_secret": "feishu_secret_enc",
-}
+SECRET_FIELDS = SECRET_COLUMNS
 PLAIN_FIELDS = ("wecom_api_base", "wecom_corp_id", "wecom_agent_id")
 # The endpoints a team may set, and whose hosts they must be on (see hosts.py).
 ENDPOINT_VENDORS = {
