@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from huey.contrib.djhuey import db_task
 
-from salestrace.actions.services import evidence_recognise, evidence_requeue_stuck, evidence_sweep_unattached
+from salestrace.actions.evidence_services import evidence_recognise, evidence_requeue_stuck, evidence_sweep_unattached
 from salestrace.core import clock
 from salestrace.core.schedule import local_crontab, periodic, register_job
 

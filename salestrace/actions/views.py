@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from salestrace.actions.evidence_services import evidence_retry, evidence_upload
 from salestrace.actions.forms import ActionForm, SummaryForm, kept_evidence_ids
 from salestrace.actions.metrics import is_late_entry, late_after
 from salestrace.actions.models import ActionLog, Evidence
@@ -37,7 +38,7 @@ from salestrace.actions.selectors import (
     own_uploads,
     summary_needed,
 )
-from salestrace.actions.services import action_log, action_update, evidence_retry, evidence_upload
+from salestrace.actions.services import action_log, action_update
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
 from salestrace.core import clock

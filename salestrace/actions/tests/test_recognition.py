@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from salestrace.actions.evidence_services import evidence_recognise
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.actions.recognition import (
     OpenAICompatibleTranscriber,
@@ -34,7 +35,6 @@ from salestrace.actions.recognition import (
     pcm16k_mono,
     tidy_text,
 )
-from salestrace.actions.services import evidence_recognise
 from salestrace.actions.tests.evidence_files import (
     FFMPEG_FORMATS,
     chat_screenshot_bytes,
