@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.views.debug import get_default_exception_reporter_filter
 
-from salestrace.actions.services import evidence_recognise
+from salestrace.actions.evidence_services import evidence_recognise
 from salestrace.actions.tests.evidence_files import upload, wav_bytes
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 from salestrace.notify import crypto
