@@ -48,8 +48,8 @@ REP_LINE = re.compile(r"业务员(\d{5})：")
 
 def child(backend: str) -> list[dict[str, object]]:
     sys.path.insert(0, str(ROOT))
-    # The robots are a local server: let the webhook allow-list take 127.0.0.1 (a self-hosted gateway).
-    os.environ.setdefault("NOTIFY_ALLOWED_HOSTS", "127.0.0.1")
+    # The robots are a local server (any port): a self-hosted gateway as far as the allow-list goes.
+    os.environ["NOTIFY_ALLOWED_HOSTS"] = "http://127.0.0.1"
     from bench.fresh_db import setup_django, vendor
 
     setup_django(backend, "bench_sweep" if backend == "sqlite" else "salestrace_bench_sweep")

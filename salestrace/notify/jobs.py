@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -138,9 +139,11 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
     if delivery is None:
         return False
     address = _address(delivery, configs if configs is not None else team_configs())
-    if address is None:
+    if address is None or address.problem:
+        # Only a person can fix either: the delivery waits in the log, failed, for an admin's retry.
+        error = address.problem if address is not None else "channel no longer configured for this recipient"
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.FAILED, last_error="channel no longer configured for this recipient"
+            status=Delivery.Status.FAILED, last_error=error
         )
         return True
     if (until := _throttle_until(delivery, address.rate_key, now)) is not None:
@@ -170,7 +173,8 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
     if len(group) != len(companions) + 1:  # another worker took some: send exactly what we hold
         message = Message.from_json(delivery.payload).merged([Message.from_json(d.payload) for d in group[1:]])
     try:
-        SENDERS[delivery.channel](message, address.target, now)
+        # `now` decided what is due; the vendor call itself runs (and is signed) at the real time.
+        SENDERS[delivery.channel](message, address.target)
     except RateLimited as exc:
         # Not an attempt: the message waits for the vendor's pause, then goes out once.
         for d in group:
@@ -185,9 +189,11 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
         for d in group:
             _failed(d, str(exc), retryable=exc.retryable, attempts=d.attempts + 1, now=now)
     except Exception as exc:  # a bug or an unexpected answer must not stop the outbox
-        log.exception("delivery %s crashed", delivery.pk)
+        # The class and the stack only: an exception's text may hold the URL with its key or token.
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("delivery %s crashed: %s\n%s", delivery.pk, type(exc).__name__, stack)
         for d in group:
-            _failed(d, f"{type(exc).__name__}: {exc}", retryable=True, attempts=d.attempts + 1, now=now)
+            _failed(d, f"crashed: {type(exc).__name__}", retryable=True, attempts=d.attempts + 1, now=now)
     else:
         Delivery.objects.filter(pk__in=[d.pk for d in group]).update(
             status=Delivery.Status.SENT, sent_at=now, last_error=""

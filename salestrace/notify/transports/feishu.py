@@ -11,10 +11,10 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime
+import time
 from typing import Any
 
-from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json
+from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, errcode_text, http_json
 
 RATE_LIMITED = {11232}
 BODY_MAX_BYTES = 20000  # "请求体大小不能超过 20 KB"
@@ -48,16 +48,16 @@ def size(message: Message) -> int:
     return len(json.dumps(payload_for(message), ensure_ascii=False).encode("utf-8")) + _SIGNATURE_ROOM
 
 
-def send(message: Message, target: Target, now: datetime) -> None:
+def send(message: Message, target: Target) -> None:
     payload = payload_for(message)
     if target.secret:
-        timestamp = int(now.timestamp())
+        timestamp = int(time.time())  # the real clock: Feishu refuses one more than an hour off
         payload = {"timestamp": str(timestamp), "sign": sign(timestamp, target.secret), **payload}
-    data = http_json("POST", target.address, payload=payload)
+    data = http_json("POST", target.address, vendor="feishu", payload=payload)
     code = data.get("code", data.get("StatusCode"))
     if code == 0:
         return
-    text = f"code {code}: {data.get('msg', data.get('StatusMessage', ''))}"
+    text = errcode_text("code", code)
     if code in RATE_LIMITED:
         raise RateLimited(text, retry_after=60)
     raise DeliveryFailed(text, retryable=code not in PERMANENT)

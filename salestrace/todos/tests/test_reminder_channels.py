@@ -31,6 +31,7 @@ def vendor(settings: Any) -> Any:
         setattr(settings, name, "")
     settings.NOTIFY_EMAIL_ENABLED = False
     with VendorServer() as server:
+        settings.NOTIFY_ALLOWED_HOSTS = [server.base]
         yield server
 
 
