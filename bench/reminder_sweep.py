@@ -43,7 +43,7 @@ DAY = date(2026, 11, 26)  # a Thursday, an ordinary working day
 REPS, TEAM_SIZE, CUSTOMERS_PER_REP, VISITS_PER_DAY = 10_000, 10, 20, 8
 SETUPS = ("per-team robots", "company robot")
 TICK_SECONDS, TICK_BUDGET, MAX_TICKS = 60, 50, 12  # huey's deliver tick: every minute, 50 s budget
-REP_LINE = re.compile(r"业务员(\d{5})：")
+REP_LINE = re.compile(r"业务员(\d{5})[：:]")  # zh, or en where translations are not compiled
 
 
 def child(backend: str) -> list[dict[str, object]]:
