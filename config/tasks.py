@@ -124,3 +124,15 @@ def _evidence_recognise(evidence_id: int) -> bool:
 
 # Retried by hand (POST /evidence/{id}/retry), not by huey: a failure is shown to the user.
 evidence_recognise_task = cast(Callable[..., Any], db_task()(_evidence_recognise))
+
+
+def _evidence_process(evidence_id: int) -> bool:
+    """Stamp a visit photo and make its hash and flags, queued by its upload after the commit."""
+    from salestrace.actions.evidence_services import evidence_process
+
+    return evidence_process(evidence_id=evidence_id, now=clock.now())
+
+
+# Not retried by huey: a photo that cannot be stamped is shown as such; a lost task is queued
+# again by the hourly evidence sweep.
+evidence_process_task = cast(Callable[..., Any], db_task()(_evidence_process))

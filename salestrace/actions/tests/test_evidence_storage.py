@@ -16,7 +16,7 @@ from django.test import override_settings
 from moto.server import ThreadedMotoServer
 
 from salestrace.actions.models import Evidence
-from salestrace.actions.tests.evidence_files import photo_bytes, upload
+from salestrace.actions.tests.evidence_files import photo_bytes, run_photo_worker, upload
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 
 pytestmark = pytest.mark.django_db
@@ -77,9 +77,11 @@ def test_evidence_is_written_to_the_bucket_and_served_byte_for_byte(personas, ap
     response = alice.client.post(
         f"/api/v1/actions/{visit}/evidence", {"kind": "photo", "file": upload("shelf.jpg", photo)}, **alice.headers
     )
-    # then the original and the stamped copy are objects in the bucket, private, and nothing is on disk
+    # then, once the worker has stamped it, the original and the stamped copy are objects in the
+    # bucket, private, and nothing is on disk
     assert response.status_code == 201, response.content
     body = response.json()
+    assert run_photo_worker() == 1
     evidence = Evidence.objects.get(pk=body["id"])
     keys = {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert keys == {evidence.original.name, evidence.derivative.name}
