@@ -211,6 +211,11 @@ EVIDENCE_EXIF_TOLERANCE_MINUTES = env_int("EVIDENCE_EXIF_TOLERANCE_MINUTES", 120
 EVIDENCE_IMAGE_HASH_DISTANCE = env_int("EVIDENCE_IMAGE_HASH_DISTANCE", 4, minimum=0)
 # Uploads never attached to an action (the rep gave up) are deleted after this many hours.
 EVIDENCE_UNATTACHED_HOURS = env_int("EVIDENCE_UNATTACHED_HOURS", 24, minimum=1)
+# Evidence files no row names (a process killed between writing a file and saving its row) are
+# deleted by the hourly sweep once older than this: a younger one may belong to a row being saved.
+EVIDENCE_ORPHAN_GRACE_HOURS = env_int("EVIDENCE_ORPHAN_GRACE_HOURS", 6, minimum=1)
+# How long a save's Idempotency-Key is remembered: a retry within it returns the first action.
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 48, minimum=1)
 EVIDENCE_FONT_PATH = env_str("EVIDENCE_FONT_PATH", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 TESSERACT_CMD = env_str("TESSERACT_CMD")
 OCR_LANGUAGES = env_str("OCR_LANGUAGES", "chi_sim+eng")

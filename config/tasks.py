@@ -18,7 +18,12 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from salestrace.actions.evidence_services import evidence_requeue_stuck, evidence_sweep_unattached
+from salestrace.actions.evidence_services import (
+    evidence_requeue_stuck,
+    evidence_sweep_orphan_files,
+    evidence_sweep_unattached,
+)
+from salestrace.actions.services import idempotency_purge
 from salestrace.core import clock
 from salestrace.notify.jobs import deliver_due
 from salestrace.todos.jobs import daily_reminders, follow_ups, task_reminders, vitality_sweep
@@ -69,8 +74,13 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     # Lead aging: idle leads to the dormant pool, wake-up tasks for the quiet ones (nightly).
     "vitality_sweep": lambda now: vitality_sweep(now=now),
     # Uploads never attached to an action: rows and files deleted after EVIDENCE_UNATTACHED_HOURS;
-    # readings whose task was lost are queued again.
-    "evidence_sweep": lambda now: evidence_sweep_unattached(now=now) + evidence_requeue_stuck(now=now),
+    # files no row names (a process killed mid-upload) deleted after EVIDENCE_ORPHAN_GRACE_HOURS;
+    # readings and stampings whose task was lost are queued again.
+    "evidence_sweep": lambda now: (
+        evidence_sweep_unattached(now=now) + evidence_sweep_orphan_files(now=now) + evidence_requeue_stuck(now=now)
+    ),
+    # Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS are forgotten.
+    "idempotency_purge": lambda now: idempotency_purge(now=now),
 }
 
 
@@ -103,6 +113,11 @@ def vitality_sweep_tick() -> int:
 @_periodic(local_crontab(minute="17"))
 def evidence_sweep_tick() -> int:
     return JOBS["evidence_sweep"](clock.now())
+
+
+@_periodic(local_crontab(minute="47"))
+def idempotency_purge_tick() -> int:
+    return JOBS["idempotency_purge"](clock.now())
 
 
 def _run_job(name: str, at_iso: str | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -369,6 +371,55 @@ def evidence_sweep_unattached(*, now: datetime) -> int:
             Evidence.objects.filter(pk__in=[e.pk for e in batch], action__isnull=True).delete()
             transaction.on_commit(partial(_delete_files_of, batch))
         deleted += len(batch)
+
+
+EVIDENCE_DIRECTORY = "evidence"
+
+
+def evidence_sweep_orphan_files(*, now: datetime) -> int:
+    """Delete stored evidence files that no row names (original or stamped copy) and that are
+    older than EVIDENCE_ORPHAN_GRACE_HOURS: left by a process killed between writing a file and
+    saving its row. A younger file is never touched, as its row may be in a transaction not yet
+    committed. Works on any storage that lists (`listdir`): local files or an S3 bucket. Returns
+    files deleted; a rerun finds nothing."""
+    storage = Evidence._meta.get_field("original").storage
+    cutoff = now - timedelta(hours=settings.EVIDENCE_ORPHAN_GRACE_HOURS)
+    deleted = 0
+    for names in _stored_evidence_files(storage):
+        named = set(
+            Evidence.objects.filter(Q(original__in=names) | Q(derivative__in=names)).values_list(
+                "original", "derivative"
+            )
+        )
+        known = {name for pair in named for name in pair}
+        for name in names:
+            if name in known:
+                continue
+            try:
+                if storage.get_modified_time(name) >= cutoff:
+                    continue
+                storage.delete(name)
+            except (OSError, NotImplementedError):
+                log.exception("could not sweep evidence file %s", name)
+                continue
+            log.warning("deleted evidence file %s: no row names it", name)
+            deleted += 1
+    return deleted
+
+
+def _stored_evidence_files(storage: Storage) -> Iterator[list[str]]:
+    """The names under evidence/ (evidence/<customer id>/<name>), a directory at a time, in
+    batches small enough for one `IN` query."""
+    try:
+        directories, files = storage.listdir(EVIDENCE_DIRECTORY)
+    except FileNotFoundError:
+        return
+    folders = [EVIDENCE_DIRECTORY, *(f"{EVIDENCE_DIRECTORY}/{d}" for d in sorted(directories))]
+    for folder in folders:
+        names = files if folder == EVIDENCE_DIRECTORY else storage.listdir(folder)[1]
+        paths = [f"{folder}/{name}" for name in sorted(names)]
+        for start in range(0, len(paths), SWEEP_BATCH):
+            yield paths[start : start + SWEEP_BATCH]
 
 
 STUCK_AFTER = timedelta(minutes=15)

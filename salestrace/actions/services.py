@@ -109,6 +109,27 @@ def _replay(*, user: User, key: str, request_hash: str) -> ActionLog | None:
     return record.action
 
 
+PURGE_BATCH = 1000
+
+
+def idempotency_purge(*, now: datetime) -> int:
+    """Forget Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS (a retry after that logs a
+    new action), a batch per transaction so phones' saves are not held behind a long delete.
+    Returns records deleted; a rerun finds nothing."""
+    cutoff = now - timedelta(hours=settings.IDEMPOTENCY_RETENTION_HOURS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not batch:
+                return deleted
+            deleted += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
+
+
 def action_log(
     *,
     user: User,

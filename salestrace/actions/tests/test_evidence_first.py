@@ -517,3 +517,70 @@ def test_a_photo_stamped_twice_keeps_the_first_copy_and_leaves_no_stray_file(per
     assert again is False
     assert Evidence.objects.get(pk=photo_id).derivative.name == first
     assert len(stored_files(settings)) == 2
+
+
+def _write_without_a_row(relative: str, data: bytes) -> str:
+    """A file as a process killed between writing it and saving its row leaves it."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    return default_storage.save(relative, ContentFile(data))
+
+
+def test_files_no_row_names_are_swept_once_past_the_grace_period(personas, api_as, shop, settings):
+    # given a stamped visit photo (two files with their row) and two files a killed upload left
+    # behind, one in the customer's folder and one in a folder of its own
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    settings.EVIDENCE_ORPHAN_GRACE_HOURS = 6
+    real_now = timezone.now()
+    alice = api_as(personas.alice)
+    kept = attached_photo(alice, shop, real_now)
+    run_photo_worker()
+    orphans = [
+        _write_without_a_row(f"evidence/{shop.pk}/lost.jpg", visit_photo(real_now)),
+        _write_without_a_row("evidence/999999/lost.png", b"\x89PNG half"),
+    ]
+    assert len(stored_files(settings)) == 4
+    # when the sweep runs within the grace period, then nothing is touched: the row may be on its way
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=5)) == 0
+    assert len(stored_files(settings)) == 4
+    # when it runs past the grace period, then only the files no row names are deleted
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=7)) == 2
+    photo = Evidence.objects.get(pk=kept)
+    media = Path(settings.MEDIA_ROOT)
+    assert stored_files(settings) == sorted([Path(photo.original.path), Path(photo.derivative.path)])
+    assert not any((media / name).exists() for name in orphans)
+    # and a rerun finds nothing
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=8)) == 0
+
+
+def test_the_sweep_finds_nothing_to_do_before_any_evidence_was_stored(db, settings):
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    assert evidence_sweep_orphan_files(now=timezone.now()) == 0
+
+
+def test_idempotency_keys_are_forgotten_after_the_retention_window(personas, api_as, shop, now, settings):
+    # given a save sent with an Idempotency-Key, and a retention of 48 hours
+    from salestrace.actions.models import IdempotencyRecord
+    from salestrace.actions.services import idempotency_purge
+
+    settings.IDEMPOTENCY_RETENTION_HOURS = 48
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now)
+    first = alice.post("/actions", body, HTTP_IDEMPOTENCY_KEY="phone-retry-1")
+    assert first.status_code == 201
+    recorded = IdempotencyRecord.objects.get().created_at
+    # when the purge runs inside the window, then a retry still gets the first action
+    assert idempotency_purge(now=recorded + timedelta(hours=47)) == 0
+    assert alice.post("/actions", body, HTTP_IDEMPOTENCY_KEY="phone-retry-1").json()["id"] == first.json()["id"]
+    # when it runs past the window, then the key is forgotten (the action itself stays)
+    assert idempotency_purge(now=recorded + timedelta(hours=49)) == 1
+    assert not IdempotencyRecord.objects.exists()
+    assert ActionLog.objects.filter(pk=first.json()["id"]).exists()
+    assert idempotency_purge(now=recorded + timedelta(hours=49)) == 0

@@ -111,3 +111,34 @@ def test_a_signed_url_is_the_only_way_to_read_an_object_directly(bucket, s3_endp
     # and saving under the same name never replaces the first file
     again = default_storage.save("evidence/1/call.wav", ContentFile(b"other"))
     assert again != name
+
+
+def test_the_orphan_sweep_lists_the_bucket_and_deletes_only_objects_no_row_names(
+    personas, api_as, now, bucket, settings
+):
+    # given a stamped visit photo in the bucket, and an object a killed upload left behind
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    settings.EVIDENCE_ORPHAN_GRACE_HOURS = 6
+    alice = api_as(personas.alice)
+    shop = make_customer(owner=personas.alice, name="联华超市(徐汇店)")
+    visit = alice.post("/actions", valid_price_negotiation(shop.pk, now - timedelta(minutes=30))).json()["id"]
+    alice.client.post(
+        f"/api/v1/actions/{visit}/evidence",
+        {"kind": "photo", "file": upload("shelf.jpg", photo_bytes())},
+        **alice.headers,
+    )
+    run_photo_worker()
+    lost = default_storage.save(f"evidence/{shop.pk}/lost.jpg", ContentFile(photo_bytes(seed=5)))
+    # when the hourly sweep runs past the grace period
+    swept = evidence_sweep_orphan_files(now=timezone.now() + timedelta(hours=7))
+    # then the lost object is gone and the photo's two objects are kept
+    evidence = Evidence.objects.get()
+    keys = {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert swept == 1
+    assert keys == {evidence.original.name, evidence.derivative.name}
+    assert lost not in keys
