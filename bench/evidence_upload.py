@@ -131,7 +131,7 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
             done += 1
         assert done == 1, f"one stamping queued per visit, found {done}"
 
-    result: dict[str, object] = {"vendor": vendor(), "rounds": rounds}
+    result: dict[str, object] = {"vendor": vendor(), "rounds": rounds, "load_before": round(os.getloadavg()[0], 1)}
     sizes = []
     for n, (label, width, height, noisy) in enumerate(SIZES):
         photos = [
@@ -164,6 +164,7 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
             }
         )
     result["sizes"] = sizes
+    result["load_after"] = round(os.getloadavg()[0], 1)
     return result
 
 
@@ -183,6 +184,7 @@ def write_section(results: list[dict[str, object]], command: str) -> None:
         for s in r["sizes"]  # type: ignore[attr-defined]
     )
     rounds = results[0]["rounds"] if results else 0
+    load = "; ".join(f"{r['vendor']} {r.get('load_before', '?')} → {r.get('load_after', '?')}" for r in results)
     body = f"""{SECTION}
 
 Target (issue 10): a visit with a 4032×3024 photo answered in at most {TARGET_RATIO:g}× the plain save
@@ -198,7 +200,9 @@ and completeness checks without decoding, sha256, the original written, the row)
 time and flags are made by the worker afterwards (*worker*: one queued task taken off the huey
 queue and run as the consumer runs it); until then the timeline shows 盖章中. {rounds} rounds per
 size, plain and visit in turn, after {WARMUP} of warm-up; p50 / p95. The noisy row adds sensor-like
-grain so the file weighs what a phone's 12 MP photo does.
+grain so the file weighs what a phone's 12 MP photo does. Other work on the machine (1-minute
+load average on {os.cpu_count()} CPUs, start → end): {load}; absolute times grow with it, the
+ratio much less (plain and visit run in turn).
 
 | database | photo | plain save p50 / p95 | visit with photo p50 / p95 | visit / plain (p50) | worker per photo (p50) |
 |---|---|---|---|---|---|
