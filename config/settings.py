@@ -128,7 +128,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "config.huey_sqlite.SqliteHuey",
         "name": env_str("HUEY_NAME", "salestrace"),
         "filename": env_str("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
         "immediate": False,
