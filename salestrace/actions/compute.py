@@ -176,10 +176,10 @@ def check_image(data: bytes, *, max_pixels: int) -> str:
 
 def _complete(data: bytes, mime_type: str, *, scan_start: int) -> bool:
     if mime_type == "image/jpeg":
-        # Inside the compressed scans FF is always followed by 00 or a restart marker, so the first
-        # FF D9 after the first scan starts is the end-of-image marker: a file cut short has none.
-        # (Bytes after it, such as a phone's "motion photo" video, do not matter.)
-        return data.find(b"\xff\xd9", scan_start) != -1
+        # Inside the compressed scans FF is always followed by 00 or a restart marker, so a file cut
+        # short has no FF D9 (end of image) after its first scan starts. Searched from the end,
+        # where it normally is: bytes after it (a phone's "motion photo" video) do not matter.
+        return data.rfind(b"\xff\xd9") >= scan_start
     if mime_type == "image/webp":
         # RIFF's own length field: the bytes the file says follow its first eight.
         return len(data) >= 8 + int.from_bytes(data[4:8], "little")
