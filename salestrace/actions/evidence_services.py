@@ -453,13 +453,13 @@ def _delete_files_of(evidence: list[Evidence]) -> None:
 
 
 def _enqueue_processing(evidence_id: int) -> None:
-    from config.tasks import evidence_process_task
+    from salestrace.actions.tasks import evidence_process_task
 
     evidence_process_task(evidence_id)
 
 
 def _enqueue_recognition(evidence_id: int) -> None:
-    from config.tasks import evidence_recognise_task
+    from salestrace.actions.tasks import evidence_recognise_task
 
     evidence_recognise_task(evidence_id)
 
