@@ -27,6 +27,7 @@ from salestrace.customers.selectors import (
     customer_get,
     customer_row,
     customer_stage_history,
+    pool_entry_released,
     pool_list,
     pool_policy,
 )
@@ -164,7 +165,12 @@ def pool_page(request: HttpRequest) -> HttpResponse:
             "stage": catalog.labels.get("stage", {}).get(c.stage, c.stage),
             "pool_days": idle_days(c.pool_entered_at or now, now),
             "locked": reactivation_refusal(
-                actor_id=user.pk, owner_id=c.owner_id, pool_entered_at=c.pool_entered_at, policy=policy, now=now
+                actor_id=user.pk,
+                owner_id=c.owner_id,
+                pool_entered_at=c.pool_entered_at,
+                released=pool_entry_released(customer=c),
+                policy=policy,
+                now=now,
             )
             is not None,
         }
