@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -18,8 +18,21 @@ from salestrace.customers.selectors import customer_get, pool_entry_released, po
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
 
-if TYPE_CHECKING:
-    from salestrace.actions.models import ActionLog
+
+class LoggedAction(Protocol):
+    """An action as a customer follows it (the action log's rows are such; customers never import them)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def logged_at(self) -> datetime: ...
+    @property
+    def rep(self) -> User: ...
+
 
 EDITABLE_FIELDS = ("kind", "name", "region", "city", "industry", "owner_id")
 
@@ -144,7 +157,7 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     return customer
 
 
-def customer_record_action(*, customer: Customer, action: ActionLog) -> None:
+def customer_record_action(*, customer: Customer, action: LoggedAction) -> None:
     """Move the customer to the action's stage and mark it active, if the action is its latest.
 
     A back-dated action older than the latest one changes nothing: the log is ordered by when
@@ -182,7 +195,7 @@ def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) 
 
 
 def _follow_action(
-    customer: Customer, action: ActionLog, *, changed_at: datetime, by: User | None, now: datetime
+    customer: Customer, action: LoggedAction, *, changed_at: datetime, by: User | None, now: datetime
 ) -> None:
     """The customer takes the stage and last active time of `action`, with a history row if the stage moves.
 
@@ -195,7 +208,7 @@ def _follow_action(
             from_stage=customer.stage,
             to_stage=action.stage,
             changed_at=changed_at,
-            action=action,
+            action_id=action.pk,
             changed_by=by,
         )
         customer.stage = action.stage
