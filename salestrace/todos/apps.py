@@ -10,3 +10,4 @@ class TodosConfig(AppConfig):
         # config/tasks.py is the one place schedules live; importing it registers them with huey
         # in every process (web enqueues, the consumer runs them).
         import config.tasks  # noqa: F401
+        from salestrace.todos import checks  # noqa: F401  (registers the official-calendar check)

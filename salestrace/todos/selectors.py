@@ -107,9 +107,13 @@ class CalendarGap:
 CALENDAR_HORIZON_DAYS = 60
 
 
-def calendar_gap(*, today: date, days: int = CALENDAR_HORIZON_DAYS) -> CalendarGap | None:
+def calendar_gap(
+    *, today: date, days: int = CALENDAR_HORIZON_DAYS, calendar: WorkCalendar | None = None
+) -> CalendarGap | None:
     """None when an official schedule covers every day from `today` to `days` later."""
-    calendar = work_calendar()
+    if calendar is None:  # coverage needs the confirmed years only: one query
+        confirmed = frozenset(OfficialYear.objects.filter(confirmed=True).values_list("year", flat=True))
+        calendar = WorkCalendar(OfficialSchedule(confirmed_years=confirmed))
     years = calendar.unknown_years(today, days)
     if not years:
         return None

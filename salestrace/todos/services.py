@@ -20,7 +20,7 @@ from salestrace.org.models import User
 from salestrace.org.selectors import assignable_users, customer_scope, is_manager
 from salestrace.todos.models import FollowUpRule, JobCursor, OfficialDay, OfficialYear, Task
 from salestrace.todos.selectors import local_at, task_get, work_calendar
-from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef
+from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef, statutory_draft
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +216,15 @@ def official_year_load(*, year: YearDef, now: datetime) -> OfficialYear:
     )
     follow_ups_recount(now=now)
     return schedule
+
+
+@transaction.atomic
+def official_year_draft(*, year: int, now: datetime) -> OfficialYear:
+    """An unconfirmed schedule of `year` proposed from the holidays package (statutory days, no 调休),
+    for an admin to complete from the notice; refused when the year has a schedule already."""
+    if OfficialYear.objects.filter(year=year).exists():
+        raise RuleViolation([FieldError("year", "exists", _("This year has a schedule already."))])
+    draft = statutory_draft(year)
+    if not draft.days:
+        raise RuleViolation([FieldError("year", "unknown", _("The holidays package knows no holidays for this year."))])
+    return official_year_load(year=draft, now=now)

@@ -210,7 +210,9 @@ def _group(days: Iterable[tuple[int, DayDef]], problems: list[ScheduleProblem]) 
     return by_year
 
 
-def parse_schedule_csv(text: str, *, confirmed: bool = True, source: str = "") -> tuple[list[YearDef], list[ScheduleProblem]]:
+def parse_schedule_csv(
+    text: str, *, confirmed: bool = True, source: str = ""
+) -> tuple[list[YearDef], list[ScheduleProblem]]:
     """A CSV with the header `date,kind,name` (kind off|work) into years; every problem, none raised."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -232,7 +234,9 @@ def parse_schedule_csv(text: str, *, confirmed: bool = True, source: str = "") -
     if not rows and not problems:
         problems.append(ScheduleProblem(0, "empty"))
     by_year = _group(rows, problems)
-    return [YearDef(y, tuple(sorted(ds, key=lambda d: d.day)), confirmed, source) for y, ds in sorted(by_year.items())], problems
+    return [
+        YearDef(y, tuple(sorted(ds, key=lambda d: d.day)), confirmed, source) for y, ds in sorted(by_year.items())
+    ], problems
 
 
 def parse_schedule_yaml(data: Any) -> tuple[list[YearDef], list[ScheduleProblem]]:
