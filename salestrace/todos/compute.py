@@ -188,6 +188,7 @@ def schedule_problem_text(*, line: int, code: str, detail: str) -> str:
         "too_many_rows": _("More than %(detail)s rows: this is not one year's schedule."),
         "empty": _("No days in the file."),
         "no_calendar_section": _('The file has no "calendar" section.'),
+        "bad_yaml": _("This is not valid YAML."),
         "bad_year": _("%(detail)s is not a year."),
         "other_year": _("%(detail)s is not in the year of the file."),
     }

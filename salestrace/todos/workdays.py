@@ -25,6 +25,7 @@ from typing import Any
 
 import chinese_calendar
 import holidays
+import yaml
 
 # A year of official days has at most ~40 rows; a file much larger than this is not a schedule.
 MAX_ROWS = 400
@@ -270,6 +271,26 @@ def parse_schedule_yaml(data: Any) -> tuple[list[YearDef], list[ScheduleProblem]
     confirmed = section.get("confirmed", True) is True
     source = str(section.get("source") or "")[:200]
     return [YearDef(year, tuple(sorted(by_year.get(year, []), key=lambda d: d.day)), confirmed, source)], []
+
+
+class _DatesAsText(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so a wrong one is reported with its row, not raised."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_schedule_yaml(text: str) -> tuple[list[YearDef], list[ScheduleProblem]]:
+    """The text of a `packs/calendar/*.yaml` file, checked whole (see `parse_schedule_yaml`)."""
+    try:
+        data = yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [], [ScheduleProblem(mark.line + 1 if mark else 0, "bad_yaml")]
+    return parse_schedule_yaml(data)
 
 
 def statutory_draft(year: int) -> YearDef:

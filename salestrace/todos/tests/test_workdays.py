@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import chinese_calendar
-import yaml
 
 from salestrace.catalog.packs import PACKS_DIR
 from salestrace.todos.workdays import (
@@ -19,6 +18,7 @@ from salestrace.todos.workdays import (
     is_working_day,
     parse_schedule_csv,
     parse_schedule_yaml,
+    read_schedule_yaml,
     statutory_draft,
 )
 
@@ -138,7 +138,7 @@ def test_a_csv_without_the_header_is_refused() -> None:
 
 def test_the_shipped_2026_calendar_file_matches_the_official_2026_schedule() -> None:
     # given the calendar file shipped in packs/calendar (the format admins copy for a new year)
-    years, problems = parse_schedule_yaml(yaml.safe_load((PACKS_DIR / "calendar" / "cn-2026.yaml").read_text()))
+    years, problems = read_schedule_yaml((PACKS_DIR / "calendar" / "cn-2026.yaml").read_text(encoding="utf-8"))
     assert problems == []
     (year,) = years
     kinds = {d.day: d.kind for d in year.days}

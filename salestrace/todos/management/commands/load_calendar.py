@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from salestrace.catalog.packs import PACKS_DIR
 from salestrace.core import clock
 from salestrace.todos.compute import schedule_problem_text
 from salestrace.todos.services import official_year_load
-from salestrace.todos.workdays import ScheduleProblem, YearDef, parse_schedule_csv, parse_schedule_yaml, statutory_draft
+from salestrace.todos.workdays import ScheduleProblem, YearDef, parse_schedule_csv, read_schedule_yaml, statutory_draft
 
 CALENDAR_DIR = PACKS_DIR / "calendar"
 
@@ -29,8 +28,8 @@ def _read(source: str, *, confirmed: bool) -> list[YearDef]:
         if path.suffix.lower() == ".csv":
             years, problems = parse_schedule_csv(text, confirmed=confirmed, source=path.name)
         else:
-            years, problems = parse_schedule_yaml(yaml.safe_load(text))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            years, problems = read_schedule_yaml(text)
+    except UnicodeDecodeError as exc:
         raise CommandError(f"{path}: {exc.__class__.__name__}") from None
     if problems:
         lines = [schedule_problem_text(line=p.line, code=p.code, detail=p.detail) for p in problems]
