@@ -131,7 +131,7 @@ class OfficialYearAdmin(ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        follow_ups_recount(now=clock.now())
+        follow_ups_recount(now=clock.now(), years=[form.instance.year])
 
     def get_urls(self) -> list[URLPattern]:
         own = [

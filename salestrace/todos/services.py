@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -161,12 +161,12 @@ def follow_up_rules_sync() -> int:
 
 
 def follow_up_due(
-    *, occurred_day: date, working_days: int, calendar: WorkCalendar
+    *, occurred_day: date, working_days: int, calendar: WorkCalendar, log: bool = True
 ) -> tuple[Reckoned, dict[str, object]]:
     """When a follow-up `working_days` after `occurred_day` is due, as Task fields (due, reminder,
     whether it was estimated over days no official schedule covers); logged when estimated."""
     reckoned = calendar.add(occurred_day, working_days)
-    if not reckoned.certain:
+    if log and not reckoned.certain:
         logger.warning(
             "follow-up due %s estimated: no official holiday schedule covers %s (source: %s)",
             reckoned.day,
@@ -180,25 +180,32 @@ def follow_up_due(
     }
 
 
-def follow_ups_recount(*, now: datetime) -> int:
-    """Count the estimated open follow-ups again on today's calendar (after a schedule was entered).
+def follow_ups_recount(*, now: datetime, years: Sequence[int] = ()) -> int:
+    """Count open follow-ups again on today's calendar, after a schedule was entered or corrected:
+    every estimated one, and those not yet reminded that fall due in `years` or later.
 
-    A task whose reminder has gone keeps it; returns tasks whose due date changed or became certain."""
+    A reminder already sent is not moved; returns the tasks whose due date or certainty changed."""
     calendar = work_calendar()
     days = dict(FollowUpRule.objects.values_list("code", "due_working_days"))
-    changed = 0
+    touched = Q(due_uncertain=True)
+    if years:
+        touched |= Q(reminded_at__isnull=True, due_at__gte=local_at(date(min(years), 1, 1), time.min))
     tasks = Task.objects.filter(
-        status=Task.Status.OPEN, source=Task.Source.FOLLOW_UP, due_uncertain=True, action__isnull=False
+        touched, status=Task.Status.OPEN, source=Task.Source.FOLLOW_UP, action__isnull=False
     ).select_related("action")
+    changed = 0
     for task in tasks:
         if task.rule_code not in days or task.action is None:
             continue
         occurred = timezone.localtime(task.action.occurred_at).date()
-        _reckoned, fields = follow_up_due(occurred_day=occurred, working_days=days[task.rule_code], calendar=calendar)
+        _reckoned, fields = follow_up_due(
+            occurred_day=occurred, working_days=days[task.rule_code], calendar=calendar, log=False
+        )
         if task.reminded_at is not None:
             fields.pop("remind_at")
-        updated = Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(**fields, updated_at=now)
-        changed += updated
+        if all(getattr(task, name) == value for name, value in fields.items()):
+            continue
+        changed += Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(**fields, updated_at=now)
     return changed
 
 
@@ -214,7 +221,7 @@ def official_year_load(*, year: YearDef, now: datetime) -> OfficialYear:
     OfficialDay.objects.bulk_create(
         [OfficialDay(schedule=schedule, date=d.day, kind=d.kind, name=d.name[:100]) for d in year.days]
     )
-    follow_ups_recount(now=now)
+    follow_ups_recount(now=now, years=[year.year])
     return schedule
 
 

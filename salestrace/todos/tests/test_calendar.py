@@ -98,6 +98,27 @@ def test_loading_the_official_schedule_recounts_the_estimated_follow_up(
     assert not task.due_uncertain
 
 
+def test_correcting_a_confirmed_schedule_moves_a_follow_up_not_yet_reminded(personas: Any, tmp_path: Path) -> None:
+    # given the 2027 schedule with Saturday 13 February worked, and a quote on 4 February due that Saturday
+    with time_machine.travel(local(2027, 1, 4, 12), tick=False):
+        call_command("load_calendar", _schedule_file(tmp_path), stdout=io.StringIO())
+    shop = make_customer(personas.alice, "联华超市")
+    log(personas.alice, shop, local(2027, 2, 4, 10), key_action="send_quote")
+    _scan(local(2027, 2, 4, 10, 5))
+    task = Task.objects.get(source=Task.Source.FOLLOW_UP)
+    assert task.due_at.astimezone(SHANGHAI).date() == date(2027, 2, 13)
+    assert not task.due_uncertain
+    # when the admin corrects the year: the Saturday is not worked after all
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text("date,kind,name\n" + "".join(f"2027-02-{d:02d},off,春节\n" for d in range(5, 11)))
+    with time_machine.travel(local(2027, 2, 4, 12), tick=False):
+        call_command("load_calendar", str(corrected), stdout=io.StringIO())
+    # then the follow-up moves to Monday 15 February, with its reminder
+    task.refresh_from_db()
+    assert task.due_at.astimezone(SHANGHAI).date() == date(2027, 2, 15)
+    assert task.remind_at == local(2027, 2, 15, 8, 30)
+
+
 def test_the_daily_reminder_skips_the_2027_spring_festival_monday_before_the_schedule_is_entered(
     personas: Any, settings: Any
 ) -> None:
