@@ -7,7 +7,6 @@ class TodosConfig(AppConfig):
     verbose_name = _("Tasks and reminders")
 
     def ready(self) -> None:
-        # config/tasks.py is the one place schedules live; importing it registers them with huey
-        # in every process (web enqueues, the consumer runs them).
-        import config.tasks  # noqa: F401
-        from salestrace.todos import checks  # noqa: F401  (registers the official-calendar check)
+        # Registers this app's huey tasks and runnable jobs in every process (web enqueues, the consumer runs).
+        # And the official-calendar system check.
+        from salestrace.todos import checks, tasks  # noqa: F401
