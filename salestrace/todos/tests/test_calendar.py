@@ -84,6 +84,20 @@ def test_a_follow_up_inside_the_known_calendar_is_not_estimated(personas: Any) -
     assert not task.due_uncertain
 
 
+def test_the_rep_sees_that_the_due_date_is_estimated(
+    quote_before_spring_festival: Task, client: Any, api_as: Any, personas: Any
+) -> None:
+    # given alice's follow-up counted over the uncovered Spring Festival 2027
+    with time_machine.travel(local(2027, 2, 4, 12), tick=False):
+        # then the API says so
+        (item,) = api_as(personas.alice).get("/tasks?status=open").json()["items"]
+        assert item["due_uncertain"] is True
+        # and so does her task list
+        client.force_login(personas.alice)
+        page = client.get("/tasks/").content.decode()
+    assert 'class="estimated"' in page
+
+
 def test_loading_the_official_schedule_recounts_the_estimated_follow_up(
     quote_before_spring_festival: Task, tmp_path: Path
 ) -> None:
