@@ -14,4 +14,6 @@ class ApiTokenForm(forms.Form):
         max_value=3650,
         required=False,
         help_text=_("Empty: until you revoke it."),
+        # A text box with the phone's number pad: styled like the other fields, checked as a number.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "pattern": "[0-9]*"}),
     )
