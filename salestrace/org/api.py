@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
@@ -60,6 +61,8 @@ def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
         raise InvalidCredentials([FieldError(None, "invalid_credentials", _("Wrong username or password."))])
+    # A sign-in like the login page's: last_login is set and the failure count starts over.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     now = clock.now()
     expires_at = now + timedelta(days=payload.expires_in_days) if payload.expires_in_days else None
     token, raw = api_token_create(user=user, name=payload.name, expires_at=expires_at, now=now)

@@ -135,3 +135,15 @@ def test_behind_a_trusted_proxy_the_address_it_saw_counts_not_what_the_client_wr
     assert _token(client, "zed", "x", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 429
     assert _token(client, "bob", "pw-bob", HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy).status_code == 201
     assert AccessAttempt.objects.filter(ip_address="203.0.113.7").exists()
+
+
+def test_a_token_minted_with_the_right_password_restores_the_allowance(client: Any, personas: Any, clock: Any) -> None:
+    # given nine typos in a script, then the right password
+    for _ in range(9):
+        _token(client, "alice", "typo")
+    assert _token(client, "alice", "pw-alice").status_code == 201
+    # then she has the full allowance again, as after signing in on the page
+    codes = [_token(client, "alice", "typo").status_code for _ in range(10)]
+    assert codes == [401] * 9 + [429]
+    personas.alice.refresh_from_db()
+    assert personas.alice.last_login is not None
