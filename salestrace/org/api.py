@@ -1,21 +1,38 @@
 """API tokens: exchange a password for one, list yours, revoke one (yours, or anyone's as an admin)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
+from ninja.security import HttpBearer, SessionAuth
 
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, IdPath
 from salestrace.core.errors import DomainError, FieldError, NotFound
 from salestrace.org.models import ApiToken
 from salestrace.org.selectors import api_token_revocable_by, api_tokens_of
-from salestrace.org.services import api_token_create, api_token_revoke
+from salestrace.org.services import api_token_authenticate, api_token_create, api_token_revoke
 
 router = Router(tags=["auth"])
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer st_…` from `POST /auth/token` or `manage.py create_api_token`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(raw=token, now=clock.now())
+        if user is not None:
+            request.user = user
+        return user
+
+
+def api_auth() -> list[Any]:
+    """Token first (machines), then the browser session with CSRF (our own pages)."""
+    return [BearerToken(), SessionAuth()]
 
 
 class TokenIn(Schema):
