@@ -234,6 +234,10 @@ WHISPER_MODEL_SHA256 = env_str(
 )
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2, minimum=1)
 WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
+if WHISPER_COMPUTE_TYPE not in {"default", "auto", "int8", "int8_float32", "int16", "float32"}:  # CTranslate2's, on CPU
+    raise ImproperlyConfigured(
+        f"WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got {WHISPER_COMPUTE_TYPE!r}"
+    )
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is

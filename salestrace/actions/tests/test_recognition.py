@@ -10,6 +10,7 @@ import difflib
 import io
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -622,3 +623,16 @@ def test_traditional_characters_become_simplified():
 def test_a_phrase_whisper_repeats_in_a_loop_is_kept_once():
     assert collapse_loops("我们的参订亚哥参订亚哥参订亚哥参订") == "我们的参订亚哥参订"
     assert collapse_loops("您的善,您的善,您的善,您的善。") == "您的善,您的善。"[4:] if False else "您的善,。"
+
+
+def test_a_misspelt_whisper_compute_type_stops_the_start(settings):
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "WHISPER_COMPUTE_TYPE": "float8"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got 'float8'" in result.stderr
