@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "salestrace.notify",
     "salestrace.todos",
     "salestrace.analytics",
+    "salestrace.demo",
 ]
 
 MIDDLEWARE = [
