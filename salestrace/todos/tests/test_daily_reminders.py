@@ -35,6 +35,7 @@ def vendor(settings: Any) -> Any:
     settings.FEISHU_WEBHOOK_URL = ""
     settings.NOTIFY_EMAIL_ENABLED = False
     with VendorServer() as server:
+        settings.NOTIFY_ALLOWED_HOSTS = [server.base]
         yield server
 
 
