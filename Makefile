@@ -10,7 +10,7 @@ APT_PACKAGES := gettext chromium fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-
 RUN_APT_PACKAGES := fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim ffmpeg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test venv deps-run deps-test secret-key system-deps system-deps-soft migrate demo lint fmt lock messages bench clean
+.PHONY: run test asr venv deps-run deps-test secret-key system-deps system-deps-soft migrate demo lint fmt lock messages bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,12 @@ run: system-deps-soft demo
 	$(PY) manage.py run_huey --quiet & worker=$$!; \
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - --log-level warning
 
+## make asr: offline speech-to-text (opt-in): faster-whisper, OpenCC and the Whisper base model (~145 MB)
+## in var/models/whisper-base, checked against its pinned sha256; the worker uses it when ASR_URL is empty.
+asr: deps-run secret-key
+	$(PIP) install -q -r requirements-asr.txt
+	$(PY) manage.py install_whisper_model
+
 ## make test: install what the tests need (system packages too, as root) and run the whole suite.
 test: deps-test system-deps secret-key
 	$(VENV)/bin/ruff check .
@@ -82,6 +88,7 @@ fmt: deps-test
 
 lock: deps-test
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements-asr.txt requirements-asr.in
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements-dev.txt requirements-dev.in
 
 messages: deps-test secret-key

