@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -44,6 +45,7 @@ from salestrace.todos.selectors import (
     company_days_off,
     local_at,
     new_action_link,
+    new_action_links,
     next_steps_due,
     open_tasks_due,
     reminder_times,
@@ -325,47 +327,58 @@ def task_reminders(*, now: datetime) -> int:
 WAKEUP_SOURCE = "wakeup"
 # The seed's three moves to wake a quiet lead up, each a prefilled action form.
 WAKEUP_MOVES = ("send_industry_report", "share_customer_case", "quick_diagnosis")
-WAKEUP_BATCH = 1000
 
 
-def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
-    """Wake-up tasks for up to `size` active leads idle past their wake-up limit; 0 when none is due.
+class WakeupBatch(NamedTuple):
+    handled: int
+    last_pk: int  # the next batch starts after this customer
 
-    The owner gets the task (three moves, each opening the prefilled form); the supervisors over the
-    owner's team are CC'd with a digest of the lead's history. `Customer.wakeup_for` records the
-    idle spell (its last action time) in the same transaction, so one spell wakes one task however
-    often the sweep runs; an action starts a new spell.
+
+def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: int = 0) -> WakeupBatch:
+    """Wake-up tasks for up to `size` active leads idle past their wake-up limit (customer ids above
+    `after`), in one transaction of its own; `handled` is 0 when none is due.
+
+    The owner gets the task (three moves, its link opening the first one's prefilled form) and the
+    supervisors over the owner's team are CC'd on it; its detail carries a digest of the lead's
+    history. `Customer.wakeup_for` records the idle spell (its last action time) in the same
+    transaction, so one spell wakes one task however often the sweep runs; an action starts a new
+    spell. Nobody is messaged here: `handle_one_wakeup_notice` tells each owner once for all.
     """
+    size = size or settings.SALESTRACE_SWEEP_BATCH
     limits = IdleLimits.from_thresholds(threshold_values())
     due = Q()
     for group in idle_groups(limits, "vitality_wakeup_days", now):
         due |= group
-    candidates = list(
-        Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True)
-        .annotate(spell=active_at())
-        .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
-        .select_related("owner")
-        .order_by("pk")[:size]
-    )
-    if not candidates:
-        return 0
     with transaction.atomic(), _language():
-        history = wakeup_history([c.pk for c in candidates])
-        supervisors = supervisors_over_teams({c.owner.team_id for c in candidates if c.owner.team_id})
-        people = {u.pk: u for u in User.objects.filter(pk__in={pk for ids in supervisors.values() for pk in ids})}
+        # Read under the row locks (PostgreSQL) or the write lock (SQLite, IMMEDIATE): the spell
+        # recorded below is the one read here, an action cannot slip in between.
+        candidates = list(
+            Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True, pk__gt=after)
+            .annotate(spell=active_at())
+            .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", "name", "stage", "owner_id", "owner__team_id", "spell")[:size]
+        )
+        if not candidates:
+            return WakeupBatch(0, after)
+        ids = [row[0] for row in candidates]
+        history = wakeup_history(ids)
+        supervisors = supervisors_over_teams({team for *_, team, _ in candidates if team})
         catalog = option_catalog()
 
         def labels(option_set: str, code: str) -> str:
             return catalog.labels.get(option_set, {}).get(code, code)
 
-        planned: list[tuple[Customer, str, compute.WakeupTexts, list[int]]] = []
-        for customer in candidates:
-            spell: datetime = customer.spell
-            customer.wakeup_for = spell
+        moves = [labels("key_action", m) for m in WAKEUP_MOVES]
+        links = new_action_links(ids, key_action=WAKEUP_MOVES[0])
+        tasks: list[Task] = []
+        cc: dict[str, list[int]] = {}
+        for pk, name, stage, owner_id, team_id, spell in candidates:
             text = compute.wakeup_texts(
-                customer_name=customer.name,
+                customer_name=name,
                 idle_days=max(0, (now - spell).days),
-                stage=labels("stage", customer.stage),
+                stage=labels("stage", stage),
                 history=[
                     compute.HistoryRow(
                         when=timezone.localtime(occurred_at).date(),
@@ -373,67 +386,129 @@ def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
                         obstacle=labels("obstacle", obstacle),
                         emotion=labels("emotion", emotion),
                     )
-                    for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
+                    for occurred_at, key_action, obstacle, emotion in history.get(pk, [])
                 ],
-                moves=[(labels("key_action", m), new_action_link(customer.pk, key_action=m)) for m in WAKEUP_MOVES],
-                customer_link=absolute(f"/customers/{customer.pk}/"),
-                rep_name=str(customer.owner),
+                moves=moves,
             )
-            cc = [pk for pk in supervisors.get(customer.owner.team_id or 0, ()) if pk != customer.owner_id]
-            planned.append((customer, f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}", text, cc))
-        # A task already there for a spell (another worker, or a run cut short) is neither made nor announced again.
-        keys = [key for _, key, _, _ in planned]
-        existing = set(Task.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-        fresh = [p for p in planned if p[1] not in existing]
-        Task.objects.bulk_create(
-            [
+            key = f"wakeup:{pk}:{spell:%Y%m%dT%H%M%S}"
+            cc[key] = [user for user in supervisors.get(team_id or 0, ()) if user != owner_id]
+            tasks.append(
                 Task(
                     dedupe_key=key,
-                    assignee_id=customer.owner_id,
+                    assignee_id=owner_id,
                     title=text.task_title[:200],
-                    detail=text.task_detail,
+                    detail=text.task_detail[:2000],
                     due_at=now + timedelta(days=1),
                     source=Task.Source.WAKE_UP,
-                    customer_id=customer.pk,
-                    link=new_action_link(customer.pk, key_action=WAKEUP_MOVES[0]),
+                    customer_id=pk,
+                    link=links[pk],
                     created_at=now,
                     updated_at=now,
                 )
-                for customer, key, text, _ in fresh
-            ],
-            ignore_conflicts=True,
-            batch_size=500,
-        )
-        task_ids = dict(Task.objects.filter(dedupe_key__in=[p[1] for p in fresh]).values_list("dedupe_key", "pk"))
+            )
+        # A task already there for a spell (another worker, or a run cut short) is not made again.
+        Task.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=500)
+        task_ids = dict(Task.objects.filter(dedupe_key__in=list(cc)).values_list("dedupe_key", "pk"))
         Task.cc.through.objects.bulk_create(
             [
-                Task.cc.through(task_id=task_ids[key], user_id=pk)
-                for _, key, _, cc in fresh
-                for pk in cc
+                Task.cc.through(task_id=task_ids[key], user_id=user)
+                for key, users in cc.items()
+                for user in users
                 if key in task_ids
             ],
             ignore_conflicts=True,
             batch_size=1000,
         )
-        notes = [
-            Note(recipient_of(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
-        ]
-        notes += [
-            Note(recipient_of(people[pk]), text.cc_message, f"{key}:cc:{pk}")
-            for _, key, text, cc in fresh
-            for pk in cc
-            if pk in people
-        ]
-        Customer.objects.bulk_update(candidates, ["wakeup_for"], batch_size=500)
-        notify(notes=notes, configs=team_configs(), source=WAKEUP_SOURCE, now=now)
-    return len(candidates)
+        Customer.objects.filter(pk__in=ids).update(wakeup_for=active_at())
+    return WakeupBatch(len(candidates), ids[-1])
 
 
-def wakeups(*, now: datetime) -> int:
-    """Every due wake-up, batch by batch; returns leads handled."""
-    handled = 0
-    while batch := handle_one_wakeup_batch(now=now):
-        handled += batch
+def handle_one_wakeup_notice(
+    *, now: datetime, assignee_id: int, configs: dict[int, ChannelConfig] | None = None
+) -> bool:
+    """One message to an owner for all their wake-up tasks not announced yet, and one to each
+    supervisor CC'd on them; False when there were none.
+
+    Claimed like a task reminder (`reminded_at` set in the same transaction as the messages are
+    queued), so a rerun, or a second worker, announces nothing twice."""
+    with transaction.atomic(), _language():
+        rows = list(
+            Task.objects.filter(
+                assignee_id=assignee_id, source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None
+            )
+            .select_related("customer", "assignee")
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        if not rows:
+            return False
+        claimed = Task.objects.filter(pk__in=[t.pk for t in rows], reminded_at=None).update(reminded_at=now)
+        if claimed != len(rows):
+            return True  # another worker got there first; its transaction sends the messages
+        owner = rows[0].assignee
+        catalog = option_catalog()
+
+        def labels(option_set: str, code: str) -> str:
+            return catalog.labels.get(option_set, {}).get(code, code)
+
+        shown = [t for t in rows if t.customer is not None][: compute.MAX_LINES]
+        latest = wakeup_history([t.customer_id for t in shown if t.customer_id], per_customer=1)
+        leads: dict[int, compute.WakeupLead] = {}
+        for task in rows:
+            customer = task.customer
+            if customer is None:
+                continue
+            last = latest.get(customer.pk)
+            row = last[0] if last else None
+            leads[task.pk] = compute.WakeupLead(
+                customer_name=customer.name,
+                idle_days=max(0, (now - (customer.last_active_at or customer.created_at)).days),
+                stage=labels("stage", customer.stage),
+                latest=compute.HistoryRow(
+                    when=timezone.localtime(row[0]).date(),
+                    key_action=labels("key_action", row[1]),
+                    obstacle=labels("obstacle", row[2]),
+                    emotion=labels("emotion", row[3]),
+                )
+                if row
+                else None,
+                link=task.link or absolute(f"/customers/{customer.pk}/"),
+            )
+        page = tasks_page_link()
+        digest = hashlib.sha256(",".join(str(t.pk) for t in rows).encode()).hexdigest()[:16]
+        key = f"wakeup:{owner.pk}:{digest}"
+        message = compute.wakeup_owner_message(
+            rep_name=str(owner), rep_id_on_vendor=owner.wecom_userid, leads=list(leads.values()), page_link=page
+        )
+        notes = [Note(recipient_of(owner), message, f"{key}:owner")]
+        copied: dict[int, list[compute.WakeupLead]] = {}
+        for task_id, user_id in Task.cc.through.objects.filter(task_id__in=list(leads)).values_list(
+            "task_id", "user_id"
+        ):
+            copied.setdefault(user_id, []).append(leads[task_id])
+        for user in User.objects.filter(pk__in=list(copied), is_active=True).order_by("pk"):
+            cc_message = compute.wakeup_cc_message(rep_name=str(owner), leads=copied[user.pk], page_link=page)
+            notes.append(Note(recipient_of(user), cc_message, f"{key}:cc:{user.pk}"))
+        notify(notes=notes, configs=configs if configs is not None else team_configs(), source=WAKEUP_SOURCE, now=now)
+    return True
+
+
+def wakeups(*, now: datetime, size: int | None = None) -> int:
+    """Every due wake-up, batch by batch (each committed on its own), then one notice per owner;
+    returns leads handled. A run cut short between batches is finished by the next one."""
+    handled, after = 0, 0
+    while (batch := handle_one_wakeup_batch(now=now, size=size, after=after)).handled:
+        handled += batch.handled
+        after = batch.last_pk
+    configs = team_configs()
+    waiting = (
+        Task.objects.filter(source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None)
+        .order_by("assignee_id")
+        .values_list("assignee_id", flat=True)
+        .distinct()
+    )
+    for assignee_id in list(waiting):
+        handle_one_wakeup_notice(now=now, assignee_id=assignee_id, configs=configs)
     return handled
 
 
