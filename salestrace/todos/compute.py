@@ -122,9 +122,28 @@ class WakeupTexts:
     task_detail: str
 
 
-def _history_text(row: HistoryRow) -> str:
-    return _("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s") % {
-        "date": row.when.strftime("%m-%d"),
+@dataclass(frozen=True)
+class WakeupWording:
+    """The wake-up texts' templates in the active language, translated once for a whole batch."""
+
+    title: str
+    stage: str
+    option: str
+    history: str
+
+
+def wakeup_wording() -> WakeupWording:
+    return WakeupWording(
+        title=_("Wake up %(customer)s: %(days)d days without an action"),
+        stage=_("Stage: %(stage)s"),
+        option=_("Option: %(move)s"),
+        history=_("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s"),
+    )
+
+
+def _history_text(row: HistoryRow, template: str) -> str:
+    return template % {
+        "date": f"{row.when.month:02d}-{row.when.day:02d}",
         "action": row.key_action or "—",
         "obstacle": row.obstacle or "—",
         "emotion": row.emotion or "—",
@@ -138,13 +157,15 @@ def wakeup_texts(
     stage: str,
     history: Sequence[HistoryRow],
     moves: Sequence[str],
+    wording: WakeupWording | None = None,
 ) -> WakeupTexts:
     """The wake-up task of one lead: its stage, the three moves to choose from, a digest of its history."""
-    title = _("Wake up %(customer)s: %(days)d days without an action") % {"customer": customer_name, "days": idle_days}
+    w = wording or wakeup_wording()
+    title = w.title % {"customer": customer_name, "days": idle_days}
     lines = [
-        _("Stage: %(stage)s") % {"stage": stage},
-        *(_("Option: %(move)s") % {"move": label} for label in moves),
-        *(_history_text(row) for row in history),
+        w.stage % {"stage": stage},
+        *(w.option % {"move": label} for label in moves),
+        *(_history_text(row, w.history) for row in history),
     ]
     return WakeupTexts(title, "\n".join(lines))
 
@@ -188,6 +209,7 @@ def wakeup_owner_message(
 
 def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], page_link: str) -> Message:
     """The supervisor's copy: each quiet lead with its stage and its latest action (the history digest)."""
+    history = wakeup_wording().history
     title = _("CC: %(count)d of %(rep)s's leads have had no action for a while") % {
         "rep": rep_name,
         "count": len(leads),
@@ -199,7 +221,7 @@ def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], page_link: 
                 "customer": lead.customer_name,
                 "stage": lead.stage,
                 "days": lead.idle_days,
-                "latest": _history_text(lead.latest) if lead.latest else "—",
+                "latest": _history_text(lead.latest, history) if lead.latest else "—",
             },
             lead.link,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,7 +26,8 @@ from salestrace.actions.models import ActionLog
 from salestrace.catalog.models import pick_language
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import RuleSpec, parse_condition
-from salestrace.catalog.selectors import catalog_snapshot, option_catalog, threshold_values
+from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
+from salestrace.core.bulk import insert_ignoring_conflicts, stored_datetime
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
@@ -372,8 +373,10 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
 
         moves = [labels("key_action", m) for m in WAKEUP_MOVES]
         links = new_action_links(ids, key_action=WAKEUP_MOVES[0])
-        tasks: list[Task] = []
+        tasks: list[dict[str, object]] = []
         cc: dict[str, list[int]] = {}
+        stored_now, due_at = stored_datetime(now), stored_datetime(now + timedelta(days=1))
+        wording, zone = compute.wakeup_wording(), timezone.get_current_timezone()
         for pk, name, stage, owner_id, team_id, spell in candidates:
             text = compute.wakeup_texts(
                 customer_name=name,
@@ -381,7 +384,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
                 stage=labels("stage", stage),
                 history=[
                     compute.HistoryRow(
-                        when=timezone.localtime(occurred_at).date(),
+                        when=occurred_at.astimezone(zone).date(),
                         key_action=labels("key_action", key_action),
                         obstacle=labels("obstacle", obstacle),
                         emotion=labels("emotion", emotion),
@@ -389,108 +392,142 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
                     for occurred_at, key_action, obstacle, emotion in history.get(pk, [])
                 ],
                 moves=moves,
+                wording=wording,
             )
             key = f"wakeup:{pk}:{spell:%Y%m%dT%H%M%S}"
             cc[key] = [user for user in supervisors.get(team_id or 0, ()) if user != owner_id]
             tasks.append(
-                Task(
-                    dedupe_key=key,
-                    assignee_id=owner_id,
-                    title=text.task_title[:200],
-                    detail=text.task_detail[:2000],
-                    due_at=now + timedelta(days=1),
-                    source=Task.Source.WAKE_UP,
-                    customer_id=pk,
-                    link=links[pk],
-                    created_at=now,
-                    updated_at=now,
-                )
+                {
+                    "dedupe_key": key,
+                    "assignee_id": owner_id,
+                    "title": text.task_title[:200],
+                    "detail": text.task_detail[:2000],
+                    "due_at": due_at,
+                    "source": Task.Source.WAKE_UP.value,
+                    "customer_id": pk,
+                    "link": links[pk],
+                    "created_at": stored_now,
+                    "updated_at": stored_now,
+                }
             )
         # A task already there for a spell (another worker, or a run cut short) is not made again.
-        Task.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=500)
+        insert_ignoring_conflicts(Task, tasks)
         task_ids = dict(Task.objects.filter(dedupe_key__in=list(cc)).values_list("dedupe_key", "pk"))
-        Task.cc.through.objects.bulk_create(
+        insert_ignoring_conflicts(
+            Task.cc.through,
             [
-                Task.cc.through(task_id=task_ids[key], user_id=user)
+                {"task_id": task_ids[key], "user_id": user}
                 for key, users in cc.items()
                 for user in users
                 if key in task_ids
             ],
-            ignore_conflicts=True,
-            batch_size=1000,
         )
         Customer.objects.filter(pk__in=ids).update(wakeup_for=active_at())
     return WakeupBatch(len(candidates), ids[-1])
 
 
-def handle_one_wakeup_notice(
-    *, now: datetime, assignee_id: int, configs: dict[int, ChannelConfig] | None = None
-) -> bool:
-    """One message to an owner for all their wake-up tasks not announced yet, and one to each
-    supervisor CC'd on them; False when there were none.
+NOTICE_OWNERS = 100  # owners told per transaction
+
+
+def handle_one_wakeup_notice_batch(
+    *,
+    now: datetime,
+    assignee_ids: list[int],
+    configs: dict[int, ChannelConfig] | None = None,
+    catalog: OptionCatalog | None = None,
+) -> int:
+    """For each of these owners, one message about all their wake-up tasks not announced yet, and
+    one to each supervisor CC'd on them; returns the owners told.
 
     Claimed like a task reminder (`reminded_at` set in the same transaction as the messages are
     queued), so a rerun, or a second worker, announces nothing twice."""
+    catalog = catalog or option_catalog()
+
+    def labels(option_set: str, code: str) -> str:
+        return catalog.labels.get(option_set, {}).get(code, code)
+
     with transaction.atomic(), _language():
+        # Plain values, not model instances: a catch-up night announces a quarter of a million tasks.
         rows = list(
             Task.objects.filter(
-                assignee_id=assignee_id, source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None
+                assignee_id__in=assignee_ids,
+                source=Task.Source.WAKE_UP,
+                status=Task.Status.OPEN,
+                reminded_at=None,
+                customer__isnull=False,
             )
-            .select_related("customer", "assignee")
-            .order_by("pk")
+            .order_by("assignee_id", "pk")
             .select_for_update(of=("self",))
+            .values_list(
+                "pk",
+                "assignee_id",
+                "link",
+                "customer_id",
+                "customer__name",
+                "customer__stage",
+                "customer__last_active_at",
+                "customer__created_at",
+            )
         )
         if not rows:
-            return False
-        claimed = Task.objects.filter(pk__in=[t.pk for t in rows], reminded_at=None).update(reminded_at=now)
+            return 0
+        task_ids = [row[0] for row in rows]
+        claimed = Task.objects.filter(pk__in=task_ids, reminded_at=None).update(reminded_at=now)
         if claimed != len(rows):
-            return True  # another worker got there first; its transaction sends the messages
-        owner = rows[0].assignee
-        catalog = option_catalog()
-
-        def labels(option_set: str, code: str) -> str:
-            return catalog.labels.get(option_set, {}).get(code, code)
-
-        shown = [t for t in rows if t.customer is not None][: compute.MAX_LINES]
-        latest = wakeup_history([t.customer_id for t in shown if t.customer_id], per_customer=1)
-        leads: dict[int, compute.WakeupLead] = {}
-        for task in rows:
-            customer = task.customer
-            if customer is None:
-                continue
-            last = latest.get(customer.pk)
-            row = last[0] if last else None
-            leads[task.pk] = compute.WakeupLead(
-                customer_name=customer.name,
-                idle_days=max(0, (now - (customer.last_active_at or customer.created_at)).days),
-                stage=labels("stage", customer.stage),
-                latest=compute.HistoryRow(
-                    when=timezone.localtime(row[0]).date(),
-                    key_action=labels("key_action", row[1]),
-                    obstacle=labels("obstacle", row[2]),
-                    emotion=labels("emotion", row[3]),
-                )
-                if row
-                else None,
-                link=task.link or absolute(f"/customers/{customer.pk}/"),
+            return 0  # another worker got there first; its transaction sends the messages
+        by_owner: dict[int, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_owner.setdefault(row[1], []).append(row)
+        shown = [row[3] for owned in by_owner.values() for row in owned[: compute.MAX_LINES]]
+        latest = wakeup_history(shown, per_customer=1)
+        copies: dict[int, list[int]] = {}
+        for task_id, user_id in Task.cc.through.objects.filter(task_id__in=task_ids).values_list("task_id", "user_id"):
+            copies.setdefault(task_id, []).append(user_id)
+        people = {
+            u.pk: u
+            for u in User.objects.filter(
+                pk__in={u for us in copies.values() for u in us} | set(by_owner), is_active=True
             )
-        page = tasks_page_link()
-        digest = hashlib.sha256(",".join(str(t.pk) for t in rows).encode()).hexdigest()[:16]
-        key = f"wakeup:{owner.pk}:{digest}"
-        message = compute.wakeup_owner_message(
-            rep_name=str(owner), rep_id_on_vendor=owner.wecom_userid, leads=list(leads.values()), page_link=page
-        )
-        notes = [Note(recipient_of(owner), message, f"{key}:owner")]
-        copied: dict[int, list[compute.WakeupLead]] = {}
-        for task_id, user_id in Task.cc.through.objects.filter(task_id__in=list(leads)).values_list(
-            "task_id", "user_id"
-        ):
-            copied.setdefault(user_id, []).append(leads[task_id])
-        for user in User.objects.filter(pk__in=list(copied), is_active=True).order_by("pk"):
-            cc_message = compute.wakeup_cc_message(rep_name=str(owner), leads=copied[user.pk], page_link=page)
-            notes.append(Note(recipient_of(user), cc_message, f"{key}:cc:{user.pk}"))
+        }
+        page, zone = tasks_page_link(), timezone.get_current_timezone()
+        notes: list[Note] = []
+        for owner_id, owned in by_owner.items():
+            owner = people.get(owner_id)
+            if owner is None:
+                continue  # left the company since: the tasks stay for whoever takes the leads over
+            leads: list[compute.WakeupLead] = []
+            copied: dict[int, list[compute.WakeupLead]] = {}
+            for task_id, _owner, link, customer_id, name, stage, last_active_at, created_at in owned:
+                last = latest.get(customer_id)
+                lead = compute.WakeupLead(
+                    customer_name=name,
+                    idle_days=max(0, (now - (last_active_at or created_at)).days),
+                    stage=labels("stage", stage),
+                    latest=compute.HistoryRow(
+                        when=last[0][0].astimezone(zone).date(),
+                        key_action=labels("key_action", last[0][1]),
+                        obstacle=labels("obstacle", last[0][2]),
+                        emotion=labels("emotion", last[0][3]),
+                    )
+                    if last
+                    else None,
+                    link=link or absolute(f"/customers/{customer_id}/"),
+                )
+                leads.append(lead)
+                for user_id in copies.get(task_id, ()):
+                    copied.setdefault(user_id, []).append(lead)
+            digest = hashlib.sha256(",".join(str(row[0]) for row in owned).encode()).hexdigest()[:16]
+            key = f"wakeup:{owner_id}:{digest}"
+            message = compute.wakeup_owner_message(
+                rep_name=str(owner), rep_id_on_vendor=owner.wecom_userid, leads=leads, page_link=page
+            )
+            notes.append(Note(recipient_of(owner), message, f"{key}:owner"))
+            for user_id, their in sorted(copied.items()):
+                if user_id in people and user_id != owner_id:
+                    cc_message = compute.wakeup_cc_message(rep_name=str(owner), leads=their, page_link=page)
+                    notes.append(Note(recipient_of(people[user_id]), cc_message, f"{key}:cc:{user_id}"))
         notify(notes=notes, configs=configs if configs is not None else team_configs(), source=WAKEUP_SOURCE, now=now)
-    return True
+    return len(by_owner)
 
 
 def wakeups(*, now: datetime, size: int | None = None) -> int:
@@ -500,15 +537,17 @@ def wakeups(*, now: datetime, size: int | None = None) -> int:
     while (batch := handle_one_wakeup_batch(now=now, size=size, after=after)).handled:
         handled += batch.handled
         after = batch.last_pk
-    configs = team_configs()
-    waiting = (
+    configs, catalog = team_configs(), option_catalog()
+    waiting = list(
         Task.objects.filter(source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None)
         .order_by("assignee_id")
         .values_list("assignee_id", flat=True)
         .distinct()
     )
-    for assignee_id in list(waiting):
-        handle_one_wakeup_notice(now=now, assignee_id=assignee_id, configs=configs)
+    for start in range(0, len(waiting), NOTICE_OWNERS):
+        handle_one_wakeup_notice_batch(
+            now=now, assignee_ids=waiting[start : start + NOTICE_OWNERS], configs=configs, catalog=catalog
+        )
     return handled
 
 

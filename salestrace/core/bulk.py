@@ -1,0 +1,45 @@
+"""Set-based writes for the nightly sweeps, where `bulk_create` costs more than the database does.
+
+`bulk_create` prepares every value of every row through its field (about 0.1 ms a row): fine for
+a thousand rows, most of the time of a sweep that writes half a million. Here the defaults are
+prepared once, and the caller passes values already in the form the database stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+
+CHUNK = 500
+
+
+def stored_datetime(value: datetime) -> Any:
+    """An aware datetime as this database stores it (UTC text on SQLite, as is on PostgreSQL)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of `rows` (by field attname; missing ones take the field's
+    default), in multi-row statements. Datetimes must come through `stored_datetime`."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    unknown = set().union(*(row.keys() for row in rows)) - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
+    defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    names = [f.attname for f in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            params = [row[name] if name in row else defaults[name] for row in chunk for name in names]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING",  # noqa: S608
+                params,
+            )
