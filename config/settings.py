@@ -202,6 +202,9 @@ SALESTRACE_CLOCK_SKEW_SECONDS = env_int("SALESTRACE_CLOCK_SKEW_SECONDS", 300, mi
 # Customers per transaction of the nightly lead aging sweep (pool moves, wake-up tasks). Each batch
 # commits on its own, so a catch-up night never holds SQLite's write lock for long.
 SALESTRACE_SWEEP_BATCH = env_int("SALESTRACE_SWEEP_BATCH", 2000, minimum=1)
+# On SQLite the sweep pauses (0.12 s) after this many milliseconds of batches, so a phone's save
+# that waits for the write lock gets it within about this long.
+SALESTRACE_SWEEP_LOCK_MS = env_int("SALESTRACE_SWEEP_LOCK_MS", 1000, minimum=0)
 
 # --- evidence (issue 4): photos, screenshots, recordings ------------------------------------------
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from salestrace.catalog.selectors import threshold_values
+from salestrace.core.bulk import WriterTurns
 from salestrace.customers.models import Customer, PoolMove
 from salestrace.customers.rules import IdleLimits
 
@@ -81,7 +82,8 @@ def sweep_dormant(*, now: datetime, size: int | None = None) -> int:
     """Move every active customer idle past its dormant limit into the pool, batch by batch (each
     committed on its own); returns how many moved. Rerunning moves nothing twice."""
     limits = IdleLimits.from_thresholds(threshold_values())
-    moved = 0
+    moved, turns = 0, WriterTurns()
     while batch := handle_one_dormant_batch(now=now, limits=limits, size=size):
         moved += batch
+        turns.after_batch()
     return moved

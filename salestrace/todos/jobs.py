@@ -27,7 +27,7 @@ from salestrace.catalog.models import pick_language
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import RuleSpec, parse_condition
 from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
-from salestrace.core.bulk import insert_ignoring_conflicts, stored_datetime
+from salestrace.core.bulk import WriterTurns, insert_ignoring_conflicts, stored_datetime
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
@@ -533,10 +533,11 @@ def handle_one_wakeup_notice_batch(
 def wakeups(*, now: datetime, size: int | None = None) -> int:
     """Every due wake-up, batch by batch (each committed on its own), then one notice per owner;
     returns leads handled. A run cut short between batches is finished by the next one."""
-    handled, after = 0, 0
+    handled, after, turns = 0, 0, WriterTurns()
     while (batch := handle_one_wakeup_batch(now=now, size=size, after=after)).handled:
         handled += batch.handled
         after = batch.last_pk
+        turns.after_batch()
     configs, catalog = team_configs(), option_catalog()
     waiting = list(
         Task.objects.filter(source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None)
@@ -548,6 +549,7 @@ def wakeups(*, now: datetime, size: int | None = None) -> int:
         handle_one_wakeup_notice_batch(
             now=now, assignee_ids=waiting[start : start + NOTICE_OWNERS], configs=configs, catalog=catalog
         )
+        turns.after_batch()
     return handled
 
 
