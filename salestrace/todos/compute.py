@@ -181,19 +181,21 @@ class WakeupLead:
     link: str
 
 
-def _capped(lines: list[Line], page_link: str) -> tuple[Line, ...]:
-    if len(lines) <= MAX_LINES:
-        return tuple(lines)
-    more = Line(_("… and %(count)d more") % {"count": len(lines) - MAX_LINES}, page_link)
-    return (*lines[:MAX_LINES], more)
+def _capped(lines: list[Line], count: int, page_link: str) -> tuple[Line, ...]:
+    """The first MAX_LINES lines, then "… and N more" when `count` is larger."""
+    shown = lines[:MAX_LINES]
+    if count <= len(shown):
+        return tuple(shown)
+    return (*shown, Line(_("… and %(count)d more") % {"count": count - len(shown)}, page_link))
 
 
 def wakeup_owner_message(
-    *, rep_name: str, rep_id_on_vendor: str, leads: Sequence[WakeupLead], page_link: str
+    *, rep_name: str, rep_id_on_vendor: str, leads: Sequence[WakeupLead], count: int, page_link: str
 ) -> Message:
-    """One message to the owner for all the wake-up tasks of a night (never one per lead: a group
-    robot takes 20 messages a minute, and a catch-up night wakes hundreds of leads per rep)."""
-    title = _("%(count)d quiet leads to wake up") % {"count": len(leads)}
+    """One message to the owner for all `count` wake-up tasks of a night, the first `leads` listed
+    (never one message per lead: a group robot takes 20 messages a minute, and a catch-up night
+    wakes hundreds of leads per rep)."""
+    title = _("%(count)d quiet leads to wake up") % {"count": count}
     lines = [
         Line(
             _("%(customer)s: %(days)d days without an action")
@@ -203,16 +205,20 @@ def wakeup_owner_message(
         for lead in leads
     ]
     return Message(
-        title=title, lines=_capped(lines, page_link), link=page_link, mention=rep_name, mention_id=rep_id_on_vendor
+        title=title,
+        lines=_capped(lines, count, page_link),
+        link=page_link,
+        mention=rep_name,
+        mention_id=rep_id_on_vendor,
     )
 
 
-def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], page_link: str) -> Message:
+def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], count: int, page_link: str) -> Message:
     """The supervisor's copy: each quiet lead with its stage and its latest action (the history digest)."""
     history = wakeup_wording().history
     title = _("CC: %(count)d of %(rep)s's leads have had no action for a while") % {
         "rep": rep_name,
-        "count": len(leads),
+        "count": count,
     }
     lines = [
         Line(
@@ -227,4 +233,4 @@ def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], page_link: 
         )
         for lead in leads
     ]
-    return Message(title=title, lines=_capped(lines, page_link), link=page_link)
+    return Message(title=title, lines=_capped(lines, count, page_link), link=page_link)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -353,10 +353,12 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
     with transaction.atomic(), _language():
         # Read under the row locks (PostgreSQL) or the write lock (SQLite, IMMEDIATE): the spell
         # recorded below is the one read here, an action cannot slip in between.
+        due_now = Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True).filter(
+            Q(wakeup_for__isnull=True) | ~Q(wakeup_for=active_at())
+        )
         candidates = list(
-            Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True, pk__gt=after)
+            due_now.filter(pk__gt=after)
             .annotate(spell=active_at())
-            .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
             .order_by("pk")
             .select_for_update(of=("self",))
             .values_list("pk", "name", "stage", "owner_id", "owner__team_id", "spell")[:size]
@@ -364,7 +366,10 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
         if not candidates:
             return WakeupBatch(0, after)
         ids = [row[0] for row in candidates]
-        history = wakeup_history(ids)
+        # Exactly the candidates (the first `size` due after `after`, still locked), as a subquery:
+        # a list of thousands of ids costs Django more to prepare than the database to read.
+        these = due_now.filter(pk__gt=after, pk__lte=ids[-1])
+        history = wakeup_history(these.values_list("pk", flat=True))
         supervisors = supervisors_over_teams({team for *_, team, _ in candidates if team})
         catalog = option_catalog()
 
@@ -412,7 +417,12 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
             )
         # A task already there for a spell (another worker, or a run cut short) is not made again.
         insert_ignoring_conflicts(Task, tasks)
-        task_ids = dict(Task.objects.filter(dedupe_key__in=list(cc)).values_list("dedupe_key", "pk"))
+        # The tasks made just now (one made by an earlier run for the same spell already has its CCs).
+        task_ids = dict(
+            Task.objects.filter(
+                source=Task.Source.WAKE_UP, created_at=now, customer_id__gt=after, customer_id__lte=ids[-1]
+            ).values_list("dedupe_key", "pk")
+        )
         insert_ignoring_conflicts(
             Task.cc.through,
             [
@@ -422,7 +432,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
                 if key in task_ids
             ],
         )
-        Customer.objects.filter(pk__in=ids).update(wakeup_for=active_at())
+        these.update(wakeup_for=active_at())
     return WakeupBatch(len(candidates), ids[-1])
 
 
@@ -448,86 +458,82 @@ def handle_one_wakeup_notice_batch(
 
     with transaction.atomic(), _language():
         # Plain values, not model instances: a catch-up night announces a quarter of a million tasks.
+        waiting = Task.objects.filter(
+            assignee_id__in=assignee_ids,
+            source=Task.Source.WAKE_UP,
+            status=Task.Status.OPEN,
+            reminded_at=None,
+            customer__isnull=False,
+        )
         rows = list(
-            Task.objects.filter(
-                assignee_id__in=assignee_ids,
-                source=Task.Source.WAKE_UP,
-                status=Task.Status.OPEN,
-                reminded_at=None,
-                customer__isnull=False,
-            )
-            .order_by("assignee_id", "pk")
+            waiting.order_by("assignee_id", "pk")
             .select_for_update(of=("self",))
-            .values_list(
-                "pk",
-                "assignee_id",
-                "link",
-                "customer_id",
-                "customer__name",
-                "customer__stage",
-                "customer__last_active_at",
-                "customer__created_at",
-            )
+            .values_list("pk", "assignee_id", "link", "customer_id")
         )
         if not rows:
             return 0
-        task_ids = [row[0] for row in rows]
-        claimed = Task.objects.filter(pk__in=task_ids, reminded_at=None).update(reminded_at=now)
-        if claimed != len(rows):
-            return 0  # another worker got there first; its transaction sends the messages
-        by_owner: dict[int, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            by_owner.setdefault(row[1], []).append(row)
-        shown = [row[3] for owned in by_owner.values() for row in owned[: compute.MAX_LINES]]
-        latest = wakeup_history(shown, per_customer=1)
         copies: dict[int, list[int]] = {}
-        for task_id, user_id in Task.cc.through.objects.filter(task_id__in=task_ids).values_list("task_id", "user_id"):
+        for task_id, user_id in Task.cc.through.objects.filter(
+            task__in=waiting.values("pk"), user__is_active=True
+        ).values_list("task_id", "user_id"):
             copies.setdefault(task_id, []).append(user_id)
-        people = {
-            u.pk: u
-            for u in User.objects.filter(
-                pk__in={u for us in copies.values() for u in us} | set(by_owner), is_active=True
+        if waiting.update(reminded_at=now) != len(rows):
+            return 0  # another worker got there first; its transaction sends the messages
+        # Who reads about which task; each message lists its first MAX_LINES leads and counts the rest.
+        readers: dict[tuple[int, int], list[tuple[int, str, int]]] = {}
+        for task_id, owner_id, link, customer_id in rows:
+            for reader in (owner_id, *copies.get(task_id, ())):
+                readers.setdefault((owner_id, reader), []).append((task_id, link, customer_id))
+        shown = {c for listed in readers.values() for _, _, c in listed[: compute.MAX_LINES]}
+        customers = {
+            pk: (name, stage, last_active_at or created_at)
+            for pk, name, stage, last_active_at, created_at in Customer.objects.filter(pk__in=shown).values_list(
+                "pk", "name", "stage", "last_active_at", "created_at"
             )
         }
+        latest = wakeup_history(shown, per_customer=1)
+        people = {u.pk: u for u in User.objects.filter(pk__in={r for _, r in readers} | set(assignee_ids))}
         page, zone = tasks_page_link(), timezone.get_current_timezone()
-        notes: list[Note] = []
-        for owner_id, owned in by_owner.items():
-            owner = people.get(owner_id)
-            if owner is None:
-                continue  # left the company since: the tasks stay for whoever takes the leads over
-            leads: list[compute.WakeupLead] = []
-            copied: dict[int, list[compute.WakeupLead]] = {}
-            for task_id, _owner, link, customer_id, name, stage, last_active_at, created_at in owned:
-                last = latest.get(customer_id)
-                lead = compute.WakeupLead(
-                    customer_name=name,
-                    idle_days=max(0, (now - (last_active_at or created_at)).days),
-                    stage=labels("stage", stage),
-                    latest=compute.HistoryRow(
-                        when=last[0][0].astimezone(zone).date(),
-                        key_action=labels("key_action", last[0][1]),
-                        obstacle=labels("obstacle", last[0][2]),
-                        emotion=labels("emotion", last[0][3]),
-                    )
-                    if last
-                    else None,
-                    link=link or absolute(f"/customers/{customer_id}/"),
+
+        def lead(customer_id: int, link: str) -> compute.WakeupLead:
+            name, stage, active = customers[customer_id]
+            last = latest.get(customer_id)
+            return compute.WakeupLead(
+                customer_name=name,
+                idle_days=max(0, (now - active).days),
+                stage=labels("stage", stage),
+                latest=compute.HistoryRow(
+                    when=last[0][0].astimezone(zone).date(),
+                    key_action=labels("key_action", last[0][1]),
+                    obstacle=labels("obstacle", last[0][2]),
+                    emotion=labels("emotion", last[0][3]),
                 )
-                leads.append(lead)
-                for user_id in copies.get(task_id, ()):
-                    copied.setdefault(user_id, []).append(lead)
-            digest = hashlib.sha256(",".join(str(row[0]) for row in owned).encode()).hexdigest()[:16]
-            key = f"wakeup:{owner_id}:{digest}"
-            message = compute.wakeup_owner_message(
-                rep_name=str(owner), rep_id_on_vendor=owner.wecom_userid, leads=leads, page_link=page
+                if last
+                else None,
+                link=link or absolute(f"/customers/{customer_id}/"),
             )
-            notes.append(Note(recipient_of(owner), message, f"{key}:owner"))
-            for user_id, their in sorted(copied.items()):
-                if user_id in people and user_id != owner_id:
-                    cc_message = compute.wakeup_cc_message(rep_name=str(owner), leads=their, page_link=page)
-                    notes.append(Note(recipient_of(people[user_id]), cc_message, f"{key}:cc:{user_id}"))
+
+        notes: list[Note] = []
+        for (owner_id, reader_id), listed in sorted(readers.items(), key=lambda kv: (kv[0][0], kv[0][0] != kv[0][1])):
+            owner, reader = people.get(owner_id), people.get(reader_id)
+            if owner is None or reader is None or not owner.is_active or not reader.is_active:
+                continue  # left the company since: the tasks stay for whoever takes the leads over
+            leads = [lead(customer_id, link) for _, link, customer_id in listed[: compute.MAX_LINES]]
+            digest = hashlib.sha256(",".join(str(t) for t, _, _ in listed).encode()).hexdigest()[:16]
+            if reader_id == owner_id:
+                message = compute.wakeup_owner_message(
+                    rep_name=str(owner),
+                    rep_id_on_vendor=owner.wecom_userid,
+                    leads=leads,
+                    count=len(listed),
+                    page_link=page,
+                )
+                notes.append(Note(recipient_of(owner), message, f"wakeup:{owner_id}:{digest}:owner"))
+            else:
+                message = compute.wakeup_cc_message(rep_name=str(owner), leads=leads, count=len(listed), page_link=page)
+                notes.append(Note(recipient_of(reader), message, f"wakeup:{owner_id}:{digest}:cc:{reader_id}"))
         notify(notes=notes, configs=configs if configs is not None else team_configs(), source=WAKEUP_SOURCE, now=now)
-    return len(by_owner)
+    return len({owner for owner, _ in readers})
 
 
 def wakeups(*, now: datetime, size: int | None = None) -> int:

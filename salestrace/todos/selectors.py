@@ -258,7 +258,7 @@ WAKEUP_HISTORY = 3
 
 
 def wakeup_history(
-    customer_ids: list[int], *, per_customer: int = WAKEUP_HISTORY
+    customer_ids: Iterable[int], *, per_customer: int = WAKEUP_HISTORY
 ) -> dict[int, list[tuple[datetime, str, str, str]]]:
     """The latest actions of each customer, newest first: (occurred_at, key_action, obstacle, emotion); one query."""
     rows = (
