@@ -174,7 +174,7 @@ def build_data(customers_per_rep: int) -> int:
     numbers = (
         f"WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < {total - 1}) "
         if sqlite
-        else f"WITH seq AS (SELECT n FROM generate_series(0, {total - 1}) AS n) "
+        else f"WITH seq AS (SELECT n::bigint AS n FROM generate_series(0, {total - 1}) AS n) "
     )
     # "%%": this statement has parameters, so a literal % is doubled
     last = minus(f"(n * 7919) %% {SPAN_SECONDS}")  # spread evenly (deterministically) over the last 60 days

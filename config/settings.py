@@ -91,12 +91,15 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 # WAL + IMMEDIATE transactions: writers queue on the lock instead of failing with
 # "database is locked" when a read transaction tries to upgrade. Every SQLite database gets them,
-# the default file and one named by DATABASE_URL=sqlite:///… alike.
+# the default file and one named by DATABASE_URL=sqlite:///… alike. A 64 MiB page cache (the
+# default is 2 MiB) keeps the customer indexes of a large company in memory: the nightly sweep's
+# pool move over a million customers spends half its time re-reading pages without it.
 SQLITE_OPTIONS: dict[str, Any] = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 30,
     "init_command": (
         "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=30000;PRAGMA foreign_keys=ON;"
+        "PRAGMA cache_size=-65536;"
     ),
 }
 if DATABASE_URL:
