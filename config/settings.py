@@ -92,8 +92,8 @@ DATABASE_URL = env_str("DATABASE_URL")
 # WAL + IMMEDIATE transactions: writers queue on the lock instead of failing with
 # "database is locked" when a read transaction tries to upgrade. Every SQLite database gets them,
 # the default file and one named by DATABASE_URL=sqlite:///… alike. A 64 MiB page cache (the
-# default is 2 MiB) keeps the customer indexes of a large company in memory: the nightly sweep's
-# pool move over a million customers spends half its time re-reading pages without it.
+# default is 2 MiB) keeps more of a large company's customer indexes in memory: the nightly sweep's
+# pool move over a million customers otherwise spends much of its time re-reading pages.
 SQLITE_OPTIONS: dict[str, Any] = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 30,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models import QuerySet
 
 CHUNK = 500
 
@@ -68,3 +69,20 @@ class WriterTurns:
         if time.monotonic() - self.since >= self.every:
             time.sleep(SQLITE_POLL_SECONDS * 1.2)
             self.since = time.monotonic()
+
+
+def raw_rows(queryset: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a `values_list()` queryset as the database returns them, without Django's
+    per-value converters (a few microseconds each, a quarter of a sweep's reading time): datetimes
+    come as stored, to be read with `from_stored_datetime`."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def from_stored_datetime(value: datetime | str) -> datetime:
+    """An aware datetime from what `raw_rows` returns (UTC text on SQLite, aware on PostgreSQL)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -27,7 +27,13 @@ from salestrace.catalog.models import pick_language
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import RuleSpec, parse_condition
 from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
-from salestrace.core.bulk import WriterTurns, insert_ignoring_conflicts, stored_datetime
+from salestrace.core.bulk import (
+    WriterTurns,
+    from_stored_datetime,
+    insert_ignoring_conflicts,
+    raw_rows,
+    stored_datetime,
+)
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
@@ -356,13 +362,16 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
         due_now = Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True).filter(
             Q(wakeup_for__isnull=True) | ~Q(wakeup_for=active_at())
         )
-        candidates = list(
-            due_now.filter(pk__gt=after)
-            .annotate(spell=active_at())
-            .order_by("pk")
-            .select_for_update(of=("self",))
-            .values_list("pk", "name", "stage", "owner_id", "owner__team_id", "spell")[:size]
-        )
+        candidates = [
+            (pk, name, stage, owner_id, team_id, from_stored_datetime(spell))
+            for pk, name, stage, owner_id, team_id, spell in raw_rows(
+                due_now.filter(pk__gt=after)
+                .annotate(spell=active_at())
+                .order_by("pk")
+                .select_for_update(of=("self",))
+                .values_list("pk", "name", "stage", "owner_id", "owner__team_id", "spell")[:size]
+            )
+        ]
         if not candidates:
             return WakeupBatch(0, after)
         ids = [row[0] for row in candidates]
@@ -372,27 +381,26 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
         history = wakeup_history(these.values_list("pk", flat=True))
         supervisors = supervisors_over_teams({team for *_, team, _ in candidates if team})
         catalog = option_catalog()
-
-        def labels(option_set: str, code: str) -> str:
-            return catalog.labels.get(option_set, {}).get(code, code)
-
-        moves = [labels("key_action", m) for m in WAKEUP_MOVES]
+        stages, key_actions = catalog.labels.get("stage", {}), catalog.labels.get("key_action", {})
+        obstacles, emotions = catalog.labels.get("obstacle", {}), catalog.labels.get("emotion", {})
+        moves = [key_actions.get(m, m) for m in WAKEUP_MOVES]
         links = new_action_links(ids, key_action=WAKEUP_MOVES[0])
         tasks: list[dict[str, object]] = []
         cc: dict[str, list[int]] = {}
         stored_now, due_at = stored_datetime(now), stored_datetime(now + timedelta(days=1))
+        source = Task.Source.WAKE_UP.value
         wording, zone = compute.wakeup_wording(), timezone.get_current_timezone()
         for pk, name, stage, owner_id, team_id, spell in candidates:
             text = compute.wakeup_texts(
                 customer_name=name,
                 idle_days=max(0, (now - spell).days),
-                stage=labels("stage", stage),
+                stage=stages.get(stage, stage),
                 history=[
                     compute.HistoryRow(
                         when=occurred_at.astimezone(zone).date(),
-                        key_action=labels("key_action", key_action),
-                        obstacle=labels("obstacle", obstacle),
-                        emotion=labels("emotion", emotion),
+                        key_action=key_actions.get(key_action, key_action),
+                        obstacle=obstacles.get(obstacle, obstacle),
+                        emotion=emotions.get(emotion, emotion),
                     )
                     for occurred_at, key_action, obstacle, emotion in history.get(pk, [])
                 ],
@@ -408,7 +416,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
                     "title": text.task_title[:200],
                     "detail": text.task_detail[:2000],
                     "due_at": due_at,
-                    "source": Task.Source.WAKE_UP.value,
+                    "source": source,
                     "customer_id": pk,
                     "link": links[pk],
                     "created_at": stored_now,

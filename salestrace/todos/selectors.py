@@ -16,6 +16,7 @@ from salestrace.actions.compute import summary_needed
 from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import evidence_values
 from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.core.bulk import from_stored_datetime, raw_rows
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
@@ -267,10 +268,10 @@ def wakeup_history(
         .values_list("customer_id", "occurred_at", "key_action", "obstacle", "emotion")
     )
     history: dict[int, list[tuple[datetime, str, str, str]]] = {}
-    for customer_id, occurred_at, key_action, obstacle, emotion in rows.iterator(chunk_size=2000):
+    for customer_id, occurred_at, key_action, obstacle, emotion in raw_rows(rows):
         kept = history.setdefault(customer_id, [])
         if len(kept) < per_customer:
-            kept.append((occurred_at, key_action, obstacle, emotion))
+            kept.append((from_stored_datetime(occurred_at), key_action, obstacle, emotion))
     return history
 
 
