@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -39,31 +40,39 @@ def idle_groups(limits: IdleLimits, limit: str, now: datetime) -> list[Q]:
     return groups
 
 
-def handle_one_dormant_batch(*, now: datetime, limits: IdleLimits | None = None, size: int | None = None) -> int:
-    """Move up to `size` active customers idle past their dormant limit into the pool, in one
-    transaction of its own; 0 when none is left.
+class DormantBatch(NamedTuple):
+    moved: int
+    last_pk: int  # the next batch starts after this customer
+
+
+def handle_one_dormant_batch(
+    *, now: datetime, limits: IdleLimits | None = None, size: int | None = None, after: int = 0
+) -> DormantBatch:
+    """Move up to `size` active customers idle past their dormant limit (ids above `after`) into
+    the pool, in one transaction of its own; `moved` is 0 when none is left.
 
     Short transactions are the point: on SQLite a write transaction holds the one write lock, and
     a catch-up night moving half a million leads in one transaction would make every phone's save
     wait past its busy timeout and fail. Each batch is two set statements (an INSERT … SELECT of the
     pool moves, an UPDATE of the customers) on ids read under a row lock (PostgreSQL) or the write
-    lock (SQLite, IMMEDIATE): a customer moved by a batch is no longer active, so a crash between
-    batches followed by a rerun moves no lead twice.
+    lock (SQLite, IMMEDIATE), in id order so that a night's batches read each customer once: a
+    customer moved by a batch is no longer active, so a crash between batches followed by a rerun
+    moves no lead twice.
     """
     limits = limits or IdleLimits.from_thresholds(threshold_values())
     size = size or settings.SALESTRACE_SWEEP_BATCH
+    idle = Q()
+    for group in idle_groups(limits, "vitality_dormant_days", now):
+        idle |= group
     with transaction.atomic():
-        ids: list[int] = []
-        for group in idle_groups(limits, "vitality_dormant_days", now):
-            if len(ids) >= size:
-                break
-            ids += (
-                Customer.objects.select_for_update()
-                .filter(group, status=Customer.Status.ACTIVE)
-                .values_list("pk", flat=True)[: size - len(ids)]
-            )
+        ids = list(
+            Customer.objects.select_for_update()
+            .filter(idle, status=Customer.Status.ACTIVE, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
         if not ids:
-            return 0
+            return DormantBatch(0, after)
         moves, customers = PoolMove._meta.db_table, Customer._meta.db_table
         marks = ", ".join(["%s"] * len(ids))
         at = connection.ops.adapt_datetimefield_value(now)
@@ -72,18 +81,23 @@ def handle_one_dormant_batch(*, now: datetime, limits: IdleLimits | None = None,
             cursor.execute(
                 f"INSERT INTO {moves} (customer_id, kind, at, from_owner_id, reason) "  # noqa: S608 - our table names
                 f"SELECT id, %s, %s, owner_id, %s FROM {customers} WHERE id IN ({marks})",
-                [PoolMove.Kind.ENTERED, at, "idle", *ids],
+                [PoolMove.Kind.ENTERED.value, at, "idle", *ids],
             )
-        Customer.objects.filter(pk__in=ids).update(status=Customer.Status.DORMANT, pool_entered_at=now, updated_at=now)
-    return len(ids)
+            cursor.execute(
+                f"UPDATE {customers} SET status = %s, pool_entered_at = %s, updated_at = %s "  # noqa: S608
+                f"WHERE id IN ({marks})",
+                [Customer.Status.DORMANT.value, at, at, *ids],
+            )
+    return DormantBatch(len(ids), ids[-1])
 
 
 def sweep_dormant(*, now: datetime, size: int | None = None) -> int:
     """Move every active customer idle past its dormant limit into the pool, batch by batch (each
     committed on its own); returns how many moved. Rerunning moves nothing twice."""
     limits = IdleLimits.from_thresholds(threshold_values())
-    moved, turns = 0, WriterTurns()
-    while batch := handle_one_dormant_batch(now=now, limits=limits, size=size):
-        moved += batch
+    moved, after, turns = 0, 0, WriterTurns()
+    while (batch := handle_one_dormant_batch(now=now, limits=limits, size=size, after=after)).moved:
+        moved += batch.moved
+        after = batch.last_pk
         turns.after_batch()
     return moved

@@ -375,10 +375,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
         if not candidates:
             return WakeupBatch(0, after)
         ids = [row[0] for row in candidates]
-        # Exactly the candidates (the first `size` due after `after`, still locked), as a subquery:
-        # a list of thousands of ids costs Django more to prepare than the database to read.
-        these = due_now.filter(pk__gt=after, pk__lte=ids[-1])
-        history = wakeup_history(these.values_list("pk", flat=True))
+        history = wakeup_history(ids)
         supervisors = supervisors_over_teams({team for *_, team, _ in candidates if team})
         catalog = option_catalog()
         stages, key_actions = catalog.labels.get("stage", {}), catalog.labels.get("key_action", {})
@@ -440,7 +437,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
                 if key in task_ids
             ],
         )
-        these.update(wakeup_for=active_at())
+        Customer.objects.filter(pk__in=ids).update(wakeup_for=active_at())
     return WakeupBatch(len(candidates), ids[-1])
 
 

@@ -94,7 +94,7 @@ def test_a_crash_between_batches_then_a_rerun_moves_no_lead_twice_and_wakes_none
     idle_leads(personas.alice, 30, idle_days=60, now=now, prefix="老店")
     idle_leads(personas.alice, 30, idle_days=20, now=now, prefix="冷店")
     # and a sweep that died after its first committed batch of pool moves
-    assert handle_one_dormant_batch(now=now) == 10
+    assert handle_one_dormant_batch(now=now).moved == 10
     # and a rerun that died after the rest of the pool moves and one batch of wake-ups, before anyone was told
     assert sweep_dormant(now=now) == 20
     assert handle_one_wakeup_batch(now=now).handled == 10
