@@ -49,8 +49,9 @@ def child(backend: str, rounds: int) -> dict[str, object]:
 
     from salestrace.actions import compute
     from salestrace.actions.demo import shelf_photo
+    from salestrace.actions.evidence_services import evidence_upload
     from salestrace.actions.rules import ActionDraft
-    from salestrace.actions.services import action_log, evidence_upload
+    from salestrace.actions.services import action_log
     from salestrace.core import clock
     from salestrace.org.models import User
 

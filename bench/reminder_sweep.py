@@ -37,6 +37,7 @@ def child(backend: str) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
     # every team gets a WeCom group robot (nothing listens there: the sweep only queues deliveries)
     os.environ["WECOM_WEBHOOK_URL"] = "http://127.0.0.1:9/cgi-bin/webhook/send?key=bench"
+    os.environ["NOTIFY_ALLOWED_HOSTS"] = "http://127.0.0.1:9"  # a local stand-in, not WeCom's host
     from bench.fresh_db import setup_django, vendor
 
     setup_django(backend, "bench_sweep" if backend == "sqlite" else "salestrace_bench_sweep")

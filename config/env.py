@@ -8,6 +8,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from salestrace.notify.crypto import parse_keys
+from salestrace.notify.hosts import describe, parse_allowed, problem
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -71,3 +74,32 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE points at an unreadable file: {exc}") from None
     return os.environ.get(name, default)
+
+
+def env_fernet_keys(name: str) -> str:
+    """Comma-separated Fernet keys (a secret, NAME_FILE works); each must be a valid key."""
+    value = env_secret(name)
+    try:
+        parse_keys(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return value
+
+
+def env_allowed_hosts(name: str) -> list[str]:
+    """Extra hosts for outgoing webhooks: `host`, `host:port` or `http://host[:port]`, comma-separated."""
+    entries = env_list(name, [])
+    try:
+        parse_allowed(entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return entries
+
+
+def env_vendor_url(name: str, default: str = "", *, vendor: str, allowed: list[str]) -> str:
+    """A vendor endpoint (a secret: webhook URLs carry their key), refused unless https on the vendor's
+    host or on a host in `allowed` (NOTIFY_ALLOWED_HOSTS): a typo must not send secrets elsewhere."""
+    value = env_secret(name, default).strip()
+    if value and (found := problem(value, vendor=vendor, allowed=parse_allowed(allowed))):
+        raise ImproperlyConfigured(f"{name} {describe(found, vendor=vendor)}")
+    return value

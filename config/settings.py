@@ -14,7 +14,17 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str, env_time
+from config.env import (
+    env_allowed_hosts,
+    env_bool,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    env_time,
+    env_vendor_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SALESTRACE_VAR_DIR", str(BASE_DIR / "var")))
@@ -48,6 +58,7 @@ INSTALLED_APPS = [
     "salestrace.notify",
     "salestrace.todos",
     "salestrace.analytics",
+    "salestrace.demo",
 ]
 
 MIDDLEWARE = [
@@ -241,20 +252,27 @@ SALESTRACE_BASE_URL = env_str("SALESTRACE_BASE_URL", "http://127.0.0.1:8000").rs
 SALESTRACE_REMINDER_TIME = env_time("SALESTRACE_REMINDER_TIME", "18:00")
 SALESTRACE_MORNING_TIME = env_time("SALESTRACE_MORNING_TIME", "08:30")
 SALESTRACE_TASK_REMIND_HOURS = env_int("SALESTRACE_TASK_REMIND_HOURS", 2, minimum=0)
-# Fernet key for secrets stored in the database; derived from SECRET_KEY when unset.
-NOTIFY_ENCRYPTION_KEY = env_secret("NOTIFY_ENCRYPTION_KEY")
+# Fernet keys for secrets stored in the database, comma-separated: the first encrypts, all decrypt
+# (rotation: `manage.py notify_reencrypt`, see salestrace/notify/crypto.py). A key derived from
+# SECRET_KEY (the only one before this setting existed) always decrypts too.
+NOTIFY_ENCRYPTION_KEY = env_fernet_keys("NOTIFY_ENCRYPTION_KEY")
+# Hosts besides the vendors' own that webhooks and the WeCom API base may point at (self-hosted
+# gateways): "host", "host:port" or "http://host[:port]" (plain http only when written so).
+NOTIFY_ALLOWED_HOSTS = env_allowed_hosts("NOTIFY_ALLOWED_HOSTS")
 NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
 NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60, minimum=1)
-WECOM_WEBHOOK_URL = env_secret("WECOM_WEBHOOK_URL")
+WECOM_WEBHOOK_URL = env_vendor_url("WECOM_WEBHOOK_URL", vendor="wecom", allowed=NOTIFY_ALLOWED_HOSTS)
 WECOM_WEBHOOK_PER_MINUTE = env_int("WECOM_WEBHOOK_PER_MINUTE", 20, minimum=1)
-WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com").rstrip("/")
+WECOM_API_BASE = env_vendor_url(
+    "WECOM_API_BASE", "https://qyapi.weixin.qq.com", vendor="wecom", allowed=NOTIFY_ALLOWED_HOSTS
+).rstrip("/")
 WECOM_CORP_ID = env_str("WECOM_CORP_ID")
 WECOM_CORP_SECRET = env_secret("WECOM_CORP_SECRET")
 WECOM_AGENT_ID = env_str("WECOM_AGENT_ID")
-DINGTALK_WEBHOOK_URL = env_secret("DINGTALK_WEBHOOK_URL")
+DINGTALK_WEBHOOK_URL = env_vendor_url("DINGTALK_WEBHOOK_URL", vendor="dingtalk", allowed=NOTIFY_ALLOWED_HOSTS)
 DINGTALK_SECRET = env_secret("DINGTALK_SECRET")
-FEISHU_WEBHOOK_URL = env_secret("FEISHU_WEBHOOK_URL")
+FEISHU_WEBHOOK_URL = env_vendor_url("FEISHU_WEBHOOK_URL", vendor="feishu", allowed=NOTIFY_ALLOWED_HOSTS)
 FEISHU_SECRET = env_secret("FEISHU_SECRET")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -268,11 +286,16 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SalesTrace <noreply@localhos
 # E-mail is a channel only where someone configured a server (EMAIL_HOST set in the environment).
 NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", bool(env_str("EMAIL_HOST")))
 
+LOG_LEVEL = env_str("LOG_LEVEL", "WARNING").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 logs every request line at DEBUG, and a webhook's URL carries its key or token.
+    "loggers": {"urllib3": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL}},
 }
+# Error reports never show webhook URLs, DATABASE_URL or REDIS_URL (see config/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.SecretsFilter"
 
 ADMIN_SITE_TITLE = _("SalesTrace administration")

@@ -2,10 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.api import api
+from salestrace.actions import views as action_views
+from salestrace.customers import urls as customer_urls
+
+# The "customers" pages: the list and the customer page show a customer with its actions, so their
+# views live in the actions app (above customers); the pool page is the customers app's own.
+customer_pages = [
+    path("customers/", action_views.customer_list_page, name="list"),
+    path("customers/<int:customer_id>/", action_views.customer_page, name="detail"),
+    *customer_urls.urlpatterns,
+]
 
 urlpatterns = [
     path("", include("salestrace.actions.urls")),
-    path("", include("salestrace.customers.urls")),
+    path("", include((customer_pages, "customers"))),
     path("", include("salestrace.org.urls")),
     path("", include("salestrace.todos.urls")),
     path("", include("salestrace.analytics.urls")),

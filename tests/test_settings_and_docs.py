@@ -49,7 +49,10 @@ def test_env_list_and_secret_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_env_example_documents_every_variable_the_settings_read() -> None:
     root = Path(__file__).resolve().parents[1]
     read = set(
-        re.findall(r'env_(?:str|bool|int|list|secret)\("([A-Z0-9_]+)"', (root / "config" / "settings.py").read_text())
+        re.findall(
+            r'env_(?:str|bool|int|list|secret|fernet_keys|allowed_hosts|vendor_url)\("([A-Z0-9_]+)"',
+            (root / "config" / "settings.py").read_text(),
+        )
     )
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read - documented == set()
@@ -95,3 +98,22 @@ def test_env_time_reads_hh_mm_and_refuses_junk_at_start(monkeypatch: pytest.Monk
         monkeypatch.setenv("AT", junk)
         with pytest.raises(ImproperlyConfigured, match="AT must be a time like 18:00"):
             env_time("AT", "18:00")
+
+
+def test_the_project_stands_alone_its_docs_point_only_inside_the_repository() -> None:
+    # given the README and the docs a person who cloned the project reads
+    root = Path(__file__).resolve().parent.parent
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    # then none of them sends the reader outside the repository...
+    for page in pages:
+        assert "../shared" not in page.read_text(encoding="utf-8"), page.name
+    # ...and every relative link they hold leads to a file that is there
+    import re
+
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+    # and the guide exists in both languages, linked from the README
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "docs/guide.zh.md" in readme
+    assert "docs/guide.en.md" in readme

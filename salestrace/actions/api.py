@@ -8,6 +8,7 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.pagination import paginate
 from pydantic import field_validator
 
+from salestrace.actions.evidence_services import evidence_add, evidence_retry, evidence_upload
 from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import ActionDraft
 from salestrace.actions.selectors import (
@@ -20,7 +21,7 @@ from salestrace.actions.selectors import (
     summary_needed,
     with_evidence,
 )
-from salestrace.actions.services import action_log, action_update, evidence_add, evidence_retry, evidence_upload
+from salestrace.actions.services import action_log, action_update
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput, NotFound

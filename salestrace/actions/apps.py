@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ActionsConfig(AppConfig):
     name = "salestrace.actions"
     verbose_name = _("Action log")
+
+    def ready(self) -> None:
+        # Registers this app's huey tasks and runnable jobs in every process (web enqueues, the consumer runs).
+        from salestrace.actions import tasks  # noqa: F401

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions import compute
 from salestrace.actions.compute import hash_distance
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers.compute import COLOURS, VitalityBands, search_key
 from salestrace.customers.models import Customer
+from salestrace.customers.selectors import CustomerFilters, active_at, customer_list, vitality_q
 from salestrace.org.models import User
-from salestrace.org.selectors import action_scope, is_admin
+from salestrace.org.selectors import action_scope, is_admin, team_subtree_ids
 
 
 @dataclass(frozen=True)
@@ -199,3 +201,46 @@ def photo_reused(
         return True
     recent = others.filter(uploaded_by_id=rep_id, created_at__gte=since).exclude(image_hash="")
     return any(hash_distance(image_hash, h) <= max_distance for h in recent.values_list("image_hash", flat=True))
+
+
+# --- the 我的客户 list: customers with their latest action ----------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectoryFilters:
+    """The 我的客户 list: text (name, pinyin or initials), stage code and vitality colour."""
+
+    q: str = ""
+    stage: str = ""
+    colour: str = ""
+    owner: int | None = None  # drill-down from a dashboard row: one rep…
+    team: int | None = None  # …or one team and everything below it
+
+
+def _latest_action() -> QuerySet[ActionLog]:
+    return ActionLog.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
+
+
+def customer_directory(
+    *, user: User, filters: DirectoryFilters, bands: VitalityBands, now: datetime
+) -> QuerySet[Customer]:
+    """Customers in scope, filtered, most recently active first, with their latest action's key action.
+
+    `active_at` is the last action's time, or the creation time for a customer never contacted.
+    """
+    qs = customer_list(user=user, filters=CustomerFilters(stage=filters.stage or None, owner_id=filters.owner))
+    if filters.team is not None:
+        qs = qs.filter(owner__team_id__in=team_subtree_ids(filters.team))
+    qs = qs.annotate(
+        active_at=active_at(),
+        last_key_action=Subquery(_latest_action().values("key_action")[:1]),
+    )
+    text = filters.q.strip()
+    if text:
+        match = Q(name__icontains=text)
+        if key := search_key(text):
+            match |= Q(name_pinyin__contains=key) | Q(name_initials__contains=key)
+        qs = qs.filter(match)
+    if filters.colour in COLOURS:
+        qs = qs.filter(vitality_q(filters.colour, bands, now))
+    return qs.order_by(F("active_at").desc(), "-id")

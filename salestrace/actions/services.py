@@ -4,44 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from functools import partial
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext, override
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions import compute, recognition
+from salestrace.actions.evidence_services import evidence_attach
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.actions.rules import ActionDraft, Problem, check_draft
 from salestrace.actions.selectors import (
     action_get,
-    evidence_get,
-    evidence_of,
     may_change,
     own_uploads,
-    photo_reused,
 )
 from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
-from salestrace.customers.models import Customer
+from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
+    action_edit_refusal,
     action_on_dormant_refusal,
     customer_recompute_from_log,
     customer_record_action,
 )
-from salestrace.notify.services import notify_user
-from salestrace.notify.transports import Line, Message
 from salestrace.org.models import User
 from salestrace.org.selectors import can_log_actions
 
@@ -193,7 +183,7 @@ def _action_log(
     )
     customer_record_action(customer=customer, action=action)
     if evidence:
-        _attach(action=action, evidence=evidence, now=now)
+        evidence_attach(action=action, evidence=evidence, now=now)
     if key:
         IdempotencyRecord.objects.create(user=user, key=key, request_hash=request_hash, action=action, created_at=now)
     return action
@@ -213,7 +203,9 @@ def _jsonable(value: object) -> object:
 def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: datetime) -> ActionLog:
     """Edit a logged action under the same rules; the change is kept as an ActionEdit.
 
-    Only the rep who logged it (or an admin) may edit; others in scope get PermissionDenied.
+    Only the rep who logged it (or an admin) may edit; others in scope get PermissionDenied. The
+    edit holds the customer's lock and passes its scope and pool rules like a new action: a rep
+    who no longer owns the customer cannot edit its actions, and a pooled lead stays pooled.
     """
     action = action_get(user=user, action_id=action_id)
     if not may_change(user, action.rep_id):
@@ -226,6 +218,14 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     changed = {name for name in DRAFT_FIELDS if getattr(current, name) != getattr(updated, name)}
     if not changed:
         return action
+    try:
+        customer = customer_get(user=user, customer_id=action.customer_id, for_write=True, lock=True)
+    except NotFound:
+        message = _("This customer is no longer yours: its actions can no longer be edited.")
+        raise PermissionDenied([FieldError(None, "forbidden", message)]) from None
+    moves_customer = bool(changed & {"stage", "occurred_at"})
+    if refusal := action_edit_refusal(user=user, customer=customer, moves_customer=moves_customer, now=now):
+        raise RuleViolation([refusal])
     # The back-dating window is judged at entry; an edit is only held to it when it moves the time.
     kinds = list(Evidence.objects.filter(action=action).values_list("kind", flat=True))
     _check(updated, now=now, check_time_window="occurred_at" in changed, evidence_kinds=kinds, before=current)
@@ -237,440 +237,6 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     action.edit_count += 1
     action.save(update_fields=[*changed, "updated_at", "edit_count"])
     ActionEdit.objects.create(action=action, edited_by=user, edited_at=now, before=before, after=after)
-    if changed & {"stage", "occurred_at"}:
-        customer = Customer.objects.select_for_update().get(pk=action.customer_id)
+    if moves_customer:
         customer_recompute_from_log(customer=customer, by=user, now=now)
     return action
-
-
-# --- evidence ----------------------------------------------------------------------------------
-
-log = logging.getLogger(__name__)
-
-_FILE_MESSAGES = {
-    "empty": _("The file is empty."),
-    "truncated": _("The file is damaged or incomplete; upload it again."),
-}
-
-
-def _file_message(code: str, kind: str) -> str:
-    """What is wrong with an upload, with the limit it broke and what to send instead."""
-    if code == "too_large":
-        return _("The file is larger than %(mb)s MB.") % {"mb": f"{settings.EVIDENCE_MAX_BYTES / 2**20:g}"}
-    if code == "too_long":
-        limit = settings.EVIDENCE_MAX_AUDIO_SECONDS
-        if limit % 60:
-            return _("The recording is longer than %(seconds)s seconds.") % {"seconds": limit}
-        return _("The recording is longer than %(minutes)s minutes.") % {"minutes": limit // 60}
-    if code == "too_many_pixels":
-        return _(
-            "The picture has more than %(mp)s megapixels: use the camera's normal mode (not 48 MP or more) "
-            "or send a smaller copy."
-        ) % {"mp": f"{settings.EVIDENCE_MAX_IMAGE_PIXELS / 1e6:g}"}
-    if code == "unsupported_type":
-        if kind == Evidence.Kind.AUDIO:
-            return str(_("This file type is not accepted here: upload a recording (WAV, MP3, M4A, OGG or AMR)."))
-        return str(_("This file type is not accepted here: upload a JPEG, PNG or WebP picture."))
-    return str(_FILE_MESSAGES[code])
-
-
-_EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "audio/wav": "wav",
-    "audio/mpeg": "mp3",
-    "audio/ogg": "ogg",
-    "audio/mp4": "m4a",
-    "audio/amr": "amr",
-    "audio/amr-wb": "awb",
-}
-
-
-class Upload(Protocol):
-    """What the service needs of an uploaded file (Django's UploadedFile has it)."""
-
-    @property
-    def size(self) -> int | None: ...
-
-    def read(self, size: int = ...) -> bytes: ...
-
-
-def _bad_file(code: str, kind: str) -> InvalidInput:
-    return InvalidInput([FieldError("file", code, _file_message(code, kind))])
-
-
-def _read_upload(upload: Upload, kind: str) -> bytes:
-    limit = settings.EVIDENCE_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise _bad_file("too_large", kind)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise _bad_file("too_large", kind)
-    if not data:
-        raise _bad_file("empty", kind)
-    return data
-
-
-def _may_add_evidence(user: User, action: ActionLog) -> None:
-    if not may_change(user, action.rep_id):
-        raise PermissionDenied(
-            [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
-        )
-
-
-def evidence_prepare(
-    *,
-    user: User,
-    customer: Customer,
-    kind: str,
-    upload: Upload,
-    now: datetime,
-    latitude: Decimal | None,
-    longitude: Decimal | None,
-) -> Evidence:
-    """An unsaved Evidence with its files written: the original, and for a photo the stamped copy.
-
-    The type is read from the bytes, never the name. Decoding and stamping happen here, outside
-    any transaction, so writers are not held behind them.
-    """
-    data = _read_upload(upload, kind)
-    local_tz = timezone.get_default_timezone()
-    evidence = Evidence(
-        customer=customer,
-        uploaded_by=user,
-        kind=kind,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        latitude=latitude,
-        longitude=longitude,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        if kind == Evidence.Kind.AUDIO:
-            evidence.mime_type = compute.sniff_audio(data)
-            seconds = compute.audio_seconds(data, evidence.mime_type)
-            if seconds is not None and seconds > settings.EVIDENCE_MAX_AUDIO_SECONDS:
-                raise compute.BadFile("too_long")
-            facts = None
-        else:
-            facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=local_tz)
-            evidence.mime_type = facts.mime_type
-            evidence.image_hash = facts.image_hash
-            evidence.taken_at = facts.taken_at.astimezone(UTC) if facts.taken_at else None
-    except compute.BadFile as bad:
-        raise _bad_file(bad.code, kind) from None
-    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
-    if kind == Evidence.Kind.PHOTO and facts is not None:
-        # Known now; the time and reuse checks need the action and come when it is attached.
-        evidence.flags = [] if facts.has_exif else ["no_exif"]
-        lines = compute.watermark_lines(
-            received_at=now.astimezone(local_tz),
-            rep=str(user),
-            customer=customer.name,
-            latitude=latitude,
-            longitude=longitude,
-            taken_at=facts.taken_at,
-        )
-        try:
-            stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
-            evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
-        except BaseException:
-            _delete_files(evidence)
-            raise
-    else:
-        evidence.recognition = Evidence.Recognition.PENDING
-    return evidence
-
-
-def _delete_files(evidence: Evidence) -> None:
-    """Remove the stored files of an evidence row that is not (or no longer) in the database."""
-    for field in (evidence.original, evidence.derivative):
-        if field and field.name:
-            try:
-                field.storage.delete(field.name)
-            except OSError:
-                log.exception("could not delete evidence file %s", field.name)
-
-
-def _store(evidence: Evidence, *, before_save: Callable[[], None] | None = None) -> Evidence:
-    """Save a prepared Evidence (queueing its reading after the commit); if the save fails, the
-    files already written are deleted, so no file is left without its row."""
-    try:
-        with transaction.atomic():
-            if before_save is not None:
-                before_save()
-            evidence.save()
-            if evidence.recognition == Evidence.Recognition.PENDING:
-                pk = evidence.pk
-                transaction.on_commit(lambda: _enqueue_recognition(pk))
-    except BaseException:
-        _delete_files(evidence)
-        raise
-    return evidence
-
-
-def evidence_upload(
-    *,
-    user: User,
-    customer_id: int,
-    kind: str,
-    upload: Upload,
-    now: datetime,
-    latitude: Decimal | None = None,
-    longitude: Decimal | None = None,
-) -> Evidence:
-    """Upload a file for an action not saved yet; attach it with `action_log(evidence_ids=...)`.
-
-    Only someone who may log actions on the customer may upload for it. Screenshots and
-    recordings start being read at once, so the text may be there when the action is saved.
-    """
-    if not can_log_actions(user):
-        raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
-    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
-    evidence = evidence_prepare(
-        user=user, customer=customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
-    )
-    return _store(evidence)
-
-
-def evidence_add(
-    *,
-    user: User,
-    action_id: int,
-    kind: str,
-    upload: Upload,
-    now: datetime,
-    latitude: Decimal | None = None,
-    longitude: Decimal | None = None,
-) -> Evidence:
-    """Attach a photo, screenshot or recording to an action the user logged.
-
-    Photos get a watermarked copy and flags; screenshots and recordings are queued for OCR /
-    speech-to-text after the commit.
-    """
-    action = action_get(user=user, action_id=action_id)
-    _may_add_evidence(user, action)
-    evidence = evidence_prepare(
-        user=user, customer=action.customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
-    )
-    evidence.action = action
-
-    def flag() -> None:
-        if evidence.kind == Evidence.Kind.PHOTO:
-            evidence.flags = _photo_flags(evidence, action=action, now=now)
-
-    return _store(evidence, before_save=flag)
-
-
-def _photo_flags(evidence: Evidence, *, action: ActionLog, now: datetime) -> list[str]:
-    reused = photo_reused(
-        action_id=action.pk,
-        rep_id=evidence.uploaded_by_id,
-        sha256=evidence.sha256,
-        image_hash=evidence.image_hash,
-        max_distance=settings.EVIDENCE_IMAGE_HASH_DISTANCE,
-        since=now - timedelta(days=90),
-    )
-    return compute.photo_flags(
-        has_exif="no_exif" not in evidence.flags,
-        taken_at=evidence.taken_at,
-        occurred_at=action.occurred_at,
-        tolerance=timedelta(minutes=settings.EVIDENCE_EXIF_TOLERANCE_MINUTES),
-        reused=reused,
-    )
-
-
-def _attach(*, action: ActionLog, evidence: list[Evidence], now: datetime) -> None:
-    """Attach locked, unattached uploads to a new action: photo checks against the action, and
-    text already read fills an empty summary."""
-    Evidence.objects.filter(pk__in=[e.pk for e in evidence]).update(action=action, updated_at=now)
-    photos = [e for e in evidence if e.kind == Evidence.Kind.PHOTO]
-    for photo in photos:
-        photo.flags = _photo_flags(photo, action=action, now=now)
-    if photos:
-        Evidence.objects.bulk_update(photos, ["flags"])
-    read = [e.recognised_text for e in evidence if e.recognition == Evidence.Recognition.DONE and e.recognised_text]
-    if read:
-        _fill_summary(action, text="\n".join(read), now=now)
-    if len(photos) < len(evidence):  # screenshots or recordings: one may already have failed to be read
-        _notify_if_summary_needed(action, now=now)
-
-
-SWEEP_BATCH = 500
-
-
-def evidence_sweep_unattached(*, now: datetime) -> int:
-    """Delete uploads no action took within EVIDENCE_UNATTACHED_HOURS: the row, then its files
-    once the deletion is committed (a file is never removed while its row may survive). Returns
-    rows deleted; a rerun finds nothing."""
-    cutoff = now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Evidence.objects.select_for_update(skip_locked=True)
-                .filter(action__isnull=True, created_at__lt=cutoff)
-                .order_by("created_at", "pk")[:SWEEP_BATCH]
-            )
-            if not batch:
-                return deleted
-            Evidence.objects.filter(pk__in=[e.pk for e in batch], action__isnull=True).delete()
-            transaction.on_commit(partial(_delete_files_of, batch))
-        deleted += len(batch)
-
-
-STUCK_AFTER = timedelta(minutes=15)
-
-
-def evidence_requeue_stuck(*, now: datetime) -> int:
-    """Queue again the readings still pending after STUCK_AFTER: their task was lost (the process
-    died between the commit and the enqueue, or the queue was wiped). Reading twice is harmless:
-    only the first result is written. Returns how many were queued."""
-    stuck = list(
-        Evidence.objects.filter(recognition=Evidence.Recognition.PENDING, updated_at__lt=now - STUCK_AFTER)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in stuck:
-        # Touched first, so a slow queue is not flooded with the same file every hour.
-        if Evidence.objects.filter(pk=pk, recognition=Evidence.Recognition.PENDING).update(updated_at=now):
-            _enqueue_recognition(pk)
-    return len(stuck)
-
-
-def _delete_files_of(evidence: list[Evidence]) -> None:
-    for item in evidence:
-        _delete_files(item)
-
-
-def _enqueue_recognition(evidence_id: int) -> None:
-    from config.tasks import evidence_recognise_task
-
-    evidence_recognise_task(evidence_id)
-
-
-def evidence_retry(*, user: User, evidence_id: int, now: datetime) -> Evidence:
-    """Queue recognition again after a failure or once an engine is installed."""
-    with transaction.atomic():
-        evidence = evidence_get(user=user, evidence_id=evidence_id)
-        owner = evidence.action.rep_id if evidence.action else evidence.uploaded_by_id
-        if not may_change(user, owner):
-            raise PermissionDenied(
-                [FieldError(None, "forbidden", _("Only the rep who logged an action may add evidence to it."))]
-            )
-        if not evidence.retryable:
-            raise Conflict(
-                [FieldError(None, "not_retryable", _("Only a failed or unavailable recognition can be retried."))]
-            )
-        Evidence.objects.filter(pk=evidence.pk).update(
-            recognition=Evidence.Recognition.PENDING, recognition_error="", updated_at=now
-        )
-        transaction.on_commit(lambda: _enqueue_recognition(evidence.pk))
-    evidence.refresh_from_db()
-    return evidence
-
-
-def _recognise(evidence: Evidence) -> str:
-    with evidence.original.open("rb") as f:
-        data = f.read()
-    if evidence.kind == Evidence.Kind.SCREENSHOT:
-        return recognition.ocr_image(data)
-    transcriber = recognition.configured_transcriber()
-    return transcriber.transcribe(
-        data, filename=(evidence.original.name or "audio").rsplit("/", 1)[-1], mime_type=evidence.mime_type
-    )
-
-
-def evidence_recognise(*, evidence_id: int, now: datetime) -> bool:
-    """Read a pending screenshot (OCR) or recording (speech-to-text); False when nothing was pending.
-
-    The engine runs outside any transaction (it may take a minute); the result is written only if
-    the evidence is still pending, so a rerun or a second worker changes nothing twice. The text
-    fills the action's summary when the rep left it empty, as an edit by the system.
-    """
-    evidence = Evidence.objects.filter(pk=evidence_id, recognition=Evidence.Recognition.PENDING).first()
-    if evidence is None:
-        return False
-    status, text, error = Evidence.Recognition.DONE, "", ""
-    try:
-        text = _recognise(evidence)
-    except recognition.RecognitionUnavailable as exc:
-        status, error = Evidence.Recognition.UNAVAILABLE, str(exc)
-    except recognition.RecognitionFailed as exc:
-        status, error = Evidence.Recognition.FAILED, str(exc)
-    except Exception as exc:  # an engine bug must not leave the evidence pending forever
-        log.exception("recognition of evidence %s crashed", evidence_id)
-        status, error = Evidence.Recognition.FAILED, f"{exc.__class__.__name__}: {exc}"[:1000]
-    with transaction.atomic():
-        claimed = Evidence.objects.filter(pk=evidence_id, recognition=Evidence.Recognition.PENDING).update(
-            recognition=status, recognised_text=text, recognition_error=error, updated_at=now
-        )
-        if not claimed:
-            return False
-        # Read after the update, which waits for an action save attaching this file: either that
-        # save saw the text, or this sees the action.
-        action_id = Evidence.objects.filter(pk=evidence_id).values_list("action_id", flat=True).first()
-        if action_id is not None:
-            action = (
-                ActionLog.objects.select_related("rep", "customer").select_for_update(of=("self",)).get(pk=action_id)
-            )
-            if status == Evidence.Recognition.DONE and text:
-                _fill_summary(action, text=text, now=now)
-            _notify_if_summary_needed(action, now=now)
-    return True
-
-
-def _fill_summary(action: ActionLog, *, text: str, now: datetime) -> None:
-    """Put recognised text into an empty summary, as an edit by the system; `action` is locked
-    (or new) in the caller's transaction."""
-    if action.summary.strip():
-        return
-    summary = text[: ActionLog._meta.get_field("summary").max_length or 5000]
-    ActionEdit.objects.create(
-        action=action, edited_by=None, edited_at=now, before={"summary": action.summary}, after={"summary": summary}
-    )
-    action.summary = summary
-    action.updated_at = now
-    action.edit_count += 1
-    action.save(update_fields=["summary", "updated_at", "edit_count"])
-
-
-SUMMARY_SOURCE = "evidence"
-
-
-def _notify_if_summary_needed(action: ActionLog, *, now: datetime) -> None:
-    """Tell the rep, in the inbox and on their channels, when the files of an action with no
-    summary could not be read: the summary must be written by hand (nothing is invented)."""
-    files = list(evidence_of(action=action))
-    if not compute.summary_needed(action.summary, [(e.kind, e.recognition, e.recognised_text) for e in files]):
-        return
-    rep = action.rep
-    link = settings.SALESTRACE_BASE_URL + reverse("actions:summary", args=[action.pk])
-    with override(settings.LANGUAGE_CODE):
-        when = timezone.localtime(action.occurred_at)
-        message = Message(
-            title=gettext("Summary needed: %(customer)s") % {"customer": action.customer.name},
-            lines=(
-                Line(
-                    gettext(
-                        "The screenshot or recording of %(when)s could not be read. Please write the summary by hand."
-                    )
-                    % {"when": f"{when:%m-%d %H:%M}"},
-                    link,
-                ),
-            ),
-            link=link,
-            mention=str(rep),
-            mention_id=rep.wecom_userid,
-        )
-    # Once per set of unreadable files: a retry that fails again tells the rep nothing new.
-    unread = ",".join(str(e.pk) for e in files if e.retryable)
-    notify_user(
-        user=rep,
-        message=message,
-        dedupe_key=f"summary-needed:{action.pk}:{hashlib.sha256(unread.encode()).hexdigest()[:16]}",
-        source=SUMMARY_SOURCE,
-        now=now,
-    )

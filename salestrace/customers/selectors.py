@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions.models import ActionLog
 from salestrace.catalog.selectors import policies, threshold_values
 from salestrace.core.errors import FieldError, NotFound
-from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, search_key, vitality_colour, vitality_window
+from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour, vitality_window
 from salestrace.customers.models import Customer, PoolMove, StageHistory
 from salestrace.customers.rules import PoolPolicy
 from salestrace.org.models import Role, User
@@ -62,46 +61,6 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
 def customer_stage_history(*, customer: Customer) -> QuerySet[StageHistory]:
     """The customer's stage changes, newest first."""
     return customer.stage_history.select_related("changed_by").order_by("-changed_at", "-id")
-
-
-@dataclass(frozen=True)
-class DirectoryFilters:
-    """The 我的客户 list: text (name, pinyin or initials), stage code and vitality colour."""
-
-    q: str = ""
-    stage: str = ""
-    colour: str = ""
-    owner: int | None = None  # drill-down from a dashboard row: one rep…
-    team: int | None = None  # …or one team and everything below it
-
-
-def _latest_action() -> QuerySet[ActionLog]:
-    return ActionLog.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
-
-
-def customer_directory(
-    *, user: User, filters: DirectoryFilters, bands: VitalityBands, now: datetime
-) -> QuerySet[Customer]:
-    """Customers in scope, filtered, most recently active first, with their latest action's key action.
-
-    `active_at` is the last action's time, or the creation time for a customer never contacted.
-    """
-    qs = customer_list(user=user, filters=CustomerFilters(stage=filters.stage or None, owner_id=filters.owner))
-    if filters.team is not None:
-        qs = qs.filter(owner__team_id__in=team_subtree_ids(filters.team))
-    qs = qs.annotate(
-        active_at=active_at(),
-        last_key_action=Subquery(_latest_action().values("key_action")[:1]),
-    )
-    text = filters.q.strip()
-    if text:
-        match = Q(name__icontains=text)
-        if key := search_key(text):
-            match |= Q(name_pinyin__contains=key) | Q(name_initials__contains=key)
-        qs = qs.filter(match)
-    if filters.colour in COLOURS:
-        qs = qs.filter(vitality_q(filters.colour, bands, now))
-    return qs.order_by(F("active_at").desc(), "-id")
 
 
 def vitality_q(colour: str, bands: VitalityBands, now: datetime, field: str = "active_at") -> Q:
@@ -177,10 +136,15 @@ def pool_scope(user: User, *, claim_scope: str) -> Q:
 
 
 def pool_list(*, user: User, claim_scope: str = "team", q: str | None = None) -> QuerySet[Customer]:
-    """The dormant pool as `user` may see it, longest-waiting first."""
+    """The dormant pool as `user` may see it, longest-waiting first.
+
+    Each lead carries `pool_entry_kind`: how its spell began (RELEASED by a person, ENTERED by aging).
+    """
     qs = Customer.objects.filter(pool_scope(user, claim_scope=claim_scope), status=Customer.Status.DORMANT)
     if q:
         qs = qs.filter(name__icontains=q)
+    entry = _pool_entries().filter(customer=OuterRef("pk"))
+    qs = qs.annotate(pool_entry_kind=Subquery(entry.values("kind")[:1]))
     return qs.select_related("owner").order_by("pool_entered_at", "id")
 
 
@@ -190,6 +154,21 @@ def pool_get(*, user: User, customer_id: int, claim_scope: str) -> Customer:
     if customer is None:
         raise NotFound([FieldError(None, "not_found", _("This lead is not in the dormant pool."))])
     return customer
+
+
+def pool_entry_released(*, customer: Customer) -> bool:
+    """Whether the lead's current pool spell began with its owner releasing it (not with aging).
+
+    The spell starts with the newest move in: RELEASED by a person, ENTERED by the nightly sweep.
+    """
+    kind = getattr(customer, "pool_entry_kind", None)
+    if kind is None:
+        kind = _pool_entries().filter(customer=customer).values_list("kind", flat=True).first()
+    return kind == PoolMove.Kind.RELEASED
+
+
+def _pool_entries() -> QuerySet[PoolMove]:
+    return PoolMove.objects.filter(kind__in=[PoolMove.Kind.RELEASED, PoolMove.Kind.ENTERED]).order_by("-at", "-id")
 
 
 def customer_pool_moves(*, customer: Customer) -> QuerySet[PoolMove]:

@@ -2,10 +2,8 @@ from django.urls import path
 
 from salestrace.customers import views
 
-app_name = "customers"
-
+# Included by config/urls.py under the "customers" namespace, beside the customer list and page
+# (which show actions too, so their views live in salestrace.actions).
 urlpatterns = [
-    path("customers/", views.customer_list_page, name="list"),
-    path("customers/<int:customer_id>/", views.customer_page, name="detail"),
     path("pool/", views.pool_page, name="pool"),
 ]

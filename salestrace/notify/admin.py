@@ -11,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from salestrace.core import clock
 from salestrace.notify.models import ChannelSettings, Delivery, InboxMessage
 from salestrace.notify.selectors import masked_settings
-from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_settings_update, delivery_retry
+from salestrace.notify.services import (
+    ENDPOINT_VENDORS,
+    PLAIN_FIELDS,
+    SECRET_FIELDS,
+    channel_settings_update,
+    delivery_retry,
+    endpoint_error,
+)
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin[Any]
@@ -50,6 +57,14 @@ class ChannelSettingsForm(ChannelSettingsModelForm):
             for name in SECRET_FIELDS:
                 if current.get(name):
                     self.fields[name].help_text = f"{_('Current')}: {current[name]}. {_KEEP}"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ENDPOINT_VENDORS:
+            value = (cleaned.get(name) or "").strip()
+            if value and value != "-" and (error := endpoint_error(name, value)):
+                self.add_error(name, error)
+        return cleaned
 
     def secret_changes(self) -> dict[str, str | None]:
         changes: dict[str, str | None] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -82,9 +83,11 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
             wecom_userid=delivery.user.wecom_userid,
             email=delivery.user.email,
         )
-    if address is None:
+    if address is None or address.problem:
+        # Only a person can fix either: the delivery waits in the log, failed, for an admin's retry.
+        error = address.problem if address is not None else "channel no longer configured for this recipient"
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.FAILED, last_error="channel no longer configured for this recipient"
+            status=Delivery.Status.FAILED, last_error=error
         )
         return True
     if (until := _throttle_until(delivery, address.rate_key, now)) is not None:
@@ -98,7 +101,8 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
         return True  # another worker took it
     attempts = delivery.attempts + 1
     try:
-        SENDERS[delivery.channel](Message.from_json(delivery.payload), address.target, now)
+        # `now` decided what is due; the vendor call itself runs (and is signed) at the real time.
+        SENDERS[delivery.channel](Message.from_json(delivery.payload), address.target)
     except RateLimited as exc:
         _finish(
             delivery,
@@ -110,8 +114,10 @@ def handle_one_delivery(*, now: datetime, configs: dict[int, ChannelConfig] | No
     except DeliveryFailed as exc:
         _failed(delivery, str(exc), retryable=exc.retryable, attempts=attempts, now=now)
     except Exception as exc:  # a bug or an unexpected answer must not stop the outbox
-        log.exception("delivery %s crashed", delivery.pk)
-        _failed(delivery, f"{type(exc).__name__}: {exc}", retryable=True, attempts=attempts, now=now)
+        # The class and the stack only: an exception's text may hold the URL with its key or token.
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("delivery %s crashed: %s\n%s", delivery.pk, type(exc).__name__, stack)
+        _failed(delivery, f"crashed: {type(exc).__name__}", retryable=True, attempts=attempts, now=now)
     else:
         Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, sent_at=now, last_error="")
     return True

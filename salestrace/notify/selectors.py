@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from salestrace.notify import crypto
 from salestrace.notify.models import Channel, ChannelSettings, InboxMessage
@@ -28,6 +29,18 @@ class ChannelConfig:
     dingtalk_secret: str = field(default="", repr=False)
     feishu_webhook_url: str = field(default="", repr=False)
     feishu_secret: str = field(default="", repr=False)
+    # Fields the team set but no NOTIFY_ENCRYPTION_KEY decrypts: their channels fail, others still go.
+    unreadable: frozenset[str] = frozenset()
+
+
+# A secret goes with the endpoint it was set for: a team that points an endpoint elsewhere sets
+# that endpoint's secret itself, and never sends its parent's (or the environment's) there.
+BOUND_SECRETS = {
+    "wecom_api_base": "wecom_corp_secret",
+    "dingtalk_webhook_url": "dingtalk_secret",
+    "feishu_webhook_url": "feishu_secret",
+}
+UNREADABLE = "cannot be decrypted (was NOTIFY_ENCRYPTION_KEY changed?)"
 
 
 def environment_config() -> ChannelConfig:
@@ -45,43 +58,84 @@ def environment_config() -> ChannelConfig:
     )
 
 
-def _own(row: ChannelSettings) -> dict[str, str]:
-    """The fields a team sets itself (decrypted); empty ones are inherited."""
+# Each secret setting and the column that holds it encrypted.
+SECRET_COLUMNS = {
+    "wecom_webhook_url": "wecom_webhook_url_enc",
+    "wecom_corp_secret": "wecom_corp_secret_enc",
+    "dingtalk_webhook_url": "dingtalk_webhook_url_enc",
+    "dingtalk_secret": "dingtalk_secret_enc",
+    "feishu_webhook_url": "feishu_webhook_url_enc",
+    "feishu_secret": "feishu_secret_enc",
+}
+
+
+def _own_and_unreadable(row: ChannelSettings) -> tuple[dict[str, str], frozenset[str]]:
+    """The fields a team sets itself (decrypted; empty ones are inherited), and those no key decrypts."""
     values = {
-        "wecom_webhook_url": crypto.decrypt(row.wecom_webhook_url_enc),
         "wecom_api_base": row.wecom_api_base.rstrip("/"),
         "wecom_corp_id": row.wecom_corp_id,
-        "wecom_corp_secret": crypto.decrypt(row.wecom_corp_secret_enc),
         "wecom_agent_id": row.wecom_agent_id,
-        "dingtalk_webhook_url": crypto.decrypt(row.dingtalk_webhook_url_enc),
-        "dingtalk_secret": crypto.decrypt(row.dingtalk_secret_enc),
-        "feishu_webhook_url": crypto.decrypt(row.feishu_webhook_url_enc),
-        "feishu_secret": crypto.decrypt(row.feishu_secret_enc),
     }
-    return {k: v for k, v in values.items() if v}
+    unreadable = set()
+    for name, column in SECRET_COLUMNS.items():
+        try:
+            values[name] = crypto.decrypt(getattr(row, column))
+        except crypto.SecretUnreadable:
+            unreadable.add(name)
+    return {k: v for k, v in values.items() if v}, frozenset(unreadable)
+
+
+def _own(row: ChannelSettings) -> dict[str, str]:
+    """The fields a team sets itself that can be read (decrypted); empty ones are inherited."""
+    return _own_and_unreadable(row)[0]
+
+
+def inherit(config: ChannelConfig, own: dict[str, str], unreadable: frozenset[str] = frozenset()) -> ChannelConfig:
+    """`config` (the parent's) overridden by a team's own fields; a field it set but cannot be read is
+    not inherited either (it is marked unreadable), nor is a secret bound to an endpoint it changed."""
+    changes: dict[str, str] = {name: "" for name in unreadable} | own
+    for endpoint, secret in BOUND_SECRETS.items():
+        if endpoint in changes:
+            changes.setdefault(secret, "")
+    still_unreadable = (config.unreadable - changes.keys()) | unreadable
+    return replace(config, **changes, unreadable=frozenset(still_unreadable))
 
 
 def team_configs() -> dict[int, ChannelConfig]:
-    """Every team's effective settings: environment, then each ancestor, nearest last. Two queries."""
+    """Every team's effective settings: environment, then each ancestor, nearest last. Two queries.
+
+    A team whose stored secrets no key decrypts gets its own config marked unreadable; it never
+    stops the other teams' settings from loading."""
     parents = dict(Team.objects.values_list("pk", "parent_id"))
-    own = {row.team_id: _own(row) for row in ChannelSettings.objects.all()}
+    own = {row.team_id: _own_and_unreadable(row) for row in ChannelSettings.objects.all()}
     base = environment_config()
+    nothing: tuple[dict[str, str], frozenset[str]] = ({}, frozenset())
     resolved: dict[int, ChannelConfig] = {}
     for team_id in parents:
         config = base
         for ancestor in reversed(team_chain(team_id, parents)):  # the farthest first, the team itself last
-            config = replace(config, **own.get(ancestor, {}))
+            config = inherit(config, *own.get(ancestor, nothing))
         resolved[team_id] = config
     return resolved
 
 
 @dataclass(frozen=True)
 class Address:
-    """A resolved recipient: the target to send to, a masked label for the log, a rate-limit key."""
+    """A resolved recipient: the target to send to, a masked label for the log, a rate-limit key;
+    `problem` says why it cannot be sent to (its settings cannot be decrypted)."""
 
     target: Target
     label: str
     rate_key: str = ""
+    problem: str = ""
+
+
+_NEEDS: dict[str, tuple[str, ...]] = {
+    Channel.WECOM_GROUP: ("wecom_webhook_url",),
+    Channel.WECOM_APP: ("wecom_corp_secret",),
+    Channel.DINGTALK: ("dingtalk_webhook_url", "dingtalk_secret"),
+    Channel.FEISHU: ("feishu_webhook_url", "feishu_secret"),
+}
 
 
 def _rate_key(channel: str, address: str) -> str:
@@ -90,6 +144,9 @@ def _rate_key(channel: str, address: str) -> str:
 
 def address_for(channel: str, *, config: ChannelConfig, wecom_userid: str, email: str) -> Address | None:
     """Where `channel` reaches this person under `config`, or None when it is not configured."""
+    broken = [name for name in _NEEDS.get(channel, ()) if name in config.unreadable]
+    if broken and (channel != Channel.WECOM_APP or wecom_userid):
+        return Address(Target(""), "••••", problem=f"team channel settings {', '.join(broken)} {UNREADABLE}")
     if channel == Channel.WECOM_GROUP and config.wecom_webhook_url:
         url = config.wecom_webhook_url
         return Address(Target(url), crypto.mask(url), _rate_key(channel, url))
@@ -114,9 +171,10 @@ def address_for(channel: str, *, config: ChannelConfig, wecom_userid: str, email
 
 
 def masked_settings(row: ChannelSettings) -> dict[str, str]:
-    """A team's secrets as they may be shown back: masked."""
-    own = _own(row)
-    return {f.name: crypto.mask(own[f.name]) for f in fields(ChannelConfig) if own.get(f.name)}
+    """A team's secrets as they may be shown back: masked ("cannot be decrypted" when no key opens one)."""
+    own, unreadable = _own_and_unreadable(row)
+    shown = {f.name: crypto.mask(own[f.name]) for f in fields(ChannelConfig) if own.get(f.name)}
+    return shown | {name: str(_("cannot be decrypted")) for name in sorted(unreadable)}
 
 
 def inbox_list(*, user: User, unread_only: bool = False) -> QuerySet[InboxMessage]:

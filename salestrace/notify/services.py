@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from salestrace.notify import crypto
+from salestrace.notify import crypto, hosts
 from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
-from salestrace.notify.selectors import ChannelConfig, address_for, environment_config, team_configs
+from salestrace.notify.selectors import SECRET_COLUMNS, ChannelConfig, address_for, environment_config, team_configs
 from salestrace.notify.transports import Message
 from salestrace.org.models import Team, User
 
 VALID_CHANNELS = frozenset(Channel.values)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,19 @@ def recipient_of(user: User) -> Recipient:
 
 
 def notify_user(*, user: User, message: Message, dedupe_key: str, source: str, now: datetime) -> int:
-    """One message for one person, on the channels their team has set up; see `notify`."""
-    return notify(notes=[Note(recipient_of(user), message, dedupe_key)], configs=team_configs(), source=source, now=now)
+    """One message for one person, on the channels their team has set up; see `notify`.
+
+    Called from inside other writes (an action's save): a failure here is logged and costs only
+    the message, in its own savepoint, never the caller's save."""
+    try:
+        with transaction.atomic():
+            note = Note(recipient_of(user), message, dedupe_key)
+            return notify(notes=[note], configs=team_configs(), source=source, now=now)
+    except Exception as exc:
+        # The class and the stack only: an exception's text may hold a secret.
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("notification %s for user %s not queued: %s\n%s", dedupe_key, user.pk, type(exc).__name__, stack)
+        return 0
 
 
 def notify(*, notes: Sequence[Note], configs: dict[int, ChannelConfig], source: str, now: datetime) -> int:
@@ -121,29 +139,83 @@ def inbox_mark_read(*, user_id: int, message_ids: Iterable[int], now: datetime) 
     return InboxMessage.objects.filter(user_id=user_id, pk__in=list(message_ids), read_at=None).update(read_at=now)
 
 
-SECRET_FIELDS = {
-    "wecom_webhook_url": "wecom_webhook_url_enc",
-    "wecom_corp_secret": "wecom_corp_secret_enc",
-    "dingtalk_webhook_url": "dingtalk_webhook_url_enc",
-    "dingtalk_secret": "dingtalk_secret_enc",
-    "feishu_webhook_url": "feishu_webhook_url_enc",
-    "feishu_secret": "feishu_secret_enc",
-}
+SECRET_FIELDS = SECRET_COLUMNS
 PLAIN_FIELDS = ("wecom_api_base", "wecom_corp_id", "wecom_agent_id")
+# The endpoints a team may set, and whose hosts they must be on (see hosts.py).
+ENDPOINT_VENDORS = {
+    "wecom_webhook_url": "wecom",
+    "wecom_api_base": "wecom",
+    "dingtalk_webhook_url": "dingtalk",
+    "feishu_webhook_url": "feishu",
+}
+
+
+def endpoint_error(name: str, url: str) -> str | None:
+    """Why `url` may not be set as the endpoint `name` (a translated sentence), or None when it may."""
+    vendor = ENDPOINT_VENDORS[name]
+    found = hosts.problem(url, vendor=vendor, allowed=hosts.parse_allowed(settings.NOTIFY_ALLOWED_HOSTS))
+    if found is None:
+        return None
+    return {
+        hosts.Problem.MALFORMED: _("Enter a complete URL."),
+        hosts.Problem.SCHEME: _("The URL must start with https://."),
+        hosts.Problem.USERINFO: _("The URL must not contain a user name or password."),
+        hosts.Problem.HOST: _(
+            "Only the vendor's own address (%(hosts)s) is allowed here; a self-hosted gateway must be "
+            "added to NOTIFY_ALLOWED_HOSTS by whoever runs the server."
+        )
+        % {"hosts": ", ".join(hosts.VENDOR_HOSTS[vendor])},
+    }[found]
 
 
 @transaction.atomic
 def channel_settings_update(*, team: Team, changes: dict[str, str | None]) -> ChannelSettings:
-    """Set a team's channel settings; secrets are encrypted. None keeps a value, "" clears it."""
-    row, _ = ChannelSettings.objects.select_for_update().get_or_create(team=team)
+    """Set a team's channel settings; secrets are encrypted. None keeps a value, "" clears it.
+
+    ValidationError (by field) when an endpoint is not on its vendor's host (NOTIFY_ALLOWED_HOSTS)."""
+    errors = {
+        name: error
+        for name, value in changes.items()
+        if name in ENDPOINT_VENDORS and value and (error := endpoint_error(name, value.strip()))
+    }
+    if errors:
+        raise ValidationError(errors)
+    row, _created = ChannelSettings.objects.select_for_update().get_or_create(team=team)
     for name, value in changes.items():
         if value is None:
             continue
         if name in SECRET_FIELDS:
             setattr(row, SECRET_FIELDS[name], crypto.encrypt(value.strip()))
         elif name in PLAIN_FIELDS:
-            setattr(row, name, value.strip())
+            setattr(row, name, value.strip().rstrip("/") if name == "wecom_api_base" else value.strip())
         else:
             raise ValueError(f"unknown channel setting {name!r}")
     row.save()
     return row
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    """What `channel_settings_reencrypt` did: rows rewritten, and teams with a secret no key opens."""
+
+    rows: int
+    unreadable_team_ids: tuple[int, ...]
+
+
+@transaction.atomic
+def channel_settings_reencrypt() -> Reencrypted:
+    """Encrypt every stored secret again under the first NOTIFY_ENCRYPTION_KEY (after a new key was put
+    first). A secret no key opens is left as it is and its team reported, for an admin to type again."""
+    rows, unreadable = 0, []
+    for row in ChannelSettings.objects.select_for_update().order_by("pk"):
+        broken = False
+        for column in SECRET_FIELDS.values():
+            try:
+                setattr(row, column, crypto.reencrypt(getattr(row, column)))
+            except crypto.SecretUnreadable:
+                broken = True
+        row.save(update_fields=[*SECRET_FIELDS.values()])
+        rows += 1
+        if broken:
+            unreadable.append(row.team_id)
+    return Reencrypted(rows, tuple(unreadable))

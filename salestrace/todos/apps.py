@@ -7,6 +7,5 @@ class TodosConfig(AppConfig):
     verbose_name = _("Tasks and reminders")
 
     def ready(self) -> None:
-        # config/tasks.py is the one place schedules live; importing it registers them with huey
-        # in every process (web enqueues, the consumer runs them).
-        import config.tasks  # noqa: F401
+        # Registers this app's huey tasks and runnable jobs in every process (web enqueues, the consumer runs).
+        from salestrace.todos import tasks  # noqa: F401

@@ -6,7 +6,7 @@
 - `handle_one_follow_up`: one new action, checked against the follow-up rules and its next step.
 - `handle_one_task_reminder`: one person's tasks that have come up for a reminder.
 - `handle_one_wakeup_batch`: wake-up tasks for leads idle past their limit, once per idle spell.
-The runners at the bottom are what huey (config/tasks.py) and `manage.py run_job` call.
+The runners at the bottom are what huey (todos/tasks.py) and `manage.py run_job` call.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from salestrace.actions.evidence_services import evidence_recognise
 from salestrace.actions.models import ActionLog, Evidence
-from salestrace.actions.services import evidence_recognise
 from salestrace.actions.tests.evidence_files import chat_screenshot_bytes
 from salestrace.core import clock
 from tests.browser.conftest import screenshot

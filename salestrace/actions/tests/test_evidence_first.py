@@ -11,8 +11,8 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
+from salestrace.actions.evidence_services import evidence_recognise, evidence_sweep_unattached, evidence_upload
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
-from salestrace.actions.services import evidence_recognise, evidence_sweep_unattached, evidence_upload
 from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, photo_bytes, upload, wav_bytes
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 from salestrace.actions.tests.test_recognition import CHAT, share_recognised
@@ -433,7 +433,7 @@ def test_a_reading_whose_task_was_lost_is_queued_again_by_the_hourly_sweep(perso
     # given a screenshot whose reading was never queued (the commit callback did not run)
     from huey.contrib.djhuey import HUEY
 
-    from salestrace.actions.services import evidence_requeue_stuck
+    from salestrace.actions.evidence_services import evidence_requeue_stuck
 
     alice = api_as(personas.alice)
     shot = upload_first(alice, shop.pk, "screenshot", chat_screenshot_bytes(CHAT[:1]), "chat.png").json()

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from salestrace.actions.evidence_services import evidence_recognise
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.actions.recognition import (
     OpenAICompatibleTranscriber,
@@ -34,7 +35,6 @@ from salestrace.actions.recognition import (
     pcm16k_mono,
     tidy_text,
 )
-from salestrace.actions.services import evidence_recognise
 from salestrace.actions.tests.evidence_files import (
     FFMPEG_FORMATS,
     chat_screenshot_bytes,
@@ -292,7 +292,7 @@ def test_the_upload_queues_the_huey_task_that_reads_the_screenshot(
             body = post_evidence(alice, action_id, "screenshot", chat_screenshot_bytes(CHAT[:2]), "chat.png").json()
     finally:
         HUEY.immediate = False
-    # then the queued task (config.tasks.evidence_recognise_task) has read it into the summary
+    # then the queued task (salestrace.actions.tasks.evidence_recognise_task) has read it into the summary
     assert Evidence.objects.get(pk=body["id"]).recognition == Evidence.Recognition.DONE
     assert share_recognised("".join(CHAT[:2]), ActionLog.objects.get(pk=action_id).summary) >= 0.9
 

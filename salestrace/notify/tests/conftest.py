@@ -10,10 +10,11 @@ from salestrace.notify.tests.vendors import VendorServer
 
 
 @pytest.fixture
-def vendor() -> Iterator[VendorServer]:
-    """WeCom, DingTalk and Feishu as documented, on 127.0.0.1."""
+def vendor(settings: Any) -> Iterator[VendorServer]:
+    """WeCom, DingTalk and Feishu as documented, on 127.0.0.1 (allowed as a self-hosted gateway)."""
     cache.clear()
     with VendorServer() as server:
+        settings.NOTIFY_ALLOWED_HOSTS = [server.base]
         yield server
 
 

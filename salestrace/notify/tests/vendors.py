@@ -39,6 +39,11 @@ class Vendors:
     feishu_secret: str = FEISHU_SECRET
     lock: threading.Lock = field(default_factory=threading.Lock)
     base: str = ""
+    # Every request's path and query, as sent (to see what a redirect or a refused URL reached).
+    requests: list[str] = field(default_factory=list)
+    # Knobs for misbehaving servers: answer every request with (status, raw body), or a 302 to a URL.
+    broken: tuple[int, str] | None = None
+    redirect_to: str = ""
 
     def bodies(self, vendor: str) -> list[dict[str, Any]]:
         return [body for name, body in self.received if name == vendor]
@@ -139,7 +144,29 @@ def make_handler(v: Vendors) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(raw)
 
+        def _misbehave(self) -> bool:
+            with v.lock:
+                v.requests.append(self.path)
+            if v.redirect_to:
+                self.send_response(302)
+                self.send_header("Location", v.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if v.broken:
+                status, text = v.broken
+                raw = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+                return True
+            return False
+
         def do_GET(self) -> None:
+            if self._misbehave():
+                return None
             url = urlsplit(self.path)
             query = {k: vals[0] for k, vals in parse_qs(url.query).items()}
             with v.lock:
@@ -148,6 +175,8 @@ def make_handler(v: Vendors) -> type[BaseHTTPRequestHandler]:
             self._answer({"errcode": 404, "errmsg": "not found"}, 404)
 
         def do_POST(self) -> None:
+            if self._misbehave():
+                return None
             url = urlsplit(self.path)
             query = {k: vals[0] for k, vals in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length", 0))

@@ -1,18 +1,20 @@
 """Delivery transports, one module per vendor (healthchecks' integrations layout). No ORM here.
 
-Each module has `send(message, target, *, now)`; it returns on success and raises DeliveryFailed
-(RateLimited when the vendor says "too fast") with the vendor's own error code in the text.
+Each module has `send(message, target)`; it returns on success and raises DeliveryFailed
+(RateLimited when the vendor says "too fast") with the vendor's own error code in the text, and
+never a URL, token or response body (the delivery log is shown in the admin).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import requests
 from django.conf import settings
+
+from salestrace.notify import crypto, hosts
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class Target:
     corp_id: str = ""
     agent_id: str = ""
 
+    def __repr__(self) -> str:
+        # A webhook URL carries its key: logs and tracebacks see it masked.
+        return f"Target(address={crypto.mask(self.address)!r}, api_base={self.api_base!r})"
+
 
 class DeliveryFailed(Exception):
     """The vendor refused or could not be reached; `retryable` False for errors only a person can fix."""
@@ -97,27 +103,50 @@ class RateLimited(DeliveryFailed):
         self.retry_after = retry_after
 
 
-Sender = Callable[[Message, Target, datetime], None]
+# A transport sends at the real time: `run_job deliver --at` decides what is due, never what a vendor
+# sees (DingTalk and Feishu refuse signatures more than an hour from their clock).
+Sender = Callable[[Message, Target], None]
 
 
-def http_json(method: str, url: str, *, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One HTTP call with the configured timeout; the decoded JSON answer or DeliveryFailed."""
-    try:
-        response = requests.request(method, url, json=payload, timeout=settings.NOTIFY_HTTP_TIMEOUT)
-    except requests.RequestException as exc:
-        raise DeliveryFailed(f"network error: {type(exc).__name__}: {exc}") from None
+def errcode_text(name: str, code: object) -> str:
+    """A vendor's JSON error as the log keeps it: the code only (its errmsg may echo request details)."""
+    shown = str(code) if isinstance(code, int) and not isinstance(code, bool) else "?"
+    return f"{name} {shown}"
+
+
+def http_json(method: str, url: str, *, vendor: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One HTTP call to `vendor`'s host (or NOTIFY_ALLOWED_HOSTS) with the configured timeout, redirects
+    not followed; the decoded JSON answer or DeliveryFailed. Error texts name the host, never the URL
+    (it carries webhook keys and tokens) nor the body."""
+    with requests.Session() as session:
+        try:
+            prepared = session.prepare_request(requests.Request(method, url, json=payload))
+        except (requests.RequestException, ValueError) as exc:
+            raise DeliveryFailed(f"bad URL: {type(exc).__name__} ({crypto.origin(url)})", retryable=False) from None
+        sent_to = prepared.url or ""
+        where = crypto.origin(sent_to)
+        allowed = hosts.parse_allowed(settings.NOTIFY_ALLOWED_HOSTS)
+        if found := hosts.problem(sent_to, vendor=vendor, allowed=allowed):
+            raise DeliveryFailed(f"URL refused: {hosts.describe(found, vendor=vendor)} ({where})", retryable=False)
+        environment = session.merge_environment_settings(sent_to, {}, None, None, None)  # proxies, CA bundle
+        try:
+            response = session.send(
+                prepared, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False, **environment
+            )
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"network error: {type(exc).__name__} ({where})") from None
     if response.status_code == 429:
-        raise RateLimited("HTTP 429")
+        raise RateLimited(f"HTTP 429 ({where})")
+    if response.is_redirect or 300 <= response.status_code < 400:
+        raise DeliveryFailed(f"HTTP {response.status_code}: redirect not followed ({where})", retryable=False)
     if response.status_code >= 400:
-        raise DeliveryFailed(
-            f"HTTP {response.status_code}: {response.text[:300]}", retryable=response.status_code >= 500
-        )
+        raise DeliveryFailed(f"HTTP {response.status_code} ({where})", retryable=response.status_code >= 500)
     try:
         data = response.json()
     except ValueError:
-        raise DeliveryFailed(f"not JSON: {response.text[:300]}") from None
+        raise DeliveryFailed(f"HTTP {response.status_code}: not JSON ({where})") from None
     if not isinstance(data, dict):
-        raise DeliveryFailed(f"unexpected answer: {response.text[:300]}")
+        raise DeliveryFailed(f"HTTP {response.status_code}: unexpected JSON ({where})")
     return data
 
 

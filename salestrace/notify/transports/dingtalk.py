@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime
+import time
 from urllib.parse import quote_plus
 
-from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json
+from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, errcode_text, http_json
 
 RATE_LIMITED = {130101}
 PERMANENT = {300001, 400013}  # token missing or robot gone
@@ -25,24 +25,26 @@ def sign(timestamp_ms: int, secret: str) -> str:
     return quote_plus(base64.b64encode(digest))
 
 
-def signed_url(url: str, secret: str, now: datetime) -> str:
+def signed_url(url: str, secret: str, *, timestamp_ms: int) -> str:
+    """The webhook URL with `timestamp` and `sign` appended, or as it is without a secret."""
     if not secret:
         return url
-    timestamp = int(now.timestamp() * 1000)
-    return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign(timestamp, secret)}"
+    return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp_ms}&sign={sign(timestamp_ms, secret)}"
 
 
-def send(message: Message, target: Target, now: datetime) -> None:
+def send(message: Message, target: Target) -> None:
     payload = {
         "msgtype": "markdown",
         "markdown": {"title": message.title, "text": message.as_markdown()},
         "at": {"atMobiles": [], "atUserIds": [], "isAtAll": False},
     }
-    data = http_json("POST", signed_url(target.address, target.secret, now), payload=payload)
+    # Signed with the real clock: the robot refuses a timestamp more than an hour from its own.
+    url = signed_url(target.address, target.secret, timestamp_ms=int(time.time() * 1000))
+    data = http_json("POST", url, vendor="dingtalk", payload=payload)
     errcode = data.get("errcode")
     if errcode == 0:
         return
-    text = f"errcode {errcode}: {data.get('errmsg', '')}"
+    text = errcode_text("errcode", errcode)
     if errcode in RATE_LIMITED:
         raise RateLimited(text, retry_after=60)
     raise DeliveryFailed(text, retryable=errcode not in PERMANENT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -12,7 +11,7 @@ from django.template.loader import render_to_string
 from salestrace.notify.transports import DeliveryFailed, Message, Target
 
 
-def send(message: Message, target: Target, now: datetime) -> None:
+def send(message: Message, target: Target) -> None:
     html = render_to_string("notify/email.html", {"message": message})
     mail = EmailMultiAlternatives(
         subject=message.title, body=message.as_text(), from_email=settings.DEFAULT_FROM_EMAIL, to=[target.address]
@@ -22,5 +21,7 @@ def send(message: Message, target: Target, now: datetime) -> None:
         mail.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryFailed(f"recipient refused: {exc.recipients}", retryable=False) from None
+    except smtplib.SMTPResponseException as exc:  # the server's code only: its text may echo credentials
+        raise DeliveryFailed(f"SMTP {exc.smtp_code}: {type(exc).__name__}") from None
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(f"SMTP: {type(exc).__name__}: {exc}") from None
+        raise DeliveryFailed(f"SMTP: {type(exc).__name__}") from None

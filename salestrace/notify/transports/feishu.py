@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime
+import time
 from typing import Any
 
-from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json
+from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, errcode_text, http_json
 
 RATE_LIMITED = {11232}
 PERMANENT = {19001, 19002}  # bot not found / no permission
@@ -40,16 +40,16 @@ def payload_for(message: Message) -> dict[str, Any]:
     return {"msg_type": "post", "content": {"post": {"zh_cn": {"title": message.title, "content": rows}}}}
 
 
-def send(message: Message, target: Target, now: datetime) -> None:
+def send(message: Message, target: Target) -> None:
     payload = payload_for(message)
     if target.secret:
-        timestamp = int(now.timestamp())
+        timestamp = int(time.time())  # the real clock: Feishu refuses one more than an hour off
         payload = {"timestamp": str(timestamp), "sign": sign(timestamp, target.secret), **payload}
-    data = http_json("POST", target.address, payload=payload)
+    data = http_json("POST", target.address, vendor="feishu", payload=payload)
     code = data.get("code", data.get("StatusCode"))
     if code == 0:
         return
-    text = f"code {code}: {data.get('msg', data.get('StatusMessage', ''))}"
+    text = errcode_text("code", code)
     if code in RATE_LIMITED:
         raise RateLimited(text, retry_after=60)
     raise DeliveryFailed(text, retryable=code not in PERMANENT)

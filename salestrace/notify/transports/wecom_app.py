@@ -7,12 +7,19 @@ through Django's cache; errcode 40014 (invalid) or 42001 (expired) drops it and 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 
-from salestrace.notify.transports import DeliveryFailed, Message, RateLimited, Target, http_json, truncate_utf8
+from salestrace.notify.transports import (
+    DeliveryFailed,
+    Message,
+    RateLimited,
+    Target,
+    errcode_text,
+    http_json,
+    truncate_utf8,
+)
 
 TOKEN_EXPIRED = {40014, 42001}
 RATE_LIMITED = {45009, 45033}
@@ -34,23 +41,21 @@ def access_token(target: Target, *, refresh: bool = False) -> str:
         if token:
             return str(token)
     query = urlencode({"corpid": target.corp_id, "corpsecret": target.secret})
-    data = http_json("GET", f"{target.api_base}/cgi-bin/gettoken?{query}")
+    data = http_json("GET", f"{target.api_base}/cgi-bin/gettoken?{query}", vendor="wecom")
     errcode = data.get("errcode", 0)
     if errcode != 0 or not data.get("access_token"):
-        raise DeliveryFailed(
-            f"gettoken errcode {errcode}: {data.get('errmsg', '')}", retryable=errcode not in PERMANENT
-        )
+        raise DeliveryFailed(errcode_text("gettoken errcode", errcode), retryable=errcode not in PERMANENT)
     token = str(data["access_token"])
     ttl = int(data.get("expires_in", 7200)) - _TOKEN_MARGIN
     cache.set(key, token, timeout=max(ttl, 60))
     return token
 
 
-def send(message: Message, target: Target, now: datetime) -> None:
+def send(message: Message, target: Target) -> None:
     try:
         agent_id: int | str = int(target.agent_id)
     except ValueError:
-        raise DeliveryFailed(f"agent id must be a number, got {target.agent_id!r}", retryable=False) from None
+        raise DeliveryFailed("agent id must be a number", retryable=False) from None
     payload = {
         "touser": target.address,
         "msgtype": "markdown",
@@ -61,7 +66,8 @@ def send(message: Message, target: Target, now: datetime) -> None:
     }
     for attempt in range(2):
         token = access_token(target, refresh=attempt > 0)
-        data = http_json("POST", f"{target.api_base}/cgi-bin/message/send?access_token={token}", payload=payload)
+        url = f"{target.api_base}/cgi-bin/message/send?access_token={token}"
+        data = http_json("POST", url, vendor="wecom", payload=payload)
         errcode = data.get("errcode")
         if errcode == 0:
             if data.get("invaliduser"):
@@ -70,7 +76,7 @@ def send(message: Message, target: Target, now: datetime) -> None:
         if errcode in TOKEN_EXPIRED and attempt == 0:
             cache.delete(_cache_key(target))
             continue
-        text = f"errcode {errcode}: {data.get('errmsg', '')}"
+        text = errcode_text("errcode", errcode)
         if errcode in RATE_LIMITED:
             raise RateLimited(text, retry_after=60)
         raise DeliveryFailed(text, retryable=errcode not in PERMANENT)

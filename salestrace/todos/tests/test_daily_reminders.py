@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from salestrace.actions.evidence_services import evidence_recognise, evidence_upload
 from salestrace.actions.rules import ActionDraft
-from salestrace.actions.services import action_log, evidence_recognise, evidence_upload
+from salestrace.actions.services import action_log
 from salestrace.actions.tests.evidence_files import photo_bytes, upload, wav_bytes
 from salestrace.catalog.models import Rule
 from salestrace.catalog.services import catalog_changed
@@ -34,6 +35,7 @@ def vendor(settings: Any) -> Any:
     settings.FEISHU_WEBHOOK_URL = ""
     settings.NOTIFY_EMAIL_ENABLED = False
     with VendorServer() as server:
+        settings.NOTIFY_ALLOWED_HOSTS = [server.base]
         yield server
 
 

@@ -10,7 +10,8 @@ import pytest
 import time_machine
 from huey.contrib.djhuey import HUEY
 
-from config.tasks import local_crontab, run_job_task
+from salestrace.core.schedule import local_crontab
+from salestrace.core.tasks import run_job_task
 from salestrace.notify.models import InboxMessage
 from salestrace.todos.models import ReminderRun
 from salestrace.todos.tests.helpers import local, log, make_customer

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from config.tasks import JOBS
 from salestrace.core import clock
+from salestrace.core.schedule import JOBS
 
 
 class Command(BaseCommand):

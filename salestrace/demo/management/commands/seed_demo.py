@@ -22,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from salestrace.actions.demo import shelf_photo
+from salestrace.actions.evidence_services import evidence_prepare
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
-from salestrace.actions.services import evidence_prepare
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
 from salestrace.customers.compute import pinyin_keys
