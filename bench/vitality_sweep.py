@@ -51,6 +51,7 @@ def child(backend: str, customers_per_rep: int, pg_database: str = PG_DATABASE) 
     sys.path.insert(0, str(ROOT))
     # a WeCom group robot configured, as a live company has: wake-ups queue real deliveries (nothing listens)
     os.environ["WECOM_WEBHOOK_URL"] = "http://127.0.0.1:9/cgi-bin/webhook/send?key=bench"
+    os.environ["NOTIFY_ALLOWED_HOSTS"] = "http://127.0.0.1:9"  # a local stand-in, not WeCom's host
     from bench.fresh_db import setup_django, vendor
 
     setup_django(backend, "bench_vitality" if backend == "sqlite" else pg_database)
