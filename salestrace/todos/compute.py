@@ -234,3 +234,40 @@ def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], count: int,
         for lead in leads
     ]
     return Message(title=title, lines=_capped(lines, count, page_link), link=page_link)
+
+
+def calendar_gap_text(*, years: Sequence[int], first_day: date, fallback: str) -> str:
+    """The warning shown while the coming days are not covered by an official holiday schedule.
+
+    `fallback` is the `workdays.Basis` value deciding those days meanwhile ("statutory" or "weekdays")."""
+    if fallback == "statutory":
+        source = _("the statutory holidays of the holidays package, without the adjusted working days (调休)")
+    else:
+        source = _("Monday to Friday")
+    return _(
+        "No official holiday schedule covers %(years)s yet (from %(day)s). Until one is entered, reminders "
+        "and follow-up due dates on those days are estimated from %(source)s and marked as estimated. Enter "
+        "the year's days off and adjusted working days under Admin › Official holiday schedules, or load a "
+        "calendar file with manage.py load_calendar."
+    ) % {"years": ", ".join(str(y) for y in years), "day": first_day.isoformat(), "source": source}
+
+
+def schedule_problem_text(*, line: int, code: str, detail: str) -> str:
+    """One problem of a schedule file (CSV or YAML), in the reader's language, with its line or entry."""
+    texts = {
+        "bad_header": _('The first line must be the header "date,kind,name".'),
+        "bad_date": _("%(detail)s is not a date (YYYY-MM-DD)."),
+        "bad_kind": _('The kind must be "off" (day off) or "work" (adjusted working day), not "%(detail)s".'),
+        "long_name": _("The name is longer than 100 characters."),
+        "duplicate": _("%(detail)s is listed twice."),
+        "too_many_rows": _("More than %(detail)s rows: this is not one year's schedule."),
+        "empty": _("No days in the file."),
+        "no_calendar_section": _('The file has no "calendar" section.'),
+        "bad_yaml": _("This is not valid YAML."),
+        "bad_year": _("%(detail)s is not a year."),
+        "other_year": _("%(detail)s is not in the year of the file."),
+    }
+    text = texts.get(code, code) % {"detail": detail}
+    if line <= 0:
+        return text
+    return _("Row %(line)s: %(text)s") % {"line": line, "text": text}

@@ -49,7 +49,6 @@ from salestrace.todos.selectors import (
     absolute,
     action_field_labels,
     actions_logged,
-    company_days_off,
     local_at,
     new_action_link,
     new_action_links,
@@ -60,9 +59,15 @@ from salestrace.todos.selectors import (
     tasks_page_link,
     team_reps,
     wakeup_history,
+    work_calendar,
 )
-from salestrace.todos.services import follow_up_rules_sync, task_create_once, tasks_resolve_by_later_actions
-from salestrace.todos.workdays import add_working_days, is_working_day
+from salestrace.todos.services import (
+    follow_up_due,
+    follow_up_rules_sync,
+    task_create_once,
+    tasks_resolve_by_later_actions,
+)
+from salestrace.todos.workdays import WorkCalendar
 
 DAILY_SOURCE = "daily_reminder"
 TASK_SOURCE = "task_reminder"
@@ -93,7 +98,7 @@ def sweep_context(*, now: datetime) -> SweepContext | None:
     """None on a day off (weekend, official holiday, company day off); else the teams now due."""
     local = timezone.localtime(now)
     day = local.date()
-    if not is_working_day(day, company_days_off()):
+    if not work_calendar().is_working_day(day):
         return None
     done = set(ReminderRun.objects.filter(local_date=day).values_list("team_id", flat=True))
     due = [team for team, at in sorted(reminder_times().items()) if at <= local.time() and team not in done]
@@ -194,11 +199,11 @@ def _end_of_day(day: date) -> datetime:
 
 
 def handle_one_follow_up(
-    *, now: datetime, rules: list[_Rule] | None = None, days_off: frozenset[date] | None = None
+    *, now: datetime, rules: list[_Rule] | None = None, calendar: WorkCalendar | None = None
 ) -> bool:
     """Scan the next action not yet scanned: follow-up tasks for the rules it matches, a next-step task."""
     rules = rules if rules is not None else _active_follow_up_rules()
-    days_off = days_off if days_off is not None else company_days_off()
+    calendar = calendar if calendar is not None else work_calendar()
     fields = sorted(ACTION_FIELDS)
     with transaction.atomic():
         cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="follow-up-actions")
@@ -211,13 +216,13 @@ def handle_one_follow_up(
         if row is None:
             return False
         if row["logged_at"] >= now - FOLLOW_UP_LOOKBACK:
-            _tasks_for_action(row, rules, days_off, now)
+            _tasks_for_action(row, rules, calendar, now)
         cursor.position = row["pk"]
         cursor.save(update_fields=["position"])
     return True
 
 
-def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], now: datetime) -> None:
+def _tasks_for_action(row: dict, rules: list[_Rule], calendar: WorkCalendar, now: datetime) -> None:
     occurred_day = timezone.localtime(row["occurred_at"]).date()
     today = timezone.localtime(now).date()
     morning = settings.SALESTRACE_MORNING_TIME
@@ -231,7 +236,8 @@ def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], 
     for rule in rules:
         if not rule.spec.condition.holds(row):
             continue
-        due_day = add_working_days(occurred_day, rule.days, days_off)
+        # Over days no official schedule covers the date is estimated, marked and logged (never silent).
+        _reckoned, due = follow_up_due(occurred_day=occurred_day, working_days=rule.days, calendar=calendar)
         with _language():
             title = pick_language(rule.title_zh, rule.title_en)
         task_create_once(
@@ -242,8 +248,7 @@ def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], 
                 "detail": row["customer__name"],
                 "source": Task.Source.FOLLOW_UP,
                 "rule_code": rule.code,
-                "due_at": _end_of_day(due_day),
-                "remind_at": local_at(due_day, morning),
+                **due,
                 "link": new_action_link(row["customer_id"], after=row["pk"]),
             },
         )
@@ -270,9 +275,9 @@ def follow_ups(*, now: datetime, budget: int | None = None) -> int:
     """Copy new pack rules, scan new actions, close tasks that a later action made moot."""
     follow_up_rules_sync()
     rules = _active_follow_up_rules()
-    days_off = company_days_off()
+    calendar = work_calendar()
     handled = 0
-    while (budget is None or handled < budget) and handle_one_follow_up(now=now, rules=rules, days_off=days_off):
+    while (budget is None or handled < budget) and handle_one_follow_up(now=now, rules=rules, calendar=calendar):
         handled += 1
     tasks_resolve_by_later_actions(now=now)
     return handled

@@ -22,7 +22,8 @@ from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
 from salestrace.org.selectors import COMPANY_WIDE, team_chain, team_subtree_ids
 from salestrace.todos.compute import ActionRow, NextStepRow, TaskRow
-from salestrace.todos.models import CompanyDayOff, Task
+from salestrace.todos.models import CompanyDayOff, OfficialDay, OfficialYear, Task
+from salestrace.todos.workdays import OfficialSchedule, WorkCalendar
 
 # --- links -------------------------------------------------------------------------------------
 
@@ -86,6 +87,46 @@ def reminder_times() -> dict[int, time]:
 
 def company_days_off() -> frozenset[date]:
     return frozenset(CompanyDayOff.objects.values_list("date", flat=True))
+
+
+def work_calendar() -> WorkCalendar:
+    """The working-day calendar: the official schedules admins entered, then the packages, plus company days off."""
+    off: set[date] = set()
+    work: set[date] = set()
+    for day, kind in OfficialDay.objects.values_list("date", "kind"):
+        (work if kind == OfficialDay.Kind.WORK else off).add(day)
+    schedule = OfficialSchedule(
+        confirmed_years=frozenset(OfficialYear.objects.filter(confirmed=True).values_list("year", flat=True)),
+        days_off=frozenset(off),
+        working_days=frozenset(work),
+    )
+    return WorkCalendar(schedule, company_days_off())
+
+
+@dataclass(frozen=True)
+class CalendarGap:
+    """Years in the coming days that no official schedule covers, and what decides them meanwhile."""
+
+    years: tuple[int, ...]
+    first_day: date
+    fallback: str  # Basis value of the first uncovered year
+
+
+CALENDAR_HORIZON_DAYS = 60
+
+
+def calendar_gap(
+    *, today: date, days: int = CALENDAR_HORIZON_DAYS, calendar: WorkCalendar | None = None
+) -> CalendarGap | None:
+    """None when an official schedule covers every day from `today` to `days` later."""
+    if calendar is None:  # coverage needs the confirmed years only: one query
+        confirmed = frozenset(OfficialYear.objects.filter(confirmed=True).values_list("year", flat=True))
+        calendar = WorkCalendar(OfficialSchedule(confirmed_years=confirmed))
+    years = calendar.unknown_years(today, days)
+    if not years:
+        return None
+    first = max(today, date(years[0], 1, 1))
+    return CalendarGap(tuple(years), first, calendar.basis(first).value)
 
 
 # --- what reps are missing (the 18:00 sweep) -----------------------------------------------------

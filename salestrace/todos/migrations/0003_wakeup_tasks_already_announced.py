@@ -11,6 +11,6 @@ def mark_announced(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("todos", "0001_initial")]
+    dependencies = [("todos", "0002_official_schedule_and_estimated_due")]
 
     operations = [migrations.RunPython(mark_announced, migrations.RunPython.noop)]
