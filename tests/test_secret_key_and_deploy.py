@@ -85,9 +85,13 @@ def test_check_deploy_is_clean_with_the_production_settings_in_the_readme(tmp_pa
     env = {**_env_without_key(tmp_path / "var"), **production}
     # when Django's deployment checks run, warnings counting as failures
     result = _run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
-    # then there is nothing to report
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues" in result.stdout
+    # then there is nothing to report, except (until someone enters next year's official holiday
+    # schedule) the working-day calendar's own warning, which is meant to be seen
+    issues = re.findall(r"^\?: \(([\w.]+)\)", result.stdout + result.stderr, flags=re.M)
+    assert set(issues) <= {"todos.W001"}, result.stdout + result.stderr
+    if not issues:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "System check identified no issues" in result.stdout
 
 
 def test_check_deploy_warns_with_the_local_defaults(tmp_path: Path) -> None:

@@ -120,8 +120,34 @@ class HistoryRow:
 class WakeupTexts:
     task_title: str
     task_detail: str
-    owner_message: Message
-    cc_message: Message
+
+
+@dataclass(frozen=True)
+class WakeupWording:
+    """The wake-up texts' templates in the active language, translated once for a whole batch."""
+
+    title: str
+    stage: str
+    option: str
+    history: str
+
+
+def wakeup_wording() -> WakeupWording:
+    return WakeupWording(
+        title=_("Wake up %(customer)s: %(days)d days without an action"),
+        stage=_("Stage: %(stage)s"),
+        option=_("Option: %(move)s"),
+        history=_("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s"),
+    )
+
+
+def _history_text(row: HistoryRow, template: str) -> str:
+    return template % {
+        "date": f"{row.when.month:02d}-{row.when.day:02d}",
+        "action": row.key_action or "—",
+        "obstacle": row.obstacle or "—",
+        "emotion": row.emotion or "—",
+    }
 
 
 def wakeup_texts(
@@ -130,35 +156,84 @@ def wakeup_texts(
     idle_days: int,
     stage: str,
     history: Sequence[HistoryRow],
-    moves: Sequence[tuple[str, str]],
-    customer_link: str,
-    rep_name: str,
+    moves: Sequence[str],
+    wording: WakeupWording | None = None,
 ) -> WakeupTexts:
-    """The wake-up task and its two messages: three moves for the owner, a history digest for the CC."""
-    title = _("Wake up %(customer)s: %(days)d days without an action") % {"customer": customer_name, "days": idle_days}
-    digest = [
-        Line(
-            _("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s")
-            % {
-                "date": row.when.strftime("%m-%d"),
-                "action": row.key_action or "—",
-                "obstacle": row.obstacle or "—",
-                "emotion": row.emotion or "—",
-            }
-        )
-        for row in history
+    """The wake-up task of one lead: its stage, the three moves to choose from, a digest of its history."""
+    w = wording or wakeup_wording()
+    title = w.title % {"customer": customer_name, "days": idle_days}
+    lines = [
+        w.stage % {"stage": stage},
+        *(w.option % {"move": label} for label in moves),
+        *(_history_text(row, w.history) for row in history),
     ]
-    stage_line = Line(_("Stage: %(stage)s") % {"stage": stage})
-    move_lines = tuple(Line(_("Option: %(move)s") % {"move": label}, link) for label, link in moves)
-    detail = "\n".join([stage_line.text, *(ln.text for ln in move_lines), *(ln.text for ln in digest)])
-    owner = Message(title=title, lines=move_lines, link=customer_link, mention=rep_name)
-    cc_title = _("CC: %(rep)s's lead %(customer)s has had no action for %(days)d days") % {
+    return WakeupTexts(title, "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class WakeupLead:
+    """One lead in a wake-up notice, labels already in the reader's language."""
+
+    customer_name: str
+    idle_days: int
+    stage: str
+    latest: HistoryRow | None
+    link: str
+
+
+def _capped(lines: list[Line], count: int, page_link: str) -> tuple[Line, ...]:
+    """The first MAX_LINES lines, then "… and N more" when `count` is larger."""
+    shown = lines[:MAX_LINES]
+    if count <= len(shown):
+        return tuple(shown)
+    return (*shown, Line(_("… and %(count)d more") % {"count": count - len(shown)}, page_link))
+
+
+def wakeup_owner_message(
+    *, rep_name: str, rep_id_on_vendor: str, leads: Sequence[WakeupLead], count: int, page_link: str
+) -> Message:
+    """One message to the owner for all `count` wake-up tasks of a night, the first `leads` listed
+    (never one message per lead: a group robot takes 20 messages a minute, and a catch-up night
+    wakes hundreds of leads per rep)."""
+    title = _("%(count)d quiet leads to wake up") % {"count": count}
+    lines = [
+        Line(
+            _("%(customer)s: %(days)d days without an action")
+            % {"customer": lead.customer_name, "days": lead.idle_days},
+            lead.link,
+        )
+        for lead in leads
+    ]
+    return Message(
+        title=title,
+        lines=_capped(lines, count, page_link),
+        link=page_link,
+        mention=rep_name,
+        mention_id=rep_id_on_vendor,
+    )
+
+
+def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], count: int, page_link: str) -> Message:
+    """The supervisor's copy: each quiet lead with its stage and its latest action (the history digest)."""
+    history = wakeup_wording().history
+    title = _("CC: %(count)d of %(rep)s's leads have had no action for a while") % {
         "rep": rep_name,
-        "customer": customer_name,
-        "days": idle_days,
+        "count": count,
     }
-    cc = Message(title=cc_title, lines=(stage_line, *digest), link=customer_link)
-    return WakeupTexts(title, detail, owner, cc)
+    lines = [
+        Line(
+            _("%(customer)s (%(stage)s, %(days)d days): %(latest)s")
+            % {
+                "customer": lead.customer_name,
+                "stage": lead.stage,
+                "days": lead.idle_days,
+                "latest": _history_text(lead.latest, history) if lead.latest else "—",
+            },
+            lead.link,
+        )
+        for lead in leads
+    ]
+    return Message(title=title, lines=_capped(lines, count, page_link), link=page_link)
 
 
 def calendar_gap_text(*, years: Sequence[int], first_day: date, fallback: str) -> str:

@@ -16,6 +16,7 @@ from salestrace.actions.compute import summary_needed
 from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import evidence_values
 from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.core.bulk import from_stored_datetime, raw_rows
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
@@ -44,6 +45,13 @@ def new_action_link(customer_id: int, **query: object) -> str:
     path = _path("actions:new", [customer_id], f"/customers/{customer_id}/actions/new/")
     params = "&".join(f"{k}={v}" for k, v in query.items())
     return absolute(path + (f"?{params}" if params else ""))
+
+
+def new_action_links(customer_ids: Iterable[int], **query: object) -> dict[int, str]:
+    """`new_action_link` for many customers, the URL resolved once (a sweep makes thousands)."""
+    sentinel = 999_999_999_999
+    template = new_action_link(sentinel, **query)
+    return {pk: template.replace(f"/{sentinel}/", f"/{pk}/", 1) for pk in customer_ids}
 
 
 def tasks_page_link() -> str:
@@ -292,7 +300,7 @@ WAKEUP_HISTORY = 3
 
 
 def wakeup_history(
-    customer_ids: list[int], *, per_customer: int = WAKEUP_HISTORY
+    customer_ids: Iterable[int], *, per_customer: int = WAKEUP_HISTORY
 ) -> dict[int, list[tuple[datetime, str, str, str]]]:
     """The latest actions of each customer, newest first: (occurred_at, key_action, obstacle, emotion); one query."""
     rows = (
@@ -301,10 +309,10 @@ def wakeup_history(
         .values_list("customer_id", "occurred_at", "key_action", "obstacle", "emotion")
     )
     history: dict[int, list[tuple[datetime, str, str, str]]] = {}
-    for customer_id, occurred_at, key_action, obstacle, emotion in rows.iterator(chunk_size=2000):
+    for customer_id, occurred_at, key_action, obstacle, emotion in raw_rows(rows):
         kept = history.setdefault(customer_id, [])
         if len(kept) < per_customer:
-            kept.append((occurred_at, key_action, obstacle, emotion))
+            kept.append((from_stored_datetime(occurred_at), key_action, obstacle, emotion))
     return history
 
 
