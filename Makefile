@@ -10,7 +10,7 @@ APT_PACKAGES := gettext chromium fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-
 RUN_APT_PACKAGES := fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim ffmpeg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test venv deps-run deps-test system-deps system-deps-soft migrate demo lint fmt lock messages bench clean
+.PHONY: run test asr venv deps-run deps-test secret-key system-deps system-deps-soft migrate demo lint fmt lock messages bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ deps-run: venv
 
 deps-test: venv
 	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
+
+# The local secret key, var/secret_key (or $SALESTRACE_VAR_DIR/secret_key), made once on the first start
+# and kept: without DEBUG the settings refuse to start with no key. Production sets SECRET_KEY_FILE instead.
+secret-key: deps-run
+	@$(PY) -m config.secret_key
 
 # System packages for the tests; installed with apt when we are root and they are missing.
 system-deps:
@@ -36,7 +41,7 @@ system-deps:
 system-deps-soft:
 	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(RUN_APT_PACKAGES)" || echo "system packages could not be installed: photo stamps, OCR and speech-to-text will be limited"
 
-migrate: deps-run
+migrate: deps-run secret-key
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 
@@ -57,8 +62,14 @@ run: system-deps-soft demo
 	$(PY) manage.py run_huey --quiet & worker=$$!; \
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - --log-level warning
 
+## make asr: offline speech-to-text (opt-in): faster-whisper, OpenCC and the Whisper base model (~145 MB)
+## in var/models/whisper-base, checked against its pinned sha256; the worker uses it when ASR_URL is empty.
+asr: deps-run secret-key
+	$(PIP) install -q -r requirements-asr.txt
+	$(PY) manage.py install_whisper_model
+
 ## make test: install what the tests need (system packages too, as root) and run the whole suite.
-test: deps-test system-deps
+test: deps-test system-deps secret-key
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
@@ -77,14 +88,15 @@ fmt: deps-test
 
 lock: deps-test
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements-asr.txt requirements-asr.in
 	$(VENV)/bin/pip-compile -q --strip-extras --no-header -o requirements-dev.txt requirements-dev.in
 
-messages: deps-test
+messages: deps-test secret-key
 	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=bench --no-obsolete
 	$(PY) manage.py compilemessages -v0 --ignore=.venv
 
 ## make bench: every benchmark on SQLite and PostgreSQL (about 20 minutes); figures go to docs/benchmarks.md.
-bench: deps-test
+bench: deps-test secret-key
 	$(PY) bench/load_actions.py
 	$(PY) bench/reminder_sweep.py --postgres
 	$(PY) bench/vitality_sweep.py --postgres

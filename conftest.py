@@ -47,6 +47,12 @@ def _media_in_a_temporary_directory(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _no_offline_speech_engine_unless_asked(settings: Any) -> None:
+    """The test requirements install faster-whisper and its model; only the tests about it use it."""
+    settings.WHISPER_MODEL_PATH = ""
+
+
 @dataclass
 class Personas:
     alice: Any

@@ -1,8 +1,10 @@
-"""The one valid FMCG action body both the load clients and the query counter send."""
+"""The one valid FMCG action body both the load clients and the query counter send, and the
+Idempotency-Key they send with it."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,3 +29,8 @@ def action_body(customer_id: int, stage: str) -> bytes:
         },
         ensure_ascii=False,
     ).encode("utf-8")
+
+
+def idempotency_key() -> str:
+    """A new key for each save, as the phone makes one per entry (and sends it again on a retry)."""
+    return uuid.uuid4().hex

@@ -32,7 +32,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.bodies import action_body  # noqa: E402
+from bench.bodies import action_body, idempotency_key  # noqa: E402
 from salestrace.actions.models import ActionLog  # noqa: E402
 from salestrace.customers.models import Customer  # noqa: E402
 from salestrace.org.models import Role, User  # noqa: E402
@@ -87,7 +87,12 @@ def queries(client: dict[str, Any]) -> dict[str, Any]:
         statuses = []
         for stage in ("contract_signing", "price_negotiation"):
             with CaptureQueriesContext(connection) as captured:
-                response = http.post(path, action_body(customer_id, stage), content_type="application/json")
+                response = http.post(
+                    path,
+                    action_body(customer_id, stage),
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY=idempotency_key(),
+                )
             statuses.append(response.status_code)
         out[name] = {"statuses": statuses, "sql": [q["sql"] for q in captured.captured_queries]}
     return out

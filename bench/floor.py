@@ -2,8 +2,9 @@
 
 It authenticates the bearer token with the same lookup as the API
 (salestrace.org.services.api_token_authenticate) and performs the same database writes as a real
-save (salestrace.actions.services.action_log): in one transaction, lock the customer (scoped to
-its owner), insert the ActionLog row, insert a StageHistory row when the stage changes, and update
+save (salestrace.actions.services.action_log): look up the Idempotency-Key, then in one
+transaction lock the customer (scoped to its owner), insert the ActionLog row, its
+IdempotencyRecord, insert a StageHistory row when the stage changes, and update
 the customer's stage, status and last_active_at. No schema, no rules, no catalog, no serializer:
 whatever the API spends on top of this is the cost of its validation and framework.
 """
@@ -18,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from salestrace.actions.models import ActionLog
+from salestrace.actions.models import ActionLog, IdempotencyRecord
 from salestrace.customers.models import STAGE_LOST, STAGE_WON, Customer, StageHistory
 from salestrace.org.services import api_token_authenticate
 
@@ -55,6 +56,9 @@ def floor_action_create(request: HttpRequest) -> HttpResponse:
     if user is None:
         return JsonResponse({"error": "not_authenticated"}, status=401)
     data = json.loads(request.body)
+    key = request.headers.get("Idempotency-Key", "")
+    if key and (seen := IdempotencyRecord.objects.filter(user=user, key=key).values_list("action_id", flat=True)):
+        return JsonResponse({"id": seen[0]}, status=200)
     occurred_at = datetime.fromisoformat(data["occurred_at"])
     next_step_date = date.fromisoformat(data["next_step_date"]) if data.get("next_step_date") else None
     with transaction.atomic():
@@ -70,6 +74,8 @@ def floor_action_create(request: HttpRequest) -> HttpResponse:
             next_step_date=next_step_date,
             **{name: data.get(name, "") for name in FIELDS},
         )
+        if key:
+            IdempotencyRecord.objects.create(user=user, key=key, request_hash="", action=action, created_at=now)
         if customer.last_active_at is None or occurred_at >= customer.last_active_at:
             fields = ["last_active_at", "status", "updated_at"]
             if action.stage != customer.stage:

@@ -43,8 +43,8 @@ def vendor() -> str:
     from django.db import connection
 
     if connection.vendor == "sqlite":
-        return f"SQLite {connection.Database.sqlite_version}"
-    return f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"
+        return f"SQLite {connection.Database.sqlite_version}"  # type: ignore[attr-defined]
+    return f"PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}"  # type: ignore[attr-defined]
 
 
 def machine() -> str:

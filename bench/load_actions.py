@@ -3,8 +3,9 @@
 For each database (SQLite, PostgreSQL) it prepares a fresh database (migrate, FMCG template, a
 modest demo team), starts gunicorn with 2 workers on a free loopback port, and runs closed-loop
 clients (1, 4 and 50 at once; keep-alive HTTP connections, one rep token each) that post valid
-actions to `POST /api/v1/actions` and, with the same clients, to the floor endpoint of
-bench/floor.py, which only authenticates and does the same writes. Every level is bounded by a
+actions to `POST /api/v1/actions`, each with a new `Idempotency-Key` as the phone sends it, and,
+with the same clients, to the floor endpoint of bench/floor.py, which only authenticates and does
+the same writes (the idempotency record included). Every level is bounded by a
 request count and a time limit. After each level every acknowledged id (201) is looked up in the
 database. The figures go to docs/benchmarks.md, section "Action save load (issue 2)".
 
@@ -36,7 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bodies import action_body  # noqa: E402  (run as a script: the project root is not on the path yet)
+from bench.bodies import action_body, idempotency_key  # noqa: E402  (run as a script: the project root is not on the path yet)
 from bench.fresh_db import replace_section  # noqa: E402
 
 PYTHON = sys.executable
@@ -116,7 +117,7 @@ def run_level(*, port: int, path: str, clients: list[ClientSpec], max_requests: 
             body = action_body(customer, stage)
             t0 = time.perf_counter()
             try:
-                conn.request("POST", path, body=body, headers=headers)
+                conn.request("POST", path, body=body, headers={**headers, "Idempotency-Key": idempotency_key()})
                 response = conn.getresponse()
                 payload = response.read()
                 status = response.status
@@ -503,7 +504,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
             else ""
         )
         + ", one rep token each and only that rep's own customers; each save alternates the customer "
-        "between price_negotiation and contract_signing, so every save also writes a stage-history row",
+        "between price_negotiation and contract_signing, so every save also writes a stage-history row; "
+        "every save carries a new `Idempotency-Key`, as the phone sends it (API and floor both look it up "
+        "and record it)",
         "- Bounds per level and endpoint: "
         + ", ".join(f"{lvl} client(s) {args.requests[lvl]} requests" for lvl in args.levels)
         + f", each at most {args.time_limit:g} s; API and floor interleaved; runs done: "

@@ -9,9 +9,10 @@ from ninja.renderers import JSONRenderer
 from salestrace.actions.api import router as actions_router
 from salestrace.analytics.api import router as analytics_router
 from salestrace.catalog.api import router as catalog_router
-from salestrace.core.api import StrictParser, api_auth, install_error_handlers
+from salestrace.core.api import StrictParser, install_error_handlers
 from salestrace.customers.api import pool_router
 from salestrace.customers.api import router as customers_router
+from salestrace.org.api import api_auth
 from salestrace.org.api import router as auth_router
 from salestrace.todos.api import router as tasks_router
 

@@ -65,15 +65,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_secret(name: str, default: str = "") -> str:
-    """A secret from NAME, or from the file named by NAME_FILE (docker/k8s secrets)."""
+def env_secret(name: str, default: str = "", *, default_file: Path | None = None) -> str:
+    """A secret from NAME, or from the file named by NAME_FILE (docker/k8s secrets), or else from
+    `default_file` when that exists (a key the installer made); `default` when none is there."""
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE points at an unreadable file: {exc}") from None
-    return os.environ.get(name, default)
+    if name in os.environ:
+        return os.environ[name]
+    if default_file is not None and default_file.is_file():
+        try:
+            return default_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{default_file} (the default {name}) is unreadable: {exc}") from None
+    return default
 
 
 def env_fernet_keys(name: str) -> str:

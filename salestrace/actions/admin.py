@@ -87,8 +87,18 @@ class AttachedFilter(admin.SimpleListFilter):
 class EvidenceAdmin(ReadOnlyAdmin):
     """Read-only: what was uploaded, its checks and its reading; files open through the API."""
 
-    list_display = ("id", "kind", "customer", "uploaded_by", "action", "created_at", "flags", "recognition")
-    list_filter = ("kind", "recognition", AttachedFilter)
+    list_display = (
+        "id",
+        "kind",
+        "customer",
+        "uploaded_by",
+        "action",
+        "created_at",
+        "flags",
+        "processing",
+        "recognition",
+    )
+    list_filter = ("kind", "processing", "recognition", AttachedFilter)
     search_fields = ("customer__name", "uploaded_by__username", "sha256", "recognised_text")
     list_select_related = ("customer", "uploaded_by", "action")
     date_hierarchy = "created_at"
@@ -105,6 +115,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
         "latitude",
         "longitude",
         "flags",
+        "processing",
         "recognition",
         "recognised_text",
         "recognition_error",

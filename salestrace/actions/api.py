@@ -132,7 +132,14 @@ class EvidenceOut(Schema):
     taken_at: datetime | None
     latitude: Decimal | None
     longitude: Decimal | None
-    flags: list[str]
+    flags: list[str] = Field(
+        ..., description="Of a photo: no_exif, exif_time_mismatch, reused_photo; set once stamped."
+    )
+    processing: str = Field(
+        ...,
+        description="pending while the worker makes a photo's stamped copy, perceptual hash, EXIF time and flags; "
+        "then done, or failed when the picture cannot be decoded.",
+    )
     recognition: str = Field(..., description="n/a, pending, done, failed or unavailable.")
     recognition_message: str
     recognised_text: str
@@ -243,7 +250,9 @@ def upload_evidence(
     `POST /actions`: rules can require a visit photo or a WeChat screenshot.
 
     Seen only by you until attached; an upload not attached within a day is deleted.
-    Screenshots and recordings are read at once (`recognition`).
+    Screenshots and recordings are read at once (`recognition`); a photo is answered once its
+    original is checked and stored, and stamped in the background (`processing`). A rule that
+    requires a photo is met by the upload itself.
     """
     if not 1 <= customer_id <= MAX_ID:
         raise NotFound([FieldError(None, "not_found", _("Customer not found."))])
@@ -275,8 +284,9 @@ def add_evidence(
 ) -> tuple[int, Evidence]:
     """Attach a visit photo, a WeChat screenshot or a call recording (multipart) to your action.
 
-    The type is read from the content. Photos get a watermarked copy and flags; screenshots and
-    recordings are read in the background (`recognition` goes from pending to done/failed/unavailable).
+    The type is read from the content. In the background, photos get a watermarked copy and flags
+    (`processing` goes from pending to done), screenshots and recordings are read (`recognition`
+    goes from pending to done/failed/unavailable).
     """
     evidence = evidence_add(
         user=request.user,  # type: ignore[arg-type]

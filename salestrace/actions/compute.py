@@ -148,6 +148,44 @@ def hash_distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+def check_image(data: bytes, *, max_pixels: int) -> str:
+    """What must be known before an upload is answered, without decoding the picture: the type
+    from the bytes, the pixel count (decompression bomb) and whether the file is complete.
+    Returns the MIME type; BadFile otherwise. The full decode comes later (`inspect_image`).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in IMAGE_TYPES:
+                raise BadFile("unsupported_type")
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise BadFile("too_many_pixels")
+            mime_type = IMAGE_TYPES[str(probe.format)]
+            scan_start = probe.tile[0][2] if probe.tile else len(data)
+            probe.verify()  # a PNG's chunks are walked and their CRCs checked to the end
+    except Image.DecompressionBombError:
+        raise BadFile("too_many_pixels") from None
+    except UnidentifiedImageError:
+        raise BadFile("unsupported_type") from None
+    except (OSError, SyntaxError, ValueError, struct.error):
+        raise BadFile("truncated") from None
+    if not _complete(data, mime_type, scan_start=scan_start):
+        raise BadFile("truncated")
+    return mime_type
+
+
+def _complete(data: bytes, mime_type: str, *, scan_start: int) -> bool:
+    if mime_type == "image/jpeg":
+        # Inside the compressed scans FF is always followed by 00 or a restart marker, so a file cut
+        # short has no FF D9 (end of image) after its first scan starts. Searched from the end,
+        # where it normally is: bytes after it (a phone's "motion photo" video) do not matter.
+        return data.rfind(b"\xff\xd9") >= scan_start
+    if mime_type == "image/webp":
+        # RIFF's own length field: the bytes the file says follow its first eight.
+        return len(data) >= 8 + int.from_bytes(data[4:8], "little")
+    return True
+
+
 def inspect_image(data: bytes, *, max_pixels: int, local_tz: tzinfo) -> ImageFacts:
     """Check an uploaded picture fully (type, size, decompression bomb, truncation) and read its facts."""
     try:

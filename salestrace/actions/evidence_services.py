@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -13,7 +13,9 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, override
@@ -114,13 +116,14 @@ def evidence_prepare(
     latitude: Decimal | None,
     longitude: Decimal | None,
 ) -> Evidence:
-    """An unsaved Evidence with its files written: the original, and for a photo the stamped copy.
+    """An unsaved Evidence with its original written, checked only as far as the answer needs.
 
-    The type is read from the bytes, never the name. Decoding and stamping happen here, outside
-    any transaction, so writers are not held behind them.
+    The type is read from the bytes, never the name. A photo is checked for its type, pixel
+    count and completeness without being decoded; it is left pending and the worker makes the
+    rest (`evidence_process`). All of it happens outside any transaction, so writers are not
+    held behind it.
     """
     data = _read_upload(upload, kind)
-    local_tz = timezone.get_default_timezone()
     evidence = Evidence(
         customer=customer,
         uploaded_by=user,
@@ -138,35 +141,102 @@ def evidence_prepare(
             seconds = compute.audio_seconds(data, evidence.mime_type)
             if seconds is not None and seconds > settings.EVIDENCE_MAX_AUDIO_SECONDS:
                 raise compute.BadFile("too_long")
-            facts = None
         else:
-            facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=local_tz)
-            evidence.mime_type = facts.mime_type
-            evidence.image_hash = facts.image_hash
-            evidence.taken_at = facts.taken_at.astimezone(UTC) if facts.taken_at else None
+            evidence.mime_type = compute.check_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS)
     except compute.BadFile as bad:
         raise _bad_file(bad.code, kind) from None
     evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
-    if kind == Evidence.Kind.PHOTO and facts is not None:
-        # Known now; the time and reuse checks need the action and come when it is attached.
-        evidence.flags = [] if facts.has_exif else ["no_exif"]
-        lines = compute.watermark_lines(
-            received_at=now.astimezone(local_tz),
-            rep=str(user),
-            customer=customer.name,
-            latitude=latitude,
-            longitude=longitude,
-            taken_at=facts.taken_at,
-        )
-        try:
-            stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
-            evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
-        except BaseException:
-            _delete_files(evidence)
-            raise
+    if kind == Evidence.Kind.PHOTO:
+        evidence.processing = Evidence.Processing.PENDING
     else:
         evidence.recognition = Evidence.Recognition.PENDING
     return evidence
+
+
+def evidence_stamp(evidence: Evidence) -> None:
+    """The slow part of a photo, on the Evidence in memory: decode it fully, read its EXIF time and
+    perceptual hash, write the stamped copy. Marks it done (flags: only what the photo alone
+    tells) or, when it cannot be decoded, failed. No database write: the caller saves."""
+    with evidence.original.open("rb") as f:
+        data = f.read()
+    local_tz = timezone.get_default_timezone()
+    try:
+        facts = compute.inspect_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS, local_tz=local_tz)
+    except compute.BadFile:
+        evidence.processing = Evidence.Processing.FAILED
+        return
+    evidence.image_hash = facts.image_hash
+    evidence.taken_at = facts.taken_at.astimezone(UTC) if facts.taken_at else None
+    evidence.flags = [] if facts.has_exif else ["no_exif"]
+    lines = compute.watermark_lines(
+        received_at=evidence.created_at.astimezone(local_tz),
+        rep=str(evidence.uploaded_by),
+        customer=evidence.customer.name,
+        latitude=evidence.latitude,
+        longitude=evidence.longitude,
+        taken_at=facts.taken_at,
+    )
+    stamped = compute.burn_watermark(data, lines, font_path=settings.EVIDENCE_FONT_PATH)
+    evidence.derivative.save("stamped.jpg", ContentFile(stamped), save=False)
+    evidence.processing = Evidence.Processing.DONE
+
+
+def evidence_process(*, evidence_id: int, now: datetime) -> bool:
+    """The worker's part of a photo upload (`evidence_stamp`), then its flags against the action it
+    backs, if any yet; False when nothing was pending.
+
+    The decoding and stamping run outside any transaction; the result is written only if the
+    photo is still pending (a second worker's copy is deleted), under the row's lock, so an
+    action save attaching it either saw it done (and flagged it) or is seen here.
+    """
+    evidence = (
+        Evidence.objects.select_related("uploaded_by", "customer")
+        .filter(pk=evidence_id, processing=Evidence.Processing.PENDING)
+        .first()
+    )
+    if evidence is None:
+        return False
+    try:
+        evidence_stamp(evidence)
+    except Exception:  # a bug or a full disk must not leave the photo "stamping" forever
+        log.exception("stamping evidence %s crashed", evidence_id)
+        _delete_derivative(evidence)
+        evidence.processing = Evidence.Processing.FAILED
+    try:
+        with transaction.atomic():
+            claimed = (
+                Evidence.objects.select_for_update()
+                .filter(pk=evidence_id, processing=Evidence.Processing.PENDING)
+                .values("action_id")
+                .first()
+            )
+            if claimed is None:
+                _delete_derivative(evidence)
+                return False
+            if claimed["action_id"] is not None and evidence.processing == Evidence.Processing.DONE:
+                action = ActionLog.objects.get(pk=claimed["action_id"])
+                evidence.flags = _photo_flags(evidence, action=action, now=now)
+            Evidence.objects.filter(pk=evidence_id).update(
+                processing=evidence.processing,
+                derivative=evidence.derivative.name or "",
+                image_hash=evidence.image_hash,
+                taken_at=evidence.taken_at,
+                flags=evidence.flags,
+                updated_at=now,
+            )
+    except BaseException:
+        _delete_derivative(evidence)
+        raise
+    return True
+
+
+def _delete_derivative(evidence: Evidence) -> None:
+    if evidence.derivative and evidence.derivative.name:
+        try:
+            evidence.derivative.storage.delete(evidence.derivative.name)
+        except OSError:
+            log.exception("could not delete evidence file %s", evidence.derivative.name)
+        evidence.derivative.name = ""
 
 
 def _delete_files(evidence: Evidence) -> None:
@@ -179,16 +249,16 @@ def _delete_files(evidence: Evidence) -> None:
                 log.exception("could not delete evidence file %s", field.name)
 
 
-def _store(evidence: Evidence, *, before_save: Callable[[], None] | None = None) -> Evidence:
-    """Save a prepared Evidence (queueing its reading after the commit); if the save fails, the
-    files already written are deleted, so no file is left without its row."""
+def _store(evidence: Evidence) -> Evidence:
+    """Save a prepared Evidence (queueing its background work after the commit); if the save
+    fails, the files already written are deleted, so no file is left without its row."""
     try:
         with transaction.atomic():
-            if before_save is not None:
-                before_save()
             evidence.save()
+            pk = evidence.pk
+            if evidence.processing == Evidence.Processing.PENDING:
+                transaction.on_commit(lambda: _enqueue_processing(pk))
             if evidence.recognition == Evidence.Recognition.PENDING:
-                pk = evidence.pk
                 transaction.on_commit(lambda: _enqueue_recognition(pk))
     except BaseException:
         _delete_files(evidence)
@@ -232,8 +302,8 @@ def evidence_add(
 ) -> Evidence:
     """Attach a photo, screenshot or recording to an action the user logged.
 
-    Photos get a watermarked copy and flags; screenshots and recordings are queued for OCR /
-    speech-to-text after the commit.
+    Photos are stamped and flagged by the worker (`evidence_process`); screenshots and
+    recordings are queued for OCR / speech-to-text. Both are queued after the commit.
     """
     action = action_get(user=user, action_id=action_id)
     _may_add_evidence(user, action)
@@ -241,12 +311,7 @@ def evidence_add(
         user=user, customer=action.customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
     )
     evidence.action = action
-
-    def flag() -> None:
-        if evidence.kind == Evidence.Kind.PHOTO:
-            evidence.flags = _photo_flags(evidence, action=action, now=now)
-
-    return _store(evidence, before_save=flag)
+    return _store(evidence)
 
 
 def _photo_flags(evidence: Evidence, *, action: ActionLog, now: datetime) -> list[str]:
@@ -268,14 +333,16 @@ def _photo_flags(evidence: Evidence, *, action: ActionLog, now: datetime) -> lis
 
 
 def evidence_attach(*, action: ActionLog, evidence: list[Evidence], now: datetime) -> None:
-    """Attach locked, unattached uploads to a new action: photo checks against the action, and
-    text already read fills an empty summary."""
+    """Attach locked, unattached uploads to a new action: photo checks against the action (for a
+    photo still being stamped, the worker makes them once it is done), and text already read
+    fills an empty summary."""
     Evidence.objects.filter(pk__in=[e.pk for e in evidence]).update(action=action, updated_at=now)
     photos = [e for e in evidence if e.kind == Evidence.Kind.PHOTO]
-    for photo in photos:
+    stamped = [p for p in photos if p.processing == Evidence.Processing.DONE]
+    for photo in stamped:
         photo.flags = _photo_flags(photo, action=action, now=now)
-    if photos:
-        Evidence.objects.bulk_update(photos, ["flags"])
+    if stamped:
+        Evidence.objects.bulk_update(stamped, ["flags"])
     read = [e.recognised_text for e in evidence if e.recognition == Evidence.Recognition.DONE and e.recognised_text]
     if read:
         _fill_summary(action, text="\n".join(read), now=now)
@@ -306,28 +373,89 @@ def evidence_sweep_unattached(*, now: datetime) -> int:
         deleted += len(batch)
 
 
+EVIDENCE_DIRECTORY = "evidence"
+
+
+def evidence_sweep_orphan_files(*, now: datetime) -> int:
+    """Delete stored evidence files that no row names (original or stamped copy) and that are
+    older than EVIDENCE_ORPHAN_GRACE_HOURS: left by a process killed between writing a file and
+    saving its row. A younger file is never touched, as its row may be in a transaction not yet
+    committed. Works on any storage that lists (`listdir`): local files or an S3 bucket. Returns
+    files deleted; a rerun finds nothing."""
+    storage = Evidence._meta.get_field("original").storage
+    cutoff = now - timedelta(hours=settings.EVIDENCE_ORPHAN_GRACE_HOURS)
+    deleted = 0
+    for names in _stored_evidence_files(storage):
+        named = set(
+            Evidence.objects.filter(Q(original__in=names) | Q(derivative__in=names)).values_list(
+                "original", "derivative"
+            )
+        )
+        known = {name for pair in named for name in pair}
+        for name in names:
+            if name in known:
+                continue
+            try:
+                if storage.get_modified_time(name) >= cutoff:
+                    continue
+                storage.delete(name)
+            except (OSError, NotImplementedError):
+                log.exception("could not sweep evidence file %s", name)
+                continue
+            log.warning("deleted evidence file %s: no row names it", name)
+            deleted += 1
+    return deleted
+
+
+def _stored_evidence_files(storage: Storage) -> Iterator[list[str]]:
+    """The names under evidence/ (evidence/<customer id>/<name>), a directory at a time, in
+    batches small enough for one `IN` query."""
+    try:
+        directories, files = storage.listdir(EVIDENCE_DIRECTORY)
+    except FileNotFoundError:
+        return
+    folders = [EVIDENCE_DIRECTORY, *(f"{EVIDENCE_DIRECTORY}/{d}" for d in sorted(directories))]
+    for folder in folders:
+        names = files if folder == EVIDENCE_DIRECTORY else storage.listdir(folder)[1]
+        paths = [f"{folder}/{name}" for name in sorted(names)]
+        for start in range(0, len(paths), SWEEP_BATCH):
+            yield paths[start : start + SWEEP_BATCH]
+
+
 STUCK_AFTER = timedelta(minutes=15)
 
 
 def evidence_requeue_stuck(*, now: datetime) -> int:
-    """Queue again the readings still pending after STUCK_AFTER: their task was lost (the process
-    died between the commit and the enqueue, or the queue was wiped). Reading twice is harmless:
-    only the first result is written. Returns how many were queued."""
-    stuck = list(
-        Evidence.objects.filter(recognition=Evidence.Recognition.PENDING, updated_at__lt=now - STUCK_AFTER)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in stuck:
-        # Touched first, so a slow queue is not flooded with the same file every hour.
-        if Evidence.objects.filter(pk=pk, recognition=Evidence.Recognition.PENDING).update(updated_at=now):
-            _enqueue_recognition(pk)
-    return len(stuck)
+    """Queue again the readings and stampings still pending after STUCK_AFTER: their task was lost
+    (the process died between the commit and the enqueue, or the queue was wiped). Doing the work
+    twice is harmless: only the first result is written. Returns how many were queued."""
+    queued = 0
+    for pending, enqueue in (
+        (Q(recognition=Evidence.Recognition.PENDING), _enqueue_recognition),
+        (Q(processing=Evidence.Processing.PENDING), _enqueue_processing),
+    ):
+        stuck = list(
+            Evidence.objects.filter(pending, updated_at__lt=now - STUCK_AFTER)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in stuck:
+            # Touched first, so a slow queue is not flooded with the same file every hour.
+            if Evidence.objects.filter(pending, pk=pk).update(updated_at=now):
+                enqueue(pk)
+        queued += len(stuck)
+    return queued
 
 
 def _delete_files_of(evidence: list[Evidence]) -> None:
     for item in evidence:
         _delete_files(item)
+
+
+def _enqueue_processing(evidence_id: int) -> None:
+    from salestrace.actions.tasks import evidence_process_task
+
+    evidence_process_task(evidence_id)
 
 
 def _enqueue_recognition(evidence_id: int) -> None:

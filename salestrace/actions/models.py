@@ -117,7 +117,7 @@ RECOGNITION_MESSAGES = {
 class Evidence(models.Model):
     """A file that backs an action: a visit photo, a WeChat screenshot or a call recording.
 
-    The original is kept byte for byte; photos get a watermarked derivative. Files live in the
+    The original is kept byte for byte; photos get a watermarked derivative, made in the background. Files live in the
     default storage and are served only through a view that checks the caller's scope.
     A file may be uploaded first (`action` empty, seen only by its uploader) and attached when
     the action is saved, so rules can require it; unattached uploads are swept after a day.
@@ -134,6 +134,11 @@ class Evidence(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
         UNAVAILABLE = "unavailable", _("unavailable")
+
+    class Processing(models.TextChoices):
+        PENDING = "pending", _("stamping")
+        DONE = "done", _("done")
+        FAILED = "failed", _("could not be stamped")
 
     action = models.ForeignKey(
         ActionLog, verbose_name=_("action"), on_delete=models.PROTECT, related_name="evidence", null=True, blank=True
@@ -158,6 +163,9 @@ class Evidence(models.Model):
     recognition = models.CharField(
         _("recognition"), max_length=20, choices=Recognition.choices, default=Recognition.NOT_APPLICABLE
     )
+    # A photo's stamped copy, perceptual hash, EXIF time and flags are made by the worker after
+    # the upload is answered; until then it is pending (the timeline says 盖章中).
+    processing = models.CharField(_("processing"), max_length=20, choices=Processing.choices, default=Processing.DONE)
     recognised_text = models.TextField(_("recognised text"), blank=True)
     recognition_error = models.TextField(_("recognition error"), blank=True)
     created_at = models.DateTimeField(_("received at"))

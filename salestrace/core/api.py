@@ -18,12 +18,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.parser import Parser
-from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, BeforeValidator
 
-from salestrace.core import clock
 from salestrace.core.errors import DomainError, FieldError, InvalidInput
-from salestrace.org.services import api_token_authenticate
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
 
@@ -165,16 +162,6 @@ def errors_response(api: NinjaAPI, request: HttpRequest, errors: list[FieldError
     return api.create_response(request, {"errors": [e.as_dict() for e in errors]}, status=status)
 
 
-class BearerToken(HttpBearer):
-    """`Authorization: Bearer st_…` from `POST /auth/token` or `manage.py create_api_token`."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_authenticate(raw=token, now=clock.now())
-        if user is not None:
-            request.user = user
-        return user
-
-
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
@@ -201,8 +188,3 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return errors_response(api, request, [FieldError(None, "http_error", str(exc))], exc.status_code)
-
-
-def api_auth() -> list[Any]:
-    """Token first (machines), then the browser session with CSRF (our own pages)."""
-    return [BearerToken(), SessionAuth()]

@@ -14,22 +14,36 @@ DEFAULT_DORMANT_DAYS = 30
 
 @dataclass(frozen=True)
 class PoolPolicy:
-    """Pool rules from the template: claim roles and scope, holding limit, lockout of the previous owner."""
+    """Pool rules from the template: claim roles and scope, holding limit, lockout of the previous owner.
+
+    The lockout is for a lead its owner released. A lead that aged into the pool (no action for
+    its idle limit) may be revived by its owner at once, unless `owner_revives_aged` is off: then
+    the same lockout applies to it.
+    """
 
     claim_roles: frozenset[str] = frozenset({"rep", "supervisor"})
     claim_scope: str = "team"  # "team": only leads whose previous owner is in the claimer's team (subtree)
     max_held: int = 20
     lockout_days: int = 7
+    owner_revives_aged: bool = True
 
     @classmethod
     def from_catalog(cls, thresholds: Mapping[str, Decimal], policies: Mapping[str, Any]) -> PoolPolicy:
         default = cls()
+        revives = policies.get("pool_owner_revives_aged", default.owner_revives_aged)
         return cls(
             claim_roles=frozenset(policies.get("pool_claim_roles", default.claim_roles)),
             claim_scope=str(policies.get("pool_claim_scope", default.claim_scope)),
             max_held=int(thresholds.get("pool_max_held", default.max_held)),
             lockout_days=int(thresholds.get("pool_lockout_days", default.lockout_days)),
+            owner_revives_aged=revives if isinstance(revives, bool) else default.owner_revives_aged,
         )
+
+    def owner_locked_out(self, *, released: bool, pool_entered_at: datetime, now: datetime) -> bool:
+        """Whether the previous owner must still wait before taking the lead back (claim or action)."""
+        if not released and self.owner_revives_aged:
+            return False
+        return now < pool_entered_at + timedelta(days=self.lockout_days)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ class ClaimRequest:
     previous_owner_team_id: int | None
     pool_entered_at: datetime
     held_from_pool: int  # active customers the claimer holds that came from the pool
+    released: bool  # its owner released it (False: it aged into the pool)
 
 
 def claim_refusals(request: ClaimRequest, policy: PoolPolicy, *, now: datetime) -> list[str]:
@@ -88,8 +103,8 @@ def claim_refusals(request: ClaimRequest, policy: PoolPolicy, *, now: datetime) 
         refusals.append("role_not_allowed")
     if policy.claim_scope == "team" and request.previous_owner_team_id not in request.claimer_team_ids:
         refusals.append("other_team")
-    if request.claimer_id == request.previous_owner_id and now < request.pool_entered_at + timedelta(
-        days=policy.lockout_days
+    if request.claimer_id == request.previous_owner_id and policy.owner_locked_out(
+        released=request.released, pool_entered_at=request.pool_entered_at, now=now
     ):
         refusals.append("locked_out")
     if request.held_from_pool >= policy.max_held:
@@ -98,11 +113,17 @@ def claim_refusals(request: ClaimRequest, policy: PoolPolicy, *, now: datetime) 
 
 
 def reactivation_refusal(
-    *, actor_id: int, owner_id: int, pool_entered_at: datetime | None, policy: PoolPolicy, now: datetime
+    *,
+    actor_id: int,
+    owner_id: int,
+    pool_entered_at: datetime | None,
+    released: bool,
+    policy: PoolPolicy,
+    now: datetime,
 ) -> str | None:
-    """Whether an action on a dormant lead may reactivate it: its frozen owner waits out the lockout."""
+    """Whether an action on a dormant lead may reactivate it: the owner who released it waits out the lockout."""
     if pool_entered_at is None or actor_id != owner_id:
         return None
-    if now < pool_entered_at + timedelta(days=policy.lockout_days):
+    if policy.owner_locked_out(released=released, pool_entered_at=pool_entered_at, now=now):
         return "locked_out"
     return None

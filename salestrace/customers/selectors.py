@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -136,10 +136,15 @@ def pool_scope(user: User, *, claim_scope: str) -> Q:
 
 
 def pool_list(*, user: User, claim_scope: str = "team", q: str | None = None) -> QuerySet[Customer]:
-    """The dormant pool as `user` may see it, longest-waiting first."""
+    """The dormant pool as `user` may see it, longest-waiting first.
+
+    Each lead carries `pool_entry_kind`: how its spell began (RELEASED by a person, ENTERED by aging).
+    """
     qs = Customer.objects.filter(pool_scope(user, claim_scope=claim_scope), status=Customer.Status.DORMANT)
     if q:
         qs = qs.filter(name__icontains=q)
+    entry = _pool_entries().filter(customer=OuterRef("pk"))
+    qs = qs.annotate(pool_entry_kind=Subquery(entry.values("kind")[:1]))
     return qs.select_related("owner").order_by("pool_entered_at", "id")
 
 
@@ -149,6 +154,21 @@ def pool_get(*, user: User, customer_id: int, claim_scope: str) -> Customer:
     if customer is None:
         raise NotFound([FieldError(None, "not_found", _("This lead is not in the dormant pool."))])
     return customer
+
+
+def pool_entry_released(*, customer: Customer) -> bool:
+    """Whether the lead's current pool spell began with its owner releasing it (not with aging).
+
+    The spell starts with the newest move in: RELEASED by a person, ENTERED by the nightly sweep.
+    """
+    kind = getattr(customer, "pool_entry_kind", None)
+    if kind is None:
+        kind = _pool_entries().filter(customer=customer).values_list("kind", flat=True).first()
+    return kind == PoolMove.Kind.RELEASED
+
+
+def _pool_entries() -> QuerySet[PoolMove]:
+    return PoolMove.objects.filter(kind__in=[PoolMove.Kind.RELEASED, PoolMove.Kind.ENTERED]).order_by("-at", "-id")
 
 
 def customer_pool_moves(*, customer: Customer) -> QuerySet[PoolMove]:

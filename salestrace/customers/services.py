@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -14,12 +14,25 @@ from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleV
 from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
 from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
-from salestrace.customers.selectors import customer_get, pool_get, pool_policy
+from salestrace.customers.selectors import customer_get, pool_entry_released, pool_get, pool_policy
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
 
-if TYPE_CHECKING:
-    from salestrace.actions.models import ActionLog
+
+class LoggedAction(Protocol):
+    """An action as a customer follows it (the action log's rows are such; customers never import them)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def logged_at(self) -> datetime: ...
+    @property
+    def rep(self) -> User: ...
+
 
 EDITABLE_FIELDS = ("kind", "name", "region", "city", "industry", "owner_id")
 
@@ -88,16 +101,16 @@ def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Custom
     return customer
 
 
-@transaction.atomic
-def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], now: datetime) -> Customer:
-    """Change a customer's details; stage and status move only through the action log."""
-    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+def customer_update_check(*, user: User, customer: Customer, changes: dict[str, Any]) -> dict[str, Any]:
+    """The editable fields of `changes`, or every reason `user` may not make them (raises).
+
+    The admin's form asks this before saving; `customer_update` asks it again under the lock.
+    """
     errors: list[FieldError] = []
     changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "name" in changes and not str(changes["name"]).strip():
         errors.append(FieldError("name", "required", _("The customer name is required.")))
-    owner_changed = "owner_id" in changes and changes["owner_id"] != customer.owner_id
-    if owner_changed:
+    if "owner_id" in changes and changes["owner_id"] != customer.owner_id:
         if changes["owner_id"] is None:
             errors.append(FieldError("owner_id", "required", _("A customer needs an owner.")))
         else:
@@ -108,6 +121,19 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
                 errors.append(FieldError("owner_id", "frozen", message))
     if errors:
         raise RuleViolation(errors)
+    return changes
+
+
+@transaction.atomic
+def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], now: datetime) -> Customer:
+    """Change a customer's details; stage and status move only through the action log.
+
+    A new owner is recorded as a reassignment (PoolMove) and starts a new spell (`assigned_at`).
+    """
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    changes = customer_update_check(user=user, customer=customer, changes=changes)
+    previous_owner_id = customer.owner_id
+    owner_changed = "owner_id" in changes and changes["owner_id"] != previous_owner_id
     for name, value in changes.items():
         setattr(customer, name, value.strip() if isinstance(value, str) else value)
     fields = [*changes.keys(), "updated_at"]
@@ -115,6 +141,14 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
         # A new owner starts a new spell: the idle clock and the pool-claim count start over.
         customer.assigned_at, customer.from_pool = now, False
         fields += ["assigned_at", "from_pool"]
+        PoolMove.objects.create(
+            customer=customer,
+            kind=PoolMove.Kind.REASSIGNED,
+            at=now,
+            by=user,
+            from_owner_id=previous_owner_id,
+            to_owner_id=customer.owner_id,
+        )
     if "name" in changes:
         customer.name_pinyin, customer.name_initials = pinyin_keys(customer.name)
         fields += ["name_pinyin", "name_initials"]
@@ -123,7 +157,7 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     return customer
 
 
-def customer_record_action(*, customer: Customer, action: ActionLog) -> None:
+def customer_record_action(*, customer: Customer, action: LoggedAction) -> None:
     """Move the customer to the action's stage and mark it active, if the action is its latest.
 
     A back-dated action older than the latest one changes nothing: the log is ordered by when
@@ -150,7 +184,10 @@ def customer_record_action(*, customer: Customer, action: ActionLog) -> None:
 
 
 def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) -> None:
-    """After an edit of a logged action: stage and last active time follow the latest action again."""
+    """After an edit of a logged action: stage and last active time follow the latest action again.
+
+    Never a way out of the pool: a dormant lead stays dormant (only a new action or a claim revives it).
+    """
     latest = customer.actions.order_by("-occurred_at", "-id").first()
     if latest is None:
         return
@@ -158,9 +195,12 @@ def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) 
 
 
 def _follow_action(
-    customer: Customer, action: ActionLog, *, changed_at: datetime, by: User | None, now: datetime
+    customer: Customer, action: LoggedAction, *, changed_at: datetime, by: User | None, now: datetime
 ) -> None:
-    """The customer takes the stage and last active time of `action`, with a history row if the stage moves."""
+    """The customer takes the stage and last active time of `action`, with a history row if the stage moves.
+
+    A dormant customer keeps its status: leaving the pool is recorded by the caller (a PoolMove).
+    """
     fields = ["last_active_at", "status", "updated_at"]
     if action.stage != customer.stage:
         StageHistory.objects.create(
@@ -168,13 +208,14 @@ def _follow_action(
             from_stage=customer.stage,
             to_stage=action.stage,
             changed_at=changed_at,
-            action=action,
+            action_id=action.pk,
             changed_by=by,
         )
         customer.stage = action.stage
         fields.append("stage")
     customer.last_active_at = action.occurred_at
-    customer.status = status_for_stage(customer.stage)
+    if customer.status != Customer.Status.DORMANT:
+        customer.status = status_for_stage(customer.stage)
     customer.updated_at = now
     customer.save(update_fields=fields)
 
@@ -185,6 +226,7 @@ _CLAIM_MESSAGES = {
     "role_not_allowed": _("Your role may not claim leads from the pool."),
     "other_team": _("This lead belongs to another team's pool."),
     "locked_out": _("You released this lead recently; you may reclaim it once the lockout has passed."),
+    "dormant": _("This lead is in the dormant pool: log a new action to take it back, then correct the old one."),
     "limit_reached": _("You already hold as many leads from the pool as the rules allow."),
 }
 
@@ -197,10 +239,24 @@ def action_on_dormant_refusal(*, user: User, customer: Customer, now: datetime) 
         actor_id=user.pk,
         owner_id=customer.owner_id,
         pool_entered_at=customer.pool_entered_at,
+        released=pool_entry_released(customer=customer),
         policy=pool_policy(),
         now=now,
     )
     return FieldError("customer_id", code, _CLAIM_MESSAGES[code]) if code else None
+
+
+def action_edit_refusal(*, user: User, customer: Customer, moves_customer: bool, now: datetime) -> FieldError | None:
+    """Why `user` may not edit an action of this customer (locked, in write scope), or None.
+
+    The pool rules of a new action hold; and an edit that would move the customer (its time or
+    stage) leaves a pooled lead alone: only a new action (or a claim) takes it out, recorded.
+    """
+    if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
+        return refusal
+    if moves_customer and customer.status == Customer.Status.DORMANT:
+        return FieldError(None, "dormant", _CLAIM_MESSAGES["dormant"])
+    return None
 
 
 def _move_out(customer: Customer, *, kind: str, by: User, to_owner_id: int, now: datetime, reason: str = "") -> bool:
@@ -230,6 +286,9 @@ def _move_out(customer: Customer, *, kind: str, by: User, to_owner_id: int, now:
 def pool_claim(*, user: User, customer_id: int, now: datetime) -> Customer:
     """Claim a dormant lead; exactly one of two racing claimers wins, the other gets a Conflict."""
     policy = pool_policy()
+    # The claimer's row is the lock of their holding limit: two claims by one person queue here, so
+    # the second counts the first (PostgreSQL; SQLite's IMMEDIATE transactions already queue).
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     customer = pool_get(user=user, customer_id=customer_id, claim_scope=policy.claim_scope)
     held = Customer.objects.filter(owner=user, from_pool=True, status=Customer.Status.ACTIVE).count()
     teams: set[int] = set()
@@ -243,6 +302,7 @@ def pool_claim(*, user: User, customer_id: int, now: datetime) -> Customer:
         previous_owner_team_id=customer.owner.team_id,
         pool_entered_at=customer.pool_entered_at or now,
         held_from_pool=held,
+        released=pool_entry_released(customer=customer),
     )
     if refusals := claim_refusals(request, policy, now=now):
         raise RuleViolation([FieldError(None, code, _CLAIM_MESSAGES[code]) for code in refusals])

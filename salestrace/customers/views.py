@@ -16,7 +16,7 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.customers.compute import idle_days
 from salestrace.customers.rules import reactivation_refusal
-from salestrace.customers.selectors import pool_list, pool_policy
+from salestrace.customers.selectors import pool_entry_released, pool_list, pool_policy
 from salestrace.customers.services import pool_claim, pool_reassign, pool_release
 from salestrace.org.models import User
 from salestrace.org.selectors import assignable_reps, can_assign_owner
@@ -41,7 +41,12 @@ def pool_page(request: HttpRequest) -> HttpResponse:
             "stage": catalog.labels.get("stage", {}).get(c.stage, c.stage),
             "pool_days": idle_days(c.pool_entered_at or now, now),
             "locked": reactivation_refusal(
-                actor_id=user.pk, owner_id=c.owner_id, pool_entered_at=c.pool_entered_at, policy=policy, now=now
+                actor_id=user.pk,
+                owner_id=c.owner_id,
+                pool_entered_at=c.pool_entered_at,
+                released=pool_entry_released(customer=c),
+                policy=policy,
+                now=now,
             )
             is not None,
         }

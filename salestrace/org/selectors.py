@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from django.db.models import Q
 
-from salestrace.org.models import Role, Team, User
+from salestrace.org.models import ApiToken, Role, Team, User
 
 # Roles that see every customer and action in the company.
 COMPANY_WIDE = frozenset({Role.DIRECTOR, Role.ADMIN})
@@ -108,3 +109,21 @@ def assignable_users(user: User) -> Q:
 def assignable_reps(user: User, *, limit: int = 500) -> list[User]:
     """The reps `user` may give a customer to, by username (a picker's choices)."""
     return list(User.objects.filter(assignable_users(user), role=Role.REP).order_by("username")[:limit])
+
+
+def live_tokens(now: datetime) -> Q:
+    """Tokens that still open the API at `now`: not revoked, not expired (a filter on ApiToken)."""
+    return Q(revoked_at=None) & (Q(expires_at=None) | Q(expires_at__gt=now))
+
+
+def api_tokens_of(user: User, *, now: datetime) -> list[ApiToken]:
+    """`user`'s live API tokens (neither revoked nor expired), newest first."""
+    return list(ApiToken.objects.filter(live_tokens(now), user=user).order_by("-created_at", "-pk"))
+
+
+def api_token_revocable_by(actor: User, token_id: int, *, now: datetime) -> ApiToken | None:
+    """A live token `actor` may revoke: one of their own, or anyone's for an admin; else None."""
+    tokens = ApiToken.objects.filter(live_tokens(now), pk=token_id).select_related("user")
+    if not (actor.is_active and is_admin(actor)):
+        tokens = tokens.filter(user=actor)
+    return tokens.first()

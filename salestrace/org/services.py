@@ -6,9 +6,14 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
+from salestrace.core.errors import FieldError, RuleViolation
 from salestrace.org.models import ApiToken, User
+from salestrace.org.selectors import live_tokens
 
 TOKEN_PREFIX = "st_"  # noqa: S105 - a public marker, not a secret
 # Recording every use would turn each API read into a write; once a minute is enough to audit.
@@ -20,20 +25,47 @@ def _digest(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str = "", now: datetime) -> tuple[ApiToken, str]:
-    """A new token for `user`; the plain text is returned once and never stored."""
+def api_token_create(
+    *, user: User, name: str = "", expires_at: datetime | None = None, now: datetime
+) -> tuple[ApiToken, str]:
+    """A new token for `user`; the plain text is returned once and never stored.
+
+    A user holds at most SALESTRACE_API_TOKENS_PER_USER live tokens: past that, the least recently
+    used ones (never used: by creation) are revoked, so a script that signs in on every run does not
+    pile up keys to the account."""
+    if expires_at is not None and expires_at <= now:
+        raise RuleViolation([FieldError("expires_at", "in_the_past", _("The expiry must be in the future."))])
+    # One mint at a time per user, so two concurrent sign-ins cannot both stay under the cap.
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    live = ApiToken.objects.filter(live_tokens(now), user=user)
+    keep = settings.SALESTRACE_API_TOKENS_PER_USER - 1
+    stale = list(live.order_by(Coalesce("last_used_at", "created_at"), "pk").values_list("pk", flat=True))
+    if len(stale) > keep:
+        ApiToken.objects.filter(pk__in=stale[: len(stale) - keep]).update(revoked_at=now)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:8], digest=_digest(raw), created_at=now)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=raw[:8], digest=_digest(raw), created_at=now, expires_at=expires_at
+    )
     return token, raw
 
 
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, now: datetime) -> bool:
+    """Revoke `token` from now on; False when it was already revoked (nothing changes)."""
+    changed = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=now)
+    if changed:
+        token.revoked_at = now
+    return bool(changed)
+
+
 def api_token_authenticate(*, raw: str, now: datetime) -> User | None:
-    """The active user a bearer token belongs to, or None; notes when it was last used."""
+    """The active user a live bearer token belongs to, or None; notes when it was last used
+    (at most once a minute, so reads stay reads)."""
     if not raw or len(raw) > 200:
         return None
     token = (
         ApiToken.objects.select_related("user", "user__team")
-        .filter(digest=_digest(raw), revoked_at=None, user__is_active=True)
+        .filter(live_tokens(now), digest=_digest(raw), user__is_active=True)
         .first()
     )
     if token is None:

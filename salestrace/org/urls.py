@@ -1,7 +1,9 @@
-"""Sign in and out; the language switch is Django's `set_language` at /i18n/setlang/."""
+"""Sign in and out, and the person's API tokens; the language switch is Django's `set_language` at /i18n/setlang/."""
 
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import path
+
+from salestrace.org import views
 
 app_name = "org"
 
@@ -12,4 +14,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("account/tokens/", views.tokens_page, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views.token_revoke_page, name="token_revoke"),
 ]

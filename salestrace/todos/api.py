@@ -25,6 +25,11 @@ class TaskOut(Schema):
     detail: str
     assignee_id: int
     due_at: datetime
+    due_uncertain: bool = Field(
+        ...,
+        description="The due date was counted in working days over dates no official holiday schedule covers yet "
+        "(estimated); it is recounted when an admin enters the schedule.",
+    )
     remind_at: datetime | None
     source: str
     status: str

@@ -8,4 +8,5 @@ class TodosConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this app's huey tasks and runnable jobs in every process (web enqueues, the consumer runs).
-        from salestrace.todos import tasks  # noqa: F401
+        # And the official-calendar system check.
+        from salestrace.todos import checks, tasks  # noqa: F401

@@ -153,8 +153,34 @@ class HistoryRow:
 class WakeupTexts:
     task_title: str
     task_detail: str
-    owner_message: Message
-    cc_message: Message
+
+
+@dataclass(frozen=True)
+class WakeupWording:
+    """The wake-up texts' templates in the active language, translated once for a whole batch."""
+
+    title: str
+    stage: str
+    option: str
+    history: str
+
+
+def wakeup_wording() -> WakeupWording:
+    return WakeupWording(
+        title=_("Wake up %(customer)s: %(days)d days without an action"),
+        stage=_("Stage: %(stage)s"),
+        option=_("Option: %(move)s"),
+        history=_("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s"),
+    )
+
+
+def _history_text(row: HistoryRow, template: str) -> str:
+    return template % {
+        "date": f"{row.when.month:02d}-{row.when.day:02d}",
+        "action": row.key_action or "—",
+        "obstacle": row.obstacle or "—",
+        "emotion": row.emotion or "—",
+    }
 
 
 def wakeup_texts(
@@ -163,32 +189,118 @@ def wakeup_texts(
     idle_days: int,
     stage: str,
     history: Sequence[HistoryRow],
-    moves: Sequence[tuple[str, str]],
-    customer_link: str,
-    rep_name: str,
+    moves: Sequence[str],
+    wording: WakeupWording | None = None,
 ) -> WakeupTexts:
-    """The wake-up task and its two messages: three moves for the owner, a history digest for the CC."""
-    title = _("Wake up %(customer)s: %(days)d days without an action") % {"customer": customer_name, "days": idle_days}
-    digest = [
-        Line(
-            _("%(date)s %(action)s · obstacle: %(obstacle)s · emotion: %(emotion)s")
-            % {
-                "date": row.when.strftime("%m-%d"),
-                "action": row.key_action or "—",
-                "obstacle": row.obstacle or "—",
-                "emotion": row.emotion or "—",
-            }
-        )
-        for row in history
+    """The wake-up task of one lead: its stage, the three moves to choose from, a digest of its history."""
+    w = wording or wakeup_wording()
+    title = w.title % {"customer": customer_name, "days": idle_days}
+    lines = [
+        w.stage % {"stage": stage},
+        *(w.option % {"move": label} for label in moves),
+        *(_history_text(row, w.history) for row in history),
     ]
-    stage_line = Line(_("Stage: %(stage)s") % {"stage": stage})
-    move_lines = tuple(Line(_("Option: %(move)s") % {"move": label}, link) for label, link in moves)
-    detail = "\n".join([stage_line.text, *(ln.text for ln in move_lines), *(ln.text for ln in digest)])
-    owner = Message(title=title, lines=move_lines, link=customer_link, mention=rep_name)
-    cc_title = _("CC: %(rep)s's lead %(customer)s has had no action for %(days)d days") % {
+    return WakeupTexts(title, "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class WakeupLead:
+    """One lead in a wake-up notice, labels already in the reader's language."""
+
+    customer_name: str
+    idle_days: int
+    stage: str
+    latest: HistoryRow | None
+    link: str
+
+
+def _capped(lines: list[Line], count: int, page_link: str) -> tuple[Line, ...]:
+    """The first MAX_LINES lines, then "… and N more" when `count` is larger."""
+    shown = lines[:MAX_LINES]
+    if count <= len(shown):
+        return tuple(shown)
+    return (*shown, Line(_("… and %(count)d more") % {"count": count - len(shown)}, page_link))
+
+
+def wakeup_owner_message(
+    *, rep_name: str, rep_id_on_vendor: str, leads: Sequence[WakeupLead], count: int, page_link: str
+) -> Message:
+    """One message to the owner for all `count` wake-up tasks of a night, the first `leads` listed
+    (never one message per lead: a group robot takes 20 messages a minute, and a catch-up night
+    wakes hundreds of leads per rep)."""
+    title = _("%(count)d quiet leads to wake up") % {"count": count}
+    lines = [
+        Line(
+            _("%(customer)s: %(days)d days without an action")
+            % {"customer": lead.customer_name, "days": lead.idle_days},
+            lead.link,
+        )
+        for lead in leads
+    ]
+    return Message(
+        title=title,
+        lines=_capped(lines, count, page_link),
+        link=page_link,
+        mention=rep_name,
+        mention_id=rep_id_on_vendor,
+    )
+
+
+def wakeup_cc_message(*, rep_name: str, leads: Sequence[WakeupLead], count: int, page_link: str) -> Message:
+    """The supervisor's copy: each quiet lead with its stage and its latest action (the history digest)."""
+    history = wakeup_wording().history
+    title = _("CC: %(count)d of %(rep)s's leads have had no action for a while") % {
         "rep": rep_name,
-        "customer": customer_name,
-        "days": idle_days,
+        "count": count,
     }
-    cc = Message(title=cc_title, lines=(stage_line, *digest), link=customer_link)
-    return WakeupTexts(title, detail, owner, cc)
+    lines = [
+        Line(
+            _("%(customer)s (%(stage)s, %(days)d days): %(latest)s")
+            % {
+                "customer": lead.customer_name,
+                "stage": lead.stage,
+                "days": lead.idle_days,
+                "latest": _history_text(lead.latest, history) if lead.latest else "—",
+            },
+            lead.link,
+        )
+        for lead in leads
+    ]
+    return Message(title=title, lines=_capped(lines, count, page_link), link=page_link)
+
+
+def calendar_gap_text(*, years: Sequence[int], first_day: date, fallback: str) -> str:
+    """The warning shown while the coming days are not covered by an official holiday schedule.
+
+    `fallback` is the `workdays.Basis` value deciding those days meanwhile ("statutory" or "weekdays")."""
+    if fallback == "statutory":
+        source = _("the statutory holidays of the holidays package, without the adjusted working days (调休)")
+    else:
+        source = _("Monday to Friday")
+    return _(
+        "No official holiday schedule covers %(years)s yet (from %(day)s). Until one is entered, reminders "
+        "and follow-up due dates on those days are estimated from %(source)s and marked as estimated. Enter "
+        "the year's days off and adjusted working days under Admin › Official holiday schedules, or load a "
+        "calendar file with manage.py load_calendar."
+    ) % {"years": ", ".join(str(y) for y in years), "day": first_day.isoformat(), "source": source}
+
+
+def schedule_problem_text(*, line: int, code: str, detail: str) -> str:
+    """One problem of a schedule file (CSV or YAML), in the reader's language, with its line or entry."""
+    texts = {
+        "bad_header": _('The first line must be the header "date,kind,name".'),
+        "bad_date": _("%(detail)s is not a date (YYYY-MM-DD)."),
+        "bad_kind": _('The kind must be "off" (day off) or "work" (adjusted working day), not "%(detail)s".'),
+        "long_name": _("The name is longer than 100 characters."),
+        "duplicate": _("%(detail)s is listed twice."),
+        "too_many_rows": _("More than %(detail)s rows: this is not one year's schedule."),
+        "empty": _("No days in the file."),
+        "no_calendar_section": _('The file has no "calendar" section.'),
+        "bad_yaml": _("This is not valid YAML."),
+        "bad_year": _("%(detail)s is not a year."),
+        "other_year": _("%(detail)s is not in the year of the file."),
+    }
+    text = texts.get(code, code) % {"detail": detail}
+    if line <= 0:
+        return text
+    return _("Row %(line)s: %(text)s") % {"line": line, "text": text}

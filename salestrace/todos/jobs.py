@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -25,14 +26,21 @@ from salestrace.actions.models import ActionLog
 from salestrace.catalog.models import pick_language
 from salestrace.catalog.packs import ACTION_FIELDS
 from salestrace.catalog.rules import RuleSpec, parse_condition
-from salestrace.catalog.selectors import catalog_snapshot, option_catalog, threshold_values
+from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
+from salestrace.core.bulk import (
+    WriterTurns,
+    from_stored_datetime,
+    insert_ignoring_conflicts,
+    raw_rows,
+    stored_datetime,
+)
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
 from salestrace.customers.rules import IdleLimits
 from salestrace.customers.selectors import active_at
 from salestrace.notify.selectors import ChannelConfig, team_configs
 from salestrace.notify.services import Note, Recipient, TeamDigest, notify, notify_teams, recipient_of
-from salestrace.notify.transports import Line, Message
+from salestrace.notify.transports import Line
 from salestrace.org.models import User
 from salestrace.todos import compute
 from salestrace.todos.models import FollowUpRule, JobCursor, ReminderRun, Task
@@ -41,9 +49,9 @@ from salestrace.todos.selectors import (
     absolute,
     action_field_labels,
     actions_logged,
-    company_days_off,
     local_at,
     new_action_link,
+    new_action_links,
     next_steps_due,
     open_tasks_due,
     reminder_times,
@@ -52,9 +60,15 @@ from salestrace.todos.selectors import (
     team_names,
     team_reps,
     wakeup_history,
+    work_calendar,
 )
-from salestrace.todos.services import follow_up_rules_sync, task_create_once, tasks_resolve_by_later_actions
-from salestrace.todos.workdays import add_working_days, is_working_day
+from salestrace.todos.services import (
+    follow_up_due,
+    follow_up_rules_sync,
+    task_create_once,
+    tasks_resolve_by_later_actions,
+)
+from salestrace.todos.workdays import WorkCalendar
 
 DAILY_SOURCE = "daily_reminder"
 TASK_SOURCE = "task_reminder"
@@ -94,7 +108,7 @@ def sweep_context(*, now: datetime) -> SweepContext | None:
     """None on a day off (weekend, official holiday, company day off); else the teams now due."""
     local = timezone.localtime(now)
     day = local.date()
-    if not is_working_day(day, company_days_off()):
+    if not work_calendar().is_working_day(day):
         return None
     done = set(ReminderRun.objects.filter(local_date=day).values_list("team_id", flat=True))
     due = [team for team, at in sorted(reminder_times().items()) if at <= local.time() and team not in done]
@@ -207,11 +221,11 @@ def _end_of_day(day: date) -> datetime:
 
 
 def handle_one_follow_up(
-    *, now: datetime, rules: list[_Rule] | None = None, days_off: frozenset[date] | None = None
+    *, now: datetime, rules: list[_Rule] | None = None, calendar: WorkCalendar | None = None
 ) -> bool:
     """Scan the next action not yet scanned: follow-up tasks for the rules it matches, a next-step task."""
     rules = rules if rules is not None else _active_follow_up_rules()
-    days_off = days_off if days_off is not None else company_days_off()
+    calendar = calendar if calendar is not None else work_calendar()
     fields = sorted(ACTION_FIELDS)
     with transaction.atomic():
         cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="follow-up-actions")
@@ -224,13 +238,13 @@ def handle_one_follow_up(
         if row is None:
             return False
         if row["logged_at"] >= now - FOLLOW_UP_LOOKBACK:
-            _tasks_for_action(row, rules, days_off, now)
+            _tasks_for_action(row, rules, calendar, now)
         cursor.position = row["pk"]
         cursor.save(update_fields=["position"])
     return True
 
 
-def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], now: datetime) -> None:
+def _tasks_for_action(row: dict, rules: list[_Rule], calendar: WorkCalendar, now: datetime) -> None:
     occurred_day = timezone.localtime(row["occurred_at"]).date()
     today = timezone.localtime(now).date()
     morning = settings.SALESTRACE_MORNING_TIME
@@ -244,7 +258,8 @@ def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], 
     for rule in rules:
         if not rule.spec.condition.holds(row):
             continue
-        due_day = add_working_days(occurred_day, rule.days, days_off)
+        # Over days no official schedule covers the date is estimated, marked and logged (never silent).
+        _reckoned, due = follow_up_due(occurred_day=occurred_day, working_days=rule.days, calendar=calendar)
         with _language():
             title = pick_language(rule.title_zh, rule.title_en)
         task_create_once(
@@ -255,8 +270,7 @@ def _tasks_for_action(row: dict, rules: list[_Rule], days_off: frozenset[date], 
                 "detail": row["customer__name"],
                 "source": Task.Source.FOLLOW_UP,
                 "rule_code": rule.code,
-                "due_at": _end_of_day(due_day),
-                "remind_at": local_at(due_day, morning),
+                **due,
                 "link": new_action_link(row["customer_id"], after=row["pk"]),
             },
         )
@@ -283,9 +297,9 @@ def follow_ups(*, now: datetime, budget: int | None = None) -> int:
     """Copy new pack rules, scan new actions, close tasks that a later action made moot."""
     follow_up_rules_sync()
     rules = _active_follow_up_rules()
-    days_off = company_days_off()
+    calendar = work_calendar()
     handled = 0
-    while (budget is None or handled < budget) and handle_one_follow_up(now=now, rules=rules, days_off=days_off):
+    while (budget is None or handled < budget) and handle_one_follow_up(now=now, rules=rules, calendar=calendar):
         handled += 1
     tasks_resolve_by_later_actions(now=now)
     return handled
@@ -347,127 +361,242 @@ def task_reminders(*, now: datetime) -> int:
 WAKEUP_SOURCE = "wakeup"
 # The seed's three moves to wake a quiet lead up, each a prefilled action form.
 WAKEUP_MOVES = ("send_industry_report", "share_customer_case", "quick_diagnosis")
-WAKEUP_BATCH = 1000
 
 
-def handle_one_wakeup_batch(*, now: datetime, size: int = WAKEUP_BATCH) -> int:
-    """Wake-up tasks for up to `size` active leads idle past their wake-up limit; 0 when none is due.
+class WakeupBatch(NamedTuple):
+    handled: int
+    last_pk: int  # the next batch starts after this customer
 
-    The owner gets the task (three moves, each opening the prefilled form); the supervisors over the
-    owner's team are CC'd with a digest of the lead's history. `Customer.wakeup_for` records the
-    idle spell (its last action time) in the same transaction, so one spell wakes one task however
-    often the sweep runs; an action starts a new spell.
+
+def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: int = 0) -> WakeupBatch:
+    """Wake-up tasks for up to `size` active leads idle past their wake-up limit (customer ids above
+    `after`), in one transaction of its own; `handled` is 0 when none is due.
+
+    The owner gets the task (three moves, its link opening the first one's prefilled form) and the
+    supervisors over the owner's team are CC'd on it; its detail carries a digest of the lead's
+    history. `Customer.wakeup_for` records the idle spell (its last action time) in the same
+    transaction, so one spell wakes one task however often the sweep runs; an action starts a new
+    spell. Nobody is messaged here: `handle_one_wakeup_notice` tells each owner once for all.
     """
+    size = size or settings.SALESTRACE_SWEEP_BATCH
     limits = IdleLimits.from_thresholds(threshold_values())
     due = Q()
     for group in idle_groups(limits, "vitality_wakeup_days", now):
         due |= group
-    candidates = list(
-        Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True)
-        .annotate(spell=active_at())
-        .filter(Q(wakeup_for__isnull=True) | ~Q(wakeup_for=F("spell")))
-        .select_related("owner")
-        .order_by("pk")[:size]
-    )
-    if not candidates:
-        return 0
-    with transaction.atomic():
-        history = wakeup_history([c.pk for c in candidates])
-        supervisors = supervisors_over_teams({c.owner.team_id for c in candidates if c.owner.team_id})
-        people = {u.pk: u for u in User.objects.filter(pk__in={pk for ids in supervisors.values() for pk in ids})}
-        catalogs: dict[str, dict[str, dict[str, str]]] = {}
-
-        def texts_in(language: str, customer: Customer, spell: datetime) -> compute.WakeupTexts:
-            """The wake-up texts in one reader's language (the owner's, or a CC'd supervisor's)."""
-            with _language(language):
-                if language not in catalogs:
-                    catalogs[language] = option_catalog().labels
-
-                def labels(option_set: str, code: str) -> str:
-                    return catalogs[language].get(option_set, {}).get(code, code)
-
-                return compute.wakeup_texts(
-                    customer_name=customer.name,
-                    idle_days=max(0, (now - spell).days),
-                    stage=labels("stage", customer.stage),
-                    history=[
-                        compute.HistoryRow(
-                            when=timezone.localtime(occurred_at).date(),
-                            key_action=labels("key_action", key_action),
-                            obstacle=labels("obstacle", obstacle),
-                            emotion=labels("emotion", emotion),
-                        )
-                        for occurred_at, key_action, obstacle, emotion in history.get(customer.pk, [])
-                    ],
-                    moves=[(labels("key_action", m), new_action_link(customer.pk, key_action=m)) for m in WAKEUP_MOVES],
-                    customer_link=absolute(f"/customers/{customer.pk}/"),
-                    rep_name=str(customer.owner),
-                )
-
-        # (customer, dedupe key, the owner's texts, [(supervisor to CC, their CC message)])
-        planned: list[tuple[Customer, str, compute.WakeupTexts, list[tuple[int, Message]]]] = []
-        for customer in candidates:
-            spell: datetime = customer.spell
-            customer.wakeup_for = spell
-            text = texts_in(customer.owner.message_language, customer, spell)
-            cc = [
-                (pk, texts_in(people[pk].message_language, customer, spell).cc_message)
-                for pk in supervisors.get(customer.owner.team_id or 0, ())
-                if pk != customer.owner_id and pk in people
-            ]
-            planned.append((customer, f"wakeup:{customer.pk}:{spell:%Y%m%dT%H%M%S}", text, cc))
-        # A task already there for a spell (another worker, or a run cut short) is neither made nor announced again.
-        keys = [key for _, key, _, _ in planned]
-        existing = set(Task.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-        fresh = [p for p in planned if p[1] not in existing]
-        Task.objects.bulk_create(
-            [
-                Task(
-                    dedupe_key=key,
-                    assignee_id=customer.owner_id,
-                    title=text.task_title[:200],
-                    detail=text.task_detail,
-                    due_at=now + timedelta(days=1),
-                    source=Task.Source.WAKE_UP,
-                    customer_id=customer.pk,
-                    link=new_action_link(customer.pk, key_action=WAKEUP_MOVES[0]),
-                    created_at=now,
-                    updated_at=now,
-                )
-                for customer, key, text, _ in fresh
-            ],
-            ignore_conflicts=True,
-            batch_size=500,
+    with transaction.atomic(), _language():
+        # Read under the row locks (PostgreSQL) or the write lock (SQLite, IMMEDIATE): the spell
+        # recorded below is the one read here, an action cannot slip in between.
+        due_now = Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True).filter(
+            Q(wakeup_for__isnull=True) | ~Q(wakeup_for=active_at())
         )
-        task_ids = dict(Task.objects.filter(dedupe_key__in=[p[1] for p in fresh]).values_list("dedupe_key", "pk"))
-        Task.cc.through.objects.bulk_create(
+        candidates = [
+            (pk, name, stage, owner_id, team_id, from_stored_datetime(spell))
+            for pk, name, stage, owner_id, team_id, spell in raw_rows(
+                due_now.filter(pk__gt=after)
+                .annotate(spell=active_at())
+                .order_by("pk")
+                .select_for_update(of=("self",))
+                .values_list("pk", "name", "stage", "owner_id", "owner__team_id", "spell")[:size]
+            )
+        ]
+        if not candidates:
+            return WakeupBatch(0, after)
+        ids = [row[0] for row in candidates]
+        history = wakeup_history(ids)
+        supervisors = supervisors_over_teams({team for *_, team, _ in candidates if team})
+        catalog = option_catalog()
+        stages, key_actions = catalog.labels.get("stage", {}), catalog.labels.get("key_action", {})
+        obstacles, emotions = catalog.labels.get("obstacle", {}), catalog.labels.get("emotion", {})
+        moves = [key_actions.get(m, m) for m in WAKEUP_MOVES]
+        links = new_action_links(ids, key_action=WAKEUP_MOVES[0])
+        tasks: list[dict[str, object]] = []
+        cc: dict[str, list[int]] = {}
+        stored_now, due_at = stored_datetime(now), stored_datetime(now + timedelta(days=1))
+        source = Task.Source.WAKE_UP.value
+        wording, zone = compute.wakeup_wording(), timezone.get_current_timezone()
+        for pk, name, stage, owner_id, team_id, spell in candidates:
+            text = compute.wakeup_texts(
+                customer_name=name,
+                idle_days=max(0, (now - spell).days),
+                stage=stages.get(stage, stage),
+                history=[
+                    compute.HistoryRow(
+                        when=occurred_at.astimezone(zone).date(),
+                        key_action=key_actions.get(key_action, key_action),
+                        obstacle=obstacles.get(obstacle, obstacle),
+                        emotion=emotions.get(emotion, emotion),
+                    )
+                    for occurred_at, key_action, obstacle, emotion in history.get(pk, [])
+                ],
+                moves=moves,
+                wording=wording,
+            )
+            key = f"wakeup:{pk}:{spell:%Y%m%dT%H%M%S}"
+            cc[key] = [user for user in supervisors.get(team_id or 0, ()) if user != owner_id]
+            tasks.append(
+                {
+                    "dedupe_key": key,
+                    "assignee_id": owner_id,
+                    "title": text.task_title[:200],
+                    "detail": text.task_detail[:2000],
+                    "due_at": due_at,
+                    "source": source,
+                    "customer_id": pk,
+                    "link": links[pk],
+                    "created_at": stored_now,
+                    "updated_at": stored_now,
+                }
+            )
+        # A task already there for a spell (another worker, or a run cut short) is not made again.
+        insert_ignoring_conflicts(Task, tasks)
+        # The tasks made just now (one made by an earlier run for the same spell already has its CCs).
+        task_ids = dict(
+            Task.objects.filter(
+                source=Task.Source.WAKE_UP, created_at=now, customer_id__gt=after, customer_id__lte=ids[-1]
+            ).values_list("dedupe_key", "pk")
+        )
+        insert_ignoring_conflicts(
+            Task.cc.through,
             [
-                Task.cc.through(task_id=task_ids[key], user_id=pk)
-                for _, key, _, cc in fresh
-                for pk, _ in cc
+                {"task_id": task_ids[key], "user_id": user}
+                for key, users in cc.items()
+                for user in users
                 if key in task_ids
             ],
-            ignore_conflicts=True,
-            batch_size=1000,
         )
-        notes = [
-            Note(recipient_of(customer.owner), text.owner_message, f"{key}:owner") for customer, key, text, _ in fresh
-        ]
-        notes += [
-            Note(recipient_of(people[pk]), cc_message, f"{key}:cc:{pk}")
-            for _, key, _, cc in fresh
-            for pk, cc_message in cc
-        ]
-        Customer.objects.bulk_update(candidates, ["wakeup_for"], batch_size=500)
-        notify(notes=notes, configs=team_configs(), source=WAKEUP_SOURCE, now=now)
-    return len(candidates)
+        Customer.objects.filter(pk__in=ids).update(wakeup_for=active_at())
+    return WakeupBatch(len(candidates), ids[-1])
 
 
-def wakeups(*, now: datetime) -> int:
-    """Every due wake-up, batch by batch; returns leads handled."""
-    handled = 0
-    while batch := handle_one_wakeup_batch(now=now):
-        handled += batch
+NOTICE_OWNERS = 100  # owners told per transaction
+
+
+def handle_one_wakeup_notice_batch(
+    *,
+    now: datetime,
+    assignee_ids: list[int],
+    configs: dict[int, ChannelConfig] | None = None,
+    catalog: OptionCatalog | None = None,
+) -> int:
+    """For each of these owners, one message about all their wake-up tasks not announced yet, and
+    one to each supervisor CC'd on them; returns the owners told.
+
+    Claimed like a task reminder (`reminded_at` set in the same transaction as the messages are
+    queued), so a rerun, or a second worker, announces nothing twice."""
+    # Option labels per reader's language (the caller's catalog is the company default's).
+    catalogs: dict[str, OptionCatalog] = {settings.LANGUAGE_CODE: catalog} if catalog is not None else {}
+
+    def labels(language: str, option_set: str, code: str) -> str:
+        if language not in catalogs:
+            with _language(language):
+                catalogs[language] = option_catalog()
+        return catalogs[language].labels.get(option_set, {}).get(code, code)
+
+    with transaction.atomic():
+        # Plain values, not model instances: a catch-up night announces a quarter of a million tasks.
+        waiting = Task.objects.filter(
+            assignee_id__in=assignee_ids,
+            source=Task.Source.WAKE_UP,
+            status=Task.Status.OPEN,
+            reminded_at=None,
+            customer__isnull=False,
+        )
+        rows = list(
+            waiting.order_by("assignee_id", "pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", "assignee_id", "link", "customer_id")
+        )
+        if not rows:
+            return 0
+        copies: dict[int, list[int]] = {}
+        for task_id, user_id in Task.cc.through.objects.filter(
+            task__in=waiting.values("pk"), user__is_active=True
+        ).values_list("task_id", "user_id"):
+            copies.setdefault(task_id, []).append(user_id)
+        if waiting.update(reminded_at=now) != len(rows):
+            return 0  # another worker got there first; its transaction sends the messages
+        # Who reads about which task; each message lists its first MAX_LINES leads and counts the rest.
+        readers: dict[tuple[int, int], list[tuple[int, str, int]]] = {}
+        for task_id, owner_id, link, customer_id in rows:
+            for reader in (owner_id, *copies.get(task_id, ())):
+                readers.setdefault((owner_id, reader), []).append((task_id, link, customer_id))
+        shown = {c for listed in readers.values() for _, _, c in listed[: compute.MAX_LINES]}
+        customers = {
+            pk: (name, stage, last_active_at or created_at)
+            for pk, name, stage, last_active_at, created_at in Customer.objects.filter(pk__in=shown).values_list(
+                "pk", "name", "stage", "last_active_at", "created_at"
+            )
+        }
+        latest = wakeup_history(shown, per_customer=1)
+        people = {u.pk: u for u in User.objects.filter(pk__in={r for _, r in readers} | set(assignee_ids))}
+        page, zone = tasks_page_link(), timezone.get_current_timezone()
+
+        def lead(customer_id: int, link: str, language: str) -> compute.WakeupLead:
+            name, stage, active = customers[customer_id]
+            last = latest.get(customer_id)
+            return compute.WakeupLead(
+                customer_name=name,
+                idle_days=max(0, (now - active).days),
+                stage=labels(language, "stage", stage),
+                latest=compute.HistoryRow(
+                    when=last[0][0].astimezone(zone).date(),
+                    key_action=labels(language, "key_action", last[0][1]),
+                    obstacle=labels(language, "obstacle", last[0][2]),
+                    emotion=labels(language, "emotion", last[0][3]),
+                )
+                if last
+                else None,
+                link=link or absolute(f"/customers/{customer_id}/"),
+            )
+
+        notes: list[Note] = []
+        for (owner_id, reader_id), listed in sorted(readers.items(), key=lambda kv: (kv[0][0], kv[0][0] != kv[0][1])):
+            owner, reader = people.get(owner_id), people.get(reader_id)
+            if owner is None or reader is None or not owner.is_active or not reader.is_active:
+                continue  # left the company since: the tasks stay for whoever takes the leads over
+            language = reader.message_language  # each reader's own language, owner or CC'd supervisor
+            leads = [lead(customer_id, link, language) for _, link, customer_id in listed[: compute.MAX_LINES]]
+            digest = hashlib.sha256(",".join(str(t) for t, _, _ in listed).encode()).hexdigest()[:16]
+            with _language(language):
+                if reader_id == owner_id:
+                    message = compute.wakeup_owner_message(
+                        rep_name=str(owner),
+                        rep_id_on_vendor=owner.wecom_userid,
+                        leads=leads,
+                        count=len(listed),
+                        page_link=page,
+                    )
+                    note = Note(recipient_of(owner), message, f"wakeup:{owner_id}:{digest}:owner")
+                else:
+                    message = compute.wakeup_cc_message(
+                        rep_name=str(owner), leads=leads, count=len(listed), page_link=page
+                    )
+                    note = Note(recipient_of(reader), message, f"wakeup:{owner_id}:{digest}:cc:{reader_id}")
+            notes.append(note)
+        notify(notes=notes, configs=configs if configs is not None else team_configs(), source=WAKEUP_SOURCE, now=now)
+    return len({owner for owner, _ in readers})
+
+
+def wakeups(*, now: datetime, size: int | None = None) -> int:
+    """Every due wake-up, batch by batch (each committed on its own), then one notice per owner;
+    returns leads handled. A run cut short between batches is finished by the next one."""
+    handled, after, turns = 0, 0, WriterTurns()
+    while (batch := handle_one_wakeup_batch(now=now, size=size, after=after)).handled:
+        handled += batch.handled
+        after = batch.last_pk
+        turns.after_batch()
+    configs, catalog = team_configs(), option_catalog()
+    waiting = list(
+        Task.objects.filter(source=Task.Source.WAKE_UP, status=Task.Status.OPEN, reminded_at=None)
+        .order_by("assignee_id")
+        .values_list("assignee_id", flat=True)
+        .distinct()
+    )
+    for start in range(0, len(waiting), NOTICE_OWNERS):
+        handle_one_wakeup_notice_batch(
+            now=now, assignee_ids=waiting[start : start + NOTICE_OWNERS], configs=configs, catalog=catalog
+        )
+        turns.after_batch()
     return handled
 
 

@@ -63,6 +63,14 @@ class Task(models.Model):
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    due_uncertain = models.BooleanField(
+        _("due date estimated"),
+        default=False,
+        help_text=_(
+            "Counted in working days over dates no official holiday schedule covers yet; "
+            "recounted when the schedule is entered."
+        ),
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -107,6 +115,53 @@ class CompanyDayOff(models.Model):
     class Meta:
         verbose_name = _("company day off")
         verbose_name_plural = _("company days off")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class OfficialYear(models.Model):
+    """One year of the official holiday schedule (the State Council notice), entered by an admin."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    confirmed = models.BooleanField(
+        _("confirmed"),
+        default=False,
+        help_text=_(
+            "Checked against the official notice: every day off and every adjusted working day (调休) "
+            "of the year is entered. Until then the year counts as not covered."
+        ),
+    )
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("e.g. the notice number or file"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("official holiday schedule")
+        verbose_name_plural = _("official holiday schedules")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class OfficialDay(models.Model):
+    """A day of an official schedule: a day off, or a weekend day worked in exchange (调休)."""
+
+    class Kind(models.TextChoices):
+        OFF = "off", _("Day off")
+        WORK = "work", _("Adjusted working day (调休)")
+
+    schedule = models.ForeignKey(
+        OfficialYear, verbose_name=_("official holiday schedule"), on_delete=models.CASCADE, related_name="days"
+    )
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("official day")
+        verbose_name_plural = _("official days")
         ordering = ["date"]
 
     def __str__(self) -> str:

@@ -16,12 +16,14 @@ from salestrace.actions.compute import summary_needed
 from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.rules import evidence_values
 from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.core.bulk import from_stored_datetime, raw_rows
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
 from salestrace.org.selectors import COMPANY_WIDE, team_chain, team_subtree_ids
 from salestrace.todos.compute import ActionRow, NextStepRow, TaskRow
-from salestrace.todos.models import CompanyDayOff, Task
+from salestrace.todos.models import CompanyDayOff, OfficialDay, OfficialYear, Task
+from salestrace.todos.workdays import OfficialSchedule, WorkCalendar
 
 # --- links -------------------------------------------------------------------------------------
 
@@ -43,6 +45,13 @@ def new_action_link(customer_id: int, **query: object) -> str:
     path = _path("actions:new", [customer_id], f"/customers/{customer_id}/actions/new/")
     params = "&".join(f"{k}={v}" for k, v in query.items())
     return absolute(path + (f"?{params}" if params else ""))
+
+
+def new_action_links(customer_ids: Iterable[int], **query: object) -> dict[int, str]:
+    """`new_action_link` for many customers, the URL resolved once (a sweep makes thousands)."""
+    sentinel = 999_999_999_999
+    template = new_action_link(sentinel, **query)
+    return {pk: template.replace(f"/{sentinel}/", f"/{pk}/", 1) for pk in customer_ids}
 
 
 def tasks_page_link() -> str:
@@ -78,6 +87,46 @@ def reminder_times() -> dict[int, time]:
 
 def company_days_off() -> frozenset[date]:
     return frozenset(CompanyDayOff.objects.values_list("date", flat=True))
+
+
+def work_calendar() -> WorkCalendar:
+    """The working-day calendar: the official schedules admins entered, then the packages, plus company days off."""
+    off: set[date] = set()
+    work: set[date] = set()
+    for day, kind in OfficialDay.objects.values_list("date", "kind"):
+        (work if kind == OfficialDay.Kind.WORK else off).add(day)
+    schedule = OfficialSchedule(
+        confirmed_years=frozenset(OfficialYear.objects.filter(confirmed=True).values_list("year", flat=True)),
+        days_off=frozenset(off),
+        working_days=frozenset(work),
+    )
+    return WorkCalendar(schedule, company_days_off())
+
+
+@dataclass(frozen=True)
+class CalendarGap:
+    """Years in the coming days that no official schedule covers, and what decides them meanwhile."""
+
+    years: tuple[int, ...]
+    first_day: date
+    fallback: str  # Basis value of the first uncovered year
+
+
+CALENDAR_HORIZON_DAYS = 60
+
+
+def calendar_gap(
+    *, today: date, days: int = CALENDAR_HORIZON_DAYS, calendar: WorkCalendar | None = None
+) -> CalendarGap | None:
+    """None when an official schedule covers every day from `today` to `days` later."""
+    if calendar is None:  # coverage needs the confirmed years only: one query
+        confirmed = frozenset(OfficialYear.objects.filter(confirmed=True).values_list("year", flat=True))
+        calendar = WorkCalendar(OfficialSchedule(confirmed_years=confirmed))
+    years = calendar.unknown_years(today, days)
+    if not years:
+        return None
+    first = max(today, date(years[0], 1, 1))
+    return CalendarGap(tuple(years), first, calendar.basis(first).value)
 
 
 # --- what reps are missing (the 18:00 sweep) -----------------------------------------------------
@@ -277,7 +326,7 @@ WAKEUP_HISTORY = 3
 
 
 def wakeup_history(
-    customer_ids: list[int], *, per_customer: int = WAKEUP_HISTORY
+    customer_ids: Iterable[int], *, per_customer: int = WAKEUP_HISTORY
 ) -> dict[int, list[tuple[datetime, str, str, str]]]:
     """The latest actions of each customer, newest first: (occurred_at, key_action, obstacle, emotion); one query."""
     rows = (
@@ -286,10 +335,10 @@ def wakeup_history(
         .values_list("customer_id", "occurred_at", "key_action", "obstacle", "emotion")
     )
     history: dict[int, list[tuple[datetime, str, str, str]]] = {}
-    for customer_id, occurred_at, key_action, obstacle, emotion in rows.iterator(chunk_size=2000):
+    for customer_id, occurred_at, key_action, obstacle, emotion in raw_rows(rows):
         kept = history.setdefault(customer_id, [])
         if len(kept) < per_customer:
-            kept.append((occurred_at, key_action, obstacle, emotion))
+            kept.append((from_stored_datetime(occurred_at), key_action, obstacle, emotion))
     return history
 
 

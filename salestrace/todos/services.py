@@ -1,13 +1,15 @@
-"""The only writers of tasks, follow-up rules and company days off."""
+"""The only writers of tasks, follow-up rules, company days off and the official holiday schedules."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import TemplatePack
@@ -16,8 +18,11 @@ from salestrace.core.errors import FieldError, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
 from salestrace.org.selectors import assignable_users, customer_scope, is_manager
-from salestrace.todos.models import FollowUpRule, JobCursor, Task
-from salestrace.todos.selectors import task_get
+from salestrace.todos.models import FollowUpRule, JobCursor, OfficialDay, OfficialYear, Task
+from salestrace.todos.selectors import local_at, task_get, work_calendar
+from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef, statutory_draft
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -150,3 +155,83 @@ def follow_up_rules_sync() -> int:
         cursor.stamp = stamp
         cursor.save(update_fields=["stamp"])
     return written
+
+
+# --- the official holiday schedule ----------------------------------------------------------------
+
+
+def follow_up_due(
+    *, occurred_day: date, working_days: int, calendar: WorkCalendar, log: bool = True
+) -> tuple[Reckoned, dict[str, object]]:
+    """When a follow-up `working_days` after `occurred_day` is due, as Task fields (due, reminder,
+    whether it was estimated over days no official schedule covers); logged when estimated."""
+    reckoned = calendar.add(occurred_day, working_days)
+    if log and not reckoned.certain:
+        logger.warning(
+            "follow-up due %s estimated: no official holiday schedule covers %s (source: %s)",
+            reckoned.day,
+            sorted({d.year for d in reckoned.uncertain}),
+            calendar.basis(reckoned.uncertain[0]).value,
+        )
+    return reckoned, {
+        "due_at": local_at(reckoned.day, settings.SALESTRACE_REMINDER_TIME),
+        "remind_at": local_at(reckoned.day, settings.SALESTRACE_MORNING_TIME),
+        "due_uncertain": not reckoned.certain,
+    }
+
+
+def follow_ups_recount(*, now: datetime, years: Sequence[int] = ()) -> int:
+    """Count open follow-ups again on today's calendar, after a schedule was entered or corrected:
+    every estimated one, and those not yet reminded that fall due in `years` or later.
+
+    A reminder already sent is not moved; returns the tasks whose due date or certainty changed."""
+    calendar = work_calendar()
+    days = dict(FollowUpRule.objects.values_list("code", "due_working_days"))
+    touched = Q(due_uncertain=True)
+    if years:
+        touched |= Q(reminded_at__isnull=True, due_at__gte=local_at(date(min(years), 1, 1), time.min))
+    tasks = Task.objects.filter(
+        touched, status=Task.Status.OPEN, source=Task.Source.FOLLOW_UP, action__isnull=False
+    ).select_related("action")
+    changed = 0
+    for task in tasks:
+        if task.rule_code not in days or task.action is None:
+            continue
+        occurred = timezone.localtime(task.action.occurred_at).date()
+        _reckoned, fields = follow_up_due(
+            occurred_day=occurred, working_days=days[task.rule_code], calendar=calendar, log=False
+        )
+        if task.reminded_at is not None:
+            fields.pop("remind_at")
+        if all(getattr(task, name) == value for name, value in fields.items()):
+            continue
+        changed += Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(**fields, updated_at=now)
+    return changed
+
+
+@transaction.atomic
+def official_year_load(*, year: YearDef, now: datetime) -> OfficialYear:
+    """Write one year of the official schedule, replacing its days; then recount estimated follow-ups."""
+    schedule, _created = OfficialYear.objects.update_or_create(
+        year=year.year, defaults={"confirmed": year.confirmed, "source": year.source[:200], "updated_at": now}
+    )
+    OfficialDay.objects.filter(schedule=schedule).delete()
+    # A day filed under another year's schedule by hand moves to the year it belongs to.
+    OfficialDay.objects.filter(date__in=[d.day for d in year.days]).delete()
+    OfficialDay.objects.bulk_create(
+        [OfficialDay(schedule=schedule, date=d.day, kind=d.kind, name=d.name[:100]) for d in year.days]
+    )
+    follow_ups_recount(now=now, years=[year.year])
+    return schedule
+
+
+@transaction.atomic
+def official_year_draft(*, year: int, now: datetime) -> OfficialYear:
+    """An unconfirmed schedule of `year` proposed from the holidays package (statutory days, no 调休),
+    for an admin to complete from the notice; refused when the year has a schedule already."""
+    if OfficialYear.objects.filter(year=year).exists():
+        raise RuleViolation([FieldError("year", "exists", _("This year has a schedule already."))])
+    draft = statutory_draft(year)
+    if not draft.days:
+        raise RuleViolation([FieldError("year", "unknown", _("The holidays package knows no holidays for this year."))])
+    return official_year_load(year=draft, now=now)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from salestrace.actions.demo import shelf_photo
 from salestrace.actions.models import ActionLog
+from salestrace.actions.tests.evidence_files import run_photo_worker
 from salestrace.catalog.rules import RuleSpec, evaluate, parse_condition, parse_requires
 from tests.browser.conftest import PHONE, Interactions, screenshot
 
@@ -116,8 +117,15 @@ def test_price_negotiation_visit_with_its_photo_in_the_form_takes_seven_interact
     first = page.locator(".timeline .entry").first
     expect(first).to_contain_text("预算不足")
     expect(first).to_contain_text("按新账期重新报价")
-    expect(first.locator(".evidence-item img")).to_have_attribute("src", re.compile(r"/watermarked$"))
+    # with her photo shown at once while the worker stamps it (盖章中)
+    expect(first.locator(".evidence-item img")).to_have_attribute("src", re.compile(r"/original$"))
+    expect(first.locator('[data-processing="pending"]')).to_have_text("盖章中")
     screenshot(page, "07-saved")
+    # and once the worker has run, the stamped copy
+    assert run_photo_worker() == 1
+    page.reload()
+    first = page.locator(".timeline .entry").first
+    expect(first.locator(".evidence-item img")).to_have_attribute("src", re.compile(r"/watermarked$"))
     action = ActionLog.objects.order_by("-id").first()
     assert action is not None
     assert (action.stage, action.obstacle, action.next_step_deliverable) == (
@@ -163,6 +171,7 @@ def test_a_visit_started_from_the_camera_takes_at_most_six_interactions(page_as:
     action = ActionLog.objects.order_by("-id").first()
     assert action is not None
     assert action.contact_method == "visit"
+    assert run_photo_worker() == 1
     assert action.evidence.get().derivative
     print(f"\ninteractions: {done.count} ({', '.join(done.log)})")
     assert done.count <= 6, done.log

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import wave
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -140,3 +141,14 @@ def amr_bytes(frame_types: Sequence[int], *, wideband: bool = False) -> bytes:
 
 def upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def run_photo_worker(now: datetime | None = None) -> int:
+    """Do what the huey worker does after photo uploads: stamp, hash and flag every pending photo
+    (`evidence_process`, the task's own code). Returns how many were processed."""
+    from salestrace.actions.evidence_services import evidence_process
+    from salestrace.actions.models import Evidence
+    from salestrace.core import clock
+
+    pending = Evidence.objects.filter(processing=Evidence.Processing.PENDING).order_by("pk")
+    return sum(evidence_process(evidence_id=pk, now=now or clock.now()) for pk in pending.values_list("pk", flat=True))

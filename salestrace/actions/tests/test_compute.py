@@ -142,3 +142,43 @@ def test_a_phone_sized_photo_re_encoded_at_another_quality_keeps_a_near_identica
     ]
     assert compute.hash_distance(hashes[0], hashes[1]) <= 4
     assert compute.hash_distance(hashes[0], hashes[2]) > 4
+
+
+def _encoded(fmt: str, **options: object) -> bytes:
+    from PIL import Image
+
+    from salestrace.actions.demo import shelf_photo
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(shelf_photo(seed=4))).save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("JPEG", {}), ("JPEG", {"progressive": True}), ("PNG", {}), ("WEBP", {})])
+@pytest.mark.parametrize("kept", [0.5, 0.99])
+def test_a_picture_cut_short_is_refused_before_it_is_decoded(fmt, options, kept):
+    # given a picture whose upload stopped part of the way
+    whole = _encoded(fmt, **options)
+    cut = whole[: int(len(whole) * kept)]
+    # when it is checked the quick way, then it is refused as truncated, and the whole one is not
+    with pytest.raises(compute.BadFile) as refused:
+        compute.check_image(cut, max_pixels=40_000_000)
+    assert refused.value.code == "truncated"
+    assert compute.check_image(whole, max_pixels=40_000_000) == f"image/{fmt.lower()}"
+
+
+def test_a_motion_photo_with_its_video_after_the_jpeg_end_is_accepted():
+    # given a phone's "motion photo": a whole JPEG with a short video appended after its end marker
+    data = _encoded("JPEG") + b"\x00\x00\x00\x18ftypmp42" + bytes(4096)
+    # when it is checked, then it is a JPEG like any other
+    assert compute.check_image(data, max_pixels=40_000_000) == "image/jpeg"
+
+
+def test_a_picture_with_too_many_pixels_is_refused_from_its_header():
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(out, format="PNG")
+    with pytest.raises(compute.BadFile) as refused:
+        compute.check_image(out.getvalue(), max_pixels=40_000_000)
+    assert refused.value.code == "too_many_pixels"

@@ -17,6 +17,7 @@ from salestrace.actions.tests.evidence_files import (
     amr_bytes,
     ffmpeg,
     photo_bytes,
+    run_photo_worker,
     spoken_wav,
     upload,
     wav_bytes,
@@ -43,6 +44,13 @@ def post_evidence(api: Any, action_id: int, kind: str, data: bytes, name: str = 
     return api.client.post(f"/api/v1/actions/{action_id}/evidence", payload, **api.headers)
 
 
+def stamped(api: Any, response: Any) -> dict[str, Any]:
+    """An accepted photo upload as the API shows it once the worker has stamped it."""
+    assert response.status_code == 201, response.content
+    run_photo_worker()
+    return dict(api.get(f"/evidence/{response.json()['id']}").json())
+
+
 def fetch(api: Any, url: str) -> bytes:
     response = api.client.get(url, **api.headers)
     assert response.status_code == 200, response.content
@@ -59,21 +67,26 @@ def test_visit_photo_keeps_the_original_and_stores_a_stamped_copy(personas, api_
     original = photo_bytes(taken_at=(now - timedelta(minutes=31)).replace(tzinfo=None))
     # when she uploads it with the browser's position
     response = post_evidence(alice, visit, "photo", original, latitude="31.18834", longitude="121.43676")
-    # then the original is kept byte for byte and the copy carries the stamp at the bottom only
+    # then the answer has the original's checks and says the stamping is pending
     assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["sha256"] == hashlib.sha256(original).hexdigest()
-    assert body["mime_type"] == "image/jpeg"
+    answered = response.json()
+    assert answered["sha256"] == hashlib.sha256(original).hexdigest()
+    assert answered["mime_type"] == "image/jpeg"
+    assert (answered["processing"], answered["watermarked_url"]) == ("pending", None)
+    # and once the worker has run, the original is kept byte for byte and the copy carries the
+    # stamp at the bottom only
+    body = stamped(alice, response)
+    assert body["processing"] == "done"
     assert body["flags"] == []
     assert body["taken_at"].startswith("2026-11-26T01:29:00")  # EXIF wall clock read as Shanghai time
     assert fetch(alice, body["original_url"]) == original
-    stamped = Image.open(io.BytesIO(fetch(alice, body["watermarked_url"]))).convert("L")
+    copy = Image.open(io.BytesIO(fetch(alice, body["watermarked_url"]))).convert("L")
     plain = Image.open(io.BytesIO(original)).convert("L")
-    assert stamped.size == plain.size
+    assert copy.size == plain.size
     band = (0, 520, 800, 600)
     top = (0, 0, 800, 300)
-    band_diff = abs(ImageStat.Stat(stamped.crop(band)).mean[0] - ImageStat.Stat(plain.crop(band)).mean[0])
-    top_diff = abs(ImageStat.Stat(stamped.crop(top)).mean[0] - ImageStat.Stat(plain.crop(top)).mean[0])
+    band_diff = abs(ImageStat.Stat(copy.crop(band)).mean[0] - ImageStat.Stat(plain.crop(band)).mean[0])
+    top_diff = abs(ImageStat.Stat(copy.crop(top)).mean[0] - ImageStat.Stat(plain.crop(top)).mean[0])
     assert band_diff > 30
     assert top_diff < 2
     evidence = Evidence.objects.get(pk=body["id"])
@@ -94,7 +107,7 @@ def test_photo_without_exif_is_flagged(personas, api_as, shop, now):
     alice = api_as(personas.alice)
     visit = log_visit(alice, shop, now)
     response = post_evidence(alice, visit, "photo", photo_bytes(), name="shelf.png")
-    assert response.json()["flags"] == ["no_exif"]
+    assert stamped(alice, response)["flags"] == ["no_exif"]
 
 
 def test_photo_taken_long_before_the_visit_is_flagged(personas, api_as, shop, now, settings):
@@ -106,8 +119,7 @@ def test_photo_taken_long_before_the_visit_is_flagged(personas, api_as, shop, no
     old = photo_bytes(taken_at=(now - timedelta(days=1)).replace(tzinfo=None))
     response = post_evidence(alice, visit, "photo", old)
     # then it is flagged, and still stored
-    assert response.status_code == 201
-    assert response.json()["flags"] == ["exif_time_mismatch"]
+    assert stamped(alice, response)["flags"] == ["exif_time_mismatch"]
 
 
 def test_the_same_photo_on_another_visit_is_flagged_as_reused(personas, api_as, shop, now):
@@ -115,9 +127,9 @@ def test_the_same_photo_on_another_visit_is_flagged_as_reused(personas, api_as, 
     first = log_visit(alice, shop, now - timedelta(hours=3))
     second = log_visit(alice, make_customer(owner=personas.alice), now)
     picture = photo_bytes(taken_at=(now - timedelta(hours=3)).replace(tzinfo=None))
-    assert post_evidence(alice, first, "photo", picture).json()["flags"] == []
+    assert stamped(alice, post_evidence(alice, first, "photo", picture))["flags"] == []
     # when the same picture backs another visit
-    flags = post_evidence(alice, second, "photo", picture).json()["flags"]
+    flags = stamped(alice, post_evidence(alice, second, "photo", picture))["flags"]
     assert "reused_photo" in flags
 
 
@@ -126,12 +138,12 @@ def test_a_re_encoded_copy_of_a_photo_is_flagged_as_reused(personas, api_as, sho
     alice = api_as(personas.alice)
     first = log_visit(alice, shop, now - timedelta(hours=1))
     picture = photo_bytes(taken_at=(now - timedelta(hours=1)).replace(tzinfo=None))
-    post_evidence(alice, first, "photo", picture)
+    stamped(alice, post_evidence(alice, first, "photo", picture))
     # when a smaller, re-compressed copy (other bytes, same picture) backs another visit
     copy = io.BytesIO()
     Image.open(io.BytesIO(picture)).resize((640, 480)).save(copy, format="JPEG", quality=60)
     second = log_visit(alice, make_customer(owner=personas.alice), now)
-    body = post_evidence(alice, second, "photo", copy.getvalue()).json()
+    body = stamped(alice, post_evidence(alice, second, "photo", copy.getvalue()))
     # then it is caught by the perceptual hash
     assert body["sha256"] != hashlib.sha256(picture).hexdigest()
     assert "reused_photo" in body["flags"]
@@ -140,13 +152,13 @@ def test_a_re_encoded_copy_of_a_photo_is_flagged_as_reused(personas, api_as, sho
 def test_different_photos_are_not_flagged_as_reused(personas, api_as, shop, now):
     alice = api_as(personas.alice)
     first = log_visit(alice, shop, now - timedelta(hours=1))
-    post_evidence(alice, first, "photo", photo_bytes(taken_at=now.replace(tzinfo=None)))
+    stamped(alice, post_evidence(alice, first, "photo", photo_bytes(taken_at=now.replace(tzinfo=None))))
     second = log_visit(alice, make_customer(owner=personas.alice), now)
     other = Image.new("RGB", (800, 600), (30, 30, 30))
     Image.Image.paste(other, (240, 240, 240), (0, 0, 400, 600))
     out = io.BytesIO()
     other.save(out, format="PNG")
-    assert "reused_photo" not in post_evidence(alice, second, "photo", out.getvalue()).json()["flags"]
+    assert "reused_photo" not in stamped(alice, post_evidence(alice, second, "photo", out.getvalue()))["flags"]
 
 
 # --- bad uploads -------------------------------------------------------------------------------
@@ -167,6 +179,35 @@ def test_a_text_file_named_jpg_is_refused_in_chinese(personas, api_as, shop, now
     assert (error["field"], error["code"]) == ("file", "unsupported_type")
     assert "不支持" in error["message"]
     assert Evidence.objects.count() == 0
+
+
+def _png_with_a_broken_picture() -> bytes:
+    """A PNG whose chunks and checksums are all in order but whose pixel data is not zlib: it can
+    only be found out by decoding it."""
+    import struct
+    import zlib
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="PNG")
+    data = out.getvalue()
+    start = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[start : start + 4])[0]
+    junk = bytes(range(7, 7 + length))
+    chunk = struct.pack(">I", length) + b"IDAT" + junk + struct.pack(">I", zlib.crc32(b"IDAT" + junk))
+    return data[:start] + chunk + data[start + 12 + length :]
+
+
+def test_a_photo_that_only_decoding_finds_broken_is_kept_and_shown_as_not_stamped(personas, api_as, shop, now):
+    # given a visit and a picture broken inside its compressed data
+    alice = api_as(personas.alice)
+    visit = log_visit(alice, shop, now)
+    response = post_evidence(alice, visit, "photo", _png_with_a_broken_picture(), name="shelf.png")
+    # when it is uploaded, then it is accepted at once (it is not decoded while the rep waits)
+    assert response.status_code == 201, response.content
+    # and the worker marks it as not stamped, keeping the original
+    body = stamped(alice, response)
+    assert (body["processing"], body["watermarked_url"]) == ("failed", None)
+    assert alice.client.get(body["original_url"], **alice.headers).status_code == 200
 
 
 def test_a_truncated_jpeg_is_refused_in_english(personas, api_as, shop, now):
@@ -361,7 +402,7 @@ def test_files_written_for_an_evidence_row_that_cannot_be_saved_are_deleted(
 
     alice = api_as(personas.alice)
     visit = log_visit(alice, shop, now)
-    # when a photo (original and stamped copy) is uploaded
+    # when a photo is uploaded
     with pytest.raises(IntegrityError, match="evidence refused"):
         post_evidence(alice, visit, "photo", photo_bytes(taken_at=now.replace(tzinfo=None)))
     # then neither file is left behind in storage
@@ -373,4 +414,5 @@ def test_files_of_a_saved_evidence_row_are_kept(personas, api_as, shop, now, set
     alice = api_as(personas.alice)
     visit = log_visit(alice, shop, now)
     assert post_evidence(alice, visit, "photo", photo_bytes()).status_code == 201
+    run_photo_worker()
     assert len(stored_files(settings)) == 2

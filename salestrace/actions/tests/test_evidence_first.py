@@ -13,7 +13,13 @@ from django.test import Client
 
 from salestrace.actions.evidence_services import evidence_recognise, evidence_sweep_unattached, evidence_upload
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
-from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, photo_bytes, upload, wav_bytes
+from salestrace.actions.tests.evidence_files import (
+    chat_screenshot_bytes,
+    photo_bytes,
+    run_photo_worker,
+    upload,
+    wav_bytes,
+)
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 from salestrace.actions.tests.test_recognition import CHAT, share_recognised
 from salestrace.customers.models import Customer
@@ -65,24 +71,29 @@ def test_a_photo_uploaded_first_is_attached_with_the_visit_and_checked_against_i
     photo = uploaded.json()
     assert photo["action_id"] is None
     assert photo["customer_id"] == shop.pk
-    assert photo["watermarked_url"]
-    # when she logs the visit with it
+    assert (photo["processing"], photo["watermarked_url"]) == ("pending", None)
+    # when she logs the visit with it, before the worker has stamped it
     response = alice.post(
         "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[photo["id"]])
     )
-    # then the visit is saved with the photo attached, and no flag is raised
+    # then the upload meets the photo rule: the visit is saved with the photo attached
     assert response.status_code == 201, response.content
     action_id = response.json()["id"]
     detail = alice.get(f"/actions/{action_id}").json()
-    assert [e["id"] for e in detail["evidence"]] == [photo["id"]]
-    assert detail["evidence"][0]["flags"] == []
+    assert [(e["id"], e["processing"]) for e in detail["evidence"]] == [(photo["id"], "pending")]
+    # and once the worker has run, the photo is stamped and checked against the visit: no flag
+    assert run_photo_worker() == 1
+    stamped = alice.get(f"/actions/{action_id}").json()["evidence"][0]
+    assert (stamped["processing"], stamped["flags"]) == ("done", [])
+    assert stamped["watermarked_url"]
     assert detail["summary_needed"] is False
 
 
 def test_the_time_and_reuse_checks_run_when_the_photo_meets_its_visit(personas, api_as, shop, now, settings):
-    # given a visit already backed by a photo
+    # given a visit already backed by a photo, stamped before the visit was saved
     alice = api_as(personas.alice)
     first = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()
+    run_photo_worker()
     assert (
         alice.post(
             "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[first["id"]])
@@ -96,12 +107,16 @@ def test_the_time_and_reuse_checks_run_when_the_photo_meets_its_visit(personas, 
     body["occurred_at"] = (now + timedelta(minutes=1)).isoformat()
     settings.EVIDENCE_EXIF_TOLERANCE_MINUTES = 2
     response = alice.post("/actions", body)
-    # then it is saved (flags ask for a second look; they do not refuse) and flagged twice
+    # then it is saved (flags ask for a second look; they do not refuse) and, once the worker has
+    # stamped it, flagged twice
     assert response.status_code == 201, response.content
+    run_photo_worker()
     assert set(Evidence.objects.get(pk=again["id"]).flags) == {"reused_photo", "exif_time_mismatch"}
-    # and an upload nobody attached does not count as a previous use
+    # and an upload nobody attached does not count as a previous use (both stamped before the
+    # save this time: the checks run at the attach)
     stray = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=90)).json()
     fresh = upload_first(alice, shop.pk, "photo", visit_photo(now, seed=90)).json()
+    run_photo_worker()
     assert (
         alice.post(
             "/actions", valid_price_negotiation(shop.pk, now, contact_method="visit", evidence_ids=[fresh["id"]])
@@ -286,6 +301,7 @@ def test_uploads_nobody_attached_are_swept_with_their_files_after_a_day(
         upload=upload("y.jpg", visit_photo(now, seed=2)),
         now=now + timedelta(hours=20),
     ).pk
+    run_photo_worker()
     assert len(stored_files(settings)) == 6  # original + stamped copy, three times
     assert evidence_sweep_unattached(now=now + timedelta(hours=23)) == 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -463,3 +479,108 @@ def test_the_admin_lists_uploads_read_only_with_the_unattached_ones_apart(person
     detail = admin.get(f"/admin/actions/evidence/{loose}/change/")
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.content.decode()
+
+
+def test_a_photo_whose_stamping_was_lost_is_queued_again_by_the_hourly_sweep(personas, api_as, shop, now):
+    # given a visit photo whose stamping was never queued (the commit callback did not run)
+    from huey.contrib.djhuey import HUEY
+
+    from salestrace.actions.evidence_services import evidence_requeue_stuck
+
+    alice = api_as(personas.alice)
+    photo = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()
+    assert photo["processing"] == "pending"
+    # then a young one is left alone
+    assert evidence_requeue_stuck(now=now + timedelta(minutes=5)) == 0
+    # and a stuck one is queued again and stamped (huey runs it where it is queued, this test only)
+    HUEY.immediate = True
+    try:
+        assert evidence_requeue_stuck(now=now + timedelta(minutes=20)) == 1
+    finally:
+        HUEY.immediate = False
+    stamped = Evidence.objects.get(pk=photo["id"])
+    assert (stamped.processing, bool(stamped.derivative), len(stamped.image_hash)) == ("done", True, 16)
+    assert evidence_requeue_stuck(now=now + timedelta(minutes=40)) == 0
+
+
+def test_a_photo_stamped_twice_keeps_the_first_copy_and_leaves_no_stray_file(personas, api_as, shop, now, settings):
+    # given a photo the worker has stamped
+    from salestrace.actions.evidence_services import evidence_process
+
+    alice = api_as(personas.alice)
+    photo_id = upload_first(alice, shop.pk, "photo", visit_photo(now)).json()["id"]
+    assert evidence_process(evidence_id=photo_id, now=now) is True
+    first = Evidence.objects.get(pk=photo_id).derivative.name
+    # when a second task for it runs (a requeue raced the first one)
+    again = evidence_process(evidence_id=photo_id, now=now)
+    # then nothing changes and only the original and one stamped copy are stored
+    assert again is False
+    assert Evidence.objects.get(pk=photo_id).derivative.name == first
+    assert len(stored_files(settings)) == 2
+
+
+def _write_without_a_row(relative: str, data: bytes) -> str:
+    """A file as a process killed between writing it and saving its row leaves it."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    return default_storage.save(relative, ContentFile(data))
+
+
+def test_files_no_row_names_are_swept_once_past_the_grace_period(personas, api_as, shop, settings):
+    # given a stamped visit photo (two files with their row) and two files a killed upload left
+    # behind, one in the customer's folder and one in a folder of its own
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    settings.EVIDENCE_ORPHAN_GRACE_HOURS = 6
+    real_now = timezone.now()
+    alice = api_as(personas.alice)
+    kept = attached_photo(alice, shop, real_now)
+    run_photo_worker()
+    orphans = [
+        _write_without_a_row(f"evidence/{shop.pk}/lost.jpg", visit_photo(real_now)),
+        _write_without_a_row("evidence/999999/lost.png", b"\x89PNG half"),
+    ]
+    assert len(stored_files(settings)) == 4
+    # when the sweep runs within the grace period, then nothing is touched: the row may be on its way
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=5)) == 0
+    assert len(stored_files(settings)) == 4
+    # when it runs past the grace period, then only the files no row names are deleted
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=7)) == 2
+    photo = Evidence.objects.get(pk=kept)
+    media = Path(settings.MEDIA_ROOT)
+    assert stored_files(settings) == sorted([Path(photo.original.path), Path(photo.derivative.path)])
+    assert not any((media / name).exists() for name in orphans)
+    # and a rerun finds nothing
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=8)) == 0
+
+
+def test_the_sweep_finds_nothing_to_do_before_any_evidence_was_stored(db, settings):
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    assert evidence_sweep_orphan_files(now=timezone.now()) == 0
+
+
+def test_idempotency_keys_are_forgotten_after_the_retention_window(personas, api_as, shop, now, settings):
+    # given a save sent with an Idempotency-Key, and a retention of 48 hours
+    from salestrace.actions.models import IdempotencyRecord
+    from salestrace.actions.services import idempotency_purge
+
+    settings.IDEMPOTENCY_RETENTION_HOURS = 48
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now)
+    first = alice.post("/actions", body, HTTP_IDEMPOTENCY_KEY="phone-retry-1")
+    assert first.status_code == 201
+    recorded = IdempotencyRecord.objects.get().created_at
+    # when the purge runs inside the window, then a retry still gets the first action
+    assert idempotency_purge(now=recorded + timedelta(hours=47)) == 0
+    assert alice.post("/actions", body, HTTP_IDEMPOTENCY_KEY="phone-retry-1").json()["id"] == first.json()["id"]
+    # when it runs past the window, then the key is forgotten (the action itself stays)
+    assert idempotency_purge(now=recorded + timedelta(hours=49)) == 1
+    assert not IdempotencyRecord.objects.exists()
+    assert ActionLog.objects.filter(pk=first.json()["id"]).exists()
+    assert idempotency_purge(now=recorded + timedelta(hours=49)) == 0

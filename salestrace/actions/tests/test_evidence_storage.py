@@ -16,7 +16,7 @@ from django.test import override_settings
 from moto.server import ThreadedMotoServer
 
 from salestrace.actions.models import Evidence
-from salestrace.actions.tests.evidence_files import photo_bytes, upload
+from salestrace.actions.tests.evidence_files import photo_bytes, run_photo_worker, upload
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
 
 pytestmark = pytest.mark.django_db
@@ -77,9 +77,11 @@ def test_evidence_is_written_to_the_bucket_and_served_byte_for_byte(personas, ap
     response = alice.client.post(
         f"/api/v1/actions/{visit}/evidence", {"kind": "photo", "file": upload("shelf.jpg", photo)}, **alice.headers
     )
-    # then the original and the stamped copy are objects in the bucket, private, and nothing is on disk
+    # then, once the worker has stamped it, the original and the stamped copy are objects in the
+    # bucket, private, and nothing is on disk
     assert response.status_code == 201, response.content
     body = response.json()
+    assert run_photo_worker() == 1
     evidence = Evidence.objects.get(pk=body["id"])
     keys = {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert keys == {evidence.original.name, evidence.derivative.name}
@@ -109,3 +111,34 @@ def test_a_signed_url_is_the_only_way_to_read_an_object_directly(bucket, s3_endp
     # and saving under the same name never replaces the first file
     again = default_storage.save("evidence/1/call.wav", ContentFile(b"other"))
     assert again != name
+
+
+def test_the_orphan_sweep_lists_the_bucket_and_deletes_only_objects_no_row_names(
+    personas, api_as, now, bucket, settings
+):
+    # given a stamped visit photo in the bucket, and an object a killed upload left behind
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    settings.EVIDENCE_ORPHAN_GRACE_HOURS = 6
+    alice = api_as(personas.alice)
+    shop = make_customer(owner=personas.alice, name="联华超市(徐汇店)")
+    visit = alice.post("/actions", valid_price_negotiation(shop.pk, now - timedelta(minutes=30))).json()["id"]
+    alice.client.post(
+        f"/api/v1/actions/{visit}/evidence",
+        {"kind": "photo", "file": upload("shelf.jpg", photo_bytes())},
+        **alice.headers,
+    )
+    run_photo_worker()
+    lost = default_storage.save(f"evidence/{shop.pk}/lost.jpg", ContentFile(photo_bytes(seed=5)))
+    # when the hourly sweep runs past the grace period
+    swept = evidence_sweep_orphan_files(now=timezone.now() + timedelta(hours=7))
+    # then the lost object is gone and the photo's two objects are kept
+    evidence = Evidence.objects.get()
+    keys = {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert swept == 1
+    assert keys == {evidence.original.name, evidence.derivative.name}
+    assert lost not in keys

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from salestrace.actions.models import ActionLog, Evidence
-from salestrace.actions.tests.evidence_files import photo_bytes, upload, wav_bytes
+from salestrace.actions.tests.evidence_files import photo_bytes, run_photo_worker, upload, wav_bytes
 from salestrace.actions.tests.test_views import make_customer, price_negotiation_post
 from salestrace.customers.models import Customer
 
@@ -32,13 +32,21 @@ def test_a_photo_and_a_recording_picked_on_the_form_are_attached_and_shown_in_th
     data["evidence_audio"] = upload("call.wav", wav_bytes())
     # when she saves
     response = client.post(f"/customers/{store.pk}/actions/new/", data)
-    # then the action and both files are saved, and the timeline shows a stamped thumbnail and a player
+    # then the action and both files are saved, and the timeline shows the photo as being stamped
+    # and a player
     assert response.status_code == 302
     action = ActionLog.objects.get()
     photo = Evidence.objects.get(action=action, kind=Evidence.Kind.PHOTO)
     assert Evidence.objects.filter(action=action, kind=Evidence.Kind.AUDIO).exists()
     html = client.get(f"/customers/{store.pk}/").content.decode()
+    assert f'<img src="/api/v1/evidence/{photo.pk}/original"' in html
+    assert 'data-processing="pending"' in html  # 盖章中
+    assert "<audio controls" in html
+    # and once the worker has run, the timeline shows the stamped thumbnail
+    run_photo_worker()
+    html = client.get(f"/customers/{store.pk}/").content.decode()
     assert f'<img src="/api/v1/evidence/{photo.pk}/watermarked"' in html
+    assert "data-processing" not in html
     assert "<audio controls" in html
     # and the files themselves open for her through the session
     assert client.get(f"/api/v1/evidence/{photo.pk}/watermarked").status_code == 200
@@ -71,6 +79,7 @@ def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_n
     response = client.post(f"/customers/{store.pk}/actions/new/", again)
     # then the visit is logged with the photo attached, checked against the visit time
     assert response.status_code == 302
+    run_photo_worker()
     photo.refresh_from_db()
     assert photo.action == ActionLog.objects.get()
     assert photo.flags == []
@@ -118,6 +127,7 @@ def test_recognised_text_and_flags_show_in_the_timeline_within_the_query_budget(
         data: dict[str, Any] = price_negotiation_post(now, idempotency_key=f"k-{i}")
         data["evidence_photo"] = upload("shelf.png", photo_bytes(seed=i * 40, fmt="PNG"))
         client.post(f"/customers/{store.pk}/actions/new/", data)
+    run_photo_worker()
     Evidence.objects.filter(pk=Evidence.objects.first().pk).update(recognised_text="店长：明天陈列")  # type: ignore[union-attr]
     client.get("/customers/")
     # when the customer page is opened, then one query loads every action's evidence

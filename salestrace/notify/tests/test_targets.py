@@ -105,8 +105,8 @@ def test_the_admin_refuses_a_webhook_off_the_vendors_host_with_a_form_error(pers
     # then the form says why, and nothing is saved
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Only the vendor&#x27;s own address (oapi.dingtalk.com) is allowed here" in page
-    assert "Only the vendor&#x27;s own address (qyapi.weixin.qq.com) is allowed here" in page
+    assert "这里只允许厂商自己的地址（oapi.dingtalk.com）" in page
+    assert "这里只允许厂商自己的地址（qyapi.weixin.qq.com）" in page
     assert not ChannelSettings.objects.exists()
 
 

@@ -60,3 +60,16 @@ def test_schedules_are_read_in_shanghai_time_not_utc() -> None:
     assert HUEY.utc
     assert at_six_pm(datetime(2026, 10, 8, 10, 0))
     assert not at_six_pm(datetime(2026, 10, 8, 18, 0))
+
+
+def test_the_embedded_queue_does_not_fsync_on_every_enqueue(tmp_path: Any) -> None:
+    # given the embedded queue as settings build it (the SQLite file without REDIS_URL)
+    from config.huey_sqlite import SqliteHuey
+
+    queue = SqliteHuey("salestrace", filename=str(tmp_path / "huey.sqlite3"))
+    # when a task is queued, then it is kept in WAL mode with synchronous=NORMAL, as the main
+    # database is: consistent on a crash, without an fsync on each photo upload's enqueue
+    queue.storage.enqueue(b"task")
+    assert queue.storage.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert queue.storage.conn.execute("pragma synchronous").fetchone()[0] == 1
+    assert queue.pending_count() == 1

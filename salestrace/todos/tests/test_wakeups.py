@@ -46,18 +46,34 @@ def test_the_task_offers_three_moves_and_cc_s_the_supervisor_with_a_digest(perso
     for move in ("发送行业报告", "分享客户案例", "预约15分钟快速诊断"):
         assert move in task.detail
     assert task.link.endswith(f"/customers/{quiet.pk}/actions/new/?key_action=send_industry_report")
+    # alice is told once for the night, the lead's line opening the first move's prefilled form
     mine = InboxMessage.objects.get(user=personas.alice, source="wakeup")
-    links = [line["link"] for line in mine.payload["lines"]]
-    assert [link.rsplit("=", 1)[1] for link in links] == [
-        "send_industry_report",
-        "share_customer_case",
-        "quick_diagnosis",
-    ]
+    assert [line["link"] for line in mine.payload["lines"]] == [task.link]
+    assert "好德便利店(张江店)" in mine.payload["lines"][0]["text"]
+    # sam's copy carries the lead's stage and its latest action (the history digest)
     digest = InboxMessage.objects.get(user=personas.sam, source="wakeup")
     text = " ".join(line["text"] for line in digest.payload["lines"])
     assert "需求确认" in text
     assert "发送报价单" in text
     assert "积极" in text
+    assert "发送报价单" in task.detail
+
+
+def test_an_owner_with_many_quiet_leads_gets_one_message_listing_them(personas: Any) -> None:
+    # given alice has 25 leads that went quiet on the same day
+    quiet = [make_customer(personas.alice, f"门店{i}") for i in range(25)]
+    for customer in quiet:
+        log(personas.alice, customer, T0)
+    Customer.objects.filter(pk__in=[c.pk for c in quiet]).update(assigned_at=T0 - timedelta(days=90))
+    # when the sweep runs on day 16, in batches of 10
+    assert wakeups(now=T0 + timedelta(days=16), size=10) == 25
+    # then 25 tasks, and one message each to alice and to sam, capped with "and 5 more"
+    assert Task.objects.filter(source=Task.Source.WAKE_UP).count() == 25
+    mine = InboxMessage.objects.get(user=personas.alice, source="wakeup")
+    assert "25" in mine.title
+    assert len(mine.payload["lines"]) == 21
+    assert "5" in mine.payload["lines"][-1]["text"]
+    assert InboxMessage.objects.filter(user=personas.sam, source="wakeup").count() == 1
 
 
 def test_one_wakeup_per_idle_spell_however_often_the_sweep_runs(personas: Any, quiet: Customer) -> None:
@@ -75,7 +91,7 @@ def test_one_wakeup_per_idle_spell_however_often_the_sweep_runs(personas: Any, q
 
 def test_a_crash_after_the_task_but_before_the_mark_sends_nothing_twice(personas: Any, quiet: Customer) -> None:
     now = T0 + timedelta(days=16)
-    assert handle_one_wakeup_batch(now=now) == 1
+    assert handle_one_wakeup_batch(now=now).handled == 1
     # as if the worker died before the customer was marked
     Customer.objects.filter(pk=quiet.pk).update(wakeup_for=None)
     wakeups(now=now)
@@ -117,11 +133,9 @@ def test_the_owner_and_the_cc_d_supervisor_each_read_the_wakeup_in_their_own_lan
     personas.alice.save()
     # when the sweep runs on day 16
     wakeups(now=T0 + timedelta(days=16))
-    # then alice's task and message name the three moves in English
-    task = Task.objects.get(source=Task.Source.WAKE_UP)
-    assert "Send an industry report" in task.detail
+    # then alice's message is in English
     mine = InboxMessage.objects.get(user=personas.alice, source="wakeup")
-    assert "发送行业报告" not in " ".join(line["text"] for line in mine.payload["lines"])
-    # and sam's digest is in Chinese
+    assert "16 days without an action" in " ".join(line["text"] for line in mine.payload["lines"])
+    # and sam's copy is in Chinese
     digest = InboxMessage.objects.get(user=personas.sam, source="wakeup")
     assert "需求确认" in " ".join(line["text"] for line in digest.payload["lines"])

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from salestrace.actions.demo import shelf_photo
-from salestrace.actions.evidence_services import evidence_prepare
+from salestrace.actions.evidence_services import evidence_prepare, evidence_stamp
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
@@ -228,6 +228,7 @@ class Command(BaseCommand):
                 latitude=Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}"),
                 longitude=Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}"),
             )
+            evidence_stamp(evidence)  # what the worker does after a real upload; the demo has no worker yet
             evidence.action = action
             rows.append(evidence)
         Evidence.objects.bulk_create(rows, batch_size=500)

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,10 +14,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="cli", help="what the token is for")
+        parser.add_argument(
+            "--expires-days", type=int, default=None, help="days until it stops working (default: never)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"], is_active=True).first()
         if user is None:
             raise CommandError(f"no active user {options['username']!r}")
-        _, raw = api_token_create(user=user, name=options["name"], now=clock.now())
+        days = options["expires_days"]
+        if days is not None and days < 1:
+            raise CommandError("--expires-days must be at least 1")
+        now = clock.now()
+        expires_at = now + timedelta(days=days) if days else None
+        _, raw = api_token_create(user=user, name=options["name"], expires_at=expires_at, now=now)
         self.stdout.write(raw)

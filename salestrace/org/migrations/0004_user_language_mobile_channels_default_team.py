@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('org', '0002_team_reminder_time_user_notify_channels'),
+        ('org', '0003_apitoken_expires_at'),
     ]
 
     operations = [

@@ -21,6 +21,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("org", "0003_user_language_mobile_channels_default_team")]
+    dependencies = [("org", "0004_user_language_mobile_channels_default_team")]
 
     operations = [migrations.RunPython(forwards, backwards)]
