@@ -4,15 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class Channel(models.TextChoices):
-    """Where a message can go; the in-app inbox always gets a copy and is not a delivery."""
-
-    WECOM_GROUP = "wecom_group", _("WeCom group robot")
-    WECOM_APP = "wecom_app", _("WeCom application message")
-    DINGTALK = "dingtalk", _("DingTalk robot")
-    FEISHU = "feishu", _("Feishu bot")
-    EMAIL = "email", _("E-mail")
+from salestrace.org.models import Channel  # users and teams choose channels; delivering is ours
 
 
 class ChannelSettings(models.Model):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from salestrace.core import clock
-from salestrace.org.models import ApiToken, Team, User
+from salestrace.org.models import ApiToken, Channel, Team, User
 from salestrace.org.services import api_token_revoke
 
 
@@ -22,8 +22,6 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 def _channel_choices() -> list[tuple[str, Any]]:
-    from salestrace.notify.models import Channel  # org sits below notify; import where used
-
     return list(Channel.choices)
 
 

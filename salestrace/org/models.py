@@ -16,6 +16,16 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class Channel(models.TextChoices):
+    """Where a message can go (users and teams choose; notify delivers); the in-app inbox always gets a copy and is not a delivery."""
+
+    WECOM_GROUP = "wecom_group", _("WeCom group robot")
+    WECOM_APP = "wecom_app", _("WeCom application message")
+    DINGTALK = "dingtalk", _("DingTalk robot")
+    FEISHU = "feishu", _("Feishu bot")
+    EMAIL = "email", _("E-mail")
+
+
 class Team(models.Model):
     """A node of the sales organisation: a region holds teams, a team holds reps."""
 
