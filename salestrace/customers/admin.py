@@ -81,24 +81,7 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("name", "name_pinyin", "name_initials", "city")
     list_select_related = ("owner",)
     raw_id_fields = ("owner",)
-    fields = (
-        "kind",
-        "name",
-        "region",
-        "city",
-        "industry",
-        "owner",
-        "stage",
-        "status",
-        "last_active_at",
-        "assigned_at",
-        "pool_entered_at",
-        "from_pool",
-        "name_pinyin",
-        "name_initials",
-        "created_at",
-        "updated_at",
-    )
+    # Stage, status and the pool follow the action log and the pool services; pinyin keys follow the name.
     readonly_fields = (
         "stage",
         "status",
@@ -111,6 +94,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+    fields = ("kind", "name", "region", "city", "industry", "owner", *readonly_fields)
     inlines = [StageHistoryInline, PoolMoveInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
