@@ -401,7 +401,12 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
         history=list(customer_stage_history(customer=customer)[:HISTORY_LIMIT]),
         can_log=can_log_actions(user),
         late_hours=thresholds.get("late_entry_hours", 2),
-        # A screenshot or recording still being read: the timeline refreshes itself until it is done.
-        reading=any(e.recognition == Evidence.Recognition.PENDING for a in actions for e in a.evidence.all()),
+        # A screenshot or recording still being read, or a photo still being stamped: the timeline
+        # refreshes itself until it is done.
+        reading=any(
+            e.recognition == Evidence.Recognition.PENDING or e.processing == Evidence.Processing.PENDING
+            for a in actions
+            for e in a.evidence.all()
+        ),
     )
     return render(request, "customers/detail.html", context)

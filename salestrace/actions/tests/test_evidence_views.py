@@ -52,6 +52,21 @@ def test_a_photo_and_a_recording_picked_on_the_form_are_attached_and_shown_in_th
     assert client.get(f"/api/v1/evidence/{photo.pk}/watermarked").status_code == 200
 
 
+def test_the_timeline_refreshes_itself_while_a_photo_is_being_stamped_and_stops_after(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # given alice saved a visit with its photo, not stamped yet
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit")
+    data["evidence_photo"] = upload("IMG_0002.jpg", photo_bytes(taken_at=now.replace(tzinfo=None)))
+    assert client.post(f"/customers/{store.pk}/actions/new/", data).status_code == 302
+    # when she looks at the customer page, the timeline polls until the stamp is there
+    assert 'data-reading="true"' in client.get(f"/customers/{store.pk}/").content.decode()
+    # then once the worker has stamped it, the page stops polling
+    run_photo_worker()
+    assert 'data-reading="true"' not in client.get(f"/customers/{store.pk}/").content.decode()
+
+
 def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_next_try(
     client: Any, personas: Any, now: datetime, store: Customer
 ) -> None:
