@@ -17,6 +17,10 @@ from salestrace.org.models import User
 from salestrace.org.selectors import api_token_revocable_by, api_tokens_of
 from salestrace.org.services import api_token_create, api_token_revoke
 
+# The raw token of the one just made, kept in the session only until the page after the redirect
+# shows it: a reload of the page then shows nothing new and mints nothing (post/redirect/get).
+NEW_TOKEN_SESSION_KEY = "org.new_api_token"  # noqa: S105 - a session key name, not a secret
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -25,14 +29,18 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     now = clock.now()
     form = ApiTokenForm(request.POST or None)
-    created = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_in_days"]
         expires_at = now + timedelta(days=days) if days else None
         token, raw = api_token_create(user=user, name=form.cleaned_data["name"], expires_at=expires_at, now=now)
-        created = {"token": token, "raw": raw}
-        form = ApiTokenForm()
-    context = {"tokens": api_tokens_of(user, now=now), "form": form, "created": created}
+        request.session[NEW_TOKEN_SESSION_KEY] = {"id": token.pk, "raw": raw}
+        return redirect("org:tokens")
+    tokens = api_tokens_of(user, now=now)
+    created = None
+    if new := request.session.pop(NEW_TOKEN_SESSION_KEY, None):
+        shown = next((t for t in tokens if t.pk == new.get("id")), None)
+        created = {"token": shown, "raw": new.get("raw", "")} if shown is not None else None
+    context = {"tokens": tokens, "form": form, "created": created}
     return render(request, "org/tokens.html", context)
 
 

@@ -140,13 +140,17 @@ def test_the_tokens_page_lists_creates_once_and_revokes(client: Any, personas: A
     assert "import script" in page
     assert "bob-secret-name" not in page
     assert mine.digest not in page
-    # when she creates one, it is shown once
-    created = client.post("/account/tokens/", {"name": "excel", "expires_in_days": "30"}).content.decode()
+    # when she creates one, it is shown once, on the page the form redirects to
+    answer = client.post("/account/tokens/", {"name": "excel", "expires_in_days": "30"}, follow=True)
+    assert answer.redirect_chain == [("/account/tokens/", 302)]
+    created = answer.content.decode()
     new = ApiToken.objects.get(name="excel")
     assert new.expires_at == product_clock.now() + timedelta(days=30)
     raw = created.split("<code>st_", 1)[1].split("</code>", 1)[0]
     assert client.get("/api/v1/customers", **_bearer("st_" + raw)).status_code == 200
+    # and a reload shows it no more and mints nothing
     assert ("st_" + raw) not in client.get("/account/tokens/").content.decode()
+    assert ApiToken.objects.filter(name="excel").count() == 1
     # and she revokes her first one, but not bob's
     assert client.post(f"/account/tokens/{mine.pk}/revoke/").status_code == 302
     assert client.post(f"/account/tokens/{bobs.pk}/revoke/").status_code == 404
