@@ -67,7 +67,10 @@ class ChannelSettingsForm(ChannelSettingsModelForm):
             current = masked_settings(self.instance)
             for name in SECRET_FIELDS:
                 if current.get(name):
-                    self.fields[name].help_text = f"{_('Current')}: {current[name]}. {_KEEP}"
+                    self.fields[name].help_text = _("Current: %(value)s. %(keep)s") % {
+                        "value": current[name],
+                        "keep": _KEEP,
+                    }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
