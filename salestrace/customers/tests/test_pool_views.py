@@ -51,8 +51,10 @@ def test_the_owner_who_released_a_lead_sees_a_disabled_claim_and_a_refusal_if_fo
     # when she opens the pool, then forces a claim
     page = client.get("/pool/").content.decode()
     response = client.post("/pool/", {"customer_id": shop.pk, "op": "claim"}, follow=True)
-    # then the button is disabled and the claim refused
+    # then the button is disabled, the reason is written beside it (a phone shows no tooltip)
+    # and the claim refused
     assert "disabled" in page
+    assert '<small class="muted">该线索刚从您名下转出，锁定期结束后才能重新认领。' in page
     assert "锁定期结束后才能重新认领" in response.content.decode()
     assert not PoolMove.objects.filter(kind=PoolMove.Kind.CLAIMED).exists()
 
