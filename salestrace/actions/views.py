@@ -52,6 +52,7 @@ from salestrace.customers.selectors import (
     customer_stage_history,
     customers_by_urgency,
 )
+from salestrace.customers.services import action_on_dormant_refusal
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_log_actions
 
@@ -396,10 +397,13 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
     }
     if request.htmx and offset:
         return render(request, "customers/_timeline_items.html", context)
+    log_refusal = action_on_dormant_refusal(user=user, customer=customer, now=now)
     context.update(
         row=customer_row(customer, bands=VitalityBands.from_thresholds(thresholds), now=now),
         history=list(customer_stage_history(customer=customer)[:HISTORY_LIMIT]),
-        can_log=can_log_actions(user),
+        # A released lead's frozen owner may not log on it during the lockout: say why, offer no form.
+        can_log=can_log_actions(user) and log_refusal is None,
+        log_refusal=log_refusal.message if log_refusal else None,
         late_hours=thresholds.get("late_entry_hours", 2),
         # A screenshot or recording still being read, or a photo still being stamped: the timeline
         # refreshes itself until it is done.

@@ -59,6 +59,20 @@ def test_the_owner_who_released_a_lead_sees_a_disabled_claim_and_a_refusal_if_fo
     assert not PoolMove.objects.filter(kind=PoolMove.Kind.CLAIMED).exists()
 
 
+def test_the_owner_who_released_a_lead_is_told_why_on_its_page_instead_of_a_form_that_would_refuse(
+    client: Any, personas: Any, now: Any
+) -> None:
+    # given alice released her store yesterday
+    shop = make_customer(owner=personas.alice, name="全家(金桥店)", last_active_at=now, assigned_at=now)
+    pool_release(user=personas.alice, customer_id=shop.pk, reason="", now=now - timedelta(days=1))
+    client.force_login(personas.alice)
+    # when she opens its page
+    page = client.get(f"/customers/{shop.pk}/").content.decode()
+    # then there is no form to fill in vain, and the page says why
+    assert f"/customers/{shop.pk}/actions/new/" not in page
+    assert "锁定期结束后才能重新认领" in page
+
+
 def test_the_owner_of_a_lead_that_aged_into_the_pool_may_claim_it_back(
     client: Any, personas: Any, pooled: Customer
 ) -> None:
