@@ -188,9 +188,11 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "salestrace.org.signin.SigninAttempts"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = env_int("SALESTRACE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+# One address is often a whole office (NAT): it is locked after this many failures, whoever they were for.
+SALESTRACE_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SALESTRACE_LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SALESTRACE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_RESET_ON_SUCCESS = True
 # Tries during a lockout are refused without being counted: the cool-off ends on time for the

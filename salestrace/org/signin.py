@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
@@ -53,3 +57,33 @@ def locked_out(request: HttpRequest, response: HttpResponse | None, credentials:
         answer = render(request, "org/login.html", context, status=429)
     answer["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return answer
+
+
+class SigninAttempts(AxesDatabaseHandler):
+    """Axes' database handler (counters shared by every worker), with a looser limit per address
+    than per account: a whole office or a carrier's NAT signs in from one address, and one rep's
+    ten typos must not lock out everyone behind it, while an address trying many accounts still is.
+
+    Axes compares one count with one limit (AXES_FAILURE_LIMIT, the account's): the address's
+    failures are scaled so that it reaches that limit at SALESTRACE_LOGIN_ADDRESS_FAILURE_LIMIT.
+    """
+
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
+        account_limit = settings.AXES_FAILURE_LIMIT
+        address_limit = max(settings.SALESTRACE_LOGIN_ADDRESS_FAILURE_LIMIT, account_limit)
+        counts = []
+        for parameter, attempts in zip(
+            settings.AXES_LOCKOUT_PARAMETERS, self.get_user_attempts(request, credentials), strict=False
+        ):
+            failures = attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
+            counts.append(failures * account_limit // address_limit if parameter == "ip_address" else failures)
+        return max(counts, default=0)
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
+        """A successful sign-in clears that account's failures only: a colleague signing in from the
+        same address must not wipe a lockout (nor an attacker's own valid account the address's count)."""
+        username = get_client_username(request, credentials)
+        if username is None:
+            return 0
+        count, _ = AccessAttempt.objects.filter(username=username).delete()
+        return count
