@@ -36,17 +36,13 @@ def evidence_sweep_tick() -> int:
     return evidence_sweep(clock.now())
 
 
-def idempotency_purge_job(now: datetime) -> int:
-    """Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS are forgotten."""
-    return idempotency_purge(now=now)
-
-
-register_job("idempotency_purge", idempotency_purge_job)
+# Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS are forgotten.
+register_job("idempotency_purge", lambda now: idempotency_purge(now=now))
 
 
 @periodic(local_crontab(minute="47"))
 def idempotency_purge_tick() -> int:
-    return idempotency_purge_job(clock.now())
+    return idempotency_purge(now=clock.now())
 
 
 def _evidence_recognise(evidence_id: int) -> bool:

@@ -128,11 +128,6 @@ def _own_and_unreadable(row: ChannelSettings) -> tuple[dict[str, str], frozenset
     return {k: v for k, v in values.items() if v}, frozenset(unreadable)
 
 
-def _own(row: ChannelSettings) -> dict[str, str]:
-    """The fields a team sets itself that can be read (decrypted); empty ones are inherited."""
-    return _own_and_unreadable(row)[0]
-
-
 def inherit(config: ChannelConfig, own: dict[str, str], unreadable: frozenset[str] = frozenset()) -> ChannelConfig:
     """`config` (the parent's) overridden by a team's own fields; a field it set but cannot be read is
     not inherited either (it is marked unreadable), nor is a secret bound to an endpoint it changed."""

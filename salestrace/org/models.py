@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -143,7 +141,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
-
-    def is_live(self, now: datetime) -> bool:
-        """Neither revoked nor expired at `now`."""
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

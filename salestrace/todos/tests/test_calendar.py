@@ -228,6 +228,11 @@ def test_a_year_proposed_from_the_holidays_package_is_a_draft_without_adjusted_w
         again = client.post("/admin/todos/officialyear/draft/", {"year": "2027"})
     assert again.status_code == 200
     assert OfficialYear.objects.count() == 1
+    # and the list of years counts its days off and adjusted working days
+    offs = schedule.days.filter(kind="off").count()
+    listing = client.get("/admin/todos/officialyear/").content.decode()
+    assert f'<td class="field-days_off">{offs}</td>' in listing
+    assert '<td class="field-working_days">0</td>' in listing
 
 
 def test_the_admin_refuses_a_day_of_another_year_in_a_schedule(client: Any, personas: Any) -> None:
