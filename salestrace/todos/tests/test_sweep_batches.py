@@ -76,7 +76,9 @@ def test_a_save_during_a_catch_up_sweep_succeeds(personas: Any, api_as: Any, set
     assert response.status_code == 201, response.content
     assert finished, "the sweep did not finish"
     assert saved < finished[0], "the save waited for the whole sweep"
-    assert 0 < moved_when_saved < 1500
+    # (after its first batch had committed; whether the last pool move was in by the time the save
+    # answered depends on the machine's speed, so only the sweep's end is compared)
+    assert moved_when_saved > 0
     assert saved - started < 2
     assert ActionLog.objects.filter(customer=shop).count() == 1
     # and the sweep finished its night all the same
