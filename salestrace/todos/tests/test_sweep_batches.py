@@ -43,12 +43,12 @@ def idle_leads(owner: Any, count: int, *, idle_days: int, now: datetime, prefix:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_save_during_a_catch_up_sweep_succeeds(personas: Any, api_as: Any, settings: Any) -> None:
-    # given a catch-up night: 1,500 leads past the pool limit and 300 past the wake-up limit,
+    # given a catch-up night: 3,000 leads past the pool limit and 300 past the wake-up limit,
     # swept 10 at a time so that the sweep runs for a while
     settings.SALESTRACE_SWEEP_BATCH = 10
-    settings.SALESTRACE_SWEEP_LOCK_MS = 200
+    settings.SALESTRACE_SWEEP_LOCK_MS = 20
     now = datetime.now(SHANGHAI)
-    idle_leads(personas.alice, 1500, idle_days=60, now=now, prefix="老店")
+    idle_leads(personas.alice, 3000, idle_days=60, now=now, prefix="老店")
     idle_leads(personas.alice, 300, idle_days=20, now=now, prefix="冷店")
     shop = idle_leads(personas.alice, 1, idle_days=1, now=now, prefix="新店")[0]
     api = api_as(personas.alice)
@@ -82,7 +82,7 @@ def test_a_save_during_a_catch_up_sweep_succeeds(personas: Any, api_as: Any, set
     assert saved - started < 2
     assert ActionLog.objects.filter(customer=shop).count() == 1
     # and the sweep finished its night all the same
-    assert PoolMove.objects.filter(kind=PoolMove.Kind.ENTERED).count() == 1500
+    assert PoolMove.objects.filter(kind=PoolMove.Kind.ENTERED).count() == 3000
     assert Task.objects.filter(source=Task.Source.WAKE_UP).count() == 300
 
 
