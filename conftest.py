@@ -45,6 +45,8 @@ def _static_files_without_collectstatic(settings: Any) -> None:
 def _media_in_a_temporary_directory(settings: Any, tmp_path: Path) -> None:
     """Uploaded evidence (and the demo's photos) go to the test's own directory, never var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "media" / ".uploading")
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True)
 
 
 @pytest.fixture(autouse=True)

@@ -232,6 +232,10 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads over 2.5 MB (a phone's 12 MP photo) are spooled beside the media, so storing the original
+# is a rename, not a second copy of the file (the actions app creates the folder; its sweep empties
+# what a killed request left).
+FILE_UPLOAD_TEMP_DIR: str | None = str(MEDIA_ROOT / ".uploading")
 # Uploads go to an S3-compatible bucket (AWS, MinIO, Aliyun OSS, Tencent COS …) when S3_BUCKET is set.
 # Private objects, never public or overwritten: evidence is served only through our own views.
 S3_BUCKET = env_str("S3_BUCKET")
@@ -239,6 +243,7 @@ if S3_BUCKET:
     S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE")
     if S3_ADDRESSING_STYLE not in {"", "auto", "path", "virtual"}:
         raise ImproperlyConfigured(f"S3_ADDRESSING_STYLE must be auto, path or virtual, got {S3_ADDRESSING_STYLE!r}")
+    FILE_UPLOAD_TEMP_DIR = None
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,8 +13,9 @@ from functools import partial
 from typing import Protocol
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -145,7 +147,9 @@ def evidence_prepare(
             evidence.mime_type = compute.check_image(data, max_pixels=settings.EVIDENCE_MAX_IMAGE_PIXELS)
     except compute.BadFile as bad:
         raise _bad_file(bad.code, kind) from None
-    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", ContentFile(data), save=False)
+    # An upload Django spooled to disk is moved into storage (a rename on local disk), not copied.
+    content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else ContentFile(data)
+    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", content, save=False)
     if kind == Evidence.Kind.PHOTO:
         evidence.processing = Evidence.Processing.PENDING
     else:
@@ -404,6 +408,29 @@ def evidence_sweep_orphan_files(*, now: datetime) -> int:
                 continue
             log.warning("deleted evidence file %s: no row names it", name)
             deleted += 1
+    return deleted + _sweep_upload_spool(cutoff)
+
+
+def _sweep_upload_spool(cutoff: datetime) -> int:
+    """Delete the spooled uploads (FILE_UPLOAD_TEMP_DIR) a killed request left behind: a request
+    moves or deletes its own, so one older than the grace period belongs to no one."""
+    folder = settings.FILE_UPLOAD_TEMP_DIR
+    if not folder:
+        return 0
+    deleted = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if not entry.is_file() or datetime.fromtimestamp(entry.stat().st_mtime, UTC) >= cutoff:
+                continue
+            os.remove(entry.path)
+        except FileNotFoundError:
+            continue
+        log.warning("deleted spooled upload %s: its request is gone", entry.name)
+        deleted += 1
     return deleted
 
 

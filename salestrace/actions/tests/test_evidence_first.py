@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db import IntegrityError
@@ -555,6 +556,53 @@ def test_files_no_row_names_are_swept_once_past_the_grace_period(personas, api_a
     assert not any((media / name).exists() for name in orphans)
     # and a rerun finds nothing
     assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=8)) == 0
+
+
+def test_a_phone_sized_photo_is_moved_into_storage_not_copied_and_a_killed_requests_spool_is_swept(
+    personas, api_as, shop, now, settings
+):
+    # given a photo over the 2.5 MB Django keeps in memory (a phone's 12 MP photo weighs 3-5 MB)
+    import hashlib
+    import os
+
+    from django.utils import timezone
+
+    from salestrace.actions.evidence_services import evidence_sweep_orphan_files
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024
+    data = visit_photo(now, seed=3)
+    assert len(data) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    spool = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    moved: list[str] = []
+    real_rename = os.rename
+
+    def rename(src: str, dst: str) -> None:
+        moved.append(str(src))
+        real_rename(src, dst)
+
+    # when alice uploads it
+    alice = api_as(personas.alice)
+    with patch("os.rename", rename):
+        response = upload_first(alice, shop.pk, "photo", data)
+    # then the spooled upload became the stored original (renamed, nothing left in the spool),
+    # byte for byte, with its hash
+    assert response.status_code == 201
+    photo = Evidence.objects.get(pk=response.json()["id"])
+    assert [Path(m).parent for m in moved] == [spool]
+    assert list(spool.iterdir()) == []
+    assert Path(photo.original.path).read_bytes() == data
+    assert photo.sha256 == hashlib.sha256(data).hexdigest()
+    # and a spool file a killed request left is swept once past the grace period, not before
+    settings.EVIDENCE_ORPHAN_GRACE_HOURS = 6
+    left = spool / "tmpabc.upload.jpg"
+    left.write_bytes(b"half a photo")
+    real_now = timezone.now()
+    os.utime(left, (real_now.timestamp(), real_now.timestamp()))
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=5)) == 0
+    assert left.exists()
+    assert evidence_sweep_orphan_files(now=real_now + timedelta(hours=7)) == 1
+    assert not left.exists()
+    assert Path(photo.original.path).exists()
 
 
 def test_the_sweep_finds_nothing_to_do_before_any_evidence_was_stored(db, settings):
