@@ -42,11 +42,11 @@ def _static_files_without_collectstatic(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _media_in_a_temporary_directory(settings: Any, tmp_path: Path) -> None:
-    """Uploaded evidence (and the demo's photos) go to the test's own directory, never var/media."""
+def _media_in_a_temporary_directory(settings: Any, tmp_path: Path, tmp_path_factory: Any) -> None:
+    """Uploaded evidence (and the demo's photos) go to the test's own directory, never var/media;
+    large uploads are spooled in a directory of the test's own beside it."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "media" / ".uploading")
-    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True)
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path_factory.mktemp("upload-spool"))
 
 
 @pytest.fixture(autouse=True)

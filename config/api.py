@@ -10,7 +10,7 @@ from salestrace.actions.api import router as actions_router
 from salestrace.analytics.api import router as analytics_router
 from salestrace.catalog.api import router as catalog_router
 from salestrace.core.api import StrictParser, install_error_handlers
-from salestrace.customers.api import pool_router
+from salestrace.customers.api import deals_router, pool_router
 from salestrace.customers.api import router as customers_router
 from salestrace.org.api import api_auth
 from salestrace.org.api import router as auth_router
@@ -39,6 +39,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/", catalog_router)
 api.add_router("/", customers_router)
 api.add_router("/pool", pool_router)
+api.add_router("/deals", deals_router)
 api.add_router("/", analytics_router)
 api.add_router("/", actions_router)
 api.add_router("/", tasks_router)

@@ -50,6 +50,13 @@ class ActionFields(Schema):
 
 class ActionIn(ActionFields):
     customer_id: BodyInt = Field(..., ge=1, le=MAX_ID)
+    deal_id: BodyInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="Where the template uses deals: the open deal the action works on. Left out: the customer's "
+        "one open deal, or a new deal when it has none (422 `required` when it has several).",
+    )
     occurred_at: IsoDateTime = Field(..., description="When it happened; no offset means Asia/Shanghai time.")
     evidence_ids: list[Annotated[BodyInt, Field(ge=1, le=MAX_ID)]] = Field(
         default_factory=list,
@@ -90,6 +97,7 @@ class ActionOut(Schema):
     id: int
     customer_id: int
     customer_name: str = Field(..., alias="customer.name")
+    deal_id: int | None
     rep_id: int
     rep_name: str
     occurred_at: datetime
@@ -196,6 +204,7 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
     data = payload.dict()
     customer_id = data.pop("customer_id")
     evidence_ids = data.pop("evidence_ids")
+    deal_id = data.pop("deal_id")
     action, created = action_log(
         user=request.user,  # type: ignore[arg-type]
         customer_id=customer_id,
@@ -203,6 +212,7 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
         now=clock.now(),
         idempotency_key=key,
         evidence_ids=evidence_ids,
+        deal_id=deal_id,
     )
     if not created:
         response["Idempotent-Replayed"] = "true"

@@ -17,6 +17,15 @@ class ActionLog(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="actions"
     )
+    # The deal the action works on, where the template uses deals (policy `uses_deals`).
+    deal = models.ForeignKey(
+        "customers.Deal",
+        verbose_name=_("deal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="actions",
+    )
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="actions"
     )
@@ -44,6 +53,7 @@ class ActionLog(models.Model):
             models.Index(fields=["customer", "occurred_at"], name="action_customer_occurred_idx"),
             models.Index(fields=["rep", "occurred_at"], name="action_rep_occurred_idx"),
             models.Index(fields=["occurred_at"], name="action_occurred_idx"),
+            models.Index(fields=["deal", "occurred_at"], name="action_deal_occurred_idx"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from salestrace.actions.selectors import (
     may_change,
     own_uploads,
 )
-from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
@@ -31,6 +31,9 @@ from salestrace.customers.services import (
     action_on_dormant_refusal,
     customer_recompute_from_log,
     customer_record_action,
+    deal_for_action,
+    deal_recompute_from_log,
+    deal_record_action,
 )
 from salestrace.org.models import User
 from salestrace.org.selectors import can_log_actions
@@ -61,11 +64,12 @@ def _check(
     check_time_window: bool = True,
     evidence_kinds: Collection[str] = (),
     before: ActionDraft | None = None,
+    snapshot: CatalogSnapshot | None = None,
 ) -> None:
     """Refuse the draft with every problem. For an edit (`before` given), only what the edit
     breaks counts: an entry logged before a rule existed (a visit from before the photo rule)
     can still have its emotion corrected, but cannot be edited into breaking that rule."""
-    snapshot = catalog_snapshot()
+    snapshot = snapshot or catalog_snapshot()
     backdate_days = snapshot.threshold("action_backdate_days", settings.SALESTRACE_BACKDATE_DAYS)
 
     def problems_of(candidate: ActionDraft) -> list[Problem]:
@@ -89,8 +93,10 @@ def _check(
         raise RuleViolation([_to_field_error(p) for p in problems])
 
 
-def _request_hash(customer_id: int, draft: ActionDraft) -> str:
+def _request_hash(customer_id: int, draft: ActionDraft, deal_id: int | None = None) -> str:
     payload = {"customer_id": customer_id, **draft.as_values()}
+    if deal_id is not None:
+        payload["deal_id"] = deal_id
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -138,6 +144,7 @@ def action_log(
     now: datetime,
     idempotency_key: str | None = None,
     evidence_ids: Sequence[int] = (),
+    deal_id: int | None = None,
 ) -> tuple[ActionLog, bool]:
     """Log one action; returns (action, created). A retry with the same key returns the first action.
 
@@ -145,9 +152,10 @@ def action_log(
     same transaction so the rules can require them. They are not part of the request's identity:
     a retry that uploaded its files again gets the first action, and the new uploads stay
     unattached until they are swept. The customer's stage, stage history and last active time
-    change in the same transaction.
+    change in the same transaction; where the template uses deals, the action works on `deal_id`
+    (or the customer's one open deal, or a new one: `deal_for_action`) and moves that deal.
     """
-    request_hash = _request_hash(customer_id, draft) if idempotency_key else ""
+    request_hash = _request_hash(customer_id, draft, deal_id) if idempotency_key else ""
     if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
         return previous, False
     try:
@@ -159,6 +167,7 @@ def action_log(
             key=idempotency_key,
             request_hash=request_hash,
             evidence_ids=evidence_ids,
+            deal_id=deal_id,
         ), True
     except IntegrityError:
         # A concurrent request with the same key won the race; answer with its action.
@@ -177,6 +186,7 @@ def _action_log(
     key: str | None,
     request_hash: str,
     evidence_ids: Sequence[int],
+    deal_id: int | None,
 ) -> ActionLog:
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
@@ -198,11 +208,18 @@ def _action_log(
                 )
             ]
         )
-    _check(draft, now=now, evidence_kinds=[e.kind for e in evidence])
-    action = ActionLog.objects.create(
-        customer=customer, rep=user, logged_at=now, updated_at=now, **_clean(draft.as_values())
+    snapshot = catalog_snapshot()
+    _check(draft, now=now, evidence_kinds=[e.kind for e in evidence], snapshot=snapshot)
+    deal = deal_for_action(
+        user=user, customer=customer, deal_id=deal_id, occurred_at=draft.occurred_at, snapshot=snapshot
     )
-    customer_record_action(customer=customer, action=action)
+    action = ActionLog.objects.create(
+        customer=customer, deal=deal, rep=user, logged_at=now, updated_at=now, **_clean(draft.as_values())
+    )
+    if deal is None:
+        customer_record_action(customer=customer, action=action)
+    else:
+        deal_record_action(customer=customer, deal=deal, action=action)
     if evidence:
         evidence_attach(action=action, evidence=evidence, now=now)
     if key:
@@ -258,6 +275,8 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     action.edit_count += 1
     action.save(update_fields=[*changed, "updated_at", "edit_count"])
     ActionEdit.objects.create(action=action, edited_by=user, edited_at=now, before=before, after=after)
-    if moves_customer:
+    if moves_customer and action.deal_id is not None:
+        deal_recompute_from_log(customer=customer, deal_id=action.deal_id, by=user, now=now)
+    elif moves_customer:
         customer_recompute_from_log(customer=customer, by=user, now=now)
     return action

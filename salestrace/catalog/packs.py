@@ -36,6 +36,7 @@ POLICY_CHECKS: dict[str, tuple[str, Any]] = {
     ),
     "pool_claim_scope": ("'any' or 'team'", lambda v: v in ("any", "team")),
     "pool_owner_revives_aged": ("true or false", lambda v: isinstance(v, bool)),
+    "uses_deals": ("true or false", lambda v: isinstance(v, bool)),
 }
 # Every field a rule may test or require.
 ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))

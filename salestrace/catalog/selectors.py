@@ -23,6 +23,8 @@ class CatalogSnapshot:
     stage_order: tuple[str, ...]
     rules: tuple[RuleSpec, ...]
     thresholds: dict[str, Decimal] = field(default_factory=dict)
+    # The template sells projects: actions work on deals (商机), and the customer shows its most advanced open one.
+    uses_deals: bool = False
 
     def threshold(self, code: str, default: Decimal | int) -> Decimal:
         return self.thresholds.get(code, Decimal(default))
@@ -59,7 +61,7 @@ def catalog_snapshot() -> CatalogSnapshot:
 
 
 def _build_snapshot() -> CatalogSnapshot:
-    """Options, rules and thresholds as the validator needs them, in three queries."""
+    """Options, rules, thresholds and the deals policy as the validator needs them, in four queries."""
     active: dict[str, set[str]] = {}
     stages: list[str] = []
     rows = (
@@ -82,7 +84,10 @@ def _build_snapshot() -> CatalogSnapshot:
             # stop every rep from saving, so it is skipped loudly.
             logger.exception("rule %s has a broken condition and is not applied", r.code)
     thresholds = threshold_values()
-    return CatalogSnapshot({k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds)
+    uses_deals = policies().get("uses_deals") is True
+    return CatalogSnapshot(
+        {k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds, uses_deals
+    )
 
 
 def threshold_values() -> dict[str, Decimal]:

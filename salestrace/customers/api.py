@@ -1,5 +1,6 @@
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -7,21 +8,28 @@ from ninja.pagination import paginate
 from pydantic import field_validator
 
 from salestrace.core import clock
-from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, Pagination
-from salestrace.customers.models import Customer
+from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, Pagination
+from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import (
     CustomerFilters,
+    DealFilters,
     customer_get,
     customer_list,
     customer_pool_moves,
     customer_stage_history,
+    deal_get,
+    deal_list,
+    deal_stage_history,
     pool_list,
     pool_policy,
 )
 from salestrace.customers.services import (
     CustomerInput,
+    DealInput,
     customer_create,
     customer_update,
+    deal_create,
+    deal_update,
     pool_claim,
     pool_reassign,
     pool_release,
@@ -29,6 +37,7 @@ from salestrace.customers.services import (
 
 router = Router(tags=["customers"])
 pool_router = Router(tags=["pool"])
+deals_router = Router(tags=["deals"])
 
 
 class StageChangeOut(Schema):
@@ -208,3 +217,116 @@ def reassign(request: HttpRequest, customer_id: IdPath, payload: ReassignIn) -> 
         reason=payload.reason,
         now=clock.now(),
     )
+
+
+# --- deals (商机) ----------------------------------------------------------------------------------
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+
+
+class DealOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str = Field(..., alias="customer.name")
+    title: str
+    product: str
+    amount: Decimal = Field(..., description="Decimal, as a string: never a float.")
+    currency: str
+    owner_id: int
+    owner_name: str
+    engaged_on: date
+    expected_close: date | None
+    stage: str = Field(..., description="A `stage` option code; moves with the deal's actions.")
+    outcome: Deal.Outcome
+    closed_on: date | None
+    lost_reason: str
+    last_action_at: datetime | None
+
+    @staticmethod
+    def resolve_owner_name(obj: Any) -> str:
+        return str(obj.owner)
+
+
+class DealDetailOut(DealOut):
+    stage_history: list[StageChangeOut]
+
+    @staticmethod
+    def resolve_stage_history(obj: Deal) -> list[Any]:
+        return list(deal_stage_history(deal=obj))
+
+
+class DealIn(Schema):
+    customer_id: BodyInt = Field(..., ge=1, le=MAX_ID)
+    title: str = Field(..., min_length=1, max_length=200)
+    product: str = Field("", max_length=300, description="The product or products, as the rep names them.")
+    amount: Money = Decimal("0")
+    currency: str = Field("CNY", min_length=3, max_length=3, description="ISO 4217 code.")
+    engaged_on: IsoDate | None = Field(None, description="Defaults to today (Asia/Shanghai).")
+    expected_close: IsoDate | None = None
+    owner_id: BodyInt | None = Field(
+        None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope."
+    )
+
+    model_config = {"extra": "forbid"}
+
+
+class DealPatch(Schema):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    product: str | None = Field(None, max_length=300)
+    amount: Money | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    engaged_on: IsoDate | None = None
+    expected_close: IsoDate | None = None
+    owner_id: BodyInt | None = Field(None, ge=1, le=MAX_ID)
+    lost_reason: str | None = Field(None, max_length=300)
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("title", "amount", "currency", "owner_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    @field_validator("product", "lost_reason", mode="before")
+    @classmethod
+    def _null_is_blank(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+class DealQuery(Schema):
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+    outcome: Deal.Outcome | None = None
+    stage: str | None = Field(None, max_length=50)
+
+
+@deals_router.get("", response={200: list[DealOut], **ERRORS})
+@paginate(Pagination)
+def list_deals(request: HttpRequest, filters: Query[DealQuery]) -> Any:
+    """Deals (商机) of the customers in your scope: open ones first, by expected close."""
+    return deal_list(user=request.user, filters=DealFilters(**filters.dict()))  # type: ignore[arg-type]
+
+
+@deals_router.post("", response={201: DealDetailOut, **ERRORS})
+def create_deal(request: HttpRequest, payload: DealIn) -> tuple[int, Deal]:
+    """Open a deal on a customer you may change, at the template's first stage (templates with deals only)."""
+    data = payload.dict()
+    customer_id = data.pop("customer_id")
+    deal = deal_create(user=request.user, customer_id=customer_id, data=DealInput(**data), now=clock.now())  # type: ignore[arg-type]
+    return 201, deal_get(user=request.user, deal_id=deal.pk)  # type: ignore[arg-type]
+
+
+@deals_router.get("/{deal_id}", response={200: DealDetailOut, **ERRORS})
+def get_deal(request: HttpRequest, deal_id: IdPath) -> Deal:
+    """One deal with its stage history (newest first)."""
+    return deal_get(user=request.user, deal_id=deal_id)  # type: ignore[arg-type]
+
+
+@deals_router.patch("/{deal_id}", response={200: DealDetailOut, **ERRORS})
+def patch_deal(request: HttpRequest, deal_id: IdPath, payload: DealPatch) -> Deal:
+    """Change title, products, amount, dates, owner or the reason lost; stage and outcome move only
+    through logged actions (an action at 成交 or 输单 closes the deal)."""
+    deal_update(user=request.user, deal_id=deal_id, changes=payload.dict(exclude_unset=True), now=clock.now())  # type: ignore[arg-type]
+    return deal_get(user=request.user, deal_id=deal_id)  # type: ignore[arg-type]

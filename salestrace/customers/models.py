@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -62,11 +64,68 @@ class Customer(models.Model):
         return self.name
 
 
+class Deal(models.Model):
+    """A sale pursued with a customer (商机): its value, stage and outcome follow the action log.
+
+    Templates that sell projects use deals (policy `uses_deals`); a customer may have several, and
+    shows its most advanced open one. Templates without them (FMCG stores) keep the customer's stage.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="deals")
+    title = models.CharField(_("title"), max_length=200)
+    product = models.CharField(_("products"), max_length=300, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="deals"
+    )
+    engaged_on = models.DateField(_("engaged on"))
+    expected_close = models.DateField(_("expected close"), null=True, blank=True)
+    stage = models.CharField(_("stage"), max_length=50, default=STAGE_LEAD)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    lost_reason = models.CharField(_("reason lost"), max_length=300, blank=True)
+    # The occurred_at of the latest action on the deal: a back-dated action does not move it.
+    last_action_at = models.DateTimeField(_("last action at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+        indexes = [
+            models.Index(fields=["customer", "outcome"], name="deal_customer_outcome_idx"),
+            models.Index(fields=["owner", "outcome"], name="deal_owner_outcome_idx"),
+            models.Index(fields=["outcome", "closed_on"], name="deal_outcome_closed_idx"),
+            models.Index(fields=["expected_close"], name="deal_expected_close_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(outcome="open", closed_on__isnull=True)
+                | (~models.Q(outcome="open") & models.Q(closed_on__isnull=False)),
+                name="deal_closed_on_with_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class StageHistory(models.Model):
-    """One move of a customer from one stage to another, and the action that moved it."""
+    """One move of a customer (or of one of its deals) from one stage to another, and the action that moved it."""
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="stage_history"
+    )
+    # Set when the move is a deal's; the customer's own moves (templates without deals) leave it empty.
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), null=True, blank=True, on_delete=models.CASCADE, related_name="stage_history"
     )
     from_stage = models.CharField(_("from stage"), max_length=50, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=50)
@@ -92,7 +151,10 @@ class StageHistory(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage history")
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["customer", "changed_at"], name="stagehistory_customer_idx")]
+        indexes = [
+            models.Index(fields=["customer", "changed_at"], name="stagehistory_customer_idx"),
+            models.Index(fields=["deal", "changed_at"], name="stagehistory_deal_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.from_stage} → {self.to_stage}"

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.selectors import policies, threshold_values
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour, vitality_window
-from salestrace.customers.models import Customer, PoolMove, StageHistory
+from salestrace.customers.models import Customer, Deal, PoolMove, StageHistory
 from salestrace.customers.rules import PoolPolicy
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import COMPANY_WIDE, customer_scope, team_subtree_ids
+from salestrace.org.selectors import COMPANY_WIDE, customer_scope, deal_scope, team_subtree_ids
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,49 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
     if customer is None:
         raise NotFound([FieldError(None, "not_found", _("Customer not found."))])
     return customer
+
+
+@dataclass(frozen=True)
+class DealFilters:
+    customer_id: int | None = None
+    owner_id: int | None = None
+    outcome: str | None = None
+    stage: str | None = None
+
+
+def deal_list(*, user: User, filters: DealFilters | None = None) -> QuerySet[Deal]:
+    """Deals the user may see (those of customers in scope), open ones first, then by expected close."""
+    qs = Deal.objects.filter(deal_scope(user)).select_related("owner", "customer")
+    f = filters or DealFilters()
+    if f.customer_id is not None:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.owner_id is not None:
+        qs = qs.filter(owner_id=f.owner_id)
+    if f.outcome:
+        qs = qs.filter(outcome=f.outcome)
+    if f.stage:
+        qs = qs.filter(stage=f.stage)
+    return qs.order_by("closed_on", F("expected_close").asc(nulls_last=True), "-id")
+
+
+def deal_get(*, user: User, deal_id: int, for_write: bool = False, lock: bool = False) -> Deal:
+    """One deal in scope, or NotFound (absent and out-of-scope look the same)."""
+    qs = Deal.objects.filter(deal_scope(user, for_write=for_write))
+    qs = qs.select_for_update(of=("self",)) if lock else qs.select_related("owner", "customer")
+    deal = qs.filter(pk=deal_id).first()
+    if deal is None:
+        raise NotFound([FieldError(None, "not_found", _("Deal not found."))])
+    return deal
+
+
+def open_deals(*, customer_id: int) -> list[Deal]:
+    """The customer's open deals, oldest first (what the action form offers)."""
+    return list(Deal.objects.filter(customer_id=customer_id, outcome=Deal.Outcome.OPEN).order_by("pk"))
+
+
+def deal_stage_history(*, deal: Deal) -> QuerySet[StageHistory]:
+    """The deal's stage changes, newest first."""
+    return deal.stage_history.select_related("changed_by").order_by("-changed_at", "-id")
 
 
 def customer_stage_history(*, customer: Customer) -> QuerySet[StageHistory]:

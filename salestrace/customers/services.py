@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
+from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
+from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers.compute import pinyin_keys
-from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, PoolMove, StageHistory
+from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, Deal, PoolMove, StageHistory
 from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
-from salestrace.customers.selectors import customer_get, pool_entry_released, pool_get, pool_policy
+from salestrace.customers.selectors import customer_get, deal_get, pool_entry_released, pool_get, pool_policy
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
 
@@ -163,8 +165,15 @@ def customer_record_action(*, customer: Customer, action: LoggedAction) -> None:
     A back-dated action older than the latest one changes nothing: the log is ordered by when
     things happened, not by when they were typed in.
     """
+    _revive(customer, action)
+    if customer.last_active_at is not None and action.occurred_at < customer.last_active_at:
+        return
+    _follow_action(customer, action, changed_at=action.occurred_at, by=action.rep, now=action.logged_at)
+
+
+def _revive(customer: Customer, action: LoggedAction) -> None:
+    """A pooled lead leaves the pool with an allowed action (recorded), whatever time it is dated."""
     if customer.status == Customer.Status.DORMANT:
-        # Any allowed action wakes a pooled lead up, whatever time it is dated.
         PoolMove.objects.create(
             customer=customer,
             kind=PoolMove.Kind.REACTIVATED,
@@ -178,9 +187,6 @@ def customer_record_action(*, customer: Customer, action: LoggedAction) -> None:
         customer.assigned_at = action.logged_at
         customer.updated_at = action.logged_at
         customer.save(update_fields=["status", "pool_entered_at", "assigned_at", "updated_at"])
-    if customer.last_active_at is not None and action.occurred_at < customer.last_active_at:
-        return
-    _follow_action(customer, action, changed_at=action.occurred_at, by=action.rep, now=action.logged_at)
 
 
 def customer_recompute_from_log(*, customer: Customer, by: User, now: datetime) -> None:
@@ -218,6 +224,243 @@ def _follow_action(
         customer.status = status_for_stage(customer.stage)
     customer.updated_at = now
     customer.save(update_fields=fields)
+
+
+# --- deals (商机) ----------------------------------------------------------------------------------
+
+DEAL_EDITABLE_FIELDS = (
+    "title",
+    "product",
+    "amount",
+    "currency",
+    "engaged_on",
+    "expected_close",
+    "owner_id",
+    "lost_reason",
+)
+CLOSED_STAGES = {STAGE_WON: Deal.Outcome.WON, STAGE_LOST: Deal.Outcome.LOST}
+MAX_AMOUNT = Decimal("99999999999999.99")
+
+
+@dataclass(frozen=True)
+class DealInput:
+    title: str
+    product: str = ""
+    amount: Decimal = Decimal("0")
+    currency: str = "CNY"
+    engaged_on: date | None = None
+    expected_close: date | None = None
+    owner_id: int | None = None
+
+
+def _deals_used() -> None:
+    if not catalog_snapshot().uses_deals:
+        raise RuleViolation([FieldError(None, "deals_not_used", _("The loaded template does not use deals."))])
+
+
+def _deal_errors(values: dict[str, Any]) -> list[FieldError]:
+    """What is wrong with a deal's editable values (only those given)."""
+    errors: list[FieldError] = []
+    if "title" in values and not str(values["title"] or "").strip():
+        errors.append(FieldError("title", "required", _("The deal needs a title.")))
+    if "amount" in values:
+        amount = values["amount"]
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+            errors.append(FieldError("amount", "invalid", _("The amount must be a number from 0 up.")))
+        elif amount != amount.quantize(Decimal("0.01")):
+            errors.append(FieldError("amount", "invalid", _("The amount has at most two decimal places.")))
+    if "currency" in values:
+        currency = str(values["currency"] or "")
+        if len(currency) != 3 or not currency.isascii() or not currency.isalpha() or not currency.isupper():
+            errors.append(FieldError("currency", "invalid", _("The currency is a three-letter code such as CNY.")))
+    engaged, expected = values.get("engaged_on"), values.get("expected_close")
+    if engaged is not None and expected is not None and expected < engaged:
+        errors.append(
+            FieldError("expected_close", "before_engaged", _("The expected close cannot be before the engaged date."))
+        )
+    return errors
+
+
+def _refuse_on_pool(user: User, customer: Customer, now: datetime) -> None:
+    if refusal := action_on_dormant_refusal(user=user, customer=customer, now=now):
+        raise RuleViolation([refusal])
+    if customer.status == Customer.Status.DORMANT:
+        raise RuleViolation([FieldError(None, "dormant", _CLAIM_MESSAGES["dormant"])])
+
+
+@transaction.atomic
+def deal_create(*, user: User, customer_id: int, data: DealInput, now: datetime) -> Deal:
+    """A new open deal on a customer in write scope, at the template's first stage.
+
+    Owned by `user` unless a supervisor or above names another owner in scope. A pooled lead
+    gets no new deal: an action takes it back first.
+    """
+    _deals_used()
+    if not can_log_actions(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not create deals."))])
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    _refuse_on_pool(user, customer, now)
+    engaged_on = data.engaged_on or timezone.localdate(now)
+    values = {**data.__dict__, "engaged_on": engaged_on}
+    errors = _deal_errors(values)
+    owner_id = data.owner_id if data.owner_id is not None else user.pk
+    _check_owner(user=user, owner_id=owner_id, errors=errors)
+    if errors:
+        raise RuleViolation(errors)
+    deal = _new_deal(customer, title=data.title.strip(), owner_id=owner_id, engaged_on=engaged_on, by=user, now=now)
+    deal.product, deal.amount, deal.currency = data.product.strip(), data.amount, data.currency
+    deal.expected_close = data.expected_close
+    deal.save(update_fields=["product", "amount", "currency", "expected_close"])
+    _customer_follow_deals(customer, now=now)
+    return deal
+
+
+def _new_deal(
+    customer: Customer, *, title: str, owner_id: int, engaged_on: date, by: User | None, now: datetime
+) -> Deal:
+    stages = catalog_snapshot().stage_order
+    first = stages[0] if stages else STAGE_LEAD
+    deal = Deal.objects.create(
+        customer=customer,
+        title=title[:200],
+        owner_id=owner_id,
+        engaged_on=engaged_on,
+        stage=first,
+        created_at=now,
+        updated_at=now,
+    )
+    StageHistory.objects.create(
+        customer=customer, deal=deal, from_stage="", to_stage=first, changed_at=now, changed_by=by
+    )
+    return deal
+
+
+@transaction.atomic
+def deal_update(*, user: User, deal_id: int, changes: dict[str, Any], now: datetime) -> Deal:
+    """Change a deal's details (title, products, amount, currency, dates, owner, reason lost);
+    its stage and outcome move only through the action log."""
+    deal = deal_get(user=user, deal_id=deal_id, for_write=True, lock=True)
+    changes = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items() if k in DEAL_EDITABLE_FIELDS}
+    errors = _deal_errors({"engaged_on": deal.engaged_on, "expected_close": deal.expected_close, **changes})
+    if "engaged_on" in changes and changes["engaged_on"] is None:
+        errors.append(FieldError("engaged_on", "required", _("The deal needs its engaged date.")))
+    if changes.get("owner_id", deal.owner_id) != deal.owner_id:
+        if changes["owner_id"] is None:
+            errors.append(FieldError("owner_id", "required", _("A deal needs an owner.")))
+        else:
+            _check_owner(user=user, owner_id=changes["owner_id"], errors=errors)
+    if errors:
+        raise RuleViolation(errors)
+    for name, value in changes.items():
+        setattr(deal, name, value)
+    deal.updated_at = now
+    deal.save(update_fields=[*changes.keys(), "updated_at"])
+    return deal
+
+
+def deal_for_action(
+    *, user: User, customer: Customer, deal_id: int | None, occurred_at: datetime, snapshot: CatalogSnapshot
+) -> Deal | None:
+    """The deal an action on `customer` works on (locked), or None where the template has no deals.
+
+    Named: it must be one of the customer's open deals. Not named: the one open deal; with
+    several, the rep must choose; with none, a new deal opens (titled after the customer, engaged
+    the day of the action) so that every action of a project template counts for a deal.
+    """
+    if not snapshot.uses_deals:
+        if deal_id is not None:
+            raise InvalidInput([FieldError("deal_id", "deals_not_used", _("The loaded template does not use deals."))])
+        return None
+    if deal_id is not None:
+        deal = Deal.objects.select_for_update(of=("self",)).filter(pk=deal_id, customer_id=customer.pk).first()
+        if deal is None:
+            raise InvalidInput([FieldError("deal_id", "unknown_deal", _("This deal is not one of this customer's."))])
+        if deal.outcome != Deal.Outcome.OPEN:
+            message = _(
+                "This deal is closed (won or lost): log on an open deal, or leave the deal empty to start a new one."
+            )
+            raise RuleViolation([FieldError("deal_id", "deal_closed", message)])
+        return deal
+    candidates = list(
+        Deal.objects.select_for_update(of=("self",)).filter(customer_id=customer.pk, outcome=Deal.Outcome.OPEN)[:2]
+    )
+    if len(candidates) > 1:
+        raise RuleViolation([FieldError("deal_id", "required", _("This customer has several open deals: choose one."))])
+    if candidates:
+        return candidates[0]
+    return _new_deal(
+        customer,
+        title=customer.name,
+        owner_id=customer.owner_id,
+        engaged_on=timezone.localdate(occurred_at),
+        by=user,
+        now=occurred_at,
+    )
+
+
+def deal_record_action(*, customer: Customer, deal: Deal, action: LoggedAction) -> None:
+    """The deal takes the action's stage if the action is its latest (won and lost close it, on the
+    day of the action); the customer then shows its most advanced open deal."""
+    _revive(customer, action)
+    if deal.last_action_at is None or action.occurred_at >= deal.last_action_at:
+        _deal_follow(deal, action, changed_at=action.occurred_at, by=action.rep, now=action.logged_at)
+    if customer.last_active_at is None or action.occurred_at >= customer.last_active_at:
+        customer.last_active_at = action.occurred_at
+    _customer_follow_deals(customer, now=action.logged_at)
+
+
+def deal_recompute_from_log(*, customer: Customer, deal_id: int, by: User, now: datetime) -> None:
+    """After an edit of one of the deal's actions: the deal follows its latest action again, and
+    the customer its deals and its latest action (a pooled lead stays pooled)."""
+    deal = Deal.objects.select_for_update(of=("self",)).get(pk=deal_id)
+    latest = deal.actions.order_by("-occurred_at", "-id").first()
+    if latest is not None:
+        _deal_follow(deal, latest, changed_at=now, by=by, now=now)
+    newest = customer.actions.order_by("-occurred_at", "-id").values_list("occurred_at", flat=True).first()
+    customer.last_active_at = newest or customer.last_active_at
+    _customer_follow_deals(customer, now=now)
+
+
+def _deal_follow(deal: Deal, action: LoggedAction, *, changed_at: datetime, by: User | None, now: datetime) -> None:
+    fields = ["last_action_at", "updated_at"]
+    if action.stage != deal.stage:
+        StageHistory.objects.create(
+            customer_id=deal.customer_id,
+            deal=deal,
+            from_stage=deal.stage,
+            to_stage=action.stage,
+            changed_at=changed_at,
+            action_id=action.pk,
+            changed_by=by,
+        )
+        deal.stage = action.stage
+        fields.append("stage")
+    outcome = CLOSED_STAGES.get(deal.stage, Deal.Outcome.OPEN)
+    if outcome != deal.outcome:
+        deal.outcome = outcome
+        deal.closed_on = None if outcome == Deal.Outcome.OPEN else timezone.localdate(action.occurred_at)
+        fields += ["outcome", "closed_on"]
+    deal.last_action_at = action.occurred_at
+    deal.updated_at = now
+    deal.save(update_fields=fields)
+
+
+def _customer_follow_deals(customer: Customer, *, now: datetime) -> None:
+    """The customer shows its most advanced open deal's stage (by the template's stage order); with
+    none open, the latest closed one's outcome. Its status follows, unless it is in the pool."""
+    order = {code: i for i, code in enumerate(catalog_snapshot().stage_order)}
+    deals = list(Deal.objects.filter(customer_id=customer.pk).values_list("stage", "outcome", "closed_on", "pk"))
+    open_stages = [stage for stage, outcome, _closed, _pk in deals if outcome == Deal.Outcome.OPEN]
+    stage = customer.stage
+    if open_stages:
+        stage = max(open_stages, key=lambda code: order.get(code, -1))
+    elif deals:
+        stage = max(deals, key=lambda d: (d[2] or date.min, d[3]))[0]
+    customer.stage = stage
+    if customer.status != Customer.Status.DORMANT:
+        customer.status = status_for_stage(stage)
+    customer.updated_at = now
+    customer.save(update_fields=["stage", "status", "last_active_at", "updated_at"])
 
 
 # --- the dormant pool ----------------------------------------------------------------------------

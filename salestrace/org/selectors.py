@@ -53,6 +53,20 @@ def customer_scope(user: User, *, for_write: bool = False) -> Q:
     return Q(owner=user)
 
 
+def deal_scope(user: User, *, for_write: bool = False) -> Q:
+    """The deals `user` may read (or change, with for_write), as a filter on Deal: those of the
+    customers in scope, by the same rule as `customer_scope`."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Q()
+    if user.role == Role.ASSISTANT:
+        return Q(pk__in=[]) if for_write else Q()
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        return Q(customer__owner=user) | Q(customer__owner__team_id__in=team_subtree_ids(user.team_id))
+    return Q(customer__owner=user)
+
+
 def action_scope(user: User) -> Q:
     """The actions `user` may read, as a filter on ActionLog: those on customers in scope, and their own."""
     if not user.is_active:

@@ -67,7 +67,7 @@ def bucket(s3_endpoint: str) -> Iterator[Any]:
 
 def test_evidence_is_written_to_the_bucket_and_served_byte_for_byte(personas, api_as, now, bucket, tmp_path, settings):
     # given local files elsewhere, and alice's visit
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT = tmp_path / "local-media"
     alice = api_as(personas.alice)
     shop = make_customer(owner=personas.alice, name="联华超市(徐汇店)")
     response = alice.post("/actions", valid_price_negotiation(shop.pk, now - timedelta(minutes=30)))
@@ -90,7 +90,7 @@ def test_evidence_is_written_to_the_bucket_and_served_byte_for_byte(personas, ap
     grants = bucket.get_object_acl(Bucket=BUCKET, Key=evidence.original.name)["Grants"]
     assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
     assert not any("AllUsers" in g["Grantee"].get("URI", "") for g in grants)
-    assert not (tmp_path / "media").exists()
+    assert not (tmp_path / "local-media").exists()
     # and the API serves the original back from the bucket, byte for byte
     download = alice.client.get(body["original_url"], **alice.headers)
     assert download.status_code == 200
