@@ -436,8 +436,8 @@ def test_a_thin_stage_is_insufficient_not_a_statistic() -> None:
 @st.composite
 def small_books(draw: st.DrawFn) -> tuple[list[DealFacts], list[DealFacts], list[ActionFacts]]:
     n = draw(st.integers(4, 24))
-    deals = [deal(i, draw(st.sampled_from(["won", "lost", "open"])), closed=None) for i in range(n)]
-    deals = [deal(d.deal_id, d.outcome, closed=None if d.outcome == "open" else 40) for d in deals]
+    outcomes = draw(st.lists(st.sampled_from(["won", "lost", "open"]), min_size=n, max_size=n))
+    deals = [deal(i, outcome, closed=None if outcome == "open" else 40) for i, outcome in enumerate(outcomes)]
     actions = [
         action(
             draw(st.integers(0, n - 1)),
