@@ -48,6 +48,10 @@ class ActionForm(forms.Form):
     channel = _choice(_("Channel"))
     content_type = _choice(_("Content type"))
     response_strength = _choice(_("Response strength"))
+    # Where the template uses deals: the open deal worked on (empty: the one open deal, or a new one).
+    deal_id = forms.IntegerField(
+        label=_("Deal"), required=False, min_value=1, error_messages={"invalid": _("Choose one of the deals.")}
+    )
     idempotency_key = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
     # Files uploaded by an earlier try that did not save (ids, comma-separated): attached on save.
     kept_evidence = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)

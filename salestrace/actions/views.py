@@ -40,17 +40,19 @@ from salestrace.actions.selectors import (
 )
 from salestrace.actions.services import action_log, action_update
 from salestrace.catalog.packs import CHOICE_FIELDS
-from salestrace.catalog.selectors import OptionCatalog, option_catalog, threshold_values
+from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound, PermissionDenied
 from salestrace.customers.compute import COLOURS, ORANGE, RED, VitalityBands
 from salestrace.customers.models import Customer
 from salestrace.customers.selectors import (
     customer_colour_counts,
+    customer_deals,
     customer_get,
     customer_row,
     customer_stage_history,
     customers_by_urgency,
+    open_deals,
 )
 from salestrace.customers.services import action_on_dormant_refusal
 from salestrace.org.models import Role, User
@@ -129,6 +131,7 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                     now=now,
                     idempotency_key=form.cleaned_data["idempotency_key"] or None,
                     evidence_ids=[e.pk for e in kept],
+                    deal_id=form.cleaned_data["deal_id"],
                 )
             except PermissionDenied as exc:
                 raise DjangoPermissionDenied from exc
@@ -166,9 +169,15 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         form.initial["contact_method"] = next(iter(catalog.choices.get("contact_method", [("", "")])))[0]
     local_now = timezone.localtime(now)
     quality = [_choice_row(form, name, catalog) for name in QUALITY_CHOICES]
+    deals = open_deals(customer_id=customer.pk) if catalog_snapshot().uses_deals else None
+    chosen = form["deal_id"].value() if form.is_bound else None
+    if deals is not None and not chosen and len(deals) == 1:
+        chosen = deals[0].pk  # one open deal: picked without a tap
     context = {
         "customer": customer,
         "form": form,
+        "deals": deals,
+        "chosen_deal": str(chosen or ""),
         "evidence_inputs": _evidence_inputs(kept, file_errors),
         "refused": bool(form.errors or file_errors),
         "main_choices": [_choice_row(form, name, catalog) for name in MAIN_CHOICES],
@@ -401,6 +410,7 @@ def customer_page(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
     context.update(
         row=customer_row(customer, bands=VitalityBands.from_thresholds(thresholds), now=now),
         history=list(customer_stage_history(customer=customer)[:HISTORY_LIMIT]),
+        deals=customer_deals(customer_id=customer.pk) if catalog_snapshot().uses_deals else None,
         # A released lead's frozen owner may not log on it during the lockout: say why, offer no form.
         can_log=can_log_actions(user) and log_refusal is None,
         log_refusal=log_refusal.message if log_refusal else None,

@@ -96,6 +96,14 @@ def open_deals(*, customer_id: int) -> list[Deal]:
     return list(Deal.objects.filter(customer_id=customer_id, outcome=Deal.Outcome.OPEN).order_by("pk"))
 
 
+def customer_deals(*, customer_id: int) -> list[Deal]:
+    """All of a customer's deals for its page: open ones first (oldest first), then closed, latest first."""
+    deals = Deal.objects.filter(customer_id=customer_id).select_related("owner")
+    opened = [d for d in deals if d.outcome == Deal.Outcome.OPEN]
+    closed = [d for d in deals if d.outcome != Deal.Outcome.OPEN]
+    return sorted(opened, key=lambda d: d.pk) + sorted(closed, key=lambda d: (d.closed_on, d.pk), reverse=True)
+
+
 def deal_stage_history(*, deal: Deal) -> QuerySet[StageHistory]:
     """The deal's stage changes, newest first."""
     return deal.stage_history.select_related("changed_by").order_by("-changed_at", "-id")

@@ -245,3 +245,46 @@ def test_existing_b2b_customers_become_one_deal_each_with_their_actions_and_hist
     # and a rerun makes nothing new
     migration.fill_deals(apps, None)
     assert Deal.objects.count() == 2
+
+
+def form_post(at: datetime, stage: str, **overrides: str) -> dict[str, str]:
+    return {
+        "occurred_at": at.astimezone(timezone.get_default_timezone()).strftime("%Y-%m-%dT%H:%M"),
+        "contact_method": "email",
+        "stage": stage,
+        "key_action": "send_quote",
+        "obstacle": "budget_shortage",
+        "next_step_plan": "按新账期重新报价",
+        "next_step_date": (at + timedelta(days=2)).date().isoformat(),
+        "emotion": "neutral",
+        "idempotency_key": f"k-{stage}",
+        **overrides,
+    }
+
+
+def test_the_phone_form_picks_the_one_open_deal_and_asks_when_there_are_several(client, personas, api_as, account, now):
+    # given alice's account with one open deal
+    client.force_login(personas.alice)
+    alice = api_as(personas.alice)
+    press = new_deal(alice, account.pk, "冲压线改造", amount="1280000")
+    # when she opens the form, then that deal is already chosen: no extra tap
+    html = client.get(f"/customers/{account.pk}/actions/new/").content.decode()
+    assert f'<option value="{press["id"]}" selected>冲压线改造' in html
+    # given a second open deal, then the form asks which one
+    paint = new_deal(alice, account.pk, "涂装线")
+    html = client.get(f"/customers/{account.pk}/actions/new/").content.decode()
+    assert 'name="deal_id" id="id_deal_id" required' in html
+    assert " selected>" not in html.split('id="id_deal_id"')[1].split("</select>")[0]
+    # when she saves without choosing, then the form says so by the deal field and saves nothing
+    response = client.post(
+        f"/customers/{account.pk}/actions/new/", form_post(now - timedelta(hours=1), "needs_confirmed")
+    )
+    assert response.status_code == 422
+    assert 'id="deal_id-error"' in response.content.decode()
+    assert ActionLog.objects.count() == 0
+    # when she chooses the second deal, then that one moves and the customer page lists both
+    body = form_post(now - timedelta(hours=1), "solution_compare", deal_id=str(paint["id"]))
+    assert client.post(f"/customers/{account.pk}/actions/new/", body).status_code == 302
+    assert Deal.objects.get(pk=paint["id"]).stage == "solution_compare"
+    page = client.get(f"/customers/{account.pk}/").content.decode()
+    assert "冲压线改造" in page and "涂装线" in page
