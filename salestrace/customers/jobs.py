@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 
 from salestrace.catalog.selectors import threshold_values
-from salestrace.core.bulk import WriterTurns
+from salestrace.core.bulk import WriterTurns, sweep_batch
 from salestrace.customers.models import Customer, PoolMove
 from salestrace.customers.rules import IdleLimits
 
@@ -64,7 +64,7 @@ def handle_one_dormant_batch(
     idle = Q()
     for group in idle_groups(limits, "vitality_dormant_days", now):
         idle |= group
-    with transaction.atomic():
+    with sweep_batch():
         ids = list(
             Customer.objects.select_for_update()
             .filter(idle, status=Customer.Status.ACTIVE, pk__gt=after)

@@ -33,6 +33,7 @@ from salestrace.core.bulk import (
     insert_ignoring_conflicts,
     raw_rows,
     stored_datetime,
+    sweep_batch,
 )
 from salestrace.customers.jobs import idle_groups, sweep_dormant
 from salestrace.customers.models import Customer
@@ -383,7 +384,7 @@ def handle_one_wakeup_batch(*, now: datetime, size: int | None = None, after: in
     due = Q()
     for group in idle_groups(limits, "vitality_wakeup_days", now):
         due |= group
-    with transaction.atomic(), _language():
+    with sweep_batch(), _language():
         # Read under the row locks (PostgreSQL) or the write lock (SQLite, IMMEDIATE): the spell
         # recorded below is the one read here, an action cannot slip in between.
         due_now = Customer.objects.filter(due, status=Customer.Status.ACTIVE, owner__is_active=True).filter(

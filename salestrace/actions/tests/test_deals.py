@@ -287,4 +287,5 @@ def test_the_phone_form_picks_the_one_open_deal_and_asks_when_there_are_several(
     assert client.post(f"/customers/{account.pk}/actions/new/", body).status_code == 302
     assert Deal.objects.get(pk=paint["id"]).stage == "solution_compare"
     page = client.get(f"/customers/{account.pk}/").content.decode()
-    assert "冲压线改造" in page and "涂装线" in page
+    assert "冲压线改造" in page
+    assert "涂装线" in page
