@@ -1,0 +1,20 @@
+"""Analytics background work: the heavy analyses the deal pages read from their cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from huey.contrib.djhuey import db_task
+
+from salestrace.analytics.services import analysis_compute
+from salestrace.core import clock
+
+
+def _analysis_compute(result_id: int) -> bool:
+    """Compute one requested analysis (queued by analysis_request after its commit)."""
+    return analysis_compute(result_id=result_id, now=clock.now())
+
+
+# Not retried by huey: a failure is kept on the row and the page offers to compute again.
+analysis_compute_task = cast(Callable[..., Any], db_task()(_analysis_compute))

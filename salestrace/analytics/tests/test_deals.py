@@ -1,0 +1,292 @@
+"""The deal pages' numbers: facts read in scope, funnel, cycle time and the cached top-performer analysis."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+import pytest
+
+from salestrace.analytics.fetch import action_facts, deal_facts
+from salestrace.analytics.models import AnalysisResult
+from salestrace.analytics.services import analysis_compute
+from salestrace.analytics.tests.factories import Plan, make_deals
+from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.org.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+OCT = date(2026, 10, 1)
+
+
+@pytest.fixture
+def b2b(personas: Any, now: datetime) -> None:
+    from salestrace.catalog.services import template_load
+
+    template_load(code="b2b_industrial", now=now)
+
+
+@pytest.fixture
+def carol(personas: Any) -> User:
+    return User.objects.create_user(username="carol", password="pw-carol", role=Role.REP, team=personas.east1)
+
+
+@pytest.fixture
+def queued(monkeypatch: Any) -> list[int]:
+    """Analyses queued for huey (not run: a test runs them by hand)."""
+    calls: list[int] = []
+    monkeypatch.setattr("salestrace.analytics.services.enqueue_analysis", calls.append)
+    return calls
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Any:
+    """committed(call, *args): call as one committed request, its on_commit work run."""
+
+    def run(call: Any, *args: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = call(*args)
+        return response
+
+    return run
+
+
+def won(owner: Any, day: date, *, days: int, amount: str, lead_actions: list[tuple[str, str]]) -> Plan:
+    return Plan(
+        owner=owner,
+        engaged=day,
+        outcome="won",
+        closed=day + timedelta(days=days),
+        amount=Decimal(amount),
+        stages=[("lead", day), ("needs_confirmed", day + timedelta(days=5))],
+        actions=[(day + timedelta(days=1 + i), "lead", k, m) for i, (k, m) in enumerate(lead_actions)],
+    )
+
+
+@pytest.fixture
+def book(personas: Any, b2b: None, carol: User) -> None:
+    """East-1: Alice won 12 deals of 200k in 20 days, always booking a demo at the lead stage;
+    Carol won 4 of 50k in 40 days and lost 8, sending brochures. West-1: Bob won 3 of 1M."""
+    plans = [
+        won(personas.alice, OCT + timedelta(days=i), days=20, amount="200000", lead_actions=[("book_demo", "visit")])
+        for i in range(12)
+    ]
+    for i in range(12):
+        plan = won(carol, OCT + timedelta(days=i), days=40, amount="50000", lead_actions=[("send_brochure", "phone")])
+        if i >= 4:
+            plan.outcome, plan.closed = "lost", OCT + timedelta(days=i + 30)
+        plans.append(plan)
+    plans += [won(personas.bob, OCT, days=10, amount="1000000", lead_actions=[]) for _ in range(3)]
+    make_deals(plans)
+
+
+def test_deal_facts_read_stages_in_local_dates_within_scope(personas: Any, book: None, now: datetime) -> None:
+    # when
+    facts = deal_facts(user=personas.sam, since=date(2026, 8, 29), until=date(2026, 11, 26))
+    # then: East only, stages without won/lost, in order
+    assert len(facts) == 24
+    assert {f.rep_id for f in facts} == {personas.alice.pk, User.objects.get(username="carol").pk}
+    first = min(facts, key=lambda f: f.deal_id)
+    assert [(s.stage, s.entered_on) for s in first.stages] == [("lead", OCT), ("needs_confirmed", date(2026, 10, 6))]
+    assert first.outcome == "won"
+    assert first.closed_on == date(2026, 10, 21)
+    actions = action_facts([first.deal_id])
+    assert [(a.stage, a.key_action, a.occurred_at.date()) for a in actions] == [
+        ("lead", "book_demo", date(2026, 10, 2))
+    ]
+
+
+def test_deal_facts_leave_out_deals_closed_before_the_period(personas: Any, book: None) -> None:
+    # when the period starts after every deal closed
+    facts = deal_facts(user=personas.diana, since=date(2026, 11, 20), until=date(2026, 11, 26))
+    # then
+    assert facts == []
+
+
+def test_deal_facts_read_in_a_fixed_number_of_queries(
+    personas: Any, b2b: None, django_assert_max_num_queries: Any
+) -> None:
+    # given 60 deals with stages and actions
+    make_deals([won(personas.alice, OCT, days=20, amount="1", lead_actions=[("book_demo", "visit")])] * 60)
+    catalog_snapshot()  # built once per catalog change; then one query checks its version
+    # when / then: the catalog version, the team walk, the deals, their stages
+    with django_assert_max_num_queries(4):
+        facts = deal_facts(user=personas.sam, since=date(2026, 8, 29), until=date(2026, 11, 26))
+    with django_assert_max_num_queries(2):
+        actions = action_facts([f.deal_id for f in facts])
+    assert len(facts) == 60
+    assert len(actions) == 60
+
+
+def test_the_funnel_api_counts_a_supervisors_subtree(personas: Any, api_as: Any, book: None, now: datetime) -> None:
+    # when
+    response = api_as(personas.sam).get("/analytics/funnel")
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["since"], body["until"]) == ("2026-08-29", "2026-11-26")
+    scope = body["scope"]
+    assert (scope["won"], scope["lost"], scope["open"]) == (16, 8, 0)
+    assert scope["won_value"] == "2600000.00"
+    assert body["mine"] is None
+    lead = scope["stages"][0]
+    assert lead["stage"] == "lead"
+    assert lead["label"] == "线索"
+    assert lead["reached"] == 24
+    assert scope["win_rate"] == pytest.approx(16 / 24)
+    assert [s["stall"] for s in scope["stages"]].count(True) == 1
+
+
+def test_a_rep_sees_their_own_funnel_beside_the_teams_and_no_other_region(
+    personas: Any, api_as: Any, book: None, now: datetime
+) -> None:
+    # when
+    body = api_as(personas.alice).get("/analytics/funnel").json()
+    # then: the team is East-1 (Alice and Carol), never Bob's West-1
+    assert body["scope"]["won"] + body["scope"]["lost"] == 24
+    assert body["mine"]["won"] == 12
+    assert body["mine"]["lost"] == 0
+    assert body["pipeline"] == []
+
+
+def test_the_cycle_time_api_gives_km_per_group(personas: Any, api_as: Any, book: None, now: datetime) -> None:
+    # when
+    body = api_as(personas.sam).get("/analytics/cycle-time?top_n=1").json()
+    # then
+    team, top = body["groups"]
+    assert (team["key"], team["n_deals"], team["n_won"], team["n_censored"]) == ("team", 24, 16, 8)
+    assert (top["key"], top["n_deals"], top["median_days"], top["km_median_days"]) == ("top", 12, 20.0, 20.0)
+    assert top["enough"] is True
+    assert top["curve"][-1] == {"day": 20.0, "share_won": 1.0}
+
+
+@pytest.mark.parametrize("path", ["/analytics/funnel", "/analytics/cycle-time", "/analytics/top-performers"])
+def test_assistants_may_not_see_deal_analyses(personas: Any, api_as: Any, b2b: None, path: str) -> None:
+    response = api_as(personas.fay).get(path)
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "forbidden"
+
+
+def test_reps_may_not_see_the_top_performer_analysis(personas: Any, api_as: Any, b2b: None) -> None:
+    assert api_as(personas.alice).get("/analytics/top-performers").status_code == 403
+
+
+def test_a_period_that_ends_before_it_starts_is_refused(personas: Any, api_as: Any, b2b: None) -> None:
+    response = api_as(personas.sam).get("/analytics/funnel?since=2026-11-01&until=2026-10-01")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "since"
+
+
+def test_top_performers_are_queued_once_then_computed(
+    personas: Any, api_as: Any, book: None, now: datetime, queued: list[int], committed: Any
+) -> None:
+    # given
+    api = api_as(personas.sam, "en")
+    # when asked twice before the consumer runs
+    first = committed(api.get, "/analytics/top-performers?top_n=1").json()
+    second = committed(api.get, "/analytics/top-performers?top_n=1").json()
+    # then one computation is pending
+    assert first["status"] == second["status"] == "pending"
+    assert len(queued) == 1
+    assert AnalysisResult.objects.count() == 1
+    # when it runs
+    assert analysis_compute(result_id=queued[0], now=now)
+    body = committed(api.get, "/analytics/top-performers?top_n=1").json()
+    # then
+    assert body["status"] == "done"
+    assert body["computed_at"] is not None
+    assert (body["n_a"], body["n_b"], body["top_reps"]) == (12, 12, ["alice"])
+    demo = next(f for f in body["findings"] if f["code"] == "book_demo" and f["kind"] == "key_action")
+    assert (demo["a_count"], demo["a_n"], demo["b_count"], demo["b_n"]) == (12, 12, 0, 12)
+    assert demo["significant"] is True
+    assert "Correlation, not causation." in demo["sentence"]
+    # Carol won only 4 deals: no speed difference is claimed
+    assert body["speed"]["enough"] is False
+    assert body["speed_sentence"].startswith("Not enough data")
+
+
+def test_recompute_queues_again_but_not_while_pending(
+    personas: Any, api_as: Any, book: None, now: datetime, queued: list[int], committed: Any
+) -> None:
+    # given a computed analysis
+    api = api_as(personas.sam)
+    committed(api.get, "/analytics/top-performers")
+    analysis_compute(result_id=queued[0], now=now)
+    # when the recompute button is pressed twice
+    committed(api.post, "/analytics/top-performers/recompute")
+    body = committed(api.post, "/analytics/top-performers/recompute").json()
+    # then one more computation, and the previous result is shown meanwhile
+    assert len(queued) == 2
+    assert body["status"] == "pending"
+    assert body["computed_at"] is not None
+
+
+def test_the_analysis_of_a_supervisor_never_counts_another_region(
+    personas: Any, api_as: Any, book: None, now: datetime, queued: list[int], committed: Any
+) -> None:
+    # given Bob (West) has the most won value of the company
+    committed(api_as(personas.sam).get, "/analytics/top-performers?top_n=1")
+    committed(api_as(personas.diana).get, "/analytics/top-performers?top_n=1")
+    for pk in queued:
+        analysis_compute(result_id=pk, now=now)
+    # when
+    east = committed(api_as(personas.sam).get, "/analytics/top-performers?top_n=1").json()
+    company = committed(api_as(personas.diana).get, "/analytics/top-performers?top_n=1").json()
+    # then
+    assert east["top_reps"] == ["alice"]
+    assert east["n_a"] + east["n_b"] == 24
+    assert company["top_reps"] == ["bob"]
+    assert company["n_a"] + company["n_b"] == 27
+
+
+def test_tiny_data_says_not_enough(
+    personas: Any, api_as: Any, b2b: None, now: datetime, queued: list[int], committed: Any
+) -> None:
+    # given two deals
+    make_deals([won(personas.alice, OCT, days=20, amount="1", lead_actions=[("book_demo", "visit")])] * 2)
+    api = api_as(personas.sam, "en")
+    committed(api.get, "/analytics/top-performers?group=won_lost")
+    analysis_compute(result_id=queued[0], now=now)
+    # when
+    body = committed(api.get, "/analytics/top-performers?group=won_lost").json()
+    cycle = committed(api.get, "/analytics/cycle-time").json()
+    # then
+    assert body["findings"]
+    assert {f["kind"] for f in body["findings"]} == {"insufficient"}
+    assert all("not enough data" in f["sentence"] for f in body["findings"])
+    assert cycle["groups"][0]["enough"] is False
+
+
+def test_fmcg_customers_are_implicit_deals(personas: Any, api_as: Any, now: datetime) -> None:
+    # given the FMCG template (no deals): a store won after visits, one still open
+    from salestrace.actions.tests.factories import make_customer
+    from salestrace.customers.models import Customer, StageHistory
+
+    created = now - timedelta(days=30)
+    shop = make_customer(owner=personas.alice, created_at=created, status=Customer.Status.WON, stage="won")
+    make_customer(owner=personas.alice, created_at=created)
+    make_customer(owner=personas.bob, created_at=created)
+    StageHistory.objects.create(customer=shop, to_stage="lead", changed_at=created)
+    StageHistory.objects.create(customer=shop, to_stage="won", changed_at=now - timedelta(days=10))
+    # when
+    facts = sorted(deal_facts(user=personas.sam, since=date(2026, 8, 28), until=date(2026, 11, 26)), key=str)
+    body = api_as(personas.sam).get("/analytics/cycle-time").json()
+    # then
+    assert [(f.outcome, f.closed_on, f.amount) for f in facts if f.deal_id == shop.pk] == [
+        ("won", date(2026, 11, 16), Decimal(0))
+    ]
+    assert len(facts) == 2
+    assert body["groups"][0]["n_won"] == 1
+    assert body["groups"][0]["median_days"] == 20.0
+
+
+def test_the_api_is_documented(client: Any) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    for path in ("/api/v1/analytics/funnel", "/api/v1/analytics/cycle-time", "/api/v1/analytics/top-performers"):
+        assert "200" in schema["paths"][path]["get"]["responses"]
+        assert "403" in schema["paths"][path]["get"]["responses"]
+
+
+_ = BytesIO  # used by the page tests
