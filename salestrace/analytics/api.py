@@ -15,15 +15,15 @@ from salestrace.analytics.selectors import (
     TopPerformersView,
     deal_cycle_board,
     deal_funnel_board,
-    default_period,
     may_see_deal_analysis,
     min_sample,
+    period_of,
     vitality_dashboard,
 )
 from salestrace.analytics.services import top_performers_get
 from salestrace.core import clock
 from salestrace.core.api import ERRORS
-from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
+from salestrace.core.errors import FieldError, PermissionDenied
 from salestrace.org.models import User
 from salestrace.org.selectors import can_see_dashboards
 
@@ -97,27 +97,11 @@ def vitality(request: HttpRequest, query: Query[VitalityQuery]) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Deals (商机)
 
-MAX_PERIOD_DAYS = 731
-
 
 def require_deal_analysis(user: User) -> None:
     """Funnel and cycle time: reps (their own beside their team's) and supervisors and above."""
     if not may_see_deal_analysis(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Deal analyses are for sales reps and managers."))])
-
-
-def period_of(since: date | None, until: date | None, today: date) -> Period:
-    """The asked period (default: the last 90 days); every problem with it at once."""
-    default = default_period(today)
-    period = Period(since or (until - (default.until - default.since) if until else default.since), until or today)
-    errors = []
-    if period.since > period.until:
-        errors.append(FieldError("since", "after_until", _("The start of the period is after its end.")))
-    elif (period.until - period.since).days > MAX_PERIOD_DAYS:
-        errors.append(FieldError("since", "too_long", _("The period may span at most two years.")))
-    if errors:
-        raise InvalidInput(errors)
-    return period
 
 
 class DealQuery(Schema):

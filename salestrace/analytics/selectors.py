@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -13,7 +15,7 @@ from typing import Any
 from django.db.models import Case, Count, DateField, F, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from salestrace.actions.models import ActionLog
 from salestrace.analytics.fetch import (
@@ -41,12 +43,14 @@ from salestrace.analytics.metrics import (
     speed_difference,
 )
 from salestrace.analytics.metrics import OPEN as DEAL_OPEN
+from salestrace.analytics.models import AnalysisResult
 from salestrace.catalog.selectors import catalog_snapshot, option_catalog, threshold_values
+from salestrace.core.errors import FieldError, InvalidInput
 from salestrace.customers.compute import COLOURS, VitalityBands
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import active_at, colour_counts
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import can_see_dashboards, customer_scope, deal_scope
+from salestrace.org.selectors import COMPANY_WIDE, can_see_dashboards, customer_scope, deal_scope
 
 GROUPS = {
     "rep": ("owner_id", "owner__display_name", "owner__username"),
@@ -458,3 +462,52 @@ def finding_deals(*, user: User, payload: dict[str, Any], finding: Finding) -> l
     ]
     result.sort(key=lambda d: (not d.in_a, not d.shows_it, d.title))
     return result
+
+
+TOP_PERFORMERS = "top_performers"
+
+
+def scope_of(user: User) -> str:
+    """Whose deals an analysis covers: 'all' for company-wide roles (shared by them), else the user's."""
+    return "all" if user.role in COMPANY_WIDE or user.is_superuser else f"user:{user.pk}"
+
+
+def top_performers_params(*, user: User, period: Period, team_id: int | None, group: str, top_n: int) -> dict[str, Any]:
+    """The parameters that identify one top-performer analysis (the scope and threshold included)."""
+    return {
+        "since": period.since.isoformat(),
+        "until": period.until.isoformat(),
+        "team_id": team_id,
+        "group": group,
+        "top_n": top_n,
+        "scope": scope_of(user),
+        "min_sample": min_sample(),
+    }
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the parameters."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def analysis_cached(*, kind: str, params: dict[str, Any]) -> AnalysisResult | None:
+    """The stored analysis for these parameters, if any (nothing is queued)."""
+    return AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).first()
+
+
+MAX_PERIOD_DAYS = 731
+
+
+def period_of(since: date | None, until: date | None, today: date) -> Period:
+    """The asked period (default: the 90 days up to `until`, or up to today); every problem with it at once."""
+    end = until or today
+    period = Period(since or default_period(end).since, end)
+    errors = []
+    if period.since > period.until:
+        errors.append(FieldError("since", "after_until", gettext_lazy("The start of the period is after its end.")))
+    elif (period.until - period.since).days > MAX_PERIOD_DAYS:
+        errors.append(FieldError("since", "too_long", gettext_lazy("The period may span at most two years.")))
+    if errors:
+        raise InvalidInput(errors)
+    return period

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,44 +11,20 @@ from django.db import IntegrityError, transaction
 from salestrace.analytics.fetch import Population, everything, population_of
 from salestrace.analytics.models import AnalysisResult
 from salestrace.analytics.selectors import (
+    TOP_PERFORMERS,
     Period,
     TopPerformersView,
-    min_sample,
+    params_key,
     top_performers_compute,
+    top_performers_params,
     top_performers_view,
 )
 from salestrace.org.models import User
-from salestrace.org.selectors import COMPANY_WIDE
 
 logger = logging.getLogger(__name__)
 
-TOP_PERFORMERS = "top_performers"
 # A computation pending longer than this was lost (a consumer restarted): it may be asked for again.
 STUCK_AFTER = timedelta(minutes=10)
-
-
-def scope_of(user: User) -> str:
-    """Who the analysis is computed for: 'all' for company-wide roles (shared), else the user."""
-    return "all" if user.role in COMPANY_WIDE or user.is_superuser else f"user:{user.pk}"
-
-
-def top_performers_params(*, user: User, period: Period, team_id: int | None, group: str, top_n: int) -> dict[str, Any]:
-    """The parameters that identify one top-performer analysis (the scope and threshold included)."""
-    return {
-        "since": period.since.isoformat(),
-        "until": period.until.isoformat(),
-        "team_id": team_id,
-        "group": group,
-        "top_n": top_n,
-        "scope": scope_of(user),
-        "min_sample": min_sample(),
-    }
-
-
-def params_key(params: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the parameters."""
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def analysis_request(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from salestrace.actions.tests.factories import make_customer
 from salestrace.customers.models import Customer, Deal, StageHistory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+OCT = date(2026, 10, 1)
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -80,3 +81,15 @@ def make_deals(plans: list[Plan]) -> list[Deal]:
     StageHistory.objects.bulk_create(history)
     ActionLog.objects.bulk_create(actions)
     return deals
+
+
+def won(owner: Any, day: date, *, days: int, amount: str, lead_actions: list[tuple[str, str]]) -> Plan:
+    return Plan(
+        owner=owner,
+        engaged=day,
+        outcome="won",
+        closed=day + timedelta(days=days),
+        amount=Decimal(amount),
+        stages=[("lead", day), ("needs_confirmed", day + timedelta(days=5))],
+        actions=[(day + timedelta(days=1 + i), "lead", k, m) for i, (k, m) in enumerate(lead_actions)],
+    )

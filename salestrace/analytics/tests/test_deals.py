@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from io import BytesIO
 from typing import Any
 
 import pytest
@@ -12,74 +11,11 @@ import pytest
 from salestrace.analytics.fetch import action_facts, deal_facts
 from salestrace.analytics.models import AnalysisResult
 from salestrace.analytics.services import analysis_compute
-from salestrace.analytics.tests.factories import Plan, make_deals
+from salestrace.analytics.tests.factories import OCT, make_deals, won
 from salestrace.catalog.selectors import catalog_snapshot
-from salestrace.org.models import Role, User
+from salestrace.org.models import User
 
 pytestmark = pytest.mark.django_db
-
-OCT = date(2026, 10, 1)
-
-
-@pytest.fixture
-def b2b(personas: Any, now: datetime) -> None:
-    from salestrace.catalog.services import template_load
-
-    template_load(code="b2b_industrial", now=now)
-
-
-@pytest.fixture
-def carol(personas: Any) -> User:
-    return User.objects.create_user(username="carol", password="pw-carol", role=Role.REP, team=personas.east1)
-
-
-@pytest.fixture
-def queued(monkeypatch: Any) -> list[int]:
-    """Analyses queued for huey (not run: a test runs them by hand)."""
-    calls: list[int] = []
-    monkeypatch.setattr("salestrace.analytics.services.enqueue_analysis", calls.append)
-    return calls
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks: Any) -> Any:
-    """committed(call, *args): call as one committed request, its on_commit work run."""
-
-    def run(call: Any, *args: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = call(*args)
-        return response
-
-    return run
-
-
-def won(owner: Any, day: date, *, days: int, amount: str, lead_actions: list[tuple[str, str]]) -> Plan:
-    return Plan(
-        owner=owner,
-        engaged=day,
-        outcome="won",
-        closed=day + timedelta(days=days),
-        amount=Decimal(amount),
-        stages=[("lead", day), ("needs_confirmed", day + timedelta(days=5))],
-        actions=[(day + timedelta(days=1 + i), "lead", k, m) for i, (k, m) in enumerate(lead_actions)],
-    )
-
-
-@pytest.fixture
-def book(personas: Any, b2b: None, carol: User) -> None:
-    """East-1: Alice won 12 deals of 200k in 20 days, always booking a demo at the lead stage;
-    Carol won 4 of 50k in 40 days and lost 8, sending brochures. West-1: Bob won 3 of 1M."""
-    plans = [
-        won(personas.alice, OCT + timedelta(days=i), days=20, amount="200000", lead_actions=[("book_demo", "visit")])
-        for i in range(12)
-    ]
-    for i in range(12):
-        plan = won(carol, OCT + timedelta(days=i), days=40, amount="50000", lead_actions=[("send_brochure", "phone")])
-        if i >= 4:
-            plan.outcome, plan.closed = "lost", OCT + timedelta(days=i + 30)
-        plans.append(plan)
-    plans += [won(personas.bob, OCT, days=10, amount="1000000", lead_actions=[]) for _ in range(3)]
-    make_deals(plans)
 
 
 def test_deal_facts_read_stages_in_local_dates_within_scope(personas: Any, book: None, now: datetime) -> None:
@@ -287,6 +223,3 @@ def test_the_api_is_documented(client: Any) -> None:
     for path in ("/api/v1/analytics/funnel", "/api/v1/analytics/cycle-time", "/api/v1/analytics/top-performers"):
         assert "200" in schema["paths"][path]["get"]["responses"]
         assert "403" in schema["paths"][path]["get"]["responses"]
-
-
-_ = BytesIO  # used by the page tests
