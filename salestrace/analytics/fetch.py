@@ -4,7 +4,8 @@ Where the template sells projects (policy `uses_deals`), a deal is a `Deal` row 
 the StageHistory rows that name it. Where it does not (FMCG stores), each customer is one
 implicit deal, so the FMCG demo still gets a funnel and cycle times: engaged on the local date
 the customer was created, won/lost from its status, closed on the local date of its last move to
-won/lost, its stages from its own StageHistory rows (deal empty), amount 0, owned by its owner.
+won/lost (its creation date when no move was recorded), its stages from its own StageHistory
+rows (deal empty), amount 0, owned by its owner.
 Dates are local (Asia/Shanghai). Each read is a fixed handful of queries, whatever the row count.
 """
 

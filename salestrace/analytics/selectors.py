@@ -266,16 +266,18 @@ class CycleGroup:
 def deal_cycle_board(
     *, user: User, period: Period, today: date, team_id: int | None = None, top_n: int = 3
 ) -> list[CycleGroup]:
-    """Time to win per group: the team and its top N reps by won value (a rep: the team and their own)."""
+    """Time to win per group: the team and its top N reps by won value, unless they are the whole
+    team (a rep: the team and their own deals)."""
     threshold = min_sample()
     scope, mine = _facts_for(user, period, team_id)
     groups = [CycleGroup("team", gettext("Team"), cycle_time(scope, today=today, min_sample=threshold))]
     if mine is not None:
         groups.append(CycleGroup("mine", gettext("My deals"), cycle_time(mine, today=today, min_sample=threshold)))
     else:
-        top, _rest, _reps = split_groups(scope, group="top_value", top_n=top_n)
-        name = group_names("top_value", top_n)[0]
-        groups.append(CycleGroup("top", name, cycle_time(top, today=today, min_sample=threshold)))
+        top, rest, _reps = split_groups(scope, group="top_value", top_n=top_n)
+        if rest:  # with N reps or fewer, the top N are the team: one curve is enough
+            name = group_names("top_value", top_n)[0]
+            groups.append(CycleGroup("top", name, cycle_time(top, today=today, min_sample=threshold)))
     return groups
 
 

@@ -8,10 +8,10 @@
     var groups = JSON.parse(data.textContent);
     var chart = window.echarts.init(node);
     chart.setOption({
-      grid: { left: 40, right: 16, top: 36, bottom: 32 },
+      grid: { left: 44, right: 16, top: 36, bottom: 48 },
       legend: { top: 0 },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v + "%"; } },
-      xAxis: { type: "value", name: node.dataset.xName || "", nameLocation: "middle", nameGap: 24 },
+      xAxis: { type: "value", name: node.dataset.xName || "", nameLocation: "middle", nameGap: 28 },
       yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       series: groups.map(function (g) {
         return { name: g.name, type: "line", step: "end", showSymbol: false, data: g.data };
