@@ -49,8 +49,14 @@ from salestrace.core.errors import FieldError, InvalidInput
 from salestrace.customers.compute import COLOURS, VitalityBands
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import active_at, colour_counts
-from salestrace.org.models import Role, User
-from salestrace.org.selectors import COMPANY_WIDE, can_see_dashboards, customer_scope, deal_scope
+from salestrace.org.models import Role, Team, User
+from salestrace.org.selectors import (
+    COMPANY_WIDE,
+    can_see_dashboards,
+    customer_scope,
+    deal_scope,
+    team_subtree_ids,
+)
 
 GROUPS = {
     "rep": ("owner_id", "owner__display_name", "owner__username"),
@@ -513,3 +519,15 @@ def period_of(since: date | None, until: date | None, today: date) -> Period:
     if errors:
         raise InvalidInput(errors)
     return period
+
+
+def teams_to_filter(user: User) -> list[tuple[int, str]]:
+    """The teams a manager may narrow the deal pages to (their subtree; every team company-wide)."""
+    if not can_see_dashboards(user):
+        return []
+    teams = Team.objects.order_by("name")
+    if not (user.role in COMPANY_WIDE or user.is_superuser):
+        if user.team_id is None:
+            return []
+        teams = teams.filter(pk__in=team_subtree_ids(user.team_id))
+    return list(teams.values_list("pk", "name"))

@@ -58,6 +58,17 @@ def analysis_request(
     return result, True
 
 
+# Analyses nobody asked for in this long are dropped: the default period moves every day, so
+# yesterday's parameters are rarely asked for again.
+KEEP_FOR = timedelta(days=30)
+
+
+def analysis_purge(*, now: datetime) -> int:
+    """Delete analyses last requested more than KEEP_FOR ago; how many were deleted."""
+    deleted, _by_model = AnalysisResult.objects.filter(requested_at__lt=now - KEEP_FOR).delete()
+    return deleted
+
+
 def enqueue_analysis(result_id: int) -> None:
     from salestrace.analytics.tasks import analysis_compute_task
 

@@ -7,8 +7,9 @@ from typing import Any, cast
 
 from huey.contrib.djhuey import db_task
 
-from salestrace.analytics.services import analysis_compute
+from salestrace.analytics.services import analysis_compute, analysis_purge
 from salestrace.core import clock
+from salestrace.core.schedule import local_crontab, periodic, register_job
 
 
 def _analysis_compute(result_id: int) -> bool:
@@ -18,3 +19,11 @@ def _analysis_compute(result_id: int) -> bool:
 
 # Not retried by huey: a failure is kept on the row and the page offers to compute again.
 analysis_compute_task = cast(Callable[..., Any], db_task()(_analysis_compute))
+
+
+register_job("analysis_purge", lambda now: analysis_purge(now=now))
+
+
+@periodic(local_crontab(minute="40", hour="2"))
+def analysis_purge_tick() -> int:
+    return analysis_purge(now=clock.now())

@@ -34,6 +34,7 @@ from salestrace.analytics.selectors import (
     finding_deals,
     may_see_deal_analysis,
     period_of,
+    teams_to_filter,
     top_performers_params,
     top_performers_view,
     vitality_dashboard,
@@ -290,7 +291,7 @@ def deals_page(request: HttpRequest) -> HttpResponse:
     if tab == "top" and not manager:
         raise DjangoPermissionDenied
     export = request.GET.get("format") == "xlsx"
-    context: dict[str, Any] = {"tab": tab, "params": params, "manager": manager, "groups": GROUP_KINDS}
+    context: dict[str, Any] = {"tab": tab, "params": params, "manager": manager, "teams": teams_to_filter(user)}
     if tab == "funnel":
         board = deal_funnel_board(user=user, period=params.period, team_id=params.team_id)
         if export:

@@ -177,3 +177,17 @@ def test_tiny_data_says_not_enough_on_the_page(
     # then
     assert "Not enough data" in html
     assert "Not enough data" in cycle
+
+
+def test_a_supervisor_narrows_the_funnel_to_a_team_of_their_subtree_only(
+    personas: Any, client: Any, book: None, now: datetime
+) -> None:
+    # given
+    signed_in(client, personas.sam)
+    # when
+    html = get(client, PAGE).content.decode()
+    west = get(client, f"{PAGE}?team_id={personas.west1.pk}").content.decode()
+    # then: East's teams are offered, West's are not, and asking for West counts nothing
+    assert f'<option value="{personas.east1.pk}"' in html
+    assert f'<option value="{personas.west1.pk}"' not in html
+    assert "<strong>0 / 0 / 0</strong>" in west

@@ -10,7 +10,7 @@ import pytest
 
 from salestrace.analytics.fetch import action_facts, deal_facts
 from salestrace.analytics.models import AnalysisResult
-from salestrace.analytics.services import analysis_compute
+from salestrace.analytics.services import analysis_compute, analysis_purge
 from salestrace.analytics.tests.factories import OCT, make_deals, won
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.org.models import User
@@ -223,3 +223,46 @@ def test_the_api_is_documented(client: Any) -> None:
     for path in ("/api/v1/analytics/funnel", "/api/v1/analytics/cycle-time", "/api/v1/analytics/top-performers"):
         assert "200" in schema["paths"][path]["get"]["responses"]
         assert "403" in schema["paths"][path]["get"]["responses"]
+
+
+@pytest.mark.parametrize(("path", "budget"), [("/analytics/funnel", 11), ("/analytics/cycle-time", 7)])
+def test_deal_endpoints_have_a_query_budget(
+    personas: Any, api_as: Any, book: None, now: datetime, path: str, budget: int, django_assert_max_num_queries: Any
+) -> None:
+    # given a warm catalog and token
+    api = api_as(personas.sam)
+    api.get(path)
+    # when / then: auth, catalog, team walk, deals, stages, labels, pipeline, and no query per deal
+    with django_assert_max_num_queries(budget):
+        assert api.get(path).status_code == 200
+
+
+def test_the_cached_analysis_has_a_query_budget(
+    personas: Any,
+    api_as: Any,
+    book: None,
+    now: datetime,
+    queued: list[int],
+    committed: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    # given
+    api = api_as(personas.sam)
+    committed(api.get, "/analytics/top-performers")
+    analysis_compute(result_id=queued[0], now=now)
+    # when / then: reading the cache does not recompute anything
+    with django_assert_max_num_queries(8):
+        assert api.get("/analytics/top-performers").status_code == 200
+
+
+def test_analyses_nobody_asked_for_in_a_month_are_purged(personas: Any, now: datetime) -> None:
+    # given one analysis asked for 31 days ago and one today
+    for days, key in ((31, "old"), (0, "new")):
+        AnalysisResult.objects.create(
+            kind="top_performers", params_key=key, params={}, requested_at=now - timedelta(days=days)
+        )
+    # when
+    deleted = analysis_purge(now=now)
+    # then
+    assert deleted == 1
+    assert list(AnalysisResult.objects.values_list("params_key", flat=True)) == ["new"]
