@@ -318,6 +318,12 @@ class FindingView:
     finding: Finding
     sentence: str
 
+    @property
+    def q_text(self) -> str:
+        """q as the sentences show it: "< 0.001" below that, three decimals otherwise."""
+        q = self.finding.q_value
+        return "–" if q is None else "< 0.001" if q < 0.001 else f"= {q:.3f}"
+
 
 @dataclass(frozen=True)
 class TopPerformersView:
@@ -426,7 +432,8 @@ def _matches(finding: Finding, key_action: str, contact_method: str) -> bool:
 
 def finding_deals(*, user: User, payload: dict[str, Any], finding: Finding) -> list[DrillDeal]:
     """The deals behind a finding, within `user`'s scope: both groups' deals with actions at its stage,
-    those actions (before the deal closed), and whether each shows the finding's action or method."""
+    those actions (before the deal closed), and whether each shows the finding's action or method;
+    those that show it first, group A before B."""
     a_ids, b_ids = set(payload["a_deal_ids"]), set(payload["b_deal_ids"])
     ids = sorted(a_ids | b_ids)
     actions: dict[int, list[DrillAction]] = defaultdict(list)
@@ -468,7 +475,7 @@ def finding_deals(*, user: User, payload: dict[str, Any], finding: Finding) -> l
         for pk, (_pk, title, display, username, outcome, _closed) in deals.items()
         if actions[pk]
     ]
-    result.sort(key=lambda d: (not d.in_a, not d.shows_it, d.title))
+    result.sort(key=lambda d: (not d.shows_it, not d.in_a, d.title))
     return result
 
 

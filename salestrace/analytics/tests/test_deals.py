@@ -209,11 +209,14 @@ def test_fmcg_customers_are_implicit_deals(personas: Any, api_as: Any, now: date
     # when
     facts = sorted(deal_facts(user=personas.sam, since=date(2026, 8, 28), until=date(2026, 11, 26)), key=str)
     body = api_as(personas.sam).get("/analytics/cycle-time").json()
+    funnel = api_as(personas.sam).get("/analytics/funnel").json()
     # then
     assert [(f.outcome, f.closed_on, f.amount) for f in facts if f.deal_id == shop.pk] == [
         ("won", date(2026, 11, 16), Decimal(0))
     ]
     assert len(facts) == 2
+    assert (funnel["scope"]["won"], funnel["scope"]["open"]) == (1, 1)
+    assert funnel["scope"]["stages"][0]["reached"] == 1
     assert body["groups"][0]["n_won"] == 1
     assert body["groups"][0]["median_days"] == 20.0
 
@@ -266,3 +269,22 @@ def test_analyses_nobody_asked_for_in_a_month_are_purged(personas: Any, now: dat
     # then
     assert deleted == 1
     assert list(AnalysisResult.objects.values_list("params_key", flat=True)) == ["new"]
+
+
+def test_a_failed_analysis_is_kept_and_may_be_asked_for_again(
+    personas: Any, api_as: Any, book: None, now: datetime, queued: list[int], committed: Any, monkeypatch: Any
+) -> None:
+    # given a computation that breaks
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("salestrace.analytics.services.top_performers_compute", broken)
+    api = api_as(personas.sam)
+    committed(api.get, "/analytics/top-performers")
+    # when
+    analysis_compute(result_id=queued[0], now=now)
+    # then
+    assert api.get("/analytics/top-performers").json()["status"] == "failed"
+    assert AnalysisResult.objects.get().error == "boom"
+    assert committed(api.post, "/analytics/top-performers/recompute").json()["status"] == "pending"
+    assert len(queued) == 2
