@@ -288,3 +288,23 @@ def test_a_failed_analysis_is_kept_and_may_be_asked_for_again(
     assert AnalysisResult.objects.get().error == "boom"
     assert committed(api.post, "/analytics/top-performers/recompute").json()["status"] == "pending"
     assert len(queued) == 2
+
+
+def test_the_request_queues_the_huey_task_that_computes_it(
+    personas: Any, api_as: Any, book: None, now: datetime, committed: Any
+) -> None:
+    # given huey in immediate mode (this test only): the task runs where it is enqueued
+    from huey.contrib.djhuey import HUEY
+
+    api = api_as(personas.sam)
+    HUEY.immediate = True
+    try:
+        # when the request commits
+        committed(api.get, "/analytics/top-performers?top_n=1")
+    finally:
+        HUEY.immediate = False
+    # then salestrace.analytics.tasks.analysis_compute_task has computed it
+    result = AnalysisResult.objects.get()
+    assert result.status == AnalysisResult.Status.DONE
+    assert result.payload is not None
+    assert result.payload["top_rep_ids"] == [personas.alice.pk]
