@@ -1,0 +1,29 @@
+"""Analytics background work: the heavy analyses the deal pages read from their cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from huey.contrib.djhuey import db_task
+
+from salestrace.analytics.services import analysis_compute, analysis_purge
+from salestrace.core import clock
+from salestrace.core.schedule import local_crontab, periodic, register_job
+
+
+def _analysis_compute(result_id: int) -> bool:
+    """Compute one requested analysis (queued by analysis_request after its commit)."""
+    return analysis_compute(result_id=result_id, now=clock.now())
+
+
+# Not retried by huey: a failure is kept on the row and the page offers to compute again.
+analysis_compute_task = cast(Callable[..., Any], db_task()(_analysis_compute))
+
+
+register_job("analysis_purge", lambda now: analysis_purge(now=now))
+
+
+@periodic(local_crontab(minute="40", hour="2"))
+def analysis_purge_tick() -> int:
+    return analysis_purge(now=clock.now())
