@@ -177,6 +177,13 @@ def test_tiny_data_says_not_enough_on_the_page(
     # then
     assert "Not enough data" in html
     assert "Not enough data" in cycle
+    # and in Chinese, the default language, it reads 数据不足, with when it was computed
+    signed_in(client, personas.sam, language="zh-hans")
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    html = get(client, f"{PAGE}?tab=top").content.decode()
+    assert "数据不足" in html
+    assert "计算于 10:00" in html
+    assert "相关，不代表因果" in html
 
 
 def test_a_supervisor_narrows_the_funnel_to_a_team_of_their_subtree_only(
