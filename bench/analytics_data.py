@@ -5,9 +5,9 @@ set-based SQL (one statement per table) on SQLite or PostgreSQL.
 Deterministic: deal n is engaged (n·7919 mod 365) days before NOW; its outcome comes from a hash
 of n, the reps of every tenth team winning more often (they are the top performers); won deals
 went through every stage, lost and open ones stop at stage n mod 5. Its actions are spread
-evenly over its life and over the stages it reached; in won deals the 2nd contact at 方案对比
-shows a customer case six times in ten (the seed's planted pattern), in the others about one
-time in ten, like any other key action.
+evenly over its life and over the stages it reached. The top teams' reps also close faster, and
+in their deals the 2nd contact at 方案对比 shows a customer case six times in ten (the seed's
+planted pattern); in the others about one time in ten, like any other key action.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def build(scale: float = 1.0) -> dict[str, int]:
         # Engaged 100–399 days ago; a closed deal lived 20–99 days, an open one is still going.
         engaged = days_before_today("100 + (n * 7919) % 300")
         today_sql = f"'{today}'" if sqlite else f"'{today}'::date"
-        cycle = "(20 + (n * 13) % 80)"
+        # Top teams close faster: 15–74 days against 20–99.
+        cycle = f"(CASE WHEN {top_team} THEN 15 + (n * 13) % 60 ELSE 20 + (n * 13) % 80 END)"
         cur.execute(
             seq(deals) + f"INSERT INTO {deal_t} (customer_id, title, product, amount, currency, owner_id, engaged_on, "
             "expected_close, stage, outcome, closed_on, lost_reason, last_action_at, created_at, updated_at) "
@@ -146,7 +147,11 @@ def build(scale: float = 1.0) -> dict[str, int]:
         # then the outcome on the close date.
         furthest = f"CASE d.outcome WHEN 'won' THEN 4 ELSE (d.id - {first_deal}) % 5 END"
         n = f"(d.id - {first_deal})"
-        life = f"(CASE d.outcome WHEN 'open' THEN 100 + ({n} * 7919) % 300 ELSE 20 + ({n} * 13) % 80 END)"
+        top = f"((d.owner_id - {rep0}) / {TEAM_SIZE}) % 10 = 0"
+        life = (
+            f"(CASE WHEN d.outcome = 'open' THEN 100 + ({n} * 7919) % 300 "
+            f"WHEN {top} THEN 15 + ({n} * 13) % 60 ELSE 20 + ({n} * 13) % 80 END)"
+        )
         ks = " UNION ALL ".join(f"SELECT {i} AS i" for i in range(len(STAGES)))
         cur.execute(
             f"INSERT INTO {history_t} (customer_id, deal_id, from_stage, to_stage, changed_at, action_id, "
@@ -168,7 +173,7 @@ def build(scale: float = 1.0) -> dict[str, int]:
         stage_index = f"((a.k * ({furthest} + 1)) / {count})"
         second_at_compare = f"((2 * {count} + {furthest}) / ({furthest} + 1) + 1)"
         planted = (
-            f"CASE WHEN d.outcome = 'won' AND {furthest} >= 2 AND a.k = {second_at_compare} "
+            f"CASE WHEN {top} AND {furthest} >= 2 AND a.k = {second_at_compare} "
             f"AND ((d.id + a.k) * 7) % 10 < 6 THEN 'share_customer_case' "
             f"ELSE {pick(KEY_ACTIONS, '(d.id * 3 + a.k * 7)')} END"
         )
