@@ -198,7 +198,8 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
         f"(budget {RECOMPUTE_BUDGET_S} s: {'✓' if r['top']['recompute_s'] <= RECOMPUTE_BUDGET_S else '✗'}); "
         f"{r['top']['findings']} comparisons reported, {r['top']['significant']} with q < 0.05; the planted "
         f"pattern (a customer case at the 2nd contact of 方案对比) {'found' if r['top']['planted_found'] else 'NOT found'}. "
-        f"Data built in {r['build_seconds']} s; load {r['load_before']} → {r['load_after']}."
+        f"Data built in {r['build_seconds']} s; load {r['load_before']} → {r['load_after']}. "
+        f"Its headline: 「{r['top']['speed_sentence']}」"
         for r in results
     )
     c = results[0]["counts"] if results else {}
@@ -234,9 +235,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--from-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pg_database in {"test", "postgres", "template0", "template1"} or not args.pg_database.isidentifier():
         parser.error("--pg-database must be a plain name of a database the benchmark may drop")
+    if args.from_json:
+        # Rewrite the section from the JSON lines a run printed (e.g. after changing this writer).
+        lines = Path(args.from_json).read_text(encoding="utf-8").splitlines()
+        saved = [json.loads(line) for line in lines if line.startswith("{")]
+        write_section(saved, " ".join([".venv/bin/python", "bench/analytics.py", *saved[0].get("argv", [])]))
+        return
     if args.child:
         print(json.dumps(child(args.child, args.scale, args.rounds, args.pg_database), ensure_ascii=False))
         return
@@ -261,6 +269,7 @@ def main() -> None:
             cwd=ROOT,
         )
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["argv"] = sys.argv[1:]
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
     if not args.no_write:
