@@ -630,9 +630,17 @@ def _percent(share: float | None) -> str:
 
 
 def _ratio(value: float | None) -> str:
+    """An odds ratio or CI bound as a director reads it: one decimal from 1 up, two significant
+    digits below, and "<0.001" rather than scientific notation; very large ones as whole numbers."""
     if value is None:
         return "–"
-    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+    if value >= 1000:
+        return f"{value:.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    if value < 0.001:
+        return "<0.001"
+    return f"{value:.2g}"
 
 
 def _days(value: float | None) -> str:

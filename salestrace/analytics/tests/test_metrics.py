@@ -537,3 +537,19 @@ def test_every_kind_reads_as_a_sentence() -> None:
     for kind, sentence in sentences.items():
         assert sentence.startswith("At "), kind
         assert "%" not in sentence.replace("% of", "").replace("% CI", ""), kind
+
+
+def test_odds_ratios_read_without_scientific_notation() -> None:
+    # given the extremes a small sample gives
+    from salestrace.analytics.metrics import _ratio
+
+    # then a director never reads 2.2e-05
+    assert [_ratio(v) for v in (2.2e-05, 0.064, 0.5, 12.94, 841.0, 45321.3, None)] == [
+        "<0.001",
+        "0.064",
+        "0.5",
+        "12.9",
+        "841.0",
+        "45321",
+        "–",
+    ]
