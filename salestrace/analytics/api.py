@@ -13,14 +13,12 @@ from salestrace.analytics.selectors import (
     CycleGroup,
     Period,
     TopPerformersView,
-    deal_cycle_board,
-    deal_funnel_board,
     may_see_deal_analysis,
     min_sample,
     period_of,
     vitality_dashboard,
 )
-from salestrace.analytics.services import top_performers_get
+from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
 from salestrace.core import clock
 from salestrace.core.api import ERRORS
 from salestrace.core.errors import FieldError, PermissionDenied
@@ -149,6 +147,9 @@ class PipelineMonthOut(Schema):
 class FunnelBoardOut(Schema):
     since: date
     until: date
+    computed_at: datetime = Field(
+        description="When the figures were computed: now for a team's scope; a company's may be kept a few minutes."
+    )
     min_sample: int
     scope: FunnelOut = Field(description="Every deal in your scope (a rep: the whole team's).")
     mine: FunnelOut | None = Field(description="A rep's own deals; null for managers.")
@@ -187,11 +188,13 @@ def deal_funnel(request: HttpRequest, query: Query[DealQuery]) -> Any:
     stage; open pipeline by expected close month. A rep gets the team's totals and their own."""
     user: User = request.user  # type: ignore[assignment]
     require_deal_analysis(user)
-    period = period_of(query.since, query.until, timezone.localdate(clock.now()))
-    board = deal_funnel_board(user=user, period=period, team_id=query.team_id)
+    now = clock.now()
+    period = period_of(query.since, query.until, timezone.localdate(now))
+    board, computed_at = funnel_answer(user=user, period=period, team_id=query.team_id, now=now)
     return FunnelBoardOut(
         since=period.since,
         until=period.until,
+        computed_at=computed_at,
         min_sample=board.min_sample,
         scope=funnel_out(board.scope, board.labels),
         mine=funnel_out(board.mine, board.labels) if board.mine is not None else None,
@@ -222,6 +225,9 @@ class CycleOut(Schema):
 class CycleBoardOut(Schema):
     since: date
     until: date
+    computed_at: datetime = Field(
+        description="When the figures were computed: now for a team's scope; a company's may be kept a few minutes."
+    )
     min_sample: int
     groups: list[CycleOut]
 
@@ -254,11 +260,18 @@ def deal_cycle_time(request: HttpRequest, query: Query[CycleQuery]) -> Any:
     censored), for the team and its top N reps (a rep: the team and their own deals)."""
     user: User = request.user  # type: ignore[assignment]
     require_deal_analysis(user)
-    today = timezone.localdate(clock.now())
+    now = clock.now()
+    today = timezone.localdate(now)
     period = period_of(query.since, query.until, today)
-    groups = deal_cycle_board(user=user, period=period, today=today, team_id=query.team_id, top_n=query.top_n)
+    groups, computed_at = cycle_answer(
+        user=user, period=period, today=today, team_id=query.team_id, top_n=query.top_n, now=now
+    )
     return CycleBoardOut(
-        since=period.since, until=period.until, min_sample=min_sample(), groups=[cycle_out(g) for g in groups]
+        since=period.since,
+        until=period.until,
+        computed_at=computed_at,
+        min_sample=min_sample(),
+        groups=[cycle_out(g) for g in groups],
     )
 
 

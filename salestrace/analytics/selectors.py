@@ -35,6 +35,7 @@ from salestrace.analytics.metrics import (
     DealFacts,
     Finding,
     FunnelResult,
+    FunnelStage,
     SpeedDifference,
     compare_groups,
     cycle_time,
@@ -538,3 +539,59 @@ def teams_to_filter(user: User) -> list[tuple[int, str]]:
             return []
         teams = teams.filter(pk__in=team_subtree_ids(user.team_id))
     return list(teams.values_list("pk", "name"))
+
+
+# --- the funnel and cycle time as cached payloads (services.funnel_answer / cycle_answer) ---------
+
+
+def funnel_payload(board: DealFunnelBoard) -> dict[str, Any]:
+    """A funnel board as JSON-able data (labels are not kept: they follow the reader's language)."""
+
+    def result(r: FunnelResult | None) -> dict[str, Any] | None:
+        if r is None:
+            return None
+        data = asdict(r)
+        data["won_value"] = str(r.won_value)
+        return data
+
+    return {
+        "stages": list(board.stages),
+        "scope": result(board.scope),
+        "mine": result(board.mine),
+        "pipeline": [[m.isoformat() if m else None, n, str(v)] for m, n, v in board.pipeline],
+        "min_sample": board.min_sample,
+    }
+
+
+def funnel_from_payload(payload: dict[str, Any]) -> DealFunnelBoard:
+    def result(data: dict[str, Any] | None) -> FunnelResult | None:
+        if data is None:
+            return None
+        stages = tuple(FunnelStage(**s) for s in data["stages"])
+        return FunnelResult(**{**data, "stages": stages, "won_value": Decimal(data["won_value"])})
+
+    scope = result(payload["scope"])
+    assert scope is not None
+    return DealFunnelBoard(
+        stages=tuple(payload["stages"]),
+        labels=option_catalog().labels.get("stage", {}),
+        scope=scope,
+        mine=result(payload["mine"]),
+        pipeline=[(date.fromisoformat(m) if m else None, n, Decimal(v)) for m, n, v in payload["pipeline"]],
+        min_sample=payload["min_sample"],
+    )
+
+
+def cycle_payload(groups: list[CycleGroup]) -> dict[str, Any]:
+    """Cycle-time groups as JSON-able data; names are made again when read (the reader's language)."""
+    return {"groups": [{"key": g.key, "cycle": asdict(g.cycle)} for g in groups]}
+
+
+def cycle_from_payload(payload: dict[str, Any], *, top_n: int) -> list[CycleGroup]:
+    names = {"team": gettext("Team"), "mine": gettext("My deals"), "top": group_names("top_value", top_n)[0]}
+    groups = []
+    for g in payload["groups"]:
+        data = g["cycle"]
+        cycle = CycleTime(**{**data, "curve": tuple((float(d), float(s)) for d, s in data["curve"])})
+        groups.append(CycleGroup(g["key"], names.get(g["key"], g["key"]), cycle))
+    return groups

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from salestrace.analytics.fetch import Population, everything, population_of
+from salestrace.analytics.fetch import Population, everything, facts_count, population_of
 from salestrace.analytics.models import AnalysisResult
 from salestrace.analytics.selectors import (
     TOP_PERFORMERS,
+    CycleGroup,
+    DealFunnelBoard,
     Period,
     TopPerformersView,
+    cycle_from_payload,
+    cycle_payload,
+    deal_cycle_board,
+    deal_funnel_board,
+    funnel_from_payload,
+    funnel_payload,
+    is_rep_view,
+    min_sample,
     params_key,
+    scope_of,
     top_performers_compute,
     top_performers_params,
     top_performers_view,
@@ -119,3 +132,97 @@ def top_performers_get(
     params = top_performers_params(user=user, period=period, team_id=team_id, group=group, top_n=top_n)
     result, _queued = analysis_request(kind=TOP_PERFORMERS, params=params, user=user, now=now, force=force)
     return result, top_performers_view(result.payload) if result.payload else None
+
+
+# --- the funnel and cycle time: computed on request for a team, kept a while for a company ------
+
+
+def _answer(
+    *,
+    kind: str,
+    user: User,
+    period: Period,
+    team_id: int | None,
+    extra: dict[str, Any],
+    now: datetime,
+    compute: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], datetime]:
+    """(payload, when it was computed). A scope of up to SALESTRACE_ANALYSIS_INLINE_DEALS deals (a
+    team; a rep always) is computed on every request, so it moves with every logged action. A larger
+    one (a company's year: hundreds of thousands of deals, seconds of work) is computed on the first
+    request and kept for SALESTRACE_ANALYSIS_MAX_AGE_MINUTES, shared by everyone with the same scope;
+    the page says when it was computed and offers to compute it again."""
+    if (
+        is_rep_view(user)
+        or facts_count(population_of(user, team_id=team_id), since=period.since, until=period.until)
+        <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS
+    ):
+        return compute(), now
+    params = {
+        "scope": scope_of(user),
+        "team_id": team_id,
+        "since": period.since.isoformat(),
+        "until": period.until.isoformat(),
+        "min_sample": min_sample(),
+        **extra,
+    }
+    key = params_key(params)
+    fresh_after = now - timedelta(minutes=settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES)
+    kept = AnalysisResult.objects.filter(
+        kind=kind, params_key=key, status=AnalysisResult.Status.DONE, computed_at__gte=fresh_after
+    ).first()
+    if kept is not None and kept.payload is not None and kept.computed_at is not None:
+        return kept.payload, kept.computed_at
+    payload = compute()
+    AnalysisResult.objects.update_or_create(
+        kind=kind,
+        params_key=key,
+        defaults={
+            "params": params,
+            "payload": payload,
+            "status": AnalysisResult.Status.DONE,
+            "requested_at": now,
+            "requested_by": user,
+            "computed_at": now,
+            "error": "",
+        },
+    )
+    return payload, now
+
+
+def funnel_answer(
+    *, user: User, period: Period, team_id: int | None, now: datetime
+) -> tuple[DealFunnelBoard, datetime]:
+    """The funnel board (`deal_funnel_board`) and when it was computed."""
+    payload, at = _answer(
+        kind=FUNNEL,
+        user=user,
+        period=period,
+        team_id=team_id,
+        extra={},
+        now=now,
+        compute=lambda: funnel_payload(deal_funnel_board(user=user, period=period, team_id=team_id)),
+    )
+    return funnel_from_payload(payload), at
+
+
+def cycle_answer(
+    *, user: User, period: Period, today: date, team_id: int | None, top_n: int, now: datetime
+) -> tuple[list[CycleGroup], datetime]:
+    """The cycle-time groups (`deal_cycle_board`) and when they were computed."""
+    payload, at = _answer(
+        kind=CYCLE,
+        user=user,
+        period=period,
+        team_id=team_id,
+        extra={"top_n": top_n, "today": today.isoformat()},
+        now=now,
+        compute=lambda: cycle_payload(
+            deal_cycle_board(user=user, period=period, today=today, team_id=team_id, top_n=top_n)
+        ),
+    )
+    return cycle_from_payload(payload, top_n=top_n), at
+
+
+FUNNEL = "funnel"
+CYCLE = "cycle_time"

@@ -28,8 +28,6 @@ from salestrace.analytics.selectors import (
     TopPerformersView,
     analysis_cached,
     analysis_labels,
-    deal_cycle_board,
-    deal_funnel_board,
     default_period,
     finding_deals,
     may_see_deal_analysis,
@@ -39,7 +37,7 @@ from salestrace.analytics.selectors import (
     top_performers_view,
     vitality_dashboard,
 )
-from salestrace.analytics.services import top_performers_get
+from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
 from salestrace.core import clock
 from salestrace.core.errors import InvalidInput
 from salestrace.customers.compute import COLOURS
@@ -293,11 +291,12 @@ def deals_page(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("format") == "xlsx"
     context: dict[str, Any] = {"tab": tab, "params": params, "manager": manager, "teams": teams_to_filter(user)}
     if tab == "funnel":
-        board = deal_funnel_board(user=user, period=params.period, team_id=params.team_id)
+        board, computed_at = funnel_answer(user=user, period=params.period, team_id=params.team_id, now=clock.now())
         if export:
             return _funnel_export(board)
         context |= {
             "board": board,
+            "computed_at": computed_at,
             "rows": _funnel_rows(board.scope, board.labels),
             "mine_rows": _funnel_rows(board.mine, board.labels) if board.mine else None,
             "win_rate": _percent(board.scope.win_rate),
@@ -305,14 +304,19 @@ def deals_page(request: HttpRequest) -> HttpResponse:
             "stall_label": board.labels.get(board.scope.stall_stage or "", ""),
         }
     elif tab == "cycle":
-        today = timezone.localdate(clock.now())
-        groups = deal_cycle_board(
-            user=user, period=params.period, today=today, team_id=params.team_id, top_n=params.top_n
+        now = clock.now()
+        groups, computed_at = cycle_answer(
+            user=user,
+            period=params.period,
+            today=timezone.localdate(now),
+            team_id=params.team_id,
+            top_n=params.top_n,
+            now=now,
         )
         if export:
             return _cycle_export(groups)
         chart = [{"name": g.name, "data": [[d, round(100 * s, 1)] for d, s in g.cycle.curve]} for g in groups]
-        context |= {"cycle_groups": groups, "chart": chart}
+        context |= {"cycle_groups": groups, "chart": chart, "computed_at": computed_at}
     else:
         result, view = top_performers_get(
             user=user,

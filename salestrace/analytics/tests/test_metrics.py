@@ -166,6 +166,7 @@ deal_lists = st.lists(deal_facts(), max_size=40).map(
 )
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(deals=deal_lists)
 def test_funnel_conversions_are_shares_and_reach_only_shrinks(deals: list[DealFacts]) -> None:
     # when
