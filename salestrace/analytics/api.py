@@ -20,7 +20,7 @@ from salestrace.analytics.selectors import (
 )
 from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
 from salestrace.core import clock
-from salestrace.core.api import ERRORS
+from salestrace.core.api import ERRORS, MAX_ID, IsoDate
 from salestrace.core.errors import FieldError, PermissionDenied
 from salestrace.org.models import User
 from salestrace.org.selectors import can_see_dashboards
@@ -103,9 +103,11 @@ def require_deal_analysis(user: User) -> None:
 
 
 class DealQuery(Schema):
-    since: date | None = Field(None, description="First day (local date); default: 90 days before `until`.")
-    until: date | None = Field(None, description="Last day (local date); default: today.")
-    team_id: int | None = Field(None, description="Only deals whose owner is in this team or below it.")
+    since: IsoDate | None = Field(None, description="First day (local date); default: 90 days before `until`.")
+    until: IsoDate | None = Field(None, description="Last day (local date); default: today.")
+    team_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Only deals whose owner is in this team or below it."
+    )
 
 
 class TopQuery(DealQuery):

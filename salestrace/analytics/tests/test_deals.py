@@ -342,3 +342,13 @@ def test_a_company_sized_scope_is_kept_a_few_minutes_and_a_team_is_computed_ever
         fresh = diana.get("/analytics/cycle-time").json()
     assert datetime.fromisoformat(fresh["computed_at"].replace("Z", "+00:00")) == now + timedelta(minutes=12)
     assert not AnalysisResult.objects.filter(kind="cycle_time").exists()
+
+
+@pytest.mark.parametrize("bad", ["until=0", "since=20261101", "since=1900-01-01", "team_id=0", "until=2026-13-01"])
+def test_bad_periods_and_teams_are_refused_not_guessed(personas: Any, api_as: Any, b2b: None, bad: str) -> None:
+    # given a supervisor asking with a malformed query
+    api = api_as(personas.sam)
+    # then each endpoint refuses it with 400 and names the parameter, instead of reading 0 as 1970-01-01
+    for path in ("/analytics/funnel", "/analytics/cycle-time", "/analytics/top-performers"):
+        response = api.get(f"{path}?{bad}")
+        assert response.status_code == 400, (path, bad, response.content[:200])
