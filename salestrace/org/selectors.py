@@ -40,8 +40,9 @@ def team_chain(team_id: int, parents: Mapping[int, int | None]) -> list[int]:
     return chain
 
 
-def customer_scope(user: User, *, for_write: bool = False) -> Q:
-    """The customers `user` may read (or change, with for_write), as a filter on Customer."""
+def customer_scope(user: User, *, for_write: bool = False, via: str = "") -> Q:
+    """The customers `user` may read (or change, with for_write), as a filter on Customer; with
+    `via` ("customer__"), the same rule on a model that points to its customer."""
     if not user.is_active:
         return Q(pk__in=[])
     if user.role in COMPANY_WIDE or user.is_superuser:
@@ -49,22 +50,14 @@ def customer_scope(user: User, *, for_write: bool = False) -> Q:
     if user.role == Role.ASSISTANT:
         return Q(pk__in=[]) if for_write else Q()
     if user.role == Role.SUPERVISOR and user.team_id is not None:
-        return Q(owner=user) | Q(owner__team_id__in=team_subtree_ids(user.team_id))
-    return Q(owner=user)
+        return Q(**{f"{via}owner": user}) | Q(**{f"{via}owner__team_id__in": team_subtree_ids(user.team_id)})
+    return Q(**{f"{via}owner": user})
 
 
 def deal_scope(user: User, *, for_write: bool = False) -> Q:
     """The deals `user` may read (or change, with for_write), as a filter on Deal: those of the
     customers in scope, by the same rule as `customer_scope`."""
-    if not user.is_active:
-        return Q(pk__in=[])
-    if user.role in COMPANY_WIDE or user.is_superuser:
-        return Q()
-    if user.role == Role.ASSISTANT:
-        return Q(pk__in=[]) if for_write else Q()
-    if user.role == Role.SUPERVISOR and user.team_id is not None:
-        return Q(customer__owner=user) | Q(customer__owner__team_id__in=team_subtree_ids(user.team_id))
-    return Q(customer__owner=user)
+    return customer_scope(user, for_write=for_write, via="customer__")
 
 
 def action_scope(user: User) -> Q:
