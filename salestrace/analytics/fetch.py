@@ -67,10 +67,6 @@ def deal_stages() -> tuple[str, ...]:
     return tuple(s for s in catalog_snapshot().stage_order if s not in TERMINAL)
 
 
-def _local(moment: datetime) -> date:
-    return timezone.localdate(moment)
-
-
 def _local_dates() -> Callable[[datetime | str], date]:
     """Local dates of stored datetimes as `raw_rows` returns them, the zone looked up once (a
     history of a million rows would spend seconds in `timezone.localdate`'s lookups)."""
@@ -160,7 +156,7 @@ def _implicit(scope: Q, since: date, until: date) -> list[DealFacts]:
     facts = []
     for pk, owner_id, created_at, status in rows:
         outcome = WON if status == Customer.Status.WON else LOST if status == Customer.Status.LOST else OPEN
-        engaged = _local(created_at)
+        engaged = local(created_at)
         closed = closed_on.get(pk, engaged) if outcome != OPEN else None
         if _in_period(engaged, outcome, closed, since, until):
             facts.append(DealFacts(pk, owner_id, engaged, outcome, closed, Decimal(0), tuple(stages[pk])))
