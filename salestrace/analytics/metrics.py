@@ -94,10 +94,6 @@ def _closed_on(deal: DealFacts) -> date:
     return deal.closed_on
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
 def _finite(value: Any) -> float | None:
     """A float, or None for NaN / ±inf / missing."""
     if value is None:
@@ -134,6 +130,83 @@ class FunnelResult:
     stall_stage: str | None  # lowest conversion_to_next among stages reached by >= min_sample
 
 
+@dataclass(frozen=True)
+class FunnelTally:
+    """What the funnel is computed from, as counts: built from DealFacts (`funnel_tally`) or by the
+    database (analytics.tallies), so both give the same funnel.
+
+    `top`: lost and open deals by the index in stage_order of the furthest stage they entered
+    (-1: none); won deals are not in it (a won deal reached every stage). `open_here`: open deals
+    by the index of the stage they sit in. `days`: per stage index, {days spent there by one deal
+    (its spells summed): how many deals}.
+    """
+
+    won: int
+    lost: int
+    open: int
+    won_value: Decimal
+    top: Mapping[int, int]
+    open_here: Mapping[int, int]
+    days: Mapping[int, Mapping[int, int]]
+
+
+def funnel_tally(deals: Iterable[DealFacts], stage_order: Sequence[str]) -> FunnelTally:
+    """The tally of `funnel` over DealFacts (the definitions are in `funnel`)."""
+    index = {stage: i for i, stage in enumerate(stage_order)}
+    top: Counter[int] = Counter()
+    open_here: Counter[int] = Counter()
+    days: dict[int, Counter[int]] = defaultdict(Counter)
+    won = lost = still_open = 0
+    won_value = Decimal(0)
+
+    for deal in deals:
+        if deal.outcome == WON:
+            won += 1
+            won_value += deal.amount
+        else:
+            if deal.outcome == LOST:
+                lost += 1
+            else:
+                still_open += 1
+            top[max((index[e.stage] for e in deal.stages if e.stage in index), default=-1)] += 1
+
+        current: int | None = None  # an open deal's current stage: its spell there is not over
+        if deal.outcome == OPEN and deal.stages:
+            current = index.get(deal.stages[-1].stage)
+            if current is not None:
+                open_here[current] += 1
+        spent: dict[int, int] = defaultdict(int)
+        for position, entry in enumerate(deal.stages):
+            at = index.get(entry.stage)
+            if at is None or at == current:
+                continue
+            if position + 1 < len(deal.stages):
+                spent[at] += (deal.stages[position + 1].entered_on - entry.entered_on).days
+            elif _is_closed(deal):
+                spent[at] += (_closed_on(deal) - entry.entered_on).days
+        for at, total in spent.items():
+            days[at][total] += 1
+    return FunnelTally(won, lost, still_open, won_value, top, open_here, days)
+
+
+def weighted_median(counts: Mapping[int, int] | Mapping[float, int]) -> float | None:
+    """The median of values given as {value: how many times} (the mean of the two middle values
+    for an even count, as `statistics.median`); None when empty."""
+    items = sorted((float(v), n) for v, n in counts.items() if n > 0)
+    total = sum(n for _v, n in items)
+    if not total:
+        return None
+    low_rank, high_rank = (total - 1) // 2, total // 2
+    seen, low = 0, None
+    for value, n in items:
+        if low is None and seen + n > low_rank:
+            low = value
+        if seen + n > high_rank:
+            return (low + value) / 2 if low is not None else value
+        seen += n
+    raise AssertionError("unreachable: the ranks are within the total")
+
+
 def funnel(deals: Iterable[DealFacts], stage_order: Sequence[str], *, min_sample: int = 10) -> FunnelResult:
     """The deal funnel along `stage_order`.
 
@@ -151,75 +224,42 @@ def funnel(deals: Iterable[DealFacts], stage_order: Sequence[str], *, min_sample
     `stall_stage`: among stages reached by at least `min_sample` deals, the one with the lowest
     conversion_to_next (the earliest on a tie); None when no stage qualifies.
     """
-    index = {stage: i for i, stage in enumerate(stage_order)}
+    return funnel_from_tally(funnel_tally(deals, stage_order), stage_order, min_sample=min_sample)
+
+
+def funnel_from_tally(tally: FunnelTally, stage_order: Sequence[str], *, min_sample: int = 10) -> FunnelResult:
+    """The funnel (see `funnel`) from its tally."""
     n_stages = len(stage_order)
-    reached = [0] * n_stages
-    won_reached = [0] * n_stages
-    open_here = [0] * n_stages
-    days: list[list[float]] = [[] for _ in range(n_stages)]
-    won = lost = still_open = 0
-    won_value = Decimal(0)
-
-    for deal in deals:
-        if deal.outcome == WON:
-            won += 1
-            won_value += deal.amount
-            top = n_stages - 1
-        else:
-            if deal.outcome == LOST:
-                lost += 1
-            else:
-                still_open += 1
-            top = max((index[e.stage] for e in deal.stages if e.stage in index), default=-1)
-        for i in range(top + 1):
-            reached[i] += 1
-            if deal.outcome == WON:
-                won_reached[i] += 1
-
-        current: int | None = None  # an open deal's current stage: its spell there is not over
-        if deal.outcome == OPEN and deal.stages:
-            current = index.get(deal.stages[-1].stage)
-            if current is not None:
-                open_here[current] += 1
-        spent: dict[int, float] = defaultdict(float)
-        for position, entry in enumerate(deal.stages):
-            at = index.get(entry.stage)
-            if at is None or at == current:
-                continue
-            if position + 1 < len(deal.stages):
-                spent[at] += (deal.stages[position + 1].entered_on - entry.entered_on).days
-            elif _is_closed(deal):
-                spent[at] += (_closed_on(deal) - entry.entered_on).days
-        for at, total in spent.items():
-            days[at].append(total)
-
+    # Reached stage i: every won deal, and the others whose furthest stage is i or later.
+    reached = [tally.won + sum(n for at, n in tally.top.items() if at >= i) for i in range(n_stages)]
     rows: list[FunnelStage] = []
     for i, stage in enumerate(stage_order):
-        reached_next = reached[i + 1] if i + 1 < n_stages else won_reached[i]
+        reached_next = reached[i + 1] if i + 1 < n_stages else tally.won
+        spells = tally.days.get(i, {})
         rows.append(
             FunnelStage(
                 stage=stage,
                 reached=reached[i],
                 reached_next=reached_next,
                 conversion_to_next=reached_next / reached[i] if reached[i] else None,
-                won=won_reached[i],
-                conversion_to_won=won_reached[i] / reached[i] if reached[i] else None,
-                median_days=_median(days[i]),
-                n_days=len(days[i]),
-                open_here=open_here[i],
+                won=tally.won if reached[i] else 0,
+                conversion_to_won=tally.won / reached[i] if reached[i] else None,
+                median_days=weighted_median(spells),
+                n_days=sum(spells.values()),
+                open_here=tally.open_here.get(i, 0),
             )
         )
 
     candidates = [r for r in rows if r.reached >= min_sample and r.conversion_to_next is not None]
     stall = min(candidates, key=lambda r: r.conversion_to_next or 0.0).stage if candidates else None
-    closed = won + lost
+    closed = tally.won + tally.lost
     return FunnelResult(
         stages=tuple(rows),
-        won=won,
-        lost=lost,
-        open=still_open,
-        win_rate=won / closed if closed else None,
-        won_value=won_value,
+        won=tally.won,
+        lost=tally.lost,
+        open=tally.open,
+        win_rate=tally.won / closed if closed else None,
+        won_value=tally.won_value,
         stall_stage=stall,
     )
 
@@ -255,6 +295,16 @@ def _thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, fl
     return [points[int(i)] for i in picks]
 
 
+# {(days from engaged to closed or today, won?): how many deals}: what `cycle_time` is computed
+# from, built from DealFacts (`cycle_tally`) or by the database (analytics.tallies).
+CycleTally = Mapping[tuple[int, bool], int]
+
+
+def cycle_tally(deals: Iterable[DealFacts], *, today: date) -> Counter[tuple[int, bool]]:
+    """The tally of `cycle_time` over DealFacts (the definitions are in `cycle_time`)."""
+    return Counter((_days_to_end(deal, today), deal.outcome == WON) for deal in deals)
+
+
 def cycle_time(deals: Iterable[DealFacts], *, today: date, min_sample: int = 10) -> CycleTime:
     """Engaged→won days, plain and with Kaplan–Meier.
 
@@ -268,24 +318,27 @@ def cycle_time(deals: Iterable[DealFacts], *, today: date, min_sample: int = 10)
     `curve` is one (day, 1 − S(day)) point per distinct time of the fit (starting at day 0),
     thinned to at most 200 points. `enough` is False when fewer than `min_sample` deals.
     """
-    durations: list[int] = []
-    events: list[bool] = []
-    won_days: list[float] = []
-    for deal in deals:
-        span = _days_to_end(deal, today)
-        durations.append(span)
-        events.append(deal.outcome == WON)
-        if deal.outcome == WON:
-            won_days.append(float(span))
+    return cycle_from_tally(cycle_tally(deals, today=today), min_sample=min_sample)
 
-    n_deals = len(durations)
+
+def cycle_from_tally(tally: CycleTally, *, min_sample: int = 10) -> CycleTime:
+    """Cycle time (see `cycle_time`) from its tally: the fit weighs each distinct (days, won) by
+    its count, the same fit as one row per deal."""
+    rows = sorted((days, won, n) for (days, won), n in tally.items() if n > 0)
+    n_deals = sum(n for _d, _w, n in rows)
+    won_days = {days: n for days, won, n in rows if won}
+    n_won = sum(won_days.values())
     km_median = ci_low = ci_high = None
     curve: list[tuple[float, float]] = []
     if n_deals:
         from lifelines import KaplanMeierFitter
         from lifelines.utils import median_survival_times
 
-        kmf = KaplanMeierFitter().fit(durations, event_observed=events)
+        kmf = KaplanMeierFitter().fit(
+            [days for days, _w, _n in rows],
+            event_observed=[won for _d, won, _n in rows],
+            weights=[n for _d, _w, n in rows],
+        )
         km_median = _finite(kmf.median_survival_time_)
         bounds = median_survival_times(kmf.confidence_interval_)
         ci_low = _finite(bounds.iloc[0, 0])
@@ -296,10 +349,10 @@ def cycle_time(deals: Iterable[DealFacts], *, today: date, min_sample: int = 10)
 
     return CycleTime(
         n_deals=n_deals,
-        n_won=len(won_days),
-        n_censored=n_deals - len(won_days),
-        mean_days=statistics.fmean(won_days) if won_days else None,
-        median_days=_median(won_days),
+        n_won=n_won,
+        n_censored=n_deals - n_won,
+        mean_days=sum(days * n for days, n in won_days.items()) / n_won if n_won else None,
+        median_days=weighted_median(won_days),
         km_median_days=km_median,
         km_ci_low=ci_low,
         km_ci_high=ci_high,

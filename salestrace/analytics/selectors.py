@@ -21,7 +21,6 @@ from salestrace.actions.models import ActionLog
 from salestrace.analytics.fetch import (
     Population,
     action_facts,
-    deal_facts,
     deal_stages,
     facts_of,
     population_of,
@@ -38,13 +37,14 @@ from salestrace.analytics.metrics import (
     FunnelStage,
     SpeedDifference,
     compare_groups,
-    cycle_time,
+    cycle_from_tally,
     finding_sentence,
-    funnel,
+    funnel_from_tally,
     speed_difference,
 )
 from salestrace.analytics.metrics import OPEN as DEAL_OPEN
 from salestrace.analytics.models import AnalysisResult
+from salestrace.analytics.tallies import cycle_tally_sql, funnel_tally_sql, period_deals, top_reps_sql
 from salestrace.catalog.selectors import catalog_snapshot, option_catalog, threshold_values
 from salestrace.core.errors import FieldError, InvalidInput
 from salestrace.customers.compute import COLOURS, VitalityBands
@@ -194,12 +194,12 @@ class DealFunnelBoard:
     min_sample: int
 
 
-def _facts_for(user: User, period: Period, team_id: int | None) -> tuple[list[DealFacts], list[DealFacts] | None]:
-    """(the scope's deals, a rep's own deals or None): a rep's scope is their team, for totals."""
+def _population_for(user: User, team_id: int | None) -> tuple[Population, int | None]:
+    """(the deals to count, the rep whose own figures go beside them or None): a rep's scope is
+    their team, for totals."""
     if is_rep_view(user):
-        team = facts_of(team_population(user.team_id, user), since=period.since, until=period.until)
-        return team, [d for d in team if d.rep_id == user.pk]
-    return deal_facts(user=user, since=period.since, until=period.until, team_id=team_id), None
+        return team_population(user.team_id, user), user.pk
+    return population_of(user, team_id=team_id), None
 
 
 def pipeline_by_month(user: User, team_id: int | None) -> list[tuple[date | None, int, Decimal]]:
@@ -218,16 +218,24 @@ def pipeline_by_month(user: User, team_id: int | None) -> list[tuple[date | None
 
 
 def deal_funnel_board(*, user: User, period: Period, team_id: int | None = None) -> DealFunnelBoard:
-    """The funnel of the deals in scope over the period (a rep: the team's, and their own beside it)."""
+    """The funnel of the deals in scope over the period (a rep: the team's, and their own beside
+    it), tallied by the database (analytics.tallies)."""
     stages = deal_stages()
     threshold = min_sample()
-    scope, mine = _facts_for(user, period, team_id)
+    population, rep = _population_for(user, team_id)
+
+    deals = period_deals(population, since=period.since, until=period.until)
+
+    def board_of(owner_id: int | None) -> FunnelResult:
+        tally = funnel_tally_sql(deals, stage_order=stages, owner_id=owner_id)
+        return funnel_from_tally(tally, stages, min_sample=threshold)
+
     return DealFunnelBoard(
         stages=stages,
         labels=option_catalog().labels.get("stage", {}),
-        scope=funnel(scope, stages, min_sample=threshold),
-        mine=funnel(mine, stages, min_sample=threshold) if mine is not None else None,
-        pipeline=[] if mine is not None else pipeline_by_month(user, team_id),
+        scope=board_of(None),
+        mine=board_of(rep) if rep is not None else None,
+        pipeline=[] if rep is not None else pipeline_by_month(user, team_id),
         min_sample=threshold,
     )
 
@@ -274,17 +282,23 @@ def deal_cycle_board(
     *, user: User, period: Period, today: date, team_id: int | None = None, top_n: int = 3
 ) -> list[CycleGroup]:
     """Time to win per group: the team and its top N reps by won value, unless they are the whole
-    team (a rep: the team and their own deals)."""
+    team (a rep: the team and their own deals); tallied by the database (analytics.tallies)."""
     threshold = min_sample()
-    scope, mine = _facts_for(user, period, team_id)
-    groups = [CycleGroup("team", gettext("Team"), cycle_time(scope, today=today, min_sample=threshold))]
-    if mine is not None:
-        groups.append(CycleGroup("mine", gettext("My deals"), cycle_time(mine, today=today, min_sample=threshold)))
+    population, rep = _population_for(user, team_id)
+    deals = period_deals(population, since=period.since, until=period.until)
+
+    def cycle_of(owners: Sequence[int] | None) -> CycleTime:
+        return cycle_from_tally(cycle_tally_sql(deals, today=today, owners=owners), min_sample=threshold)
+
+    team = cycle_of(None)
+    groups = [CycleGroup("team", gettext("Team"), team)]
+    if rep is not None:
+        groups.append(CycleGroup("mine", gettext("My deals"), cycle_of([rep])))
     else:
-        top, rest, _reps = split_groups(scope, group="top_value", top_n=top_n)
-        if rest:  # with N reps or fewer, the top N are the team: one curve is enough
-            name = group_names("top_value", top_n)[0]
-            groups.append(CycleGroup("top", name, cycle_time(top, today=today, min_sample=threshold)))
+        best = top_reps_sql(deals, by="top_value", n=top_n)
+        top = cycle_of(best)
+        if top.n_deals < team.n_deals:  # with N reps or fewer, the top N are the team: one curve is enough
+            groups.append(CycleGroup("top", group_names("top_value", top_n)[0], top))
     return groups
 
 
