@@ -150,7 +150,7 @@ class FunnelBoardOut(Schema):
     since: date
     until: date
     computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's may be kept a few minutes."
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
     )
     min_sample: int
     scope: FunnelOut = Field(description="Every deal in your scope (a rep: the whole team's).")
@@ -228,7 +228,7 @@ class CycleBoardOut(Schema):
     since: date
     until: date
     computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's may be kept a few minutes."
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
     )
     min_sample: int
     groups: list[CycleOut]

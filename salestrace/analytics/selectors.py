@@ -202,11 +202,10 @@ def _population_for(user: User, team_id: int | None) -> tuple[Population, int | 
     return population_of(user, team_id=team_id), None
 
 
-def pipeline_by_month(user: User, team_id: int | None) -> list[tuple[date | None, int, Decimal]]:
-    """Open deals in scope by month of expected close (None: not set): count and value; one query."""
+def pipeline_by_month(population: Population) -> list[tuple[date | None, int, Decimal]]:
+    """Open deals of a population by month of expected close (None: not set): count and value; one query."""
     if not catalog_snapshot().uses_deals:
         return []
-    population = population_of(user, team_id=team_id)
     rows = (
         Deal.objects.filter(population.deal_filter(), outcome=Deal.Outcome.OPEN)
         .annotate(month=TruncMonth("expected_close"))
@@ -218,12 +217,17 @@ def pipeline_by_month(user: User, team_id: int | None) -> list[tuple[date | None
 
 
 def deal_funnel_board(*, user: User, period: Period, team_id: int | None = None) -> DealFunnelBoard:
-    """The funnel of the deals in scope over the period (a rep: the team's, and their own beside
-    it), tallied by the database (analytics.tallies)."""
+    """The funnel of the deals in `user`'s scope over the period (a rep: the team's, and their own
+    beside it)."""
+    population, rep = _population_for(user, team_id)
+    return funnel_board(population=population, period=period, rep=rep)
+
+
+def funnel_board(*, population: Population, period: Period, rep: int | None = None) -> DealFunnelBoard:
+    """The funnel of a population's deals over the period, and `rep`'s own beside it when given
+    (then without the pipeline), tallied by the database (analytics.tallies)."""
     stages = deal_stages()
     threshold = min_sample()
-    population, rep = _population_for(user, team_id)
-
     deals = period_deals(population, since=period.since, until=period.until)
 
     def board_of(owner_id: int | None) -> FunnelResult:
@@ -235,7 +239,7 @@ def deal_funnel_board(*, user: User, period: Period, team_id: int | None = None)
         labels=option_catalog().labels.get("stage", {}),
         scope=board_of(None),
         mine=board_of(rep) if rep is not None else None,
-        pipeline=[] if rep is not None else pipeline_by_month(user, team_id),
+        pipeline=[] if rep is not None else pipeline_by_month(population),
         min_sample=threshold,
     )
 
@@ -281,10 +285,17 @@ class CycleGroup:
 def deal_cycle_board(
     *, user: User, period: Period, today: date, team_id: int | None = None, top_n: int = 3
 ) -> list[CycleGroup]:
-    """Time to win per group: the team and its top N reps by won value, unless they are the whole
-    team (a rep: the team and their own deals); tallied by the database (analytics.tallies)."""
-    threshold = min_sample()
+    """Time to win in `user`'s scope (see `cycle_board`; a rep: the team and their own deals)."""
     population, rep = _population_for(user, team_id)
+    return cycle_board(population=population, period=period, today=today, top_n=top_n, rep=rep)
+
+
+def cycle_board(
+    *, population: Population, period: Period, today: date, top_n: int = 3, rep: int | None = None
+) -> list[CycleGroup]:
+    """Time to win per group: the population and its top N reps by won value, unless they are the
+    whole of it (with `rep`: the population and that rep's deals); tallied by the database."""
+    threshold = min_sample()
     deals = period_deals(population, since=period.since, until=period.until)
 
     def cycle_of(owners: Sequence[int] | None) -> CycleTime:

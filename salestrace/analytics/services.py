@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from salestrace.analytics.fetch import Population, everything, facts_count, population_of
 from salestrace.analytics.models import AnalysisResult
@@ -18,10 +19,13 @@ from salestrace.analytics.selectors import (
     DealFunnelBoard,
     Period,
     TopPerformersView,
+    cycle_board,
     cycle_from_payload,
     cycle_payload,
     deal_cycle_board,
     deal_funnel_board,
+    default_period,
+    funnel_board,
     funnel_from_payload,
     funnel_payload,
     is_rep_view,
@@ -35,6 +39,9 @@ from salestrace.analytics.selectors import (
 from salestrace.org.models import User
 
 logger = logging.getLogger(__name__)
+
+FUNNEL = "funnel"
+CYCLE = "cycle_time"
 
 # A computation pending longer than this was lost (a consumer restarted): it may be asked for again.
 STUCK_AFTER = timedelta(minutes=10)
@@ -98,30 +105,41 @@ def _population(scope: str, team_id: int | None) -> Population:
 def analysis_compute(*, result_id: int, now: datetime) -> bool:
     """Compute one pending analysis into its row; False when it is gone or not pending.
 
-    A failure is kept on the row (status failed, the error) so the page can say so.
+    A failure is kept on the row (status failed, the error) so the page can say so; a kept funnel
+    or cycle time keeps its previous figures meanwhile.
     """
     result = AnalysisResult.objects.filter(pk=result_id, status=AnalysisResult.Status.PENDING).first()
     if result is None:
         return False
-    params = result.params
     try:
-        payload = top_performers_compute(
-            population=_population(params["scope"], params["team_id"]),
-            period=Period(date.fromisoformat(params["since"]), date.fromisoformat(params["until"])),
-            group=params["group"],
-            top_n=params["top_n"],
-            threshold=params["min_sample"],
-        )
+        payload = _payload_of(result.kind, result.params)
     except Exception as error:
         logger.exception("analysis %s failed", result_id)
-        AnalysisResult.objects.filter(pk=result_id).update(
-            status=AnalysisResult.Status.FAILED, error=str(error)[:500], computed_at=now
-        )
+        failed = AnalysisResult.Status.DONE if result.payload is not None else AnalysisResult.Status.FAILED
+        AnalysisResult.objects.filter(pk=result_id).update(status=failed, error=str(error)[:500])
         return True
     AnalysisResult.objects.filter(pk=result_id).update(
         status=AnalysisResult.Status.DONE, payload=payload, computed_at=now, error=""
     )
     return True
+
+
+def _payload_of(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Compute an analysis from its kept parameters (whoever asked: the scope is in them)."""
+    population = _population(params["scope"], params["team_id"])
+    period = Period(date.fromisoformat(params["since"]), date.fromisoformat(params["until"]))
+    if kind == FUNNEL:
+        return funnel_payload(funnel_board(population=population, period=period))
+    if kind == CYCLE:
+        today = date.fromisoformat(params["today"])
+        return cycle_payload(cycle_board(population=population, period=period, today=today, top_n=params["top_n"]))
+    return top_performers_compute(
+        population=population,
+        period=period,
+        group=params["group"],
+        top_n=params["top_n"],
+        threshold=params["min_sample"],
+    )
 
 
 def top_performers_get(
@@ -134,7 +152,19 @@ def top_performers_get(
     return result, top_performers_view(result.payload) if result.payload else None
 
 
-# --- the funnel and cycle time: computed on request for a team, kept a while for a company ------
+# --- the funnel and cycle time: computed on request for a team, kept for a company ---------------
+
+
+def kept_params(*, scope: str, team_id: int | None, period: Period, extra: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a kept funnel or cycle time is found by (and computed from)."""
+    return {
+        "scope": scope,
+        "team_id": team_id,
+        "since": period.since.isoformat(),
+        "until": period.until.isoformat(),
+        "min_sample": min_sample(),
+        **extra,
+    }
 
 
 def _answer(
@@ -147,36 +177,37 @@ def _answer(
     now: datetime,
     compute: Callable[[], dict[str, Any]],
 ) -> tuple[dict[str, Any], datetime]:
-    """(payload, when it was computed). A scope of up to SALESTRACE_ANALYSIS_INLINE_DEALS deals (a
-    team; a rep always) is computed on every request, so it moves with every logged action. A larger
-    one (a company's year: hundreds of thousands of deals, seconds of work) is computed on the first
-    request and kept for SALESTRACE_ANALYSIS_MAX_AGE_MINUTES, shared by everyone with the same scope;
-    the page says when it was computed and offers to compute it again."""
-    if (
-        is_rep_view(user)
-        or facts_count(population_of(user, team_id=team_id), since=period.since, until=period.until)
-        <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS
-    ):
+    """(payload, when it was computed).
+
+    A scope of up to SALESTRACE_ANALYSIS_INLINE_DEALS deals (a team; a rep always) is computed on
+    every request, so it moves with every logged action. A larger one (a company's year: hundreds
+    of thousands of deals, seconds of work) is kept, shared by everyone with the same scope, and
+    answered from what was kept: when that is older than SALESTRACE_ANALYSIS_MAX_AGE_MINUTES the
+    worker computes it again meanwhile (the page says when the figures were computed). Only a
+    scope and period nobody asked for yet is computed by the request; the company's default view
+    is computed every night (`analysis_warm`), so the morning's first request finds it.
+    """
+    if is_rep_view(user):
         return compute(), now
-    params = {
-        "scope": scope_of(user),
-        "team_id": team_id,
-        "since": period.since.isoformat(),
-        "until": period.until.isoformat(),
-        "min_sample": min_sample(),
-        **extra,
-    }
-    key = params_key(params)
-    fresh_after = now - timedelta(minutes=settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES)
-    kept = AnalysisResult.objects.filter(
-        kind=kind, params_key=key, status=AnalysisResult.Status.DONE, computed_at__gte=fresh_after
-    ).first()
+    # Only a large scope is kept: what is kept is answered without counting the deals again.
+    params = kept_params(scope=scope_of(user), team_id=team_id, period=period, extra=extra)
+    kept = AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).first()
     if kept is not None and kept.payload is not None and kept.computed_at is not None:
+        if kept.computed_at < now - timedelta(minutes=settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES):
+            analysis_request(kind=kind, params=params, user=user, now=now, force=True)
         return kept.payload, kept.computed_at
+    population = population_of(user, team_id=team_id)
+    if facts_count(population, since=period.since, until=period.until) <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS:
+        return compute(), now
     payload = compute()
+    _keep(kind=kind, params=params, payload=payload, user=user, now=now)
+    return payload, now
+
+
+def _keep(*, kind: str, params: dict[str, Any], payload: dict[str, Any], user: User | None, now: datetime) -> None:
     AnalysisResult.objects.update_or_create(
         kind=kind,
-        params_key=key,
+        params_key=params_key(params),
         defaults={
             "params": params,
             "payload": payload,
@@ -187,7 +218,22 @@ def _answer(
             "error": "",
         },
     )
-    return payload, now
+
+
+def analysis_warm(*, now: datetime) -> int:
+    """Compute tonight what a director's deal pages first show tomorrow (the whole company, the
+    default period and top 3): their first request is then answered from what is kept. How many
+    analyses were computed; nothing for a company small enough to be computed on every request."""
+    today = timezone.localdate(now)
+    period = default_period(today)
+    if facts_count(everything(), since=period.since, until=period.until) <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS:
+        return 0
+    done = 0
+    for kind, extra in ((FUNNEL, {}), (CYCLE, {"top_n": 3, "today": today.isoformat()})):
+        params = kept_params(scope="all", team_id=None, period=period, extra=extra)
+        _keep(kind=kind, params=params, payload=_payload_of(kind, params), user=None, now=now)
+        done += 1
+    return done
 
 
 def funnel_answer(
@@ -222,7 +268,3 @@ def cycle_answer(
         ),
     )
     return cycle_from_payload(payload, top_n=top_n), at
-
-
-FUNNEL = "funnel"
-CYCLE = "cycle_time"

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from huey.contrib.djhuey import db_task
 
-from salestrace.analytics.services import analysis_compute, analysis_purge
+from salestrace.analytics.services import analysis_compute, analysis_purge, analysis_warm
 from salestrace.core import clock
 from salestrace.core.schedule import local_crontab, periodic, register_job
 
@@ -27,3 +27,12 @@ register_job("analysis_purge", lambda now: analysis_purge(now=now))
 @periodic(local_crontab(minute="40", hour="2"))
 def analysis_purge_tick() -> int:
     return analysis_purge(now=clock.now())
+
+
+register_job("analysis_warm", lambda now: analysis_warm(now=now))
+
+
+@periodic(local_crontab(minute="10", hour="5"))
+def analysis_warm_tick() -> int:
+    """Before the working day: the company's funnel and cycle time, so a director's first look is instant."""
+    return analysis_warm(now=clock.now())
