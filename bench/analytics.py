@@ -7,13 +7,15 @@
 Each backend runs in a child process on a fresh database with the B2B template and the data of
 bench/analytics_data.py: 1,000 reps in 100 teams, 200,000 customers, 300,000 deals with their
 stage history, 5,000,000 actions. A director asks, through the HTTP API (Django's test client,
-bearer token), for the last year:
+bearer token):
 
-- `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time`: a scope this large is
-  computed by the first request (timed apart) and kept SALESTRACE_ANALYSIS_MAX_AGE_MINUTES;
-- `GET /api/v1/analytics/top-performers`: the first request queues the analysis; the huey task
-  is then run as the consumer runs it (*full recompute*, timed), and the next requests are
-  answered from its cache.
+- `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time` as the page opens them
+  (the last 90 days), after the night job (`analysis_warm`, timed) computed them: a scope this
+  large is answered from what was kept; then for the last year, which nobody asked for yet
+  (computed by the request, timed apart);
+- `GET /api/v1/analytics/top-performers` for the last year: the first request queues the
+  analysis; the huey task is then run as the consumer runs it (*full recompute*, timed), and
+  the next requests are answered from its cache.
 
 p50 of `--rounds` requests after one warm-up. Each is compared, in the same run, with
 hand-written SQL giving the same figures: for the funnel, deals reaching each stage, won, lost,
@@ -109,7 +111,22 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
     deal_t, history_t = "customers_deal", "customers_stagehistory"
     adapt = connection.ops.adapt_datefield_value
 
-    def funnel_sql() -> None:
+    # The night before: the company's default view (the last 90 days) computed by the 05:10 job.
+    from salestrace.analytics.selectors import default_period
+    from salestrace.analytics.services import analysis_warm
+
+    started = time.perf_counter()
+    warmed = analysis_warm(now=NOW)
+    result["warm_s"] = round(time.perf_counter() - started, 1)
+    result["warmed"] = warmed  # 0 below SALESTRACE_ANALYSIS_INLINE_DEALS deals (--scale): computed per request
+    view = default_period(today)
+
+    def page(path: str) -> dict[str, Any]:  # the director opens the page: the default period
+        response = client.get(f"/api/v1/analytics/{path}")
+        assert response.status_code == 200, response.content[:500]
+        return dict(response.json())
+
+    def funnel_sql(since: date = view.since, until: date = view.until) -> None:
         period = [adapt(since), adapt(until), adapt(since), adapt(until)]
         with connection.cursor() as cur:
             cur.execute(
@@ -127,7 +144,7 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
             )
             cur.fetchall()
 
-    def cycle_sql() -> None:
+    def cycle_sql(since: date = view.since, until: date = view.until) -> None:
         with connection.cursor() as cur:
             cur.execute(
                 f"SELECT owner_id, engaged_on, closed_on, outcome FROM {deal_t} "
@@ -136,21 +153,29 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
             )
             cur.fetchall()
 
-    # The first request computes (a company's year is then kept SALESTRACE_ANALYSIS_MAX_AGE_MINUTES).
-    first_funnel = _timed(lambda: api("funnel"))
+    # The morning's first request finds the night's result; later ones too (kept, refreshed by the worker).
+    first_funnel = _timed(lambda: page("funnel"))
     result["funnel"] = {
         "first_ms": first_funnel,
-        "api_ms": _p50(lambda: api("funnel"), rounds),
+        "api_ms": _p50(lambda: page("funnel"), rounds),
         "sql_ms": _p50(funnel_sql, rounds),
     }
-    first_cycle = _timed(lambda: api("cycle-time"))
+    first_cycle = _timed(lambda: page("cycle-time"))
     result["cycle"] = {
         "first_ms": first_cycle,
-        "api_ms": _p50(lambda: api("cycle-time"), rounds),
+        "api_ms": _p50(lambda: page("cycle-time"), rounds),
         "sql_ms": _p50(cycle_sql, rounds),
+    }
+    # A period nobody asked for yet (the last year): computed by the request itself, from the SQL tallies.
+    result["cold"] = {
+        "funnel_ms": _timed(lambda: api("funnel")),
+        "funnel_sql_ms": _p50(lambda: funnel_sql(since, until), rounds),
+        "cycle_ms": _timed(lambda: api("cycle-time")),
+        "cycle_sql_ms": _p50(lambda: cycle_sql(since, until), rounds),
     }
 
     # The top-performer analysis: asked for, computed by the worker, then answered from its cache.
+    HUEY.flush()  # (nothing else is timed from the queue)
     first = client.get(f"/api/v1/analytics/top-performers?{query}")
     assert first.status_code == 200, first.content[:500]
     assert first.json()["status"] == "pending"
@@ -193,8 +218,8 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
     sys.path.insert(0, str(ROOT))
     from bench.fresh_db import machine, replace_section
 
-    def verdict(ms: float, sql: float) -> str:
-        ok = ms <= BUDGET_MS and ms <= BUDGET_RATIO * max(sql, 0.1)
+    def verdict(ms: float, sql: float, first: float = 0.0) -> str:
+        ok = max(ms, first) <= BUDGET_MS and ms <= BUDGET_RATIO * max(sql, 0.1)
         return "✓" if ok else "✗"
 
     rows = []
@@ -205,8 +230,19 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
             first = f"{m['first_ms']} ms" if "first_ms" in m else "(queued: see below)"
             rows.append(
                 f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms | {ratio:.1f}× "
-                f"| {verdict(m['api_ms'], m['sql_ms'])} |"
+                f"| {verdict(m['api_ms'], m['sql_ms'], m.get('first_ms', 0.0))} |"
             )
+    cold = "\n".join(
+        f"- {r['vendor']}: the night job (funnel and cycle time of the company's last 90 days) took "
+        f"**{r['warm_s']} s**. A period nobody asked for yet (the last 365 days) is computed by its first request: "
+        f"funnel **{r['cold']['funnel_ms']} ms** (the SQL baseline for that year {r['cold']['funnel_sql_ms']} ms, "
+        f"{r['cold']['funnel_ms'] / max(r['cold']['funnel_sql_ms'], 0.1):.1f}×), cycle time **{r['cold']['cycle_ms']} ms** "
+        f"(baseline {r['cold']['cycle_sql_ms']} ms, {r['cold']['cycle_ms'] / max(r['cold']['cycle_sql_ms'], 0.1):.1f}×)"
+        f"{' ✗ over ' + str(BUDGET_MS) + ' ms' if max(r['cold']['funnel_ms'], r['cold']['cycle_ms']) > BUDGET_MS else ''}; "
+        f"later requests are answered from what it kept."
+        for r in results
+        if "cold" in r
+    )
     recompute = "\n".join(
         f"- {r['vendor']}: full recompute of the top-performer analysis **{r['top']['recompute_s']} s** "
         f"(budget {RECOMPUTE_BUDGET_S} s: {'✓' if r['top']['recompute_s'] <= RECOMPUTE_BUDGET_S else '✗'}); "
@@ -227,16 +263,20 @@ Command: `{command}`
 
 Data (bench/analytics_data.py, B2B template): {c.get("reps", 0):,} reps in teams of 10, {c.get("customers", 0):,}
 customers, {c.get("deals", 0):,} deals with {c.get("stage_history", 0):,} stage changes, {c.get("actions", 0):,}
-actions; a director asks for the last 365 days. *First request*: the funnel and cycle time of a
-scope over SALESTRACE_ANALYSIS_INLINE_DEALS deals are computed by the first request and kept
-SALESTRACE_ANALYSIS_MAX_AGE_MINUTES (a team's smaller scope is computed on every request); *API p50*: of
-{results[0]["rounds"] if results else 0} more requests through the API (test client, bearer token), answered from what was kept. *SQL*: the funnel's counts per outcome and per stage
-reached (two GROUP BY statements); the dates and outcomes of the period's deals (what the
-Kaplan–Meier fit reads); the cached analysis's row. ✗ marks a result over a budget.
+actions. Funnel and cycle time are tallied by the database (window functions, GROUP BY); a scope
+over SALESTRACE_ANALYSIS_INLINE_DEALS deals is answered from what was kept. *First request*: a
+director opens the page in the morning (the default period, the last 90 days), after the night job
+computed it; *API p50*: of {results[0]["rounds"] if results else 0} more requests through the API (test client, bearer token).
+*SQL*: hand-written SQL over the same period: the funnel's counts per outcome and per stage reached
+(two GROUP BY statements); the dates and outcomes of the period's deals (what the Kaplan–Meier fit
+reads); for the top performers (the last 365 days, computed by the worker), reading the cached
+analysis's row. ✗ marks a result over a budget.
 
-| database | endpoint | first request | API p50 (kept) | SQL p50 | ratio | within budget |
+| database | endpoint | first request | API p50 | SQL p50 | ratio | within budget |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+{cold}
 
 {recompute}
 """
