@@ -58,7 +58,7 @@ def analysis_request(
     """
     key = params_key(params)
     with transaction.atomic():
-        result = AnalysisResult.objects.select_for_update().filter(kind=kind, params_key=key).first()
+        result = AnalysisResult.objects.select_for_update().filter(kind=kind, params_key=key).defer("deal_ids").first()
         if result is None:
             try:
                 with transaction.atomic():
@@ -66,7 +66,7 @@ def analysis_request(
                         kind=kind, params_key=key, params=params, requested_at=now, requested_by=user
                     )
             except IntegrityError:  # asked for at the same moment by someone else
-                return AnalysisResult.objects.get(kind=kind, params_key=key), False
+                return AnalysisResult.objects.defer("deal_ids").get(kind=kind, params_key=key), False
         else:
             stuck = result.status == AnalysisResult.Status.PENDING and result.requested_at < now - STUCK_AFTER
             if not (force and result.status != AnalysisResult.Status.PENDING) and not stuck:
@@ -108,7 +108,7 @@ def analysis_compute(*, result_id: int, now: datetime) -> bool:
     A failure is kept on the row (status failed, the error) so the page can say so; a kept funnel
     or cycle time keeps its previous figures meanwhile.
     """
-    result = AnalysisResult.objects.filter(pk=result_id, status=AnalysisResult.Status.PENDING).first()
+    result = AnalysisResult.objects.filter(pk=result_id, status=AnalysisResult.Status.PENDING).defer("deal_ids").first()
     if result is None:
         return False
     try:
@@ -118,8 +118,9 @@ def analysis_compute(*, result_id: int, now: datetime) -> bool:
         failed = AnalysisResult.Status.DONE if result.payload is not None else AnalysisResult.Status.FAILED
         AnalysisResult.objects.filter(pk=result_id).update(status=failed, error=str(error)[:500])
         return True
+    deal_ids = payload.pop("deal_ids", None)  # kept apart: answers do not read them
     AnalysisResult.objects.filter(pk=result_id).update(
-        status=AnalysisResult.Status.DONE, payload=payload, computed_at=now, error=""
+        status=AnalysisResult.Status.DONE, payload=payload, deal_ids=deal_ids, computed_at=now, error=""
     )
     return True
 
@@ -191,7 +192,7 @@ def _answer(
         return compute(), now
     # Only a large scope is kept: what is kept is answered without counting the deals again.
     params = kept_params(scope=scope_of(user), team_id=team_id, period=period, extra=extra)
-    kept = AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).first()
+    kept = AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).defer("deal_ids").first()
     if kept is not None and kept.payload is not None and kept.computed_at is not None:
         if kept.computed_at < now - timedelta(minutes=settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES):
             analysis_request(kind=kind, params=params, user=user, now=now, force=True)

@@ -372,7 +372,7 @@ def finding_page(request: HttpRequest, index: int) -> HttpResponse:
         raise Http404
     view = top_performers_view(result.payload)
     shown = view.findings[index]
-    deals = finding_deals(user=user, payload=result.payload, finding=shown.finding)
+    deals = finding_deals(user=user, deal_ids=result.deal_ids or {"a": [], "b": []}, finding=shown.finding)
     labels = analysis_labels()
     outcomes = dict(Deal.Outcome.choices)
     if request.GET.get("format") == "xlsx":
