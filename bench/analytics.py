@@ -224,8 +224,8 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
     sys.path.insert(0, str(ROOT))
     from bench.fresh_db import machine, replace_section
 
-    def verdict(ms: float, sql: float, first: float = 0.0) -> str:
-        ok = max(ms, first) <= BUDGET_MS and ms <= BUDGET_RATIO * max(sql, 0.1)
+    def verdict(ms: float, sql: float, first: float = 0.0, *, ratio_applies: bool = True) -> str:
+        ok = max(ms, first) <= BUDGET_MS and (not ratio_applies or ms <= BUDGET_RATIO * max(sql, 0.1))
         return "✓" if ok else "✗"
 
     rows = []
@@ -234,9 +234,11 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
             m = r[key]
             ratio = m["api_ms"] / max(m["sql_ms"], 0.1)
             first = f"{m['first_ms']} ms" if "first_ms" in m else "(queued: see below)"
+            cached = key == "top"  # no SQL computes Fisher tests: its baseline only reads the kept row
             rows.append(
-                f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms | {ratio:.1f}× "
-                f"| {verdict(m['api_ms'], m['sql_ms'], m.get('first_ms', 0.0))} |"
+                f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms "
+                f"| {ratio:.1f}×{' (n/a)' if cached else ''} "
+                f"| {verdict(m['api_ms'], m['sql_ms'], m.get('first_ms', 0.0), ratio_applies=not cached)} |"
             )
     cold = "\n".join(
         f"- {r['vendor']}: the night job (funnel and cycle time of the company's last 90 days) took "
@@ -276,7 +278,9 @@ computed it; *API p50*: of {results[0]["rounds"] if results else 0} more request
 *SQL*: hand-written SQL over the same period: the funnel's counts per outcome and per stage reached
 (two GROUP BY statements); the dates and outcomes of the period's deals (what the Kaplan–Meier fit
 reads); for the top performers (the last 365 days, computed by the worker), reading the cached
-analysis's row. ✗ marks a result over a budget.
+analysis's row. No hand-written SQL gives the top-performer figures (Fisher tests, odds ratios,
+q-values): its row is held to the 500 ms alone, its ratio to a bare row read shown for what it is
+(*n/a*). ✗ marks a result over a budget.
 
 | database | endpoint | first request | API p50 | SQL p50 | ratio | within budget |
 |---|---|---|---|---|---|---|
