@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
+from salestrace.catalog.models import EffectiveAction, Option, OptionSet, PlanLintRule, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
 from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.services import catalog_changed
@@ -87,6 +87,19 @@ class RuleAdmin(CatalogAdmin):
 @admin.register(Threshold)
 class ThresholdAdmin(CatalogAdmin):
     list_display = ("code", "value", "description_zh")
+
+
+@admin.register(EffectiveAction)
+class EffectiveActionAdmin(CatalogAdmin):
+    list_display = ("stage", "key_action", "pack")
+    list_filter = ("stage", "pack")
+
+
+@admin.register(PlanLintRule)
+class PlanLintRuleAdmin(CatalogAdmin):
+    list_display = ("code", "obstacle", "kind", "message_zh", "is_active", "position", "pack")
+    list_filter = ("is_active", "kind", "pack")
+    list_editable = ("is_active", "position")
 
 
 @admin.register(TemplatePack)
