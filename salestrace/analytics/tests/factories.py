@@ -93,3 +93,40 @@ def won(owner: Any, day: date, *, days: int, amount: str, lead_actions: list[tup
         stages=[("lead", day), ("needs_confirmed", day + timedelta(days=5))],
         actions=[(day + timedelta(days=1 + i), "lead", k, m) for i, (k, m) in enumerate(lead_actions)],
     )
+
+
+def make_customers(owner: Any, n: int, *, stage: str = "lead", prefix: str = "") -> list[Customer]:
+    """`n` active customers of `owner`, bulk-created."""
+    created = at(OCT)
+    return Customer.objects.bulk_create(
+        Customer(
+            name=f"{prefix or owner.username}-{i}",
+            owner=owner,
+            stage=stage,
+            created_at=created,
+            updated_at=created,
+        )
+        for i in range(n)
+    )
+
+
+def logged(
+    customer: Customer, *, rep: Any, occurred: datetime, late: timedelta = timedelta(0), **fields: Any
+) -> ActionLog:
+    """An unsaved action on `customer` logged `late` after it occurred (complete unless told)."""
+    values: dict[str, Any] = {
+        "contact_method": "email",
+        "stage": "needs_confirmed",
+        "key_action": "submit_custom_proposal",
+        "obstacle": "technical_doubt",
+        "next_step_plan": "安排技术交流",
+    }
+    values.update(fields)
+    return ActionLog(
+        customer=customer,
+        rep=rep,
+        occurred_at=occurred,
+        logged_at=occurred + late,
+        updated_at=occurred + late,
+        **values,
+    )

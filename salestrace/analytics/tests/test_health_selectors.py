@@ -1,0 +1,292 @@
+"""Action-health selectors: the SQL agrees with the pure definitions, scope, query budgets, and a
+generated team whose late rep, sloppy rep and 37% 决策链复杂 cell must be named."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from salestrace.actions.models import ActionLog
+from salestrace.analytics.health import ActionRecord, StageMove, counts_of
+from salestrace.analytics.health_selectors import (
+    contact_quality_board,
+    health_board,
+    health_rules,
+    heatmap_board,
+    late_entries,
+)
+from salestrace.analytics.selectors import Period
+from salestrace.analytics.tests.factories import at, logged, make_customers
+from salestrace.customers.models import Customer, Deal, StageHistory
+from salestrace.org.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+OCT1 = date(2026, 10, 1)
+NOV = Period(date(2026, 11, 1), date(2026, 11, 26))
+STAGES = ["lead", "needs_confirmed", "solution_compare", "price_negotiation", "contract_signing"]
+OBSTACLES = ["technical_doubt", "budget_shortage", "complex_decision_chain", "competitor_interference"]
+
+
+def record(a: ActionLog) -> ActionRecord:
+    return ActionRecord(
+        rep_id=a.rep_id,
+        customer_id=a.deal_id if a.deal_id else a.customer_id,
+        occurred_at=a.occurred_at,
+        logged_at=a.logged_at,
+        stage=a.stage,
+        key_action=a.key_action,
+        obstacle=a.obstacle,
+        next_step_plan=a.next_step_plan,
+        next_step_date=a.next_step_date,
+        response_strength=a.response_strength,
+    )
+
+
+def random_log(reps: list[User], *, seed: int, deals: bool) -> tuple[list[ActionLog], list[StageMove]]:
+    """150 actions and 80 stage moves drawn at random over November, on 10 customers per rep."""
+    rng = random.Random(seed)
+    customers = [c for rep in reps for c in make_customers(rep, 10)]
+    deal_of: dict[int, Deal] = {}
+    if deals:
+        for c in customers:
+            deal_of[c.pk] = Deal.objects.create(
+                customer=c, owner=c.owner, title=c.name, engaged_on=date(2026, 10, 1), created_at=at(date(2026, 10, 1)),
+                updated_at=at(date(2026, 10, 1)),
+            )  # fmt: skip
+    actions = []
+    for _ in range(150):
+        customer = rng.choice(customers)
+        occurred = at(date(2026, 11, rng.randint(1, 25)), rng.randint(8, 20)) + timedelta(minutes=rng.randint(0, 59))
+        actions.append(
+            logged(
+                customer,
+                rep=customer.owner,
+                occurred=occurred,
+                late=timedelta(minutes=rng.choice([-5, 0, 30, 60, 119, 120, 121, 200, 500, 1500, 5000])),
+                deal=deal_of.get(customer.pk),
+                stage=rng.choice(STAGES),
+                key_action=rng.choice(
+                    ["", "book_demo", "submit_custom_proposal", "send_quote", "competitor_comparison"]
+                ),
+                obstacle=rng.choice(["", *OBSTACLES]),
+                next_step_plan=rng.choice(["", " ", "等待客户回复", "按新账期重新报价", "再沟通", "约见采购总监"]),
+                response_strength=rng.choice(["", "active_question", "confirm_details", "request_delay"]),
+            )
+        )
+    actions = ActionLog.objects.bulk_create(actions)
+    history = []
+    for _ in range(80):
+        customer = rng.choice(customers)
+        history.append(
+            StageHistory(
+                customer=customer,
+                deal=deal_of.get(customer.pk),
+                to_stage=rng.choice([*STAGES, "won", "lost"]),
+                changed_at=at(date(2026, 11, rng.randint(1, 26)), rng.randint(0, 23)),
+            )
+        )
+    StageHistory.objects.bulk_create(history)
+    moves = [StageMove(h.deal_id or h.customer_id, h.to_stage, h.changed_at) for h in history]
+    return actions, moves
+
+
+@pytest.mark.parametrize("pack", ["fmcg", "b2b_industrial"])
+def test_the_sql_counts_agree_with_the_pure_definitions(personas: Any, now: datetime, pack: str) -> None:
+    # given a random log (a stage move per deal where the template uses deals, per customer where not)
+    from salestrace.catalog.services import template_load
+
+    template_load(code=pack, now=now)
+    actions, moves = random_log([personas.alice, personas.bob], seed=12, deals=pack == "b2b_industrial")
+    rules = health_rules()
+    # when
+    board = health_board(user=personas.diana, period=NOV)
+    # then every rep's counts are what the pure definitions count
+    assert len(board.rows) == 2
+    for row in board.rows:
+        mine = [record(a) for a in actions if a.rep_id == row.key]
+        assert row.health.counts == counts_of(mine, rules, moves), row.name
+    assert board.total.counts.actions == 150
+    assert 0 < board.total.counts.moved < 150
+    assert board.total.counts.mismatched > 0
+
+
+def test_only_the_period_counts_in_local_days(personas: Any, now: datetime) -> None:
+    # given actions at 23:30 on Oct 31 and 00:30 on Nov 1, Shanghai time
+    shop = make_customers(personas.alice, 1)[0]
+    ActionLog.objects.bulk_create(
+        [
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 10, 31), 23) + timedelta(minutes=30)),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 1), 0) + timedelta(minutes=30)),
+        ]
+    )
+    # then only the second is in November
+    assert health_board(user=personas.alice, period=NOV).rows[0].health.counts.actions == 1
+
+
+def test_a_rep_reads_only_their_own_health(personas: Any, now: datetime) -> None:
+    # given actions by Alice and Bob
+    random_log([personas.alice, personas.bob], seed=3, deals=False)
+    # when / then
+    assert [r.key for r in health_board(user=personas.alice, period=NOV).rows] == [personas.alice.pk]
+    assert [r.key for r in health_board(user=personas.bob, period=NOV).rows] == [personas.bob.pk]
+    # Sam supervises East: Alice, not Bob; Diana sees both; a team filter narrows her to West-1
+    assert [r.key for r in health_board(user=personas.sam, period=NOV).rows] == [personas.alice.pk]
+    assert {r.key for r in health_board(user=personas.diana, period=NOV).rows} == {personas.alice.pk, personas.bob.pk}
+    west = health_board(user=personas.diana, period=NOV, team_id=personas.west1.pk)
+    assert [r.key for r in west.rows] == [personas.bob.pk]
+    # an assistant reads nobody's
+    assert health_board(user=personas.fay, period=NOV).rows == []
+
+
+def test_a_rep_with_no_actions_still_sees_their_row(personas: Any, now: datetime) -> None:
+    make_customers(personas.alice, 4)
+    board = health_board(user=personas.alice, period=Period(date(2026, 11, 20), date(2026, 11, 26)))
+    assert len(board.rows) == 1
+    row = board.rows[0]
+    assert row.health.counts.actions == 0
+    # 4 open stores × 1 action a week (FMCG) × 1 week: 4 expected, none done
+    assert row.health.score.expected == 4
+    assert row.health.score.score is None
+    assert row.expected_from == (("lead", 4, 1.0, 4.0),)
+
+
+def test_the_board_is_a_fixed_number_of_queries(
+    personas: Any, now: datetime, django_assert_max_num_queries: Any
+) -> None:
+    # given 150 actions
+    random_log([personas.alice, personas.bob], seed=5, deals=False)
+    health_rules()  # the catalog snapshot is built once per catalog change
+    # when / then: the catalog version, policies, effective actions, lint rules; the grouped count,
+    # open work, the weeks
+    with django_assert_max_num_queries(7):
+        board = health_board(user=personas.diana, period=NOV)
+    assert board.total.counts.actions == 150
+    with django_assert_max_num_queries(8):  # + the team walk
+        health_board(user=personas.sam, period=NOV, group="team")
+    with django_assert_max_num_queries(8):  # rules, two grouped counts, labels
+        heatmap_board(user=personas.diana, period=NOV)
+    with django_assert_max_num_queries(8):
+        contact_quality_board(user=personas.diana, period=NOV)
+
+
+def test_late_entries_are_listed_latest_first_for_whoever_may_read_them(personas: Any, now: datetime) -> None:
+    # given
+    shop = make_customers(personas.alice, 1)[0]
+    ActionLog.objects.bulk_create(
+        [
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 3)), late=timedelta(hours=2)),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 4)), late=timedelta(hours=5)),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 5)), late=timedelta(hours=26)),
+        ]
+    )
+    # when
+    late = late_entries(user=personas.alice, period=NOV, rep_id=personas.alice.pk)
+    # then the 2 h one is in time
+    assert [(e.occurred_at.date(), e.delay_hours) for e in late] == [
+        (date(2026, 11, 5), 26.0),
+        (date(2026, 11, 4), 5.0),
+    ]
+    assert late_entries(user=personas.bob, period=NOV, rep_id=personas.alice.pk) == []
+
+
+# --- the generated team ------------------------------------------------------------------------------
+
+
+def generated_team(personas: Any) -> dict[str, User]:
+    """East-1 with four reps logging 100 actions each in November, one customer per action:
+    Lily logs half her entries 3 h late; Sid leaves 40 of his next steps blank; at 方案对比 37 of
+    the team's 100 actions are blocked by 决策链复杂 (21 planning 等待客户回复), 10 of 100 elsewhere."""
+    reps = {
+        "alice": personas.alice,
+        "carol": User.objects.create_user(username="carol", role=Role.REP, team=personas.east1),
+        "lily": User.objects.create_user(username="lily", role=Role.REP, team=personas.east1),
+        "sid": User.objects.create_user(username="sid", role=Role.REP, team=personas.east1),
+    }
+    effective = {"lead": "book_demo", "needs_confirmed": "submit_custom_proposal"}
+    effective |= {"solution_compare": "competitor_comparison", "price_negotiation": "send_quote"}
+    order = list(reps.values())
+    actions = []
+    seen: dict[str, int] = defaultdict(int)
+    waiting = 0
+    for stage in ["lead", "needs_confirmed", "solution_compare", "price_negotiation"]:
+        chain = 37 if stage == "solution_compare" else 10
+        rest = (100 - chain) // 3
+        obstacles = (
+            ["complex_decision_chain"] * chain
+            + ["technical_doubt"] * rest
+            + ["budget_shortage"] * rest
+            + ["competitor_interference"] * (100 - chain - 2 * rest)
+        )
+        customers = Customer.objects.bulk_create(
+            Customer(name=f"{stage}-{i}", owner=order[i % 4], stage=stage, created_at=at(OCT1), updated_at=at(OCT1))
+            for i in range(100)
+        )
+        for i, (customer, obstacle) in enumerate(zip(customers, obstacles, strict=True)):
+            rep = order[i % 4]
+            seen[rep.username] += 1
+            plan = "约见采购总监"
+            if rep.username == "sid" and seen["sid"] % 5 < 2:
+                plan = ""
+            elif obstacle == "complex_decision_chain" and stage == "solution_compare" and rep.username != "sid":
+                waiting += 1
+                plan = "等待客户回复" if waiting <= 21 else plan
+            elif obstacle == "budget_shortage":
+                plan = "按新账期重新报价"
+            late = timedelta(hours=3) if rep.username == "lily" and seen["lily"] % 2 else timedelta(minutes=20)
+            actions.append(
+                logged(
+                    customer,
+                    rep=rep,
+                    occurred=at(date(2026, 11, 2 + i % 20)),
+                    late=late,
+                    stage=stage,
+                    key_action=effective[stage],
+                    obstacle=obstacle,
+                    next_step_plan=plan,
+                    response_strength="active_question" if i % 3 else "request_delay",
+                )
+            )
+    ActionLog.objects.bulk_create(actions)
+    return reps
+
+
+def test_the_generated_team_names_the_late_rep_and_the_sloppy_rep(personas: Any, now: datetime) -> None:
+    # given
+    reps = generated_team(personas)
+    # when
+    board = health_board(user=personas.sam, period=NOV)
+    # then
+    by_name = {r.name: r.health for r in board.rows}
+    assert set(by_name) == {"alice", "carol", "lily", "sid"}
+    assert [name for name, h in by_name.items() if "late" in h.flags] == ["lily"]
+    assert [name for name, h in by_name.items() if "incomplete" in h.flags] == ["sid"]
+    assert by_name["lily"].timeliness.value == 0.5
+    assert by_name["sid"].completeness.value == pytest.approx(0.6)
+    assert all(h.effectiveness.value == 1 for h in by_name.values())
+    assert not any("low_contact_quality" in h.flags for h in by_name.values())
+    late = late_entries(user=personas.sam, period=NOV, rep_id=reps["lily"].pk)
+    assert len(late) == 50
+
+
+def test_the_generated_team_heatmap_marks_the_37_percent_cell(personas: Any, now: datetime) -> None:
+    # given
+    generated_team(personas)
+    # when
+    board = heatmap_board(user=personas.sam, period=NOV)
+    # then exactly one cell is marked: 方案对比 × 决策链复杂, at 37% of that stage's customers
+    heat = board.heatmap
+    assert heat.enough
+    assert [(c.stage, c.obstacle) for c in heat.cells if c.marked] == [("solution_compare", "complex_decision_chain")]
+    cell = heat.cell("solution_compare", "complex_decision_chain")
+    assert cell is not None
+    assert (cell.actions, cell.customers, cell.share_of_stage, cell.mismatched) == (37, 37, 0.37, 21)
+    assert cell.residual is not None
+    assert cell.residual > heat.critical
+    assert [s for _stage, _obstacle, s in board.findings] == [
+        "方案对比阶段 37% 的客户障碍为决策链复杂，其中 21 条下一步为“等待客户回复”。"
+    ]
