@@ -296,6 +296,7 @@ class HealthBoard:
     rows: list[HealthRow]
     total: RepHealth
     weekly: list[WeekHealth]
+    scope: Whose
 
 
 def open_work(scope: Whose, *, by: str, uses_deals: bool) -> dict[int | None, dict[str, int]]:
@@ -346,7 +347,7 @@ def health_board(
     expected_total = sum(r.health.score.expected for r in rows)
     total = rep_health(counts_from({**{k: 0 for k in aggregates}, **totals}, rules), rules, expected=expected_total)
     weekly = _weekly(qs, rules, work) if weeks else []
-    return HealthBoard(period, group, rules, rows, total, weekly)
+    return HealthBoard(period, group, rules, rows, total, weekly, scope)
 
 
 def _row(
@@ -399,12 +400,20 @@ class LateEntry:
     delay_hours: float
 
 
-def late_entries(*, user: User, period: Period, rep_id: int, limit: int = MAX_LATE_LISTED) -> list[LateEntry]:
-    """A rep's entries logged after the late line, latest first (at most `limit`); one query.
-    Empty when `user` may not read that rep's health."""
-    rules = health_rules()
+def late_entries(
+    *,
+    user: User,
+    period: Period,
+    rep_id: int,
+    limit: int = MAX_LATE_LISTED,
+    board: HealthBoard | None = None,
+) -> list[LateEntry]:
+    """A rep's entries logged after the late line, latest first (at most `limit`); one query when the
+    `board` they go with lends its rules and scope. Empty when `user` may not read that rep's health."""
+    rules = board.rules if board is not None else health_rules()
+    scope = board.scope if board is not None else whose(user)
     rows = (
-        actions_in(whose(user), period)
+        actions_in(scope, period)
         .filter(~delay_at_most(rules.late_hours), rep_id=rep_id)
         .order_by("-occurred_at", "-pk")
         .values_list("pk", "customer_id", "customer__name", "occurred_at", "logged_at")[:limit]

@@ -3,15 +3,13 @@ generated team whose late rep, sloppy rep and 37% 决策链复杂 cell must be n
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from salestrace.actions.models import ActionLog
-from salestrace.analytics.health import ActionRecord, StageMove, counts_of
+from salestrace.analytics.health import ActionRecord, counts_of
 from salestrace.analytics.health_selectors import (
     contact_quality_board,
     health_board,
@@ -20,16 +18,11 @@ from salestrace.analytics.health_selectors import (
     late_entries,
 )
 from salestrace.analytics.selectors import Period
-from salestrace.analytics.tests.factories import at, logged, make_customers
-from salestrace.customers.models import Customer, Deal, StageHistory
-from salestrace.org.models import Role, User
+from salestrace.analytics.tests.factories import at, generated_team, logged, make_customers, random_log
 
 pytestmark = pytest.mark.django_db
 
-OCT1 = date(2026, 10, 1)
 NOV = Period(date(2026, 11, 1), date(2026, 11, 26))
-STAGES = ["lead", "needs_confirmed", "solution_compare", "price_negotiation", "contract_signing"]
-OBSTACLES = ["technical_doubt", "budget_shortage", "complex_decision_chain", "competitor_interference"]
 
 
 def record(a: ActionLog) -> ActionRecord:
@@ -45,54 +38,6 @@ def record(a: ActionLog) -> ActionRecord:
         next_step_date=a.next_step_date,
         response_strength=a.response_strength,
     )
-
-
-def random_log(reps: list[User], *, seed: int, deals: bool) -> tuple[list[ActionLog], list[StageMove]]:
-    """150 actions and 80 stage moves drawn at random over November, on 10 customers per rep."""
-    rng = random.Random(seed)
-    customers = [c for rep in reps for c in make_customers(rep, 10)]
-    deal_of: dict[int, Deal] = {}
-    if deals:
-        for c in customers:
-            deal_of[c.pk] = Deal.objects.create(
-                customer=c, owner=c.owner, title=c.name, engaged_on=date(2026, 10, 1), created_at=at(date(2026, 10, 1)),
-                updated_at=at(date(2026, 10, 1)),
-            )  # fmt: skip
-    actions = []
-    for _ in range(150):
-        customer = rng.choice(customers)
-        occurred = at(date(2026, 11, rng.randint(1, 25)), rng.randint(8, 20)) + timedelta(minutes=rng.randint(0, 59))
-        actions.append(
-            logged(
-                customer,
-                rep=customer.owner,
-                occurred=occurred,
-                late=timedelta(minutes=rng.choice([-5, 0, 30, 60, 119, 120, 121, 200, 500, 1500, 5000])),
-                deal=deal_of.get(customer.pk),
-                stage=rng.choice(STAGES),
-                key_action=rng.choice(
-                    ["", "book_demo", "submit_custom_proposal", "send_quote", "competitor_comparison"]
-                ),
-                obstacle=rng.choice(["", *OBSTACLES]),
-                next_step_plan=rng.choice(["", " ", "等待客户回复", "按新账期重新报价", "再沟通", "约见采购总监"]),
-                response_strength=rng.choice(["", "active_question", "confirm_details", "request_delay"]),
-            )
-        )
-    actions = ActionLog.objects.bulk_create(actions)
-    history = []
-    for _ in range(80):
-        customer = rng.choice(customers)
-        history.append(
-            StageHistory(
-                customer=customer,
-                deal=deal_of.get(customer.pk),
-                to_stage=rng.choice([*STAGES, "won", "lost"]),
-                changed_at=at(date(2026, 11, rng.randint(1, 26)), rng.randint(0, 23)),
-            )
-        )
-    StageHistory.objects.bulk_create(history)
-    moves = [StageMove(h.deal_id or h.customer_id, h.to_stage, h.changed_at) for h in history]
-    return actions, moves
 
 
 @pytest.mark.parametrize("pack", ["fmcg", "b2b_industrial"])
@@ -195,64 +140,6 @@ def test_late_entries_are_listed_latest_first_for_whoever_may_read_them(personas
 
 
 # --- the generated team ------------------------------------------------------------------------------
-
-
-def generated_team(personas: Any) -> dict[str, User]:
-    """East-1 with four reps logging 100 actions each in November, one customer per action:
-    Lily logs half her entries 3 h late; Sid leaves 40 of his next steps blank; at 方案对比 37 of
-    the team's 100 actions are blocked by 决策链复杂 (21 planning 等待客户回复), 10 of 100 elsewhere."""
-    reps = {
-        "alice": personas.alice,
-        "carol": User.objects.create_user(username="carol", role=Role.REP, team=personas.east1),
-        "lily": User.objects.create_user(username="lily", role=Role.REP, team=personas.east1),
-        "sid": User.objects.create_user(username="sid", role=Role.REP, team=personas.east1),
-    }
-    effective = {"lead": "book_demo", "needs_confirmed": "submit_custom_proposal"}
-    effective |= {"solution_compare": "competitor_comparison", "price_negotiation": "send_quote"}
-    order = list(reps.values())
-    actions = []
-    seen: dict[str, int] = defaultdict(int)
-    waiting = 0
-    for stage in ["lead", "needs_confirmed", "solution_compare", "price_negotiation"]:
-        chain = 37 if stage == "solution_compare" else 10
-        rest = (100 - chain) // 3
-        obstacles = (
-            ["complex_decision_chain"] * chain
-            + ["technical_doubt"] * rest
-            + ["budget_shortage"] * rest
-            + ["competitor_interference"] * (100 - chain - 2 * rest)
-        )
-        customers = Customer.objects.bulk_create(
-            Customer(name=f"{stage}-{i}", owner=order[i % 4], stage=stage, created_at=at(OCT1), updated_at=at(OCT1))
-            for i in range(100)
-        )
-        for i, (customer, obstacle) in enumerate(zip(customers, obstacles, strict=True)):
-            rep = order[i % 4]
-            seen[rep.username] += 1
-            plan = "约见采购总监"
-            if rep.username == "sid" and seen["sid"] % 5 < 2:
-                plan = ""
-            elif obstacle == "complex_decision_chain" and stage == "solution_compare" and rep.username != "sid":
-                waiting += 1
-                plan = "等待客户回复" if waiting <= 21 else plan
-            elif obstacle == "budget_shortage":
-                plan = "按新账期重新报价"
-            late = timedelta(hours=3) if rep.username == "lily" and seen["lily"] % 2 else timedelta(minutes=20)
-            actions.append(
-                logged(
-                    customer,
-                    rep=rep,
-                    occurred=at(date(2026, 11, 2 + i % 20)),
-                    late=late,
-                    stage=stage,
-                    key_action=effective[stage],
-                    obstacle=obstacle,
-                    next_step_plan=plan,
-                    response_strength="active_question" if i % 3 else "request_delay",
-                )
-            )
-    ActionLog.objects.bulk_create(actions)
-    return reps
 
 
 def test_the_generated_team_names_the_late_rep_and_the_sloppy_rep(personas: Any, now: datetime) -> None:
