@@ -12,8 +12,10 @@ from salestrace.actions.models import ActionLog
 from salestrace.analytics.health import HealthRules, RepHealth, Share, score_explanation
 from salestrace.analytics.health_selectors import (
     HealthRow,
+    completeness_audit,
     contact_quality_board,
     health_board,
+    heat_cell_actions,
     heatmap_board,
     late_entries,
     may_see_health,
@@ -33,7 +35,7 @@ from salestrace.analytics.services import cycle_answer, funnel_answer, top_perfo
 from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, IsoDate
-from salestrace.core.errors import FieldError, PermissionDenied
+from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_see_dashboards
 
@@ -421,6 +423,13 @@ def require_health(user: User) -> None:
         )
 
 
+def require_heatmap(user: User) -> None:
+    if not can_see_dashboards(user):
+        raise PermissionDenied(
+            [FieldError(None, "forbidden", _("The blocking heatmap is for supervisors and directors."))]
+        )
+
+
 class HealthQuery(Schema):
     since: IsoDate | None = Field(None, description="First day (local date); default: 27 days before `until`.")
     until: IsoDate | None = Field(None, description="Last day (local date); default: today.")
@@ -663,10 +672,7 @@ def blocking_heatmap(request: HttpRequest, query: Query[HealthQuery]) -> Any:
     marked by adjusted standardized residuals, each marked cell as a sentence with the plans that do
     not fit its obstacle. For supervisors and directors."""
     user: User = request.user  # type: ignore[assignment]
-    if not can_see_dashboards(user):
-        raise PermissionDenied(
-            [FieldError(None, "forbidden", _("The blocking heatmap is for supervisors and directors."))]
-        )
+    require_heatmap(user)
     period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
     board = heatmap_board(user=user, period=period, team_id=query.team_id)
     heat = board.heatmap
@@ -772,4 +778,82 @@ def contact_quality(request: HttpRequest, query: Query[HealthQuery]) -> Any:
             )
             for w in board.weekly
         ],
+    )
+
+
+class HeatCellQuery(HealthQuery):
+    stage: str = Field(..., max_length=50, description="The bubble's stage code.")
+    obstacle: str = Field(..., max_length=50, description="The bubble's obstacle code.")
+
+
+class CellActionOut(Schema):
+    action_id: int
+    customer_id: int
+    customer: str
+    rep: str
+    occurred_at: datetime
+    next_step_plan: str
+    lint: list[str] = Field(description="Codes of the plan-lint rules its next step breaks.")
+
+
+@router.get("/analytics/heatmap/actions", response={200: list[CellActionOut], **ERRORS})
+def blocking_heatmap_actions(request: HttpRequest, query: Query[HeatCellQuery]) -> Any:
+    """The actions behind one bubble of the heatmap (at most 200): those whose next step does not fit
+    the obstacle first, then the latest. For supervisors and directors."""
+    user: User = request.user  # type: ignore[assignment]
+    require_heatmap(user)
+    labels = option_catalog().labels
+    errors = [
+        FieldError(name, "unknown", _("Unknown code: %(code)s") % {"code": code})
+        for name, code in (("stage", query.stage), ("obstacle", query.obstacle))
+        if code not in labels.get(name, {})
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
+    rows = heat_cell_actions(
+        user=user, period=period, stage=query.stage, obstacle=query.obstacle, team_id=query.team_id
+    )
+    return [CellActionOut(**{**r.__dict__, "lint": list(r.lint)}) for r in rows]
+
+
+class AuditQuery(Schema):
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="The draw's seed; default: today as YYYYMMDD. The same seed draws again."
+    )
+    team_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only reps in this team or below it.")
+
+
+class AuditRowOut(Schema):
+    rep_id: int
+    name: str
+    completeness: ShareOut
+
+
+class AuditOut(Schema):
+    seed: int
+    since: date
+    until: date
+    drawn_from: int = Field(description="Active reps in scope the sample was drawn from.")
+    rows: list[AuditRowOut]
+    total: ShareOut
+
+
+@router.get("/analytics/health/audit", response={200: AuditOut, **ERRORS})
+def completeness_audit_api(request: HttpRequest, query: Query[AuditQuery]) -> Any:
+    """完整性抽查 (seed 五①): 10 reps of your scope drawn by a seed, and the completeness of their last
+    7 days. The seed is shown; asking again with it draws the same reps. For supervisors and directors."""
+    user: User = request.user  # type: ignore[assignment]
+    require_dashboard(user)
+    today = timezone.localdate(clock.now())
+    seed = query.seed if query.seed is not None else int(today.strftime("%Y%m%d"))
+    audit = completeness_audit(user=user, seed=seed, today=today, team_id=query.team_id)
+    line = audit.line
+    return AuditOut(
+        seed=audit.seed,
+        since=audit.period.since,
+        until=audit.period.until,
+        drawn_from=audit.drawn_from,
+        rows=[AuditRowOut(rep_id=r.rep_id, name=r.name, completeness=_share(r.completeness, line)) for r in audit.rows],
+        total=_share(audit.total, line),
     )

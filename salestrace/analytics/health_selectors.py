@@ -45,9 +45,12 @@ from salestrace.analytics.health import (
     Lines,
     LintRule,
     RepHealth,
+    Share,
     Weights,
+    audit_sample,
     blocking_sentence,
     expected_actions,
+    lint_plan,
     rep_health,
     stage_obstacle_table,
     stage_ranks,
@@ -124,14 +127,14 @@ class Whose:
     every_team: bool = False
 
     def q(self, via: str = "rep") -> Q:
-        """As a filter through the user field `via` (rep on ActionLog, owner on Customer and Deal)."""
+        """As a filter through the user field `via` (rep on ActionLog, owner on Customer and Deal; "" on User)."""
         if self.every_team:
             return Q()
         result = Q(pk__in=[])
         if self.self_id is not None:
-            result |= Q(**{f"{via}_id": self.self_id})
+            result |= Q(**{f"{via}_id" if via else "pk": self.self_id})
         if self.teams:
-            result |= Q(**{f"{via}__team_id__in": sorted(self.teams)})
+            result |= Q(**{f"{via}__team_id__in" if via else "team_id__in": sorted(self.teams)})
         return result
 
 
@@ -555,3 +558,99 @@ def contact_quality_board(*, user: User, period: Period, team_id: int | None = N
         for w in qs.annotate(week=TruncWeek("occurred_at")).values("week").annotate(**base).order_by("week")
     ]
     return ContactQualityBoard(period, rules.lines.contact_quality, rules.high_value_responses, rows, weekly, labels)
+
+
+# --- behind a bubble, and the audit -----------------------------------------------------------------
+
+MAX_CELL_ACTIONS = 200
+
+
+@dataclass(frozen=True)
+class CellAction:
+    action_id: int
+    customer_id: int
+    customer: str
+    rep: str
+    occurred_at: datetime
+    next_step_plan: str
+    lint: tuple[str, ...]  # codes of the plan-lint rules its next step breaks
+
+
+def heat_cell_actions(
+    *,
+    user: User,
+    period: Period,
+    stage: str,
+    obstacle: str,
+    team_id: int | None = None,
+    limit: int = MAX_CELL_ACTIONS,
+) -> list[CellAction]:
+    """The actions behind one bubble of the heatmap, those whose plan does not fit first, then latest
+    first (at most `limit`); the rules and one query."""
+    rules = health_rules()
+    rows = (
+        actions_in(whose(user, team_id=team_id), period)
+        .filter(stage=stage, obstacle=obstacle)
+        .annotate(misfit=Count("pk", filter=mismatch_q(rules.lint)))
+        .order_by("-misfit", "-occurred_at", "-pk")
+        .values_list(
+            "pk", "customer_id", "customer__name", "rep__display_name", "rep__username", "occurred_at", "next_step_plan"
+        )[:limit]
+    )
+    return [
+        CellAction(
+            pk,
+            customer_id,
+            customer,
+            display or username,
+            occurred,
+            plan,
+            tuple(r.code for r in lint_plan(obstacle, plan, rules.lint)),
+        )
+        for pk, customer_id, customer, display, username, occurred, plan in rows
+    ]
+
+
+AUDIT_REPS = 10
+AUDIT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    rep_id: int
+    name: str
+    completeness: Share
+
+
+@dataclass(frozen=True)
+class CompletenessAudit:
+    """The seed's audit (抽查随机10名销售近7天): which reps the seed drew, and their completeness."""
+
+    seed: int
+    period: Period
+    drawn_from: int
+    rows: list[AuditRow]
+    total: Share
+    line: float
+
+
+def completeness_audit(
+    *, user: User, seed: int, today: date, team_id: int | None = None, reps: int = AUDIT_REPS
+) -> CompletenessAudit:
+    """`reps` active reps in `user`'s scope drawn by `seed` (the same seed draws the same reps while the
+    team is unchanged) and the completeness of their actions over the last 7 days; a few queries."""
+    rules = health_rules()
+    scope = whose(user, team_id=team_id)
+    period = Period(today - timedelta(days=AUDIT_DAYS - 1), today)
+    pool = list(User.objects.filter(scope.q(""), role=Role.REP, is_active=True).values_list("pk", flat=True))
+    drawn = audit_sample(pool, n=reps, seed=seed)
+    qs: Any = actions_in(scope, period).filter(rep_id__in=drawn)
+    counted: dict[int, tuple[int, int]] = {
+        r["rep_id"]: (r["complete"], r["actions"])
+        for r in qs.values("rep_id").annotate(actions=Count("pk"), complete=Count("pk", filter=complete_q(rules)))
+    }
+    users = User.objects.filter(pk__in=drawn).values_list("pk", "display_name", "username")
+    names = {pk: display or username for pk, display, username in users}
+    rows = [AuditRow(pk, names.get(pk, str(pk)), Share(*counted.get(pk, (0, 0)))) for pk in drawn]
+    total = Share(sum(r.completeness.numerator for r in rows), sum(r.completeness.denominator for r in rows))
+    return CompletenessAudit(seed, period, len(pool), rows, total, rules.lines.completeness)

@@ -10,6 +10,7 @@ import pytest
 from salestrace.actions.models import ActionLog
 from salestrace.analytics.tests.factories import at, generated_team, logged, make_customers, random_log
 from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.org.models import Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,60 @@ def test_the_endpoints_keep_a_query_budget(
         assert api.get(f"/analytics/heatmap{NOV}").status_code == 200
     with django_assert_max_num_queries(10):
         assert api.get(f"/analytics/contact-quality{NOV}").status_code == 200
+    with django_assert_max_num_queries(10):
+        path = f"/analytics/heatmap/actions{NOV}&stage=lead&obstacle=budget_shortage"
+        assert api.get(path).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert api.get("/analytics/health/audit").status_code == 200
+
+
+def test_a_bubble_drills_down_to_its_actions_misfits_first(personas: Any, api_as: Any, now: datetime) -> None:
+    # given the generated team
+    generated_team(personas)
+    # when Sam opens 方案对比 × 决策链复杂
+    response = api_as(personas.sam).get(
+        f"/analytics/heatmap/actions{NOV}&stage=solution_compare&obstacle=complex_decision_chain"
+    )
+    # then its 37 actions, the 21 waiting for a reply first, each naming the rule it breaks
+    assert response.status_code == 200
+    rows = response.json()
+    assert len(rows) == 37
+    assert [r["lint"] for r in rows[:21]] == [["decision_chain_waiting_for_reply"]] * 21
+    assert all(r["next_step_plan"] == "等待客户回复" for r in rows[:21])
+    assert not any(r["lint"] for r in rows[21:])
+
+
+def test_a_bubble_of_unknown_codes_is_refused_and_reps_may_not_open_one(personas: Any, api_as: Any) -> None:
+    response = api_as(personas.sam).get("/analytics/heatmap/actions?stage=moon&obstacle=budget_shortage")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("stage", "unknown")]
+    path = "/analytics/heatmap/actions?stage=lead&obstacle=budget_shortage"
+    assert api_as(personas.alice).get(path).status_code == 403
+
+
+def test_the_completeness_audit_draws_the_same_reps_for_the_same_seed(
+    personas: Any, api_as: Any, now: datetime
+) -> None:
+    # given 12 more reps in East-1, each with one action this week, every third one incomplete
+    shop = make_customers(personas.alice, 1)[0]
+    actions = []
+    for i in range(12):
+        rep = User.objects.create_user(username=f"rep{i:02d}", role=Role.REP, team=personas.east1)
+        actions.append(logged(shop, rep=rep, occurred=at(date(2026, 11, 24)), obstacle="" if i % 3 == 0 else "x"))
+    ActionLog.objects.bulk_create(actions)
+    api = api_as(personas.sam)
+    # when
+    first = api.get("/analytics/health/audit?seed=42").json()
+    again = api.get("/analytics/health/audit?seed=42").json()
+    other = api.get("/analytics/health/audit?seed=7").json()
+    default = api.get("/analytics/health/audit").json()
+    # then 10 of the 13 East reps (Alice too), the seed shown, the same draw again
+    assert (first["seed"], first["drawn_from"], len(first["rows"])) == (42, 13, 10)
+    assert first == again
+    assert [r["rep_id"] for r in other["rows"]] != [r["rep_id"] for r in first["rows"]]
+    assert default["seed"] == 20261126
+    assert (first["since"], first["until"]) == ("2026-11-20", "2026-11-26")
+    total = first["total"]
+    assert total["denominator"] == sum(r["completeness"]["denominator"] for r in first["rows"])
+    assert total["line"] == 0.95
+    assert api_as(personas.alice).get("/analytics/health/audit").status_code == 403
