@@ -597,12 +597,11 @@ def action_health(request: HttpRequest, query: Query[HealthBoardQuery]) -> Any:
     now = clock.now()
     period = period_of(query.since, query.until, timezone.localdate(now), default_days=HEALTH_DEFAULT_DAYS)
     group = "rep" if user.role == Role.REP else query.group
-    board = health_board(user=user, period=period, team_id=query.team_id, group=group)
-    rows = board.rows
     one_rep = user.pk if user.role == Role.REP else query.rep_id if group == "rep" else None
-    if one_rep is not None:
-        rows = [r for r in rows if r.key == one_rep]
-    late = late_entries(user=user, period=period, rep_id=one_rep, board=board) if one_rep is not None and rows else []
+    board = health_board(user=user, period=period, team_id=query.team_id, group=group, rep_id=one_rep)
+    rows = board.rows
+    visible = one_rep is not None and board.scope.self_id == one_rep
+    late = late_entries(user=user, period=period, rep_id=one_rep, board=board) if visible and one_rep else []
     stage_labels = option_catalog().labels.get("stage", {})
     rules = board.rules
     return HealthOut(

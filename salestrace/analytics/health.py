@@ -285,7 +285,7 @@ class HealthCounts:
     complete: int = 0
     timely: int = 0
     effective: int = 0
-    moved: int = 0
+    moved: int | None = 0  # None: not counted (the weekly trend leaves the costly stage check out)
     responses: int = 0
     high_value: int = 0
     mismatched: int = 0  # actions whose plan breaks a lint rule
@@ -375,7 +375,10 @@ def health_score(
         coefficient = (c + t) / 2
     else:
         coefficient = (weights.completeness * c + weights.timeliness * t) / total_weight
-    score = None if ratio is None or coefficient is None else round(100 * ratio * coefficient)
+    if ratio == 0:  # nothing effective against something expected (even with nothing logged) is 0
+        score: int | None = 0
+    else:
+        score = None if ratio is None or coefficient is None else round(100 * ratio * coefficient)
     return HealthScore(effective, expected, ratio, c, t, weights, coefficient, score)
 
 
@@ -385,8 +388,10 @@ def _pct(value: float | None) -> str:
 
 def score_explanation(score: HealthScore) -> str:
     """ "Why is my score 71?": the formula with the rep's own numbers, in the active language."""
-    if score.score is None or score.ratio is None or score.coefficient is None:
+    if score.score is None or score.ratio is None:
         return _("No actions in this period and none expected: no score.")
+    if score.coefficient is None:
+        return _("No actions logged against %(expected)s expected: the score is 0.") % {"expected": score.expected}
     total = score.weights.completeness + score.weights.timeliness
     wc, wt = (score.weights.completeness / total, score.weights.timeliness / total) if total > 0 else (0.5, 0.5)
     return _(
@@ -445,7 +450,7 @@ def rep_health(counts: HealthCounts, rules: HealthRules, *, expected: int) -> Re
         completeness=complete,
         timeliness=timely,
         effectiveness=effective,
-        moved=Share(counts.moved, n),
+        moved=Share(counts.moved, n) if counts.moved is not None else Share(0, 0),
         contact_quality=quality,
         feedback=Share(counts.responses, n),
         mismatched=Share(counts.mismatched, n),

@@ -259,7 +259,7 @@ def counts_from(row: Mapping[str, Any], rules: HealthRules) -> HealthCounts:
         complete=row["complete"],
         timely=row["timely"],
         effective=row["effective"],
-        moved=row.get("moved", 0),
+        moved=row.get("moved"),
         responses=row["responses"],
         high_value=row["high_value"],
         mismatched=row["mismatched"],
@@ -269,9 +269,10 @@ def counts_from(row: Mapping[str, Any], rules: HealthRules) -> HealthCounts:
 
 # --- the health board ------------------------------------------------------------------------------
 
+# group -> (action key, its name, a fallback name, the same three through a customer's or deal's owner)
 GROUPS = {
-    "rep": ("rep_id", "rep__display_name", "rep__username", "owner_id"),
-    "team": ("rep__team_id", "rep__team__name", None, "owner__team_id"),
+    "rep": ("rep_id", "rep__display_name", "rep__username", ("owner_id", "owner__display_name", "owner__username")),
+    "team": ("rep__team_id", "rep__team__name", None, ("owner__team_id", "owner__team__name", None)),
 }
 
 
@@ -302,19 +303,29 @@ class HealthBoard:
     scope: Whose
 
 
-def open_work(scope: Whose, *, by: str, uses_deals: bool) -> dict[int | None, dict[str, int]]:
-    """Open deals (or active customers where the template has no deals) per person or team and stage;
-    one query. The source of the score's expected actions."""
-    field = GROUPS[by][3]
+@dataclass(frozen=True)
+class OpenWork:
+    """Open deals (active customers where the template has no deals) per person or team and stage."""
+
+    by_key: dict[int | None, dict[str, int]]
+    names: dict[int | None, str]
+
+
+def open_work(scope: Whose, *, by: str, uses_deals: bool) -> OpenWork:
+    """What each person (or team) has open, by stage, and their names; one query. The source of the
+    score's expected actions, and of the rows of people who logged nothing."""
+    key, name, fallback = GROUPS[by][3]
     rows: QuerySet[Deal] | QuerySet[Customer]
     if uses_deals:
         rows = Deal.objects.filter(scope.q("owner"), outcome=Deal.Outcome.OPEN)
     else:
         rows = Customer.objects.filter(scope.q("owner"), status=Customer.Status.ACTIVE)
-    result: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for key, stage, n in rows.values_list(field, "stage").annotate(n=Count("pk")).order_by():
-        result[key][stage] = n
-    return result
+    fields = [f for f in (key, name, fallback) if f]
+    work = OpenWork(defaultdict(dict), {})
+    for row in rows.values(*fields, "stage").annotate(n=Count("pk")).order_by():
+        work.by_key[row[key]][row["stage"]] = row["n"]
+        work.names[row[key]] = row[name] or (row[fallback] if fallback else "") or "—"
+    return work
 
 
 def _days(period: Period) -> int:
@@ -322,31 +333,43 @@ def _days(period: Period) -> int:
 
 
 def health_board(
-    *, user: User, period: Period, team_id: int | None = None, group: str = "rep", weeks: bool = True
+    *,
+    user: User,
+    period: Period,
+    team_id: int | None = None,
+    group: str = "rep",
+    rep_id: int | None = None,
+    weeks: bool = True,
 ) -> HealthBoard:
     """Completeness, timeliness, effectiveness, contact quality and the score per rep (or team) in
-    `user`'s scope; a fixed handful of queries (the rules, one grouped count, open work, the weeks)."""
+    `user`'s scope, or of one rep in it (`rep_id`); people with open work who logged nothing get a row
+    too. A fixed handful of queries: the rules, one grouped count, open work, the weeks."""
     rules = health_rules()
     key, name, fallback, _owner = GROUPS[group]
     aggregates = health_aggregates(rules)
     scope = whose(user, team_id=team_id)
+    if rep_id is not None and rep_id != scope.self_id:
+        visible = User.objects.filter(scope.q(""), pk=rep_id).exists()
+        scope = Whose(self_id=rep_id) if visible else Whose()
+    elif rep_id is not None:
+        scope = Whose(self_id=rep_id)
     qs = actions_in(scope, period)
     values = [key, name] + ([fallback] if fallback else [])
     counted = qs.values(*values).annotate(**aggregates).order_by(key)
     work = open_work(scope, by=group, uses_deals=rules.uses_deals)
     days = _days(period)
     rows = []
-    seen: set[int | None] = set()
     totals: dict[str, int] = defaultdict(int)
     for row in counted:
-        seen.add(row[key])
         for k in aggregates:
             totals[k] += row[k]
-        rows.append(
-            _row(row[key], row.get(name) or (row.get(fallback) if fallback else "") or "—", row, work, rules, days)
-        )
-    if group == "rep" and user.role == Role.REP and scope.self_id == user.pk and user.pk not in seen:
+        label = row.get(name) or (row.get(fallback) if fallback else "") or "—"
+        rows.append(_row(row[key], label, row, work, rules, days))
+    seen = {r.key for r in rows}
+    rows += [_row(k, work.names[k], None, work, rules, days) for k in work.by_key if k not in seen]
+    if group == "rep" and user.role == Role.REP and scope.self_id == user.pk and user.pk not in seen | set(work.by_key):
         rows.append(_row(user.pk, user.display_name or user.username, None, work, rules, days))
+    rows.sort(key=lambda r: (r.key is None, r.key or 0))
     expected_total = sum(r.health.score.expected for r in rows)
     total = rep_health(counts_from({**{k: 0 for k in aggregates}, **totals}, rules), rules, expected=expected_total)
     weekly = _weekly(qs, rules, work) if weeks else []
@@ -354,14 +377,9 @@ def health_board(
 
 
 def _row(
-    key: int | None,
-    name: str,
-    row: Mapping[str, Any] | None,
-    work: Mapping[int | None, Mapping[str, int]],
-    rules: HealthRules,
-    days: int,
+    key: int | None, name: str, row: Mapping[str, Any] | None, work: OpenWork, rules: HealthRules, days: int
 ) -> HealthRow:
-    expected = expected_actions(work.get(key, {}), rules.expected_per_week, days=days)
+    expected = expected_actions(work.by_key.get(key, {}), rules.expected_per_week, days=days)
     counts = counts_from(row, rules) if row is not None else HealthCounts()
     return HealthRow(
         key,
@@ -371,11 +389,11 @@ def _row(
     )
 
 
-def _weekly(qs: Any, rules: HealthRules, work: Mapping[int | None, Mapping[str, int]]) -> list[WeekHealth]:
+def _weekly(qs: Any, rules: HealthRules, work: OpenWork) -> list[WeekHealth]:
     """The scope's health week by week (Monday-based, local time); one query. Expected actions per
     week come from today's open work (the past's is not kept)."""
     open_by_stage: dict[str, int] = defaultdict(int)
-    for stages in work.values():
+    for stages in work.by_key.values():
         for stage, n in stages.items():
             open_by_stage[stage] += n
     per_week = expected_actions(open_by_stage, rules.expected_per_week, days=7).total

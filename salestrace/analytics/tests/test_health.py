@@ -284,10 +284,13 @@ def test_rep_health_flags_the_dimensions_under_their_lines() -> None:
     assert INCOMPLETE in health.flags
 
 
-def test_rep_health_of_no_actions() -> None:
+def test_no_actions_against_expected_ones_score_0_and_say_so() -> None:
     health = rep_health(HealthCounts(), RULES, expected=3)
-    assert health.score.score is None
-    assert health.flags == ()
+    assert health.score.score == 0
+    assert health.flags == ()  # no share to judge: nothing is flagged
+    with translation.override("zh-hans"):
+        assert score_explanation(health.score) == "应完成 3 个动作，一个也没有录入：得分为 0。"
+    assert rep_health(HealthCounts(), RULES, expected=0).score.score is None
 
 
 def test_the_audit_sample_is_reproducible_by_its_seed() -> None:

@@ -56,7 +56,7 @@ def test_the_sql_counts_agree_with_the_pure_definitions(personas: Any, now: date
         mine = [record(a) for a in actions if a.rep_id == row.key]
         assert row.health.counts == counts_of(mine, rules, moves), row.name
     assert board.total.counts.actions == 150
-    assert 0 < board.total.counts.moved < 150
+    assert 0 < (board.total.counts.moved or 0) < 150
     assert board.total.counts.mismatched > 0
 
 
@@ -88,15 +88,15 @@ def test_a_rep_reads_only_their_own_health(personas: Any, now: datetime) -> None
     assert health_board(user=personas.fay, period=NOV).rows == []
 
 
-def test_a_rep_with_no_actions_still_sees_their_row(personas: Any, now: datetime) -> None:
+def test_a_rep_with_no_actions_still_sees_their_row_scored_0(personas: Any, now: datetime) -> None:
     make_customers(personas.alice, 4)
     board = health_board(user=personas.alice, period=Period(date(2026, 11, 20), date(2026, 11, 26)))
     assert len(board.rows) == 1
     row = board.rows[0]
     assert row.health.counts.actions == 0
-    # 4 open stores × 1 action a week (FMCG) × 1 week: 4 expected, none done
+    # 4 open stores × 1 action a week (FMCG) × 1 week: 4 expected, none done: 0
     assert row.health.score.expected == 4
-    assert row.health.score.score is None
+    assert row.health.score.score == 0
     assert row.expected_from == (("lead", 4, 1.0, 4.0),)
 
 
@@ -177,3 +177,13 @@ def test_the_generated_team_heatmap_marks_the_37_percent_cell(personas: Any, now
     assert [s for _stage, _obstacle, s in board.findings] == [
         "方案对比阶段 37% 的客户障碍为决策链复杂，其中 21 条下一步为“等待客户回复”。"
     ]
+
+
+def test_a_supervisor_sees_the_rep_who_logged_nothing(personas: Any, now: datetime) -> None:
+    # given Alice holds 3 open stores and logged nothing
+    make_customers(personas.alice, 3)
+    # when
+    board = health_board(user=personas.sam, period=NOV)
+    # then her row is there, scored 0 against what was expected of her
+    assert [(r.name, r.health.counts.actions, r.health.score.score) for r in board.rows] == [("alice", 0, 0)]
+    assert board.rows[0].health.score.expected == 12  # 3 stores × 1 a week × 26 days / 7, rounded up
