@@ -310,3 +310,24 @@ def test_loading_a_pack_replaces_effective_actions_and_lint_rules(db: None, now:
     # and a reload changes nothing
     template_load(code="fmcg", now=now)
     assert PlanLintRule.objects.filter(is_active=True).count() == len(rules)
+
+
+def test_admin_offers_only_loaded_options_for_effective_actions(db: None, now: Any) -> None:
+    from salestrace.catalog.admin import EffectiveActionForm, PlanLintRuleForm
+
+    template_load(code="b2b_industrial", now=now)
+    assert not EffectiveActionForm(data={"stage": "lead", "key_action": "fly", "pack": ""}).is_valid()
+    form = EffectiveActionForm(data={"stage": "lead", "key_action": "factory_tour", "pack": ""})
+    assert form.is_valid(), form.errors
+    lint = PlanLintRuleForm(
+        data={
+            "code": "x",
+            "obstacle": "shoe_size",
+            "kind": "mentions",
+            "phrases": "等",
+            "message_zh": "x",
+            "message_en": "x",
+            "position": 0,
+        }
+    )
+    assert "obstacle" in lint.errors
