@@ -630,7 +630,7 @@ class HeatCellOut(Schema):
     actions: int = Field(description="Actions at this stage with this obstacle (the bubble's size).")
     customers: int
     mismatched: int = Field(description="Of those, actions whose next step does not fit the obstacle.")
-    share_of_stage: float | None = Field(description="Customers here / customers with an obstacle at this stage.")
+    share_of_stage: float | None = Field(description="Customers here / customers with an action at this stage.")
     expected: float | None
     residual: float | None = Field(description="Adjusted standardized residual; null when not enough data.")
     marked: bool = Field(description="Over-represented beyond chance (residual above `critical`).")

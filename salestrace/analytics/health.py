@@ -494,7 +494,7 @@ class HeatCell:
     actions: int
     customers: int
     mismatched: int
-    share_of_stage: float | None  # customers here / customers with an obstacle at this stage
+    share_of_stage: float | None  # customers here / customers with an action at this stage
     expected: float | None  # actions expected here if stage and obstacle were independent
     residual: float | None  # adjusted standardized residual; None when not enough data
     marked: bool  # over-represented beyond chance (residual above the critical value)
@@ -527,7 +527,7 @@ def stage_obstacle_table(
 
     Stages and obstacles with no actions are left out of the test (their residuals are None); a cell
     is marked when its residual exceeds the one-sided normal quantile at alpha / cells tested.
-    `stage_customers`: distinct customers with an obstacle per stage, for `share_of_stage`.
+    `stage_customers`: distinct customers with an action at each stage, for `share_of_stage`.
     """
     import numpy as np
     from scipy.stats import norm

@@ -458,11 +458,12 @@ class HeatmapBoard:
 
 
 def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> HeatmapBoard:
-    """Actions with an obstacle by stage × obstacle in scope (count, distinct customers, plans that do
-    not fit), adjusted residuals marking the over-represented cells, and the seed's sentence for each;
-    two grouped queries plus the catalog's."""
+    """Actions with an obstacle by stage × obstacle in scope (count, distinct customers and their share
+    of the stage's customers, plans that do not fit), adjusted residuals marking the over-represented
+    cells, and the seed's sentence for each; two grouped queries plus the catalog's."""
     rules = health_rules()
-    qs = actions_in(whose(user, team_id=team_id), period).filter(filled("obstacle"))
+    everything: Any = actions_in(whose(user, team_id=team_id), period)
+    qs = everything.filter(filled("obstacle"))
     cells = [
         CellCount(r["stage"], r["obstacle"], r["actions"], r["customers"], r["mismatched"])
         for r in qs.values("stage", "obstacle")
@@ -473,8 +474,12 @@ def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> 
         )
         .order_by("stage", "obstacle")
     ]
+    # The seed's share is of every customer at the stage (37% of 方案对比 customers), obstacle or not.
     at_stage = dict(
-        qs.values("stage").annotate(n=Count("customer_id", distinct=True)).order_by("stage").values_list("stage", "n")
+        everything.values("stage")
+        .annotate(n=Count("customer_id", distinct=True))
+        .order_by("stage")
+        .values_list("stage", "n")
     )
     catalog = option_catalog()
     obstacle_labels = catalog.labels.get("obstacle", {})

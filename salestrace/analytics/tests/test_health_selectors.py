@@ -187,3 +187,19 @@ def test_a_supervisor_sees_the_rep_who_logged_nothing(personas: Any, now: dateti
     # then her row is there, scored 0 against what was expected of her
     assert [(r.name, r.health.counts.actions, r.health.score.score) for r in board.rows] == [("alice", 0, 0)]
     assert board.rows[0].health.score.expected == 12  # 3 stores × 1 a week × 26 days / 7, rounded up
+
+
+def test_a_cells_share_is_of_every_customer_at_the_stage(personas: Any, now: datetime) -> None:
+    # given 10 stores at 方案对比: 4 blocked by 决策链复杂, 5 by 竞品干扰, 1 with no obstacle recorded
+    shops = make_customers(personas.alice, 10)
+    obstacles = ["complex_decision_chain"] * 4 + ["competitor_interference"] * 5 + [""]
+    ActionLog.objects.bulk_create(
+        logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 10)), stage="solution_compare", obstacle=o)
+        for shop, o in zip(shops, obstacles, strict=True)
+    )
+    # when
+    heat = heatmap_board(user=personas.diana, period=NOV).heatmap
+    # then 4 of the 10 customers at the stage, though only 9 actions carry an obstacle
+    cell = heat.cell("solution_compare", "complex_decision_chain")
+    assert cell is not None
+    assert (cell.actions, cell.share_of_stage, heat.n) == (4, 0.4, 9)
