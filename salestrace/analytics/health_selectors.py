@@ -405,10 +405,38 @@ def _weekly(qs: Any, rules: HealthRules, work: OpenWork) -> list[WeekHealth]:
     )
     result = []
     for row in rows:
-        week = row["week"]
-        start = timezone.localdate(week) if isinstance(week, datetime) else week
-        result.append(WeekHealth(start, rep_health(counts_from(row, rules), rules, expected=per_week)))
+        result.append(
+            WeekHealth(_week_start(row["week"]), rep_health(counts_from(row, rules), rules, expected=per_week))
+        )
     return result
+
+
+def _week_start(value: date | datetime) -> date:
+    return timezone.localdate(value) if isinstance(value, datetime) else value
+
+
+def health_trend(*, user: User, today: date, weeks: int = 8, team_id: int | None = None) -> dict[int, list[WeekHealth]]:
+    """Each rep's health in each of the last `weeks` weeks (Monday-based, this week included), for the
+    8-week trend beside a score and the weekly digest; weeks without actions are left out. The rules,
+    one query grouped by rep and week, open work."""
+    rules = health_rules()
+    scope = whose(user, team_id=team_id)
+    monday = today - timedelta(days=today.weekday())
+    period = Period(monday - timedelta(weeks=weeks - 1), today)
+    rows = (
+        actions_in(scope, period)
+        .annotate(week=TruncWeek("occurred_at"))
+        .values("rep_id", "week")
+        .annotate(**health_aggregates(rules, moved=False))
+        .order_by("rep_id", "week")
+    )
+    work = open_work(scope, by="rep", uses_deals=rules.uses_deals)
+    trend: dict[int, list[WeekHealth]] = defaultdict(list)
+    for row in rows:
+        expected = expected_actions(work.by_key.get(row["rep_id"], {}), rules.expected_per_week, days=7).total
+        health = rep_health(counts_from(row, rules), rules, expected=expected)
+        trend[row["rep_id"]].append(WeekHealth(_week_start(row["week"]), health))
+    return dict(trend)
 
 
 @dataclass(frozen=True)
@@ -573,7 +601,7 @@ def contact_quality_board(*, user: User, period: Period, team_id: int | None = N
         )
     weekly = [
         QualityWeek(
-            timezone.localdate(w["week"]) if isinstance(w["week"], datetime) else w["week"],
+            _week_start(w["week"]),
             w["actions"],
             w["responses"],
             w["high_value"],

@@ -14,6 +14,7 @@ from salestrace.analytics.health_selectors import (
     contact_quality_board,
     health_board,
     health_rules,
+    health_trend,
     heatmap_board,
     late_entries,
 )
@@ -203,3 +204,29 @@ def test_a_cells_share_is_of_every_customer_at_the_stage(personas: Any, now: dat
     cell = heat.cell("solution_compare", "complex_decision_chain")
     assert cell is not None
     assert (cell.actions, cell.share_of_stage, heat.n) == (4, 0.4, 9)
+
+
+def test_each_reps_trend_is_week_by_week_in_local_weeks(
+    personas: Any, now: datetime, django_assert_max_num_queries: Any
+) -> None:
+    # given Alice: Monday 16 Nov 00:30 local (Sunday in UTC) in time, Wednesday 25 Nov late; Bob one action
+    shop, other = make_customers(personas.alice, 1)[0], make_customers(personas.bob, 1)[0]
+    ActionLog.objects.bulk_create(
+        [
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 16), 0) + timedelta(minutes=30)),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 25)), late=timedelta(hours=3)),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 9, 1))),  # before the 8 weeks
+            logged(other, rep=personas.bob, occurred=at(date(2026, 11, 24))),
+        ]
+    )
+    health_rules()
+    # when
+    with django_assert_max_num_queries(7):
+        trend = health_trend(user=personas.diana, today=date(2026, 11, 26))
+    # then
+    alice = [(w.week_start, w.health.counts.actions, w.health.timeliness.value) for w in trend[personas.alice.pk]]
+    assert alice == [(date(2026, 11, 16), 1, 1.0), (date(2026, 11, 23), 1, 0.0)]
+    assert trend[personas.alice.pk][0].health.score.expected == 1  # one open store, one action a week
+    assert [w.week_start for w in trend[personas.bob.pk]] == [date(2026, 11, 23)]
+    # a rep's trend is their own
+    assert set(health_trend(user=personas.bob, today=date(2026, 11, 26))) == {personas.bob.pk}
