@@ -542,10 +542,11 @@ def analysis_cached(*, kind: str, params: dict[str, Any]) -> AnalysisResult | No
 MAX_PERIOD_DAYS = 731
 
 
-def period_of(since: date | None, until: date | None, today: date) -> Period:
-    """The asked period (default: the 90 days up to `until`, or up to today); every problem with it at once."""
+def period_of(since: date | None, until: date | None, today: date, *, default_days: int = 90) -> Period:
+    """The asked period (default: the `default_days` days up to `until`, or up to today); every problem
+    with it at once."""
     end = until or today
-    period = Period(since or default_period(end).since, end)
+    period = Period(since or default_period(end, days=default_days).since, end)
     errors = []
     if period.since > period.until:
         errors.append(FieldError("since", "after_until", gettext_lazy("The start of the period is after its end.")))
