@@ -323,9 +323,16 @@ def deal_create(*, user: User, customer_id: int, data: DealInput, now: datetime)
 
 
 def _new_deal(
-    customer: Customer, *, title: str, owner_id: int, engaged_on: date, by: User | None, now: datetime
+    customer: Customer,
+    *,
+    title: str,
+    owner_id: int,
+    engaged_on: date,
+    by: User | None,
+    now: datetime,
+    snapshot: CatalogSnapshot | None = None,
 ) -> Deal:
-    stages = catalog_snapshot().stage_order
+    stages = (snapshot or catalog_snapshot()).stage_order
     first = stages[0] if stages else STAGE_LEAD
     deal = Deal.objects.create(
         customer=customer,
@@ -710,11 +717,11 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def _deal_record_errors(data: DealRecord) -> list[FieldError]:
+def _deal_record_errors(data: DealRecord, snapshot: CatalogSnapshot) -> list[FieldError]:
     values = {k: v for k, v in data.__dict__.items() if k in DEAL_EDITABLE_FIELDS and k != "owner_id"}
     errors = _deal_errors(values)
     _import_owner_errors(data.owner_id, errors)
-    stages = catalog_snapshot().active_codes.get("stage", frozenset())
+    stages = snapshot.active_codes.get("stage", frozenset())
     if data.stage not in stages:
         errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
     closing = CLOSED_STAGES.get(data.stage, Deal.Outcome.OPEN)
@@ -748,14 +755,22 @@ def deal_import(*, user: User, customer_id: int, data: DealRecord, now: datetime
     Unlike `deal_create` it may be closed already, and its dates are the history's. The customer
     follows its deals unless `follow` is False (a bulk import calls `customers_follow_deals` once
     per customer at the end)."""
-    _deals_used()
     _refuse_unless_importer(user)
-    if errors := _deal_record_errors(data):
+    snapshot = catalog_snapshot()
+    if not snapshot.uses_deals:
+        raise RuleViolation([FieldError(None, "deals_not_used", _("The loaded template does not use deals."))])
+    if errors := _deal_record_errors(data, snapshot):
         raise RuleViolation(errors)
     customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
     engaged_at = _day_start(data.engaged_on)
     deal = _new_deal(
-        customer, title=data.title.strip(), owner_id=data.owner_id, engaged_on=data.engaged_on, by=user, now=engaged_at
+        customer,
+        title=data.title.strip(),
+        owner_id=data.owner_id,
+        engaged_on=data.engaged_on,
+        by=user,
+        now=engaged_at,
+        snapshot=snapshot,
     )
     _deal_moves(deal, to_stage=data.stage, at=_day_start(data.closed_on or data.engaged_on), by=user)
     deal.product, deal.amount, deal.currency = data.product.strip(), data.amount, data.currency or "CNY"
@@ -774,7 +789,7 @@ def deal_import_update(*, user: User, deal_id: int, data: DealRecord, now: datet
     on its closing date, or today for an open deal that moved); False when nothing differs."""
     _deals_used()
     _refuse_unless_importer(user)
-    if errors := _deal_record_errors(data):
+    if errors := _deal_record_errors(data, catalog_snapshot()):
         raise RuleViolation(errors)
     deal = Deal.objects.select_for_update(of=("self",)).get(pk=deal_id)
     wanted: dict[str, Any] = {

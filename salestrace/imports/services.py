@@ -7,6 +7,7 @@ that service's checks and the importer's permission. A file commits whole or not
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,8 @@ from salestrace.imports.rules import Row, RowError, check_row, header_mapping, m
 from salestrace.org.models import Team, User
 from salestrace.org.selectors import can_import, can_log_actions
 from salestrace.org.services import team_import, user_import
+
+logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 500
 MAX_ERRORS_KEPT = 10_000
@@ -187,6 +190,12 @@ def import_run(*, job_id: int, now: datetime) -> ImportJob:
         except UnreadableFile as exc:
             _save(job, status=ImportJob.Status.FAILED, message=str(UNREADABLE[exc.code]), finished_at=timezone.now())
             return job
+        except Exception:
+            # Nothing was kept (the write is one transaction); the job must not stay "writing".
+            logger.exception("import %s failed", job.pk)
+            message = str(_("The import stopped on an unexpected error; nothing was written."))
+            _save(job, status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now())
+            raise
 
 
 def _run(job: ImportJob, *, now: datetime) -> ImportJob:
@@ -217,7 +226,13 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
             writer.prepare()
             for row in rows:
                 try:
-                    with transaction.atomic():
+                    # A row's own savepoint only where its failure must leave the others written:
+                    # without skipping, any failure rolls the whole file back (services refuse
+                    # before they write, so the rows after it are still checked as they would be).
+                    if job.skip_bad_rows:
+                        with transaction.atomic():
+                            counts[writer.write(row)] += 1
+                    else:
                         counts[writer.write(row)] += 1
                 except DomainError as exc:
                     errors += [_row_error(row, e) for e in exc.errors]
@@ -338,17 +353,20 @@ class ProductsWriter(Writer):
 
 
 class CustomersWriter(Writer):
+    def prepare(self) -> None:
+        super().prepare()
+        self.first_stage = (catalog_snapshot().stage_order or ("lead",))[0]
+
     def write(self, row: Row) -> str:
         v = row.values
         owner = self.user(v["owner"], "owner") if v["owner"] else None
-        stages = catalog_snapshot().stage_order
         data = CustomerInput(
             name=v["name"],
             kind=v["kind"] or "lead",
             region=v["region"],
             city=v["city"],
             industry=v["industry"],
-            stage=stages[0] if stages else "lead",
+            stage=self.first_stage,
             owner_id=owner.pk if owner else None,
         )
         existing = self.refs.get((Kind.CUSTOMERS, v["external_id"]))
@@ -362,6 +380,7 @@ class CustomersWriter(Writer):
 
 class DealsWriter(Writer):
     touched: set[int]
+    first_stage: str
 
     def prepare(self) -> None:
         super().prepare()
