@@ -100,3 +100,31 @@ def test_an_unreadable_file_or_a_missing_column_is_a_clear_422(personas: Any, ap
 def test_the_openapi_document_lists_the_import_endpoints(client: Any) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/imports", "/api/v1/imports/{import_id}", "/api/v1/imports/{import_id}/failed-rows"} <= set(paths)
+
+
+def test_an_xlsx_upload_with_chinese_headers_and_labels_is_imported(
+    personas: Any, api_as: Any, client: Any, now: datetime
+) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    from salestrace.imports.services import import_run
+
+    # given a workbook with Chinese headers and a Chinese label for the kind
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["客户编号", "客户名称", "客户类型", "负责人", "城市"])
+    sheet.append(["C9", "苏果超市", "门店", "bob", "南京"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    api = api_as(personas.fay)
+    data = {"kind": "customers", "file": SimpleUploadedFile("客户.xlsx", buffer.getvalue())}
+    # when it is uploaded and run
+    response = client.post("/api/v1/imports", data=data, **api.headers)
+    assert response.status_code == 202, response.json()
+    import_run(job_id=response.json()["id"], now=now)
+    # then the customer is there, a store, owned by Bob
+    customer = Customer.objects.get()
+    assert (customer.name, customer.kind, customer.owner, customer.city) == ("苏果超市", "store", personas.bob, "南京")
