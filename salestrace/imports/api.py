@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Router, Schema, UploadedFile
@@ -80,6 +81,8 @@ def create_import(
     imported); its rows are checked and written in the background: poll `GET /imports/{id}`.
     Admins and assistants only."""
     _refuse_unless_importer(request)
+    if file.size is not None and file.size > settings.SALESTRACE_IMPORT_MAX_BYTES:
+        raise InvalidInput([FieldError("file", "too_large", _("The file is too large."))])
     try:
         overrides = json.loads(mapping) if mapping else {}
         if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):

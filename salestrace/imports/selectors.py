@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.imports.compute import parse_money
 from salestrace.imports.models import ImportJob
 from salestrace.imports.services import job_table
 from salestrace.org.models import User
@@ -22,6 +23,17 @@ def import_job_get(*, user: User, job_id: int) -> ImportJob:
     return job
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: str) -> str:
+    """A cell a spreadsheet will show as text, never run: the file's own "=cmd|' /C calc'!A0" comes
+    back with a leading apostrophe (OWASP's advice for CSV injection); plain numbers stay as they are."""
+    if text.startswith(_FORMULA_STARTS) and parse_money(text.lstrip("-+")) is None:
+        return "'" + text
+    return text
+
+
 def failed_rows(job: ImportJob) -> tuple[list[str], list[list[str]]]:
     """The rows of the file that were refused, as (headers, rows): the file's columns (after the
     preset's transform) and one more saying what is wrong, column by column, to fix and re-upload."""
@@ -31,7 +43,7 @@ def failed_rows(job: ImportJob) -> tuple[list[str], list[list[str]]]:
         problems.setdefault(int(error["row"]), []).append(f"{where}{error['message']}")
     table = job_table(job)
     rows = [
-        [*(record.get(h, "") for h in table.headers), "; ".join(problems[number])]
+        [*(inert(record.get(h, "")) for h in table.headers), inert("; ".join(problems[number]))]
         for number, record in table.records()
         if number in problems
     ]

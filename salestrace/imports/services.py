@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
@@ -236,6 +237,10 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
                         counts[writer.write(row)] += 1
                 except DomainError as exc:
                     errors += [_row_error(row, e) for e in exc.errors]
+                except ObjectDoesNotExist:
+                    # An id imported before whose row has since been deleted.
+                    gone = _("What this id was imported as no longer exists; give it a new id.")
+                    errors.append(RowError(row.number, "", "", "gone", gone))
             writer.finish()
             if (errors and not job.skip_bad_rows) or job.dry_run:
                 raise _Rollback

@@ -209,3 +209,22 @@ def test_the_failed_rows_download_is_a_workbook(personas: Any, api_as: Any, now:
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][-1] == "错误"
     assert rows[1][0] == "C1"
+
+
+def test_a_formula_in_the_file_comes_back_as_text_in_the_failed_rows(personas: Any, now: datetime) -> None:
+    # given a refused row whose name is a formula
+    content = customers_file(["C1", "=cmd|' /C calc'!A0", "", "nobody"], ["C2", "-5", "", "nobody"])
+    job = run(personas.admin, "customers", content, now)
+    # when the failed rows are read back
+    _headers, rows = failed_rows(job)
+    # then the formula is inert text, and a plain negative number is left alone
+    assert rows[0][1] == "'=cmd|' /C calc'!A0"
+    assert rows[1][1] == "-5"
+
+
+def test_an_id_whose_customer_was_deleted_is_reported_not_crashed(personas: Any, now: datetime) -> None:
+    run(personas.admin, "customers", customers_file(["C1", "A", "", "alice"]), now)
+    Customer.objects.all().delete()
+    job = run(personas.admin, "customers", customers_file(["C1", "A2", "", "alice"]), now)
+    assert job.status == "failed"
+    assert [(e["row"], e["code"]) for e in job.errors] == [(2, "gone")]
