@@ -309,7 +309,7 @@ class Writer:
     def ref(self, kind: str, external_id: str, column: str) -> int:
         if (pk := self.refs.get((kind, external_id))) is None:
             message = _("No %(kind)s with this id was imported; import them first, or correct it.")
-            raise _refuse(column, external_id, "unknown_id", message % {"kind": Kind(kind).label})
+            raise _refuse(column, external_id, "unknown_id", message % {"kind": str(Kind(kind).label).lower()})
         return pk
 
     def remember(self, kind: str, external_id: str, pk: int) -> None:
