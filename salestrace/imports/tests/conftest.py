@@ -11,6 +11,15 @@ import pytest
 MAVEN = Path(__file__).parent / "data" / "maven-crm"
 
 
+def shared_maven() -> Path | None:
+    """The whole maven-crm dataset in a `shared/datasets` folder beside the checkout (or above it), if any."""
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "datasets" / "maven-crm"
+        if (candidate / "sales_pipeline.csv").is_file():
+            return candidate
+    return None
+
+
 @pytest.fixture
 def b2b(personas: Any, now: datetime) -> None:
     from salestrace.catalog.services import template_load

@@ -9,6 +9,7 @@ import csv
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +20,12 @@ from salestrace.catalog.models import Product
 from salestrace.customers.models import Customer, Deal
 from salestrace.imports.presets import username_for
 from salestrace.imports.services import maven_folder_import
-from salestrace.imports.tests.conftest import MAVEN
+from salestrace.imports.tests.conftest import MAVEN, shared_maven
 from salestrace.org.models import Role, Team, User
 
 
-def raw(name: str) -> list[dict[str, str]]:
-    with (MAVEN / name).open(encoding="utf-8", newline="") as handle:
+def raw(name: str, folder: Path = MAVEN) -> list[dict[str, str]]:
+    with (folder / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -100,3 +101,33 @@ def test_a_dry_run_of_the_folder_writes_nothing(personas: Any, b2b: None, now: d
     assert jobs[-1].created_count == len(raw("sales_pipeline.csv"))
     assert Deal.objects.count() == 0
     assert Customer.objects.count() == 0
+
+
+FULL = shared_maven()
+if FULL is not None:
+    # Beside ../shared (a developer's checkout), the whole dataset too: the issue's figures. A clean
+    # clone has only the subset above, so this test is not defined there (never skipped).
+
+    def test_the_whole_public_dataset_gives_the_issues_figures(personas: Any, b2b: None, now: datetime) -> None:
+        assert FULL is not None
+        # when the whole folder is imported
+        jobs = maven_folder_import(user=personas.admin, folder=FULL, now=now)
+        assert [j.status for j in jobs] == ["done"] * 4
+        # then 8,800 deals, 35 agents under their 6 managers in 3 offices, 85 accounts
+        pipeline = raw("sales_pipeline.csv", FULL)
+        assert Deal.objects.count() == len(pipeline) == 8800
+        teams = raw("sales_teams.csv", FULL)
+        assert (
+            User.objects.filter(username__in={username_for(r["sales_agent"]) for r in teams}, role=Role.REP).count()
+            == 35
+        )
+        assert (
+            User.objects.filter(role=Role.SUPERVISOR, team__parent__name__in=["Central", "East", "West"]).count() == 6
+        )
+        assert Customer.objects.exclude(name__startswith="(no account)").count() == 85
+        assert not Deal.objects.filter(product="GTXPro").exists()
+        # and the funnel is the raw file's
+        stages = Counter(r["deal_stage"] for r in pipeline)
+        won_value = sum((Decimal(r["close_value"]) for r in pipeline if r["deal_stage"] == "Won"), Decimal(0))
+        board = funnel_board(population=everything(), period=Period(date(2016, 10, 1), date(2017, 12, 31)))
+        assert (board.scope.won, board.scope.lost, board.scope.won_value) == (stages["Won"], stages["Lost"], won_value)
