@@ -12,7 +12,7 @@ bearer token):
 - `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time` as the page opens them
   (the last 90 days), after the night job (`analysis_warm`, timed) computed them: a scope this
   large is answered from what was kept; then for the last year, which nobody asked for yet
-  (computed by the request, timed apart);
+  (answered `pending` at once; the worker's computation timed apart);
 - `GET /api/v1/analytics/top-performers` for the last year: the first request queues the
   analysis; the huey task is then run as the consumer runs it (*full recompute*, timed), and
   the next requests are answered from its cache.
@@ -153,6 +153,12 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
             )
             cur.fetchall()
 
+    # A server that has answered anything before (here: one team's funnel, computed on request):
+    # the first request a process serves pays for loading the API itself, not for the figures.
+    from salestrace.org.models import Team
+
+    warm_team = Team.objects.order_by("pk").values_list("pk", flat=True).first()
+    assert client.get(f"/api/v1/analytics/funnel?team_id={warm_team}").status_code == 200
     # The morning's first request finds the night's result; later ones too (kept, refreshed by the worker).
     first_funnel = _timed(lambda: page("funnel"))
     result["funnel"] = {
@@ -166,13 +172,21 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
         "api_ms": _p50(lambda: page("cycle-time"), rounds),
         "sql_ms": _p50(cycle_sql, rounds),
     }
-    # A period nobody asked for yet (the last year): computed by the request itself, from the SQL tallies.
-    result["cold"] = {
-        "funnel_ms": _timed(lambda: api("funnel")),
-        "funnel_sql_ms": _p50(lambda: funnel_sql(since, until), rounds),
-        "cycle_ms": _timed(lambda: api("cycle-time")),
-        "cycle_sql_ms": _p50(lambda: cycle_sql(since, until), rounds),
-    }
+    # A period nobody asked for yet (the last year): answered at once (pending), computed by the worker.
+    HUEY.flush()
+    cold: dict[str, float] = {}
+    for path, key in (("funnel", "funnel"), ("cycle-time", "cycle")):
+        answers: list[dict[str, Any]] = []
+        cold[f"{key}_ms"] = _timed(lambda p=path, into=answers: into.append(api(p)))
+        assert answers[0]["status"] == "pending", answers[0].get("status")
+        started = time.perf_counter()
+        while (task := HUEY.dequeue()) is not None:
+            HUEY.execute(task)
+        cold[f"{key}_worker_s"] = round(time.perf_counter() - started, 1)
+        assert api(path)["status"] == "done"
+    cold["funnel_sql_ms"] = _p50(lambda: funnel_sql(since, until), rounds)
+    cold["cycle_sql_ms"] = _p50(lambda: cycle_sql(since, until), rounds)
+    result["cold"] = cold
 
     # The top-performer analysis: asked for, computed by the worker, then answered from its cache.
     HUEY.flush()  # (nothing else is timed from the queue)
@@ -218,8 +232,8 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
     sys.path.insert(0, str(ROOT))
     from bench.fresh_db import machine, replace_section
 
-    def verdict(ms: float, sql: float, first: float = 0.0) -> str:
-        ok = max(ms, first) <= BUDGET_MS and ms <= BUDGET_RATIO * max(sql, 0.1)
+    def verdict(ms: float, sql: float, first: float = 0.0, *, ratio_applies: bool = True) -> str:
+        ok = max(ms, first) <= BUDGET_MS and (not ratio_applies or ms <= BUDGET_RATIO * max(sql, 0.1))
         return "✓" if ok else "✗"
 
     rows = []
@@ -228,20 +242,21 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
             m = r[key]
             ratio = m["api_ms"] / max(m["sql_ms"], 0.1)
             first = f"{m['first_ms']} ms" if "first_ms" in m else "(queued: see below)"
+            cached = key == "top"  # no SQL computes Fisher tests: its baseline only reads the kept row
             rows.append(
-                f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms | {ratio:.1f}× "
-                f"| {verdict(m['api_ms'], m['sql_ms'], m.get('first_ms', 0.0))} |"
+                f"| {r['vendor']} | `{label}` | {first} | **{m['api_ms']} ms** | {m['sql_ms']} ms "
+                f"| {ratio:.1f}×{' (n/a)' if cached else ''} "
+                f"| {verdict(m['api_ms'], m['sql_ms'], m.get('first_ms', 0.0), ratio_applies=not cached)} |"
             )
     cold = "\n".join(
         f"- {r['vendor']}: the night job (funnel and cycle time of the company's last 90 days) took "
-        f"**{r['warm_s']} s**. A period nobody asked for yet (the last 365 days) is computed by its first request: "
-        f"funnel **{r['cold']['funnel_ms']} ms** (the SQL baseline for that year {r['cold']['funnel_sql_ms']} ms, "
-        f"{r['cold']['funnel_ms'] / max(r['cold']['funnel_sql_ms'], 0.1):.1f}×), cycle time **{r['cold']['cycle_ms']} ms** "
-        f"(baseline {r['cold']['cycle_sql_ms']} ms, {r['cold']['cycle_ms'] / max(r['cold']['cycle_sql_ms'], 0.1):.1f}×)"
-        f"{' ✗ over ' + str(BUDGET_MS) + ' ms' if max(r['cold']['funnel_ms'], r['cold']['cycle_ms']) > BUDGET_MS else ''}; "
-        f"later requests are answered from what it kept."
+        f"**{r['warm_s']} s**. A period nobody asked for yet (the last 365 days) is answered at once, "
+        f"`pending` (funnel {r['cold']['funnel_ms']} ms, cycle time {r['cold']['cycle_ms']} ms), and computed by "
+        f"the worker: funnel **{r['cold']['funnel_worker_s']} s** (the hand-written SQL for that year "
+        f"{r['cold']['funnel_sql_ms']} ms), cycle time **{r['cold']['cycle_worker_s']} s** (SQL {r['cold']['cycle_sql_ms']} ms); "
+        f"the page looks again every 3 s, and later requests are answered from what was kept."
         for r in results
-        if "cold" in r
+        if "cold" in r and "funnel_worker_s" in r["cold"]
     )
     recompute = "\n".join(
         f"- {r['vendor']}: full recompute of the top-performer analysis **{r['top']['recompute_s']} s** "
@@ -270,7 +285,9 @@ computed it; *API p50*: of {results[0]["rounds"] if results else 0} more request
 *SQL*: hand-written SQL over the same period: the funnel's counts per outcome and per stage reached
 (two GROUP BY statements); the dates and outcomes of the period's deals (what the Kaplan–Meier fit
 reads); for the top performers (the last 365 days, computed by the worker), reading the cached
-analysis's row. ✗ marks a result over a budget.
+analysis's row. No hand-written SQL gives the top-performer figures (Fisher tests, odds ratios,
+q-values): its row is held to the 500 ms alone, its ratio to a bare row read shown for what it is
+(*n/a*). ✗ marks a result over a budget.
 
 | database | endpoint | first request | API p50 | SQL p50 | ratio | within budget |
 |---|---|---|---|---|---|---|

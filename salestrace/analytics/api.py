@@ -2,11 +2,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
+from pydantic import BaseModel
 
+from salestrace.actions.models import ActionLog
+from salestrace.analytics.health import HealthRules, RepHealth, Share, score_explanation
+from salestrace.analytics.health_selectors import (
+    HealthRow,
+    completeness_audit,
+    contact_quality_board,
+    health_board,
+    heat_cell_actions,
+    heatmap_board,
+    late_entries,
+    may_see_health,
+)
 from salestrace.analytics.metrics import CycleTime, FunnelResult
 from salestrace.analytics.models import AnalysisResult
 from salestrace.analytics.selectors import (
@@ -19,10 +33,11 @@ from salestrace.analytics.selectors import (
     vitality_dashboard,
 )
 from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
+from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, IsoDate
-from salestrace.core.errors import FieldError, PermissionDenied
-from salestrace.org.models import User
+from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
+from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_see_dashboards
 
 router = Router(tags=["analytics"])
@@ -149,11 +164,19 @@ class PipelineMonthOut(Schema):
 class FunnelBoardOut(Schema):
     since: date
     until: date
-    computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
+    status: Literal["done", "pending", "failed"] = Field(
+        description="done: the figures are here. pending: a scope this large is being computed by the worker "
+        "(ask again in a few seconds). failed: the last computation failed (asking again retries it)."
+    )
+    computed_at: datetime | None = Field(
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed "
+        "every night (the default period) or on first request by the worker, and again once older than a few "
+        "minutes. Null while pending."
     )
     min_sample: int
-    scope: FunnelOut = Field(description="Every deal in your scope (a rep: the whole team's).")
+    scope: FunnelOut | None = Field(
+        description="Every deal in your scope (a rep: the whole team's); null while pending."
+    )
     mine: FunnelOut | None = Field(description="A rep's own deals; null for managers.")
     pipeline: list[PipelineMonthOut]
 
@@ -192,11 +215,23 @@ def deal_funnel(request: HttpRequest, query: Query[DealQuery]) -> Any:
     require_deal_analysis(user)
     now = clock.now()
     period = period_of(query.since, query.until, timezone.localdate(now))
-    board, computed_at = funnel_answer(user=user, period=period, team_id=query.team_id, now=now)
+    board, answer = funnel_answer(user=user, period=period, team_id=query.team_id, now=now)
+    if board is None:
+        return FunnelBoardOut(
+            since=period.since,
+            until=period.until,
+            status=answer.status,
+            computed_at=None,
+            min_sample=min_sample(),
+            scope=None,
+            mine=None,
+            pipeline=[],
+        )
     return FunnelBoardOut(
         since=period.since,
         until=period.until,
-        computed_at=computed_at,
+        status=answer.status,
+        computed_at=answer.computed_at,
         min_sample=board.min_sample,
         scope=funnel_out(board.scope, board.labels),
         mine=funnel_out(board.mine, board.labels) if board.mine is not None else None,
@@ -227,8 +262,14 @@ class CycleOut(Schema):
 class CycleBoardOut(Schema):
     since: date
     until: date
-    computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
+    status: Literal["done", "pending", "failed"] = Field(
+        description="done: the figures are here. pending: a scope this large is being computed by the worker "
+        "(ask again in a few seconds). failed: the last computation failed (asking again retries it)."
+    )
+    computed_at: datetime | None = Field(
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed "
+        "every night (the default period) or on first request by the worker, and again once older than a few "
+        "minutes. Null while pending."
     )
     min_sample: int
     groups: list[CycleOut]
@@ -265,15 +306,16 @@ def deal_cycle_time(request: HttpRequest, query: Query[CycleQuery]) -> Any:
     now = clock.now()
     today = timezone.localdate(now)
     period = period_of(query.since, query.until, today)
-    groups, computed_at = cycle_answer(
+    groups, answer = cycle_answer(
         user=user, period=period, today=today, team_id=query.team_id, top_n=query.top_n, now=now
     )
     return CycleBoardOut(
         since=period.since,
         until=period.until,
-        computed_at=computed_at,
+        status=answer.status,
+        computed_at=answer.computed_at,
         min_sample=min_sample(),
-        groups=[cycle_out(g) for g in groups],
+        groups=[cycle_out(g) for g in groups or []],
     )
 
 
@@ -288,7 +330,7 @@ class SpeedOut(Schema):
     ci_high: float | None
 
 
-class FindingOut(Schema):
+class FindingOut(BaseModel):  # plain pydantic: hundreds per answer, validated from dicts
     index: int
     stage: str
     kind: str
@@ -330,11 +372,14 @@ class TopPerformersOut(Schema):
     findings: list[FindingOut]
 
 
-def top_performers_out(result: AnalysisResult, view: TopPerformersView | None, period: Period, query: TopQuery) -> Any:
-    computed_at = result.computed_at if view is not None else None
+def top_performers_out(
+    result: AnalysisResult, view: TopPerformersView | None, period: Period, query: TopQuery
+) -> dict[str, Any]:
+    """The answer as plain data: the response schema validates it once (hundreds of findings,
+    each built as a Schema first and validated again, cost most of the answer's time)."""
     base = {
         "status": result.status,
-        "computed_at": computed_at,
+        "computed_at": result.computed_at if view is not None else None,
         "since": period.since,
         "until": period.until,
         "group": query.group,
@@ -342,27 +387,23 @@ def top_performers_out(result: AnalysisResult, view: TopPerformersView | None, p
         "min_sample": result.params["min_sample"],
     }
     if view is None:
-        return TopPerformersOut(
-            **base, a_name="", b_name="", n_a=0, n_b=0, top_reps=[], speed=None, speed_sentence="", findings=[]
-        )
-    return TopPerformersOut(
+        empty = {"a_name": "", "b_name": "", "n_a": 0, "n_b": 0, "top_reps": [], "speed": None, "speed_sentence": ""}
+        return {**base, **empty, "findings": []}
+    fields = FindingOut.model_fields.keys() - {"index", "sentence"}
+    return {
         **base,
-        a_name=view.a_name,
-        b_name=view.b_name,
-        n_a=view.n_a,
-        n_b=view.n_b,
-        top_reps=view.top_reps,
-        speed=SpeedOut(**view.speed.__dict__) if view.speed is not None else None,
-        speed_sentence=view.speed_sentence,
-        findings=[
-            FindingOut(
-                index=f.index,
-                sentence=f.sentence,
-                **{k: v for k, v in f.finding.__dict__.items() if k in FindingOut.model_fields},
-            )
+        "a_name": view.a_name,
+        "b_name": view.b_name,
+        "n_a": view.n_a,
+        "n_b": view.n_b,
+        "top_reps": view.top_reps,
+        "speed": dict(view.speed.__dict__) if view.speed is not None else None,
+        "speed_sentence": view.speed_sentence,
+        "findings": [
+            {"index": f.index, "sentence": f.sentence, **{k: getattr(f.finding, k) for k in fields}}
             for f in view.findings
         ],
-    )
+    }
 
 
 def _top_performers(request: HttpRequest, query: TopQuery, *, force: bool) -> Any:
@@ -393,3 +434,452 @@ def top_performers(request: HttpRequest, query: Query[TopQuery]) -> Any:
 def top_performers_recompute(request: HttpRequest, query: Query[TopQuery]) -> Any:
     """Compute the top-performer analysis again (nothing more is queued while one is pending)."""
     return _top_performers(request, query, force=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Action health (动作健康度): completeness, timeliness, effectiveness, the score; the blocking
+# heatmap; contact quality. Reps see their own; supervisors their subtree; directors everyone.
+
+HEALTH_DEFAULT_DAYS = 28
+
+
+def require_health(user: User) -> None:
+    if not may_see_health(user):
+        raise PermissionDenied(
+            [FieldError(None, "forbidden", _("Action health is for sales reps (their own) and managers."))]
+        )
+
+
+def require_heatmap(user: User) -> None:
+    if not can_see_dashboards(user):
+        raise PermissionDenied(
+            [FieldError(None, "forbidden", _("The blocking heatmap is for supervisors and directors."))]
+        )
+
+
+class HealthQuery(Schema):
+    since: IsoDate | None = Field(None, description="First day (local date); default: 27 days before `until`.")
+    until: IsoDate | None = Field(None, description="Last day (local date); default: today.")
+    team_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only people in this team or below it.")
+
+
+class HealthBoardQuery(HealthQuery):
+    group: Literal["rep", "team"] = Field("rep", description="Rows per rep or per team (a rep: always their own).")
+    rep_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="One rep's row and late entries (a rep: only their own)."
+    )
+
+
+class ShareOut(Schema):
+    numerator: int
+    denominator: int
+    value: float | None = Field(description="numerator / denominator; null when there is nothing to judge.")
+    line: float | None = Field(description="The template's baseline line for this share, if it has one.")
+    below: bool = Field(description="Under the line.")
+
+
+class DelayBucketOut(Schema):
+    low_hours: float
+    high_hours: float | None = Field(description="Null: no upper end.")
+    count: int
+    late: bool
+
+
+class ExpectedPartOut(Schema):
+    stage: str
+    label: str
+    open: int = Field(description="Open deals (customers, where the template has no deals) at this stage.")
+    per_week: float
+    expected: float
+
+
+class ScoreOut(Schema):
+    score: int | None = Field(description="0–100; null when there are no actions and none expected.")
+    effective: int
+    expected: int
+    ratio: float | None = Field(description="min(1, effective / expected).")
+    completeness: float | None
+    timeliness: float | None
+    weight_completeness: float
+    weight_timeliness: float
+    coefficient: float | None = Field(description="权重系数: the weighted mean of completeness and timeliness.")
+    explanation: str = Field(description="The formula with these numbers, in the request's language.")
+    expected_from: list[ExpectedPartOut]
+
+
+class HealthFiguresOut(Schema):
+    actions: int
+    completeness: ShareOut
+    timeliness: ShareOut
+    effectiveness: ShareOut
+    moved: ShareOut = Field(description="Actions after which the customer (deal) moved to a later stage in time.")
+    contact_quality: ShareOut
+    feedback: ShareOut = Field(description="Actions with a customer response recorded (主动获取客户反馈率).")
+    mismatched: ShareOut = Field(description="Actions whose next step does not fit the obstacle (plan lint).")
+    delays: list[DelayBucketOut]
+    flags: list[str] = Field(description="incomplete, late, ineffective, low_contact_quality: under their lines.")
+
+
+class HealthRowOut(Schema):
+    key: int | None = Field(description="The rep's or team's id.")
+    name: str
+    figures: HealthFiguresOut
+    score: ScoreOut
+
+
+class HealthWeekOut(Schema):
+    week_start: date
+    figures: HealthFiguresOut
+    score: int | None
+
+
+class LateEntryOut(Schema):
+    action_id: int
+    customer_id: int
+    customer: str
+    occurred_at: datetime
+    logged_at: datetime
+    delay_hours: float
+
+
+class CodeLabelOut(Schema):
+    code: str
+    label: str
+
+
+class HealthOut(Schema):
+    since: date
+    until: date
+    group: str
+    late_hours: float
+    moved_within_days: int
+    key_fields: list[CodeLabelOut]
+    rows: list[HealthRowOut]
+    total: HealthFiguresOut
+    weekly: list[HealthWeekOut]
+    late_entries: list[LateEntryOut] = Field(description="One rep's late entries (a rep's own view, or rep_id).")
+
+
+def _share(share: Share, line: float | None = None) -> ShareOut:
+    return ShareOut(
+        numerator=share.numerator,
+        denominator=share.denominator,
+        value=share.value,
+        line=line,
+        below=line is not None and share.below(line),
+    )
+
+
+def _figures(h: RepHealth, rules: HealthRules) -> HealthFiguresOut:
+    lines = rules.lines
+    return HealthFiguresOut(
+        actions=h.counts.actions,
+        completeness=_share(h.completeness, lines.completeness),
+        timeliness=_share(h.timeliness, lines.timeliness),
+        effectiveness=_share(h.effectiveness, lines.effectiveness),
+        moved=_share(h.moved),
+        contact_quality=_share(h.contact_quality, lines.contact_quality),
+        feedback=_share(h.feedback),
+        mismatched=_share(h.mismatched),
+        delays=[DelayBucketOut(**b.__dict__) for b in h.delays],
+        flags=list(h.flags),
+    )
+
+
+def _score(row: HealthRow, stage_labels: dict[str, str]) -> ScoreOut:
+    s = row.health.score
+    return ScoreOut(
+        score=s.score,
+        effective=s.effective,
+        expected=s.expected,
+        ratio=s.ratio,
+        completeness=s.completeness,
+        timeliness=s.timeliness,
+        weight_completeness=s.weights.completeness,
+        weight_timeliness=s.weights.timeliness,
+        coefficient=s.coefficient,
+        explanation=score_explanation(s),
+        expected_from=[
+            ExpectedPartOut(stage=st, label=stage_labels.get(st, st), open=n, per_week=rate, expected=e)
+            for st, n, rate, e in row.expected_from
+        ],
+    )
+
+
+def _field_label(field: str) -> str:
+    try:
+        model_field = ActionLog._meta.get_field(field)
+    except FieldDoesNotExist:
+        return field
+    return str(getattr(model_field, "verbose_name", field))
+
+
+@router.get("/analytics/health", response={200: HealthOut, **ERRORS})
+def action_health(request: HttpRequest, query: Query[HealthBoardQuery]) -> Any:
+    """动作健康度: completeness, timeliness (with the delay distribution), effectiveness (and the stage
+    moves beside it), contact quality and the personal score with its inputs, per rep or team and
+    week by week; a rep sees their own, with their late entries listed."""
+    user: User = request.user  # type: ignore[assignment]
+    require_health(user)
+    now = clock.now()
+    period = period_of(query.since, query.until, timezone.localdate(now), default_days=HEALTH_DEFAULT_DAYS)
+    group = "rep" if user.role == Role.REP else query.group
+    one_rep = user.pk if user.role == Role.REP else query.rep_id if group == "rep" else None
+    board = health_board(user=user, period=period, team_id=query.team_id, group=group, rep_id=one_rep)
+    rows = board.rows
+    visible = one_rep is not None and board.scope.self_id == one_rep
+    late = late_entries(user=user, period=period, rep_id=one_rep, board=board) if visible and one_rep else []
+    stage_labels = option_catalog().labels.get("stage", {})
+    rules = board.rules
+    return HealthOut(
+        since=period.since,
+        until=period.until,
+        group=group,
+        late_hours=rules.late_hours,
+        moved_within_days=rules.moved_within_days,
+        key_fields=[CodeLabelOut(code=f, label=_field_label(f)) for f in rules.key_fields],
+        rows=[
+            HealthRowOut(key=r.key, name=r.name, figures=_figures(r.health, rules), score=_score(r, stage_labels))
+            for r in rows
+        ],
+        total=_figures(board.total, rules),
+        weekly=[
+            HealthWeekOut(week_start=w.week_start, figures=_figures(w.health, rules), score=w.health.score.score)
+            for w in board.weekly
+        ],
+        late_entries=[LateEntryOut(**e.__dict__) for e in late],
+    )
+
+
+class HeatCellOut(Schema):
+    stage: str
+    obstacle: str
+    actions: int = Field(description="Actions at this stage with this obstacle (the bubble's size).")
+    customers: int
+    mismatched: int = Field(description="Of those, actions whose next step does not fit the obstacle.")
+    share_of_stage: float | None = Field(description="Customers here / customers with an action at this stage.")
+    expected: float | None
+    residual: float | None = Field(description="Adjusted standardized residual; null when not enough data.")
+    marked: bool = Field(description="Over-represented beyond chance (residual above `critical`).")
+
+
+class FindingSentenceOut(Schema):
+    stage: str
+    obstacle: str
+    sentence: str
+
+
+class LintRuleOut(Schema):
+    code: str
+    obstacle: str
+    kind: str
+    phrases: list[str]
+    message: str
+
+
+class HeatmapOut(Schema):
+    since: date
+    until: date
+    n: int
+    enough: bool
+    message: str = Field(description="Why nothing is marked when there is not enough data; else empty.")
+    min_sample: int
+    critical: float
+    stages: list[CodeLabelOut]
+    obstacles: list[CodeLabelOut]
+    cells: list[HeatCellOut]
+    findings: list[FindingSentenceOut]
+    plan_lint: list[LintRuleOut]
+
+
+@router.get("/analytics/heatmap", response={200: HeatmapOut, **ERRORS})
+def blocking_heatmap(request: HttpRequest, query: Query[HealthQuery]) -> Any:
+    """阶段阻塞热力图: actions by stage × obstacle in your scope, cells over-represented beyond chance
+    marked by adjusted standardized residuals, each marked cell as a sentence with the plans that do
+    not fit its obstacle. For supervisors and directors."""
+    user: User = request.user  # type: ignore[assignment]
+    require_heatmap(user)
+    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
+    board = heatmap_board(user=user, period=period, team_id=query.team_id)
+    heat = board.heatmap
+    message = (
+        ""
+        if heat.enough
+        else _("Not enough data: %(n)s actions with an obstacle, at least %(min)s needed.")
+        % {"n": heat.n, "min": heat.min_sample}
+    )
+    return HeatmapOut(
+        since=period.since,
+        until=period.until,
+        n=heat.n,
+        enough=heat.enough,
+        message=str(message),
+        min_sample=heat.min_sample,
+        critical=heat.critical,
+        stages=[CodeLabelOut(code=s, label=board.labels.get(s, s)) for s in heat.stages],
+        obstacles=[CodeLabelOut(code=o, label=board.labels.get(o, o)) for o in heat.obstacles],
+        cells=[HeatCellOut(**c.__dict__) for c in heat.cells],
+        findings=[FindingSentenceOut(stage=s, obstacle=o, sentence=t) for s, o, t in board.findings],
+        plan_lint=[
+            LintRuleOut(code=r.code, obstacle=r.obstacle, kind=r.kind, phrases=list(r.phrases), message=r.message)
+            for r in board.lint
+        ],
+    )
+
+
+class ResponseCountOut(Schema):
+    code: str
+    label: str
+    count: int
+
+
+class QualityRowOut(Schema):
+    rep_id: int
+    name: str
+    actions: int
+    responses: int
+    high_value: int
+    ratio: float | None = Field(description="High-value responses / responses recorded.")
+    feedback_rate: float | None = Field(description="Actions with a response recorded / actions.")
+    below_line: bool
+    by_response: list[ResponseCountOut]
+
+
+class QualityWeekOut(Schema):
+    week_start: date
+    actions: int
+    responses: int
+    high_value: int
+    ratio: float | None
+    feedback_rate: float | None
+
+
+class ContactQualityOut(Schema):
+    since: date
+    until: date
+    line: float
+    high_value_responses: list[CodeLabelOut]
+    rows: list[QualityRowOut]
+    weekly: list[QualityWeekOut]
+
+
+@router.get("/analytics/contact-quality", response={200: ContactQualityOut, **ERRORS})
+def contact_quality(request: HttpRequest, query: Query[HealthQuery]) -> Any:
+    """沟通质量: per rep, the high-value contact ratio (主动提问 + 确认细节 among the responses recorded)
+    against the template's line, each response's count, and the feedback rate week by week."""
+    user: User = request.user  # type: ignore[assignment]
+    require_health(user)
+    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
+    board = contact_quality_board(user=user, period=period, team_id=query.team_id)
+    labels = board.labels
+    return ContactQualityOut(
+        since=period.since,
+        until=period.until,
+        line=board.line,
+        high_value_responses=[CodeLabelOut(code=c, label=labels.get(c, c)) for c in sorted(board.high_value_responses)],
+        rows=[
+            QualityRowOut(
+                rep_id=r.rep_id,
+                name=r.name,
+                actions=r.actions,
+                responses=r.responses,
+                high_value=r.high_value,
+                ratio=r.ratio,
+                feedback_rate=r.feedback_rate,
+                below_line=r.below_line,
+                by_response=[
+                    ResponseCountOut(code=c, label=labels.get(c, c), count=n) for c, n in r.by_response.items()
+                ],
+            )
+            for r in board.rows
+        ],
+        weekly=[
+            QualityWeekOut(
+                week_start=w.week_start,
+                actions=w.actions,
+                responses=w.responses,
+                high_value=w.high_value,
+                ratio=w.high_value / w.responses if w.responses else None,
+                feedback_rate=w.responses / w.actions if w.actions else None,
+            )
+            for w in board.weekly
+        ],
+    )
+
+
+class HeatCellQuery(HealthQuery):
+    stage: str = Field(..., max_length=50, description="The bubble's stage code.")
+    obstacle: str = Field(..., max_length=50, description="The bubble's obstacle code.")
+
+
+class CellActionOut(Schema):
+    action_id: int
+    customer_id: int
+    customer: str
+    rep: str
+    occurred_at: datetime
+    next_step_plan: str
+    lint: list[str] = Field(description="Codes of the plan-lint rules its next step breaks.")
+
+
+@router.get("/analytics/heatmap/actions", response={200: list[CellActionOut], **ERRORS})
+def blocking_heatmap_actions(request: HttpRequest, query: Query[HeatCellQuery]) -> Any:
+    """The actions behind one bubble of the heatmap (at most 200): those whose next step does not fit
+    the obstacle first, then the latest. For supervisors and directors."""
+    user: User = request.user  # type: ignore[assignment]
+    require_heatmap(user)
+    labels = option_catalog().labels
+    errors = [
+        FieldError(name, "unknown", _("Unknown code: %(code)s") % {"code": code})
+        for name, code in (("stage", query.stage), ("obstacle", query.obstacle))
+        if code not in labels.get(name, {})
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
+    rows = heat_cell_actions(
+        user=user, period=period, stage=query.stage, obstacle=query.obstacle, team_id=query.team_id
+    )
+    return [CellActionOut(**{**r.__dict__, "lint": list(r.lint)}) for r in rows]
+
+
+class AuditQuery(Schema):
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="The draw's seed; default: today as YYYYMMDD. The same seed draws again."
+    )
+    team_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only reps in this team or below it.")
+
+
+class AuditRowOut(Schema):
+    rep_id: int
+    name: str
+    completeness: ShareOut
+
+
+class AuditOut(Schema):
+    seed: int
+    since: date
+    until: date
+    drawn_from: int = Field(description="Active reps in scope the sample was drawn from.")
+    rows: list[AuditRowOut]
+    total: ShareOut
+
+
+@router.get("/analytics/health/audit", response={200: AuditOut, **ERRORS})
+def completeness_audit_api(request: HttpRequest, query: Query[AuditQuery]) -> Any:
+    """完整性抽查 (seed 五①): 10 reps of your scope drawn by a seed, and the completeness of their last
+    7 days. The seed is shown; asking again with it draws the same reps. For supervisors and directors."""
+    user: User = request.user  # type: ignore[assignment]
+    require_dashboard(user)
+    today = timezone.localdate(clock.now())
+    seed = query.seed if query.seed is not None else int(today.strftime("%Y%m%d"))
+    audit = completeness_audit(user=user, seed=seed, today=today, team_id=query.team_id)
+    line = audit.line
+    return AuditOut(
+        seed=audit.seed,
+        since=audit.period.since,
+        until=audit.period.until,
+        drawn_from=audit.drawn_from,
+        rows=[AuditRowOut(rep_id=r.rep_id, name=r.name, completeness=_share(r.completeness, line)) for r in audit.rows],
+        total=_share(audit.total, line),
+    )

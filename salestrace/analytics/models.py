@@ -17,6 +17,9 @@ class AnalysisResult(models.Model):
     params_key = models.CharField(_("parameters key"), max_length=64)
     params = models.JSONField(_("parameters"))
     payload = models.JSONField(_("result"), null=True, blank=True)
+    # The deals each group held (for the drill-down), apart from the payload: an answer does not
+    # read them (a company's year is hundreds of thousands of ids).
+    deal_ids = models.JSONField(_("deals compared"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     requested_at = models.DateTimeField(_("requested at"))
     requested_by = models.ForeignKey(

@@ -318,7 +318,8 @@ def top_performers_compute(
 ) -> dict[str, Any]:
     """The top-performer analysis as JSON-able data (the findings, the speed gap, who is in which group).
 
-    Sentences are made when shown, in the reader's language, from this payload.
+    Sentences are made when shown, in the reader's language, from this payload. Its "deal_ids"
+    ({"a": [...], "b": [...]}) are kept apart from the rest (AnalysisResult.deal_ids).
     """
     deals = facts_of(population, since=period.since, until=period.until)
     a, b, reps = split_groups(deals, group=group, top_n=top_n)
@@ -330,8 +331,9 @@ def top_performers_compute(
         "group": group,
         "top_n": top_n,
         "top_rep_ids": reps,
-        "a_deal_ids": [d.deal_id for d in a],
-        "b_deal_ids": [d.deal_id for d in b],
+        "n_a": len(a),
+        "n_b": len(b),
+        "deal_ids": {"a": [d.deal_id for d in a], "b": [d.deal_id for d in b]},
         "speed": asdict(speed) if speed is not None else None,
         "findings": [asdict(f) for f in findings],
         "min_sample": threshold,
@@ -415,8 +417,8 @@ def top_performers_view(payload: dict[str, Any]) -> TopPerformersView:
         group=group,
         a_name=a_name,
         b_name=b_name,
-        n_a=len(payload["a_deal_ids"]),
-        n_b=len(payload["b_deal_ids"]),
+        n_a=payload["n_a"],
+        n_b=payload["n_b"],
         speed=speed,
         speed_sentence=_speed_sentence(speed, a_name, b_name, threshold),
         findings=[
@@ -456,11 +458,11 @@ def _matches(finding: Finding, key_action: str, contact_method: str) -> bool:
     return bool(finding.code) and key_action in (finding.code, finding.then_code)
 
 
-def finding_deals(*, user: User, payload: dict[str, Any], finding: Finding) -> list[DrillDeal]:
-    """The deals behind a finding, within `user`'s scope: both groups' deals with actions at its stage,
-    those actions (before the deal closed), and whether each shows the finding's action or method;
-    those that show it first, group A before B."""
-    a_ids, b_ids = set(payload["a_deal_ids"]), set(payload["b_deal_ids"])
+def finding_deals(*, user: User, deal_ids: dict[str, list[int]], finding: Finding) -> list[DrillDeal]:
+    """The deals behind a finding, within `user`'s scope: both groups' deals (`deal_ids` "a" and "b")
+    with actions at its stage, those actions (before the deal closed), and whether each shows the
+    finding's action or method; those that show it first, group A before B."""
+    a_ids, b_ids = set(deal_ids["a"]), set(deal_ids["b"])
     ids = sorted(a_ids | b_ids)
     actions: dict[int, list[DrillAction]] = defaultdict(list)
     uses_deals = catalog_snapshot().uses_deals
@@ -534,16 +536,17 @@ def params_key(params: dict[str, Any]) -> str:
 
 def analysis_cached(*, kind: str, params: dict[str, Any]) -> AnalysisResult | None:
     """The stored analysis for these parameters, if any (nothing is queued)."""
-    return AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).first()
+    return AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).defer("deal_ids").first()
 
 
 MAX_PERIOD_DAYS = 731
 
 
-def period_of(since: date | None, until: date | None, today: date) -> Period:
-    """The asked period (default: the 90 days up to `until`, or up to today); every problem with it at once."""
+def period_of(since: date | None, until: date | None, today: date, *, default_days: int = 90) -> Period:
+    """The asked period (default: the `default_days` days up to `until`, or up to today); every problem
+    with it at once."""
     end = until or today
-    period = Period(since or default_period(end).since, end)
+    period = Period(since or default_period(end, days=default_days).since, end)
     errors = []
     if period.since > period.until:
         errors.append(FieldError("since", "after_until", gettext_lazy("The start of the period is after its end.")))

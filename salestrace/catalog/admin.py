@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.models import Option, OptionSet, Rule, TemplatePack, Threshold
+from salestrace.catalog.models import EffectiveAction, Option, OptionSet, PlanLintRule, Rule, TemplatePack, Threshold
 from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
 from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.services import catalog_changed
@@ -87,6 +87,53 @@ class RuleAdmin(CatalogAdmin):
 @admin.register(Threshold)
 class ThresholdAdmin(CatalogAdmin):
     list_display = ("code", "value", "description_zh")
+
+
+def option_choices(set_code: str) -> list[tuple[str, str]]:
+    """The active options of a set as form choices, labelled in the admin's language."""
+    from salestrace.catalog.selectors import option_catalog
+
+    return [(code, f"{label} ({code})") for code, label in option_catalog().choices.get(set_code, [])]
+
+
+class EffectiveActionForm(forms.ModelForm):
+    """Stage and key action picked from the loaded options, so a typo cannot make a pair that never matches."""
+
+    class Meta:
+        model = EffectiveAction
+        fields = ("stage", "key_action", "pack")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"] = forms.ChoiceField(label=_("stage"), choices=option_choices("stage"))
+        self.fields["key_action"] = forms.ChoiceField(label=_("key action"), choices=option_choices("key_action"))
+
+
+class PlanLintRuleForm(forms.ModelForm):
+    """The obstacle picked from the loaded options."""
+
+    class Meta:
+        model = PlanLintRule
+        fields = ("code", "obstacle", "kind", "phrases", "message_zh", "message_en", "position", "is_active", "pack")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["obstacle"] = forms.ChoiceField(label=_("obstacle"), choices=option_choices("obstacle"))
+
+
+@admin.register(EffectiveAction)
+class EffectiveActionAdmin(CatalogAdmin):
+    form = EffectiveActionForm
+    list_display = ("stage", "key_action", "pack")
+    list_filter = ("stage", "pack")
+
+
+@admin.register(PlanLintRule)
+class PlanLintRuleAdmin(CatalogAdmin):
+    form = PlanLintRuleForm
+    list_display = ("code", "obstacle", "kind", "message_zh", "is_active", "position", "pack")
+    list_filter = ("is_active", "kind", "pack")
+    list_editable = ("is_active", "position")
 
 
 @admin.register(TemplatePack)

@@ -163,3 +163,57 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EffectiveAction(models.Model):
+    """At `stage`, the key action `key_action` counts as effective for action health (seed 五③)."""
+
+    stage = models.SlugField(_("stage"), max_length=50)
+    key_action = models.SlugField(_("key action"), max_length=50)
+    pack = models.SlugField(_("template pack"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("effective key action")
+        verbose_name_plural = _("effective key actions")
+        ordering = ["stage", "key_action"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "key_action"], name="effective_action_unique_stage_action")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.key_action}"
+
+
+class PlanLintRule(models.Model):
+    """A next-step plan that does not fit the obstacle: with `obstacle`, the plan mentions one of the
+    phrases (kind mentions, e.g. 决策链复杂 + 等待客户回复) or none of them (kind lacks)."""
+
+    class Kind(models.TextChoices):
+        MENTIONS = "mentions", _("the plan mentions one of the phrases")
+        LACKS = "lacks", _("the plan mentions none of the phrases")
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    obstacle = models.SlugField(_("obstacle"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    phrases = models.TextField(_("phrases"), help_text=_("One phrase per line; letters match in any case."))
+    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
+    message_en = models.CharField(_("message (English)"), max_length=300)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    pack = models.SlugField(_("template pack"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("plan lint rule")
+        verbose_name_plural = _("plan lint rules")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def phrase_list(self) -> list[str]:
+        return [p.strip() for p in self.phrases.splitlines() if p.strip()]
+
+    @property
+    def message(self) -> str:
+        return pick_language(self.message_zh, self.message_en)

@@ -26,6 +26,8 @@ CHOICE_FIELDS: dict[str, str] = {
 }
 TEXT_FIELDS = ("next_step_plan", "next_step_deliverable", "summary")
 DATE_FIELDS = ("next_step_date",)
+# Every field a rule may test or require.
+ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
 # The role codes of org.Role (kept here so this module stays free of the ORM).
 ROLE_CODES = frozenset({"rep", "supervisor", "director", "assistant", "admin"})
 # Policies a pack may set, each with the check its value must pass.
@@ -37,9 +39,17 @@ POLICY_CHECKS: dict[str, tuple[str, Any]] = {
     "pool_claim_scope": ("'any' or 'team'", lambda v: v in ("any", "team")),
     "pool_owner_revives_aged": ("true or false", lambda v: isinstance(v, bool)),
     "uses_deals": ("true or false", lambda v: isinstance(v, bool)),
+    # Action health (seed 五): the fields that make an action complete, and the customer responses
+    # that count as a high-value contact; the codes are checked against the option sets below.
+    "health_key_fields": (
+        "a list of action fields (e.g. [stage, obstacle, next_step_plan])",
+        lambda v: isinstance(v, list) and bool(v) and all(isinstance(f, str) and f in ACTION_FIELDS for f in v),
+    ),
+    "high_value_responses": (
+        "a list of response_strength codes",
+        lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) for c in v),
+    ),
 }
-# Every field a rule may test or require.
-ACTION_FIELDS: frozenset[str] = frozenset((*CHOICE_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
 # Evidence a rule may require: filled when a file of that kind is attached (evidence_<kind>).
 EVIDENCE_FIELDS: frozenset[str] = frozenset({"evidence_photo", "evidence_screenshot", "evidence_audio"})
 REQUIRABLE_FIELDS: frozenset[str] = ACTION_FIELDS | EVIDENCE_FIELDS
@@ -95,6 +105,31 @@ class FollowUpDef:
 
 
 @dataclass(frozen=True)
+class EffectiveActionsDef:
+    """At `stage`, these key actions count as effective (they move the customer toward the next stage)."""
+
+    stage: str
+    key_actions: tuple[str, ...]
+
+
+# How a plan-lint rule reads the next-step plan: it mentions one of the phrases, or mentions none of them.
+LINT_MENTIONS = "mentions"
+LINT_LACKS = "lacks"
+
+
+@dataclass(frozen=True)
+class PlanLintDef:
+    """With this obstacle, a next-step plan that `kind` (mentions / lacks) the phrases does not fit it."""
+
+    code: str
+    obstacle: str
+    kind: str
+    phrases: tuple[str, ...]
+    message_zh: str
+    message_en: str
+
+
+@dataclass(frozen=True)
 class PackDef:
     code: str
     version: int
@@ -105,6 +140,8 @@ class PackDef:
     thresholds: tuple[ThresholdDef, ...]
     follow_ups: tuple[FollowUpDef, ...] = ()
     policies: tuple[tuple[str, Any], ...] = ()
+    effective_actions: tuple[EffectiveActionsDef, ...] = ()
+    plan_lint: tuple[PlanLintDef, ...] = ()
 
 
 _FOLLOW_UP_KEYS = {"code", "after", "due_working_days", "title"}
@@ -141,6 +178,66 @@ def _parse_follow_ups(raw_list: Any, where: str) -> tuple[FollowUpDef, ...]:
         zh, en = _text(raw.get("title"), f"{item_where}.title")
         follow_ups.append(FollowUpDef(raw["code"], dict(condition), days, zh, en))
     return tuple(follow_ups)
+
+
+def _codes(sets: list[OptionSetDef], set_code: str) -> set[str]:
+    return {o.code for s in sets if s.code == set_code for o in s.options}
+
+
+def _parse_effective_actions(raw: Any, sets: list[OptionSetDef], where: str) -> tuple[EffectiveActionsDef, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise PackError(f"{where}: must be a mapping of stage to key actions")
+    stages = {o.code for s in sets if s.code == "stage" for o in s.options if not o.terminal}
+    key_actions = _codes(sets, "key_action")
+    result = []
+    for stage, actions in raw.items():
+        item_where = f"{where}.{stage}"
+        if stage not in stages:
+            raise PackError(f"{item_where}: not a stage of this pack (won and lost have no effective actions)")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, str) for a in actions):
+            raise PackError(f"{item_where}: needs a list of key action codes")
+        unknown = [a for a in actions if a not in key_actions]
+        if unknown:
+            raise PackError(f"{item_where}: unknown key actions {', '.join(unknown)}")
+        result.append(EffectiveActionsDef(str(stage), tuple(dict.fromkeys(actions))))
+    return tuple(result)
+
+
+_LINT_KEYS = {"code", "obstacle", "plan_mentions", "plan_lacks", "message"}
+
+
+def _parse_plan_lint(raw_list: Any, sets: list[OptionSetDef], where: str) -> tuple[PlanLintDef, ...]:
+    if raw_list is None:
+        return ()
+    if not isinstance(raw_list, list):
+        raise PackError(f"{where}: must be a list")
+    obstacles = _codes(sets, "obstacle")
+    result: list[PlanLintDef] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_list):
+        item_where = f"{where}[{i}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
+            raise PackError(f"{item_where}: needs a code")
+        unknown = set(raw) - _LINT_KEYS
+        if unknown:
+            raise PackError(f"{item_where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+        if raw["code"] in seen:
+            raise PackError(f"{item_where}: duplicate code {raw['code']!r}")
+        seen.add(raw["code"])
+        if raw.get("obstacle") not in obstacles:
+            raise PackError(f"{item_where}.obstacle: not an obstacle of this pack: {raw.get('obstacle')!r}")
+        kinds = [k for k in ("plan_mentions", "plan_lacks") if k in raw]
+        if len(kinds) != 1:
+            raise PackError(f"{item_where}: needs exactly one of plan_mentions, plan_lacks")
+        phrases = raw[kinds[0]]
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise PackError(f"{item_where}.{kinds[0]}: needs a list of phrases")
+        kind = LINT_MENTIONS if kinds[0] == "plan_mentions" else LINT_LACKS
+        zh, en = _text(raw.get("message"), f"{item_where}.message")
+        result.append(PlanLintDef(raw["code"], raw["obstacle"], kind, tuple(p.strip() for p in phrases), zh, en))
+    return tuple(result)
 
 
 def available_packs(directory: Path = PACKS_DIR) -> list[str]:
@@ -242,11 +339,28 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
         if not check(value):
             raise PackError(f"{where}.policies.{p_code}: must be {expected}, got {value!r}")
         policies.append((str(p_code), value))
+    responses = dict(policies).get("high_value_responses")
+    if responses is not None:
+        unknown_responses = sorted(set(responses) - _codes(sets, "response_strength"))
+        if unknown_responses:
+            raise PackError(
+                f"{where}.policies.high_value_responses: unknown response_strength codes {', '.join(unknown_responses)}"
+            )
 
     version = data.get("version", 1)
     if not isinstance(version, int):
         raise PackError(f"{where}.version: must be an integer")
     follow_ups = _parse_follow_ups(data.get("follow_ups"), f"{where}.follow_ups")
     return PackDef(
-        code, version, name_zh, name_en, tuple(sets), tuple(rules), tuple(thresholds), follow_ups, tuple(policies)
+        code,
+        version,
+        name_zh,
+        name_en,
+        tuple(sets),
+        tuple(rules),
+        tuple(thresholds),
+        follow_ups,
+        tuple(policies),
+        _parse_effective_actions(data.get("effective_actions"), sets, f"{where}.effective_actions"),
+        _parse_plan_lint(data.get("plan_lint"), sets, f"{where}.plan_lint"),
     )

@@ -9,7 +9,17 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from salestrace.catalog.models import CatalogVersion, Option, OptionSet, Policy, Rule, Threshold, pick_language
+from salestrace.catalog.models import (
+    CatalogVersion,
+    EffectiveAction,
+    Option,
+    OptionSet,
+    PlanLintRule,
+    Policy,
+    Rule,
+    Threshold,
+    pick_language,
+)
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition, parse_requires
 
 logger = logging.getLogger(__name__)
@@ -139,3 +149,16 @@ def option_catalog() -> OptionCatalog:
         if is_active:
             choices.setdefault(set_code, []).append((code, label))
     return OptionCatalog(labels, choices)
+
+
+def effective_key_actions() -> dict[str, frozenset[str]]:
+    """The key actions that count as effective, by stage; one query."""
+    result: dict[str, set[str]] = {}
+    for stage, key_action in EffectiveAction.objects.values_list("stage", "key_action"):
+        result.setdefault(stage, set()).add(key_action)
+    return {stage: frozenset(actions) for stage, actions in result.items()}
+
+
+def active_plan_lint_rules() -> list[PlanLintRule]:
+    """Active plan-lint rules in order; one query."""
+    return list(PlanLintRule.objects.filter(is_active=True).order_by("position", "code"))

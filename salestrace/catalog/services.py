@@ -12,15 +12,17 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import (
     CatalogVersion,
+    EffectiveAction,
     Option,
     OptionSet,
+    PlanLintRule,
     Policy,
     Product,
     Rule,
     TemplatePack,
     Threshold,
 )
-from salestrace.catalog.packs import read_pack
+from salestrace.catalog.packs import PackDef, read_pack
 from salestrace.core.errors import FieldError, RuleViolation
 
 
@@ -102,6 +104,7 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
         )
     for p_code, value in pack.policies:
         Policy.objects.update_or_create(code=p_code, defaults={"value": value})
+    _load_health(pack)
     catalog_changed()
     TemplatePack.objects.update_or_create(
         code=pack.code,
@@ -129,3 +132,34 @@ def product_save(*, name: str, series: str, list_price: Decimal, currency: str, 
     product.updated_at = now
     product.save()
     return product, "updated"
+
+
+def _load_health(pack: PackDef) -> None:
+    """The pack's effective key actions per stage (those of other packs go: they name their options)
+    and its plan-lint rules (others' deactivated, like entry rules)."""
+    wanted = {(e.stage, k) for e in pack.effective_actions for k in e.key_actions}
+    existing = set(EffectiveAction.objects.values_list("stage", "key_action"))
+    stale = existing - wanted
+    for stage, key_action in stale:
+        EffectiveAction.objects.filter(stage=stage, key_action=key_action).delete()
+    EffectiveAction.objects.bulk_create(
+        EffectiveAction(stage=stage, key_action=key_action, pack=pack.code) for stage, key_action in wanted - existing
+    )
+    EffectiveAction.objects.exclude(pack=pack.code).update(pack=pack.code)
+    codes = set()
+    for position, lint in enumerate(pack.plan_lint):
+        codes.add(lint.code)
+        PlanLintRule.objects.update_or_create(
+            code=lint.code,
+            defaults={
+                "obstacle": lint.obstacle,
+                "kind": lint.kind,
+                "phrases": "\n".join(lint.phrases),
+                "message_zh": lint.message_zh,
+                "message_en": lint.message_en,
+                "position": position,
+                "is_active": True,
+                "pack": pack.code,
+            },
+        )
+    PlanLintRule.objects.exclude(code__in=codes).filter(is_active=True).update(is_active=False)

@@ -310,6 +310,32 @@ def test_the_request_queues_the_huey_task_that_computes_it(
     assert result.payload["top_rep_ids"] == [personas.alice.pk]
 
 
+def test_the_answer_does_not_read_the_deal_lists(
+    personas: Any, api_as: Any, book: None, now: datetime, queued: list[int], committed: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salestrace.analytics.services import analysis_compute
+
+    # given a computed analysis
+    api = api_as(personas.sam)
+    committed(api.get, "/analytics/top-performers?top_n=1")
+    analysis_compute(result_id=queued[0], now=now)
+    result = AnalysisResult.objects.get()
+    # then its groups' deals are kept apart from the payload, the counts in it
+    assert result.deal_ids is not None
+    assert result.payload is not None
+    assert (result.payload["n_a"], result.payload["n_b"]) == (len(result.deal_ids["a"]), len(result.deal_ids["b"]))
+    assert result.payload["n_a"] == 12
+    assert "a_deal_ids" not in result.payload
+    # and an answer reads no deal list (a company's year is hundreds of thousands of ids)
+    with CaptureQueriesContext(connection) as context:
+        body = api.get("/analytics/top-performers?top_n=1").json()
+    assert body["n_a"] == 12
+    assert not [q for q in context.captured_queries if "deal_ids" in q["sql"]]
+
+
 def test_a_company_sized_scope_is_kept_refreshed_by_the_worker_and_a_team_is_computed_every_time(
     personas: Any, api_as: Any, book: None, now: datetime, settings: Any, queued: list[int], committed: Any
 ) -> None:
@@ -324,7 +350,15 @@ def test_a_company_sized_scope_is_kept_refreshed_by_the_worker_and_a_team_is_com
     settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES = 10
     diana = api_as(personas.diana)
     with time_machine.travel(now, tick=False):
+        # when the director first asks, the request is answered at once and the worker computes it
+        pending = committed(diana.get, "/analytics/funnel").json()
+        assert (pending["status"], pending["scope"], pending["computed_at"]) == ("pending", None, None)
+        again = committed(diana.get, "/analytics/funnel").json()
+        assert again["status"] == "pending"
+        assert len(queued) == 1  # queued once, however often she asks meanwhile
+        assert analysis_compute(result_id=queued.pop(), now=now)
         first = diana.get("/analytics/funnel").json()
+        assert first["status"] == "done"
         # when every won deal turns out lost, then within the kept time the director sees the same figures
         Deal.objects.filter(outcome="won").update(outcome="lost")
     with time_machine.travel(now + timedelta(minutes=1), tick=False):

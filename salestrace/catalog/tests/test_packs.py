@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -233,3 +234,100 @@ def test_admin_edits_expire_the_cached_catalog(admin_client: Any, db: None, now:
     assert response.status_code == 302, response.content
     assert catalog_version() > before
     assert "emotion_required" not in {r.code for r in catalog_snapshot().rules}
+
+
+@pytest.mark.parametrize("code", ["fmcg", "b2b_industrial"])
+def test_shipped_packs_carry_the_action_health_template(code: str) -> None:
+    # when
+    pack = read_pack(code)
+    # then: seed 五's lines and key fields, the 2 h late line, 主动提问/确认细节 as high value
+    thresholds = {t.code: t for t in pack.thresholds}
+    assert thresholds["health_completeness_line"].value == Decimal("0.95")
+    assert thresholds["health_timeliness_line"].value == Decimal("0.80")
+    assert thresholds["health_effectiveness_line"].value == Decimal("0.68")
+    assert thresholds["contact_quality_line"].value == Decimal("0.60")
+    assert thresholds["late_entry_hours"].value == 2
+    assert all(t.description_zh and t.description_en for t in thresholds.values())
+    policies = dict(pack.policies)
+    assert policies["health_key_fields"] == ["stage", "obstacle", "next_step_plan"]
+    assert policies["high_value_responses"] == ["active_question", "confirm_details"]
+    effective = {e.stage: e.key_actions for e in pack.effective_actions}
+    assert "submit_custom_proposal" in effective["needs_confirmed"]  # seed 五③: 需求确认 → 定制方案
+    lint = {rule.obstacle: rule for rule in pack.plan_lint}
+    assert "等待客户回复" in lint["complex_decision_chain"].phrases
+    assert lint["complex_decision_chain"].kind == "mentions"
+    assert lint["budget_shortage"].kind == "lacks"
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"effective_actions": {"won": ["a"]}}, "not a stage of this pack"),
+        ({"effective_actions": {"a": ["fly"]}}, "unknown key actions fly"),
+        ({"effective_actions": ["lead"]}, "must be a mapping"),
+        (
+            {
+                "plan_lint": [
+                    {"code": "x", "obstacle": "nope", "plan_mentions": ["等"], "message": {"zh": "x", "en": "x"}}
+                ]
+            },
+            "not an obstacle of this pack",
+        ),
+        (
+            {"plan_lint": [{"code": "x", "obstacle": "a", "message": {"zh": "x", "en": "x"}}]},
+            "exactly one of plan_mentions, plan_lacks",
+        ),
+        (
+            {"plan_lint": [{"code": "x", "obstacle": "a", "plan_lacks": [""], "message": {"zh": "x", "en": "x"}}]},
+            "needs a list of phrases",
+        ),
+        ({"policies": {"health_key_fields": ["shoe_size"]}}, "health_key_fields: must be a list of action fields"),
+        ({"policies": {"high_value_responses": ["shouting"]}}, "unknown response_strength codes shouting"),
+    ],
+)
+def test_a_broken_health_template_is_refused_with_the_place(change: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(PackError, match=complaint):
+        parse_pack(minimal_pack(**change))
+
+
+def test_loading_a_pack_replaces_effective_actions_and_lint_rules(db: None, now: Any) -> None:
+    from salestrace.catalog.models import EffectiveAction, PlanLintRule
+    from salestrace.catalog.selectors import active_plan_lint_rules, effective_key_actions
+
+    # given the B2B pack, then FMCG
+    template_load(code="b2b_industrial", now=now)
+    assert "decision_chain_mapping" in effective_key_actions()["solution_compare"]
+    template_load(code="fmcg", now=now)
+    # then only FMCG's pairs are left, each once, and its lint rules are active
+    effective = effective_key_actions()
+    assert "decision_chain_mapping" not in effective["solution_compare"]
+    assert "payment_collection" in effective["contract_signing"]
+    assert set(EffectiveAction.objects.values_list("pack", flat=True)) == {"fmcg"}
+    assert EffectiveAction.objects.count() == sum(len(e.key_actions) for e in read_pack("fmcg").effective_actions)
+    rules = active_plan_lint_rules()
+    assert [r.code for r in rules] == [r.code for r in read_pack("fmcg").plan_lint]
+    assert "等待客户回复" in rules[0].phrase_list
+    # and a reload changes nothing
+    template_load(code="fmcg", now=now)
+    assert PlanLintRule.objects.filter(is_active=True).count() == len(rules)
+
+
+def test_admin_offers_only_loaded_options_for_effective_actions(db: None, now: Any) -> None:
+    from salestrace.catalog.admin import EffectiveActionForm, PlanLintRuleForm
+
+    template_load(code="b2b_industrial", now=now)
+    assert not EffectiveActionForm(data={"stage": "lead", "key_action": "fly", "pack": ""}).is_valid()
+    form = EffectiveActionForm(data={"stage": "lead", "key_action": "factory_tour", "pack": ""})
+    assert form.is_valid(), form.errors
+    lint = PlanLintRuleForm(
+        data={
+            "code": "x",
+            "obstacle": "shoe_size",
+            "kind": "mentions",
+            "phrases": "等",
+            "message_zh": "x",
+            "message_en": "x",
+            "position": 0,
+        }
+    )
+    assert "obstacle" in lint.errors

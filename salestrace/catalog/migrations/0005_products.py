@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_catalog_version'),
+        ('catalog', '0004_health_effective_actions_plan_lint'),
     ]
 
     operations = [

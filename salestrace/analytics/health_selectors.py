@@ -1,0 +1,707 @@
+"""Action-health reads (issue 12): what analytics.health defines, counted by the database.
+
+Every figure is a grouped query with conditional counts (GROUP BY rep or team, stage × obstacle,
+week): nothing reads the action log row by row, whatever its size. The conditions mirror the
+pure definitions in `analytics.health` (tests hold them to `health.counts_of`). Delays are
+`logged_at − occurred_at` as a duration, which Django computes on SQLite and PostgreSQL alike.
+
+Whose actions: a rep their own; a supervisor their own and their team subtree's reps'; directors
+and admins everyone's; narrowed to a team's subtree on request. Assistants none.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Length, Trim, TruncWeek
+from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
+from django.utils import timezone
+
+from salestrace.actions.models import ActionLog
+from salestrace.analytics.health import (
+    LINT_MENTIONS,
+    CellCount,
+    HealthCounts,
+    HealthRules,
+    Heatmap,
+    Lines,
+    LintRule,
+    RepHealth,
+    Share,
+    Weights,
+    audit_sample,
+    blocking_sentence,
+    expected_actions,
+    lint_plan,
+    rep_health,
+    stage_obstacle_table,
+    stage_ranks,
+)
+from salestrace.analytics.selectors import Period
+from salestrace.catalog.packs import DATE_FIELDS
+from salestrace.catalog.selectors import (
+    active_plan_lint_rules,
+    catalog_snapshot,
+    effective_key_actions,
+    option_catalog,
+    policies,
+)
+from salestrace.customers.models import Customer, Deal, StageHistory
+from salestrace.org.models import Role, User
+from salestrace.org.selectors import COMPANY_WIDE, team_subtree_ids
+
+PER_WEEK = "health_expected_actions_per_week"
+MAX_LATE_LISTED = 100
+
+
+def _number(thresholds: Mapping[str, Any], code: str, default: float) -> float:
+    return float(thresholds.get(code, default))
+
+
+def health_rules() -> HealthRules:
+    """The template's action-health settings (defaults where a pack leaves one out); four queries."""
+    snapshot = catalog_snapshot()
+    t = snapshot.thresholds
+    settings = policies()
+    per_week: dict[str, float] = {"": _number(t, PER_WEEK, 1)}
+    per_week.update({code.split("__", 1)[1]: float(v) for code, v in t.items() if code.startswith(PER_WEEK + "__")})
+    return HealthRules(
+        key_fields=tuple(settings.get("health_key_fields") or ("stage", "obstacle", "next_step_plan")),
+        late_hours=_number(t, "late_entry_hours", 2),
+        effective=effective_key_actions(),
+        moved_within_days=int(_number(t, "health_effective_within_days", 14)),
+        stage_order=tuple(s for s in snapshot.stage_order if s != "lost"),
+        high_value_responses=frozenset(settings.get("high_value_responses") or ("active_question", "confirm_details")),
+        lint=tuple(
+            LintRule(r.code, r.obstacle, r.kind, tuple(r.phrase_list), r.message) for r in active_plan_lint_rules()
+        ),
+        lines=Lines(
+            completeness=_number(t, "health_completeness_line", 0.95),
+            timeliness=_number(t, "health_timeliness_line", 0.80),
+            effectiveness=_number(t, "health_effectiveness_line", 0.68),
+            contact_quality=_number(t, "contact_quality_line", 0.60),
+        ),
+        weights=Weights(
+            completeness=_number(t, "health_weight_completeness", 0.5),
+            timeliness=_number(t, "health_weight_timeliness", 0.5),
+        ),
+        expected_per_week=per_week,
+        min_sample=max(int(_number(t, "analysis_min_sample", 10)), 1),
+        uses_deals=snapshot.uses_deals,
+    )
+
+
+# --- whose actions ---------------------------------------------------------------------------------
+
+
+def may_see_health(user: User) -> bool:
+    """Reps (their own), supervisors and above; not assistants."""
+    return user.is_active and (user.role in {Role.REP, Role.SUPERVISOR, *COMPANY_WIDE} or user.is_superuser)
+
+
+@dataclass(frozen=True)
+class Whose:
+    """Whose health a reader may read: the reader (`self_id`), the people of `teams`, or every team;
+    the team tree is walked once, then the filter serves actions and customers alike."""
+
+    self_id: int | None = None
+    teams: frozenset[int] = frozenset()
+    every_team: bool = False
+
+    def q(self, via: str = "rep") -> Q:
+        """As a filter through the user field `via` (rep on ActionLog, owner on Customer and Deal; "" on User)."""
+        if self.every_team:
+            return Q()
+        result = Q(pk__in=[])
+        if self.self_id is not None:
+            result |= Q(**{f"{via}_id" if via else "pk": self.self_id})
+        if self.teams:
+            result |= Q(**{f"{via}__team_id__in" if via else "team_id__in": sorted(self.teams)})
+        return result
+
+
+def whose(user: User, *, team_id: int | None = None) -> Whose:
+    """A rep: their own; a supervisor: theirs and their team subtree's people; directors and admins
+    everyone's; narrowed to a team's subtree on request; assistants nobody's."""
+    if not may_see_health(user):
+        return Whose()
+    asked = frozenset(team_subtree_ids(team_id)) if team_id is not None else None
+    if user.role in COMPANY_WIDE or user.is_superuser:
+        return Whose(every_team=True) if asked is None else Whose(teams=asked)
+    me = user.pk if asked is None or user.team_id in asked else None
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        own = frozenset(team_subtree_ids(user.team_id))
+        return Whose(me, own if asked is None else own & asked)
+    return Whose(me)
+
+
+def period_bounds(period: Period) -> tuple[datetime, datetime]:
+    """[first local midnight, the midnight after the last day) as aware datetimes."""
+    start = timezone.make_aware(datetime.combine(period.since, time.min))
+    end = timezone.make_aware(datetime.combine(period.until + timedelta(days=1), time.min))
+    return start, end
+
+
+def actions_in(scope: Whose, period: Period) -> QuerySet[ActionLog]:
+    """The actions of the people in `scope` that occurred in the period (local days)."""
+    start, end = period_bounds(period)
+    return ActionLog.objects.filter(scope.q("rep"), occurred_at__gte=start, occurred_at__lt=end)
+
+
+# --- the conditions, in SQL ------------------------------------------------------------------------
+
+
+def filled(field: str) -> Q:
+    """The field is filled: a date set, a text with more than blanks (as `health.is_blank`)."""
+    if field in DATE_FIELDS:
+        return Q(**{f"{field}__isnull": False})
+    return Q(GreaterThan(Length(Trim(field)), 0))
+
+
+def complete_q(rules: HealthRules) -> Q:
+    result = Q()
+    for field in rules.key_fields:
+        result &= filled(field)
+    return result
+
+
+DELAY = ExpressionWrapper(F("logged_at") - F("occurred_at"), output_field=DurationField())
+
+
+def delay_at_most(hours: float) -> Q:
+    return Q(LessThanOrEqual(DELAY, Value(timedelta(hours=hours), output_field=DurationField())))
+
+
+def effective_q(rules: HealthRules) -> Q:
+    result = Q(pk__in=[])
+    for stage, actions in sorted(rules.effective.items()):
+        result |= Q(stage=stage, key_action__in=sorted(actions))
+    return result
+
+
+def moved_q(rules: HealthRules) -> Q:
+    """The customer (a deal, where the template uses deals) entered a later stage after the action,
+    within `moved_within_days` days of it (lost is no progress)."""
+    ranks = stage_ranks(rules.stage_order)
+    if not ranks:
+        return Q(pk__in=[])
+    to_rank = Case(
+        *[When(to_stage=s, then=Value(r)) for s, r in ranks.items()], default=Value(-1), output_field=IntegerField()
+    )
+    from_rank = Case(
+        *[When(Exact(OuterRef("stage"), Value(s)), then=Value(r)) for s, r in ranks.items()],
+        default=Value(len(ranks)),
+        output_field=IntegerField(),
+    )
+    since_action = ExpressionWrapper(F("changed_at") - OuterRef("occurred_at"), output_field=DurationField())
+    moves = StageHistory.objects.filter(
+        GreaterThan(to_rank, from_rank),
+        changed_at__gt=OuterRef("occurred_at"),
+    ).filter(LessThanOrEqual(since_action, Value(timedelta(days=rules.moved_within_days))))
+    if rules.uses_deals:
+        moves = moves.filter(deal_id=OuterRef("deal_id"))
+    else:
+        moves = moves.filter(customer_id=OuterRef("customer_id"), deal=None)
+    return Q(Exists(moves))
+
+
+def mismatch_q(lint: Sequence[LintRule]) -> Q:
+    """The plan breaks a lint rule (`health.lint_plan`)."""
+    result = Q(pk__in=[])
+    for rule in lint:
+        mentions = Q(pk__in=[])
+        for phrase in rule.phrases:
+            mentions |= Q(next_step_plan__icontains=phrase)
+        hit = mentions if rule.kind == LINT_MENTIONS else ~mentions
+        result |= Q(obstacle=rule.obstacle) & filled("next_step_plan") & hit
+    return result
+
+
+def health_aggregates(rules: HealthRules, *, moved: bool = True) -> dict[str, Any]:
+    """The conditional counts of `health.HealthCounts`, as aggregate expressions."""
+    aggregates: dict[str, Any] = {
+        "actions": Count("pk"),
+        "complete": Count("pk", filter=complete_q(rules)),
+        "timely": Count("pk", filter=delay_at_most(rules.late_hours)),
+        "effective": Count("pk", filter=effective_q(rules)),
+        "responses": Count("pk", filter=filled("response_strength")),
+        "high_value": Count("pk", filter=Q(response_strength__in=sorted(rules.high_value_responses))),
+        "mismatched": Count("pk", filter=mismatch_q(rules.lint)),
+    }
+    if moved:
+        aggregates["moved"] = Count("pk", filter=moved_q(rules))
+    for i, edge in enumerate(rules.delay_edges()):
+        aggregates[f"delay_{i}"] = Count("pk", filter=delay_at_most(edge))
+    return aggregates
+
+
+def counts_from(row: Mapping[str, Any], rules: HealthRules) -> HealthCounts:
+    return HealthCounts(
+        actions=row["actions"],
+        complete=row["complete"],
+        timely=row["timely"],
+        effective=row["effective"],
+        moved=row.get("moved"),
+        responses=row["responses"],
+        high_value=row["high_value"],
+        mismatched=row["mismatched"],
+        delay_at_most=tuple(row[f"delay_{i}"] for i in range(len(rules.delay_edges()))),
+    )
+
+
+# --- the health board ------------------------------------------------------------------------------
+
+# group -> (action key, its name, a fallback name, the same three through a customer's or deal's owner)
+GROUPS = {
+    "rep": ("rep_id", "rep__display_name", "rep__username", ("owner_id", "owner__display_name", "owner__username")),
+    "team": ("rep__team_id", "rep__team__name", None, ("owner__team_id", "owner__team__name", None)),
+}
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    key: int | None
+    name: str
+    health: RepHealth
+    expected_from: tuple[tuple[str, int, float, float], ...]  # (stage, open customers, per week, expected)
+
+
+@dataclass(frozen=True)
+class WeekHealth:
+    week_start: date
+    health: RepHealth
+
+
+@dataclass(frozen=True)
+class HealthBoard:
+    """The 动作健康度 figures of a scope over a period: rows per rep or team, the scope's total and weeks."""
+
+    period: Period
+    group: str
+    rules: HealthRules
+    rows: list[HealthRow]
+    total: RepHealth
+    weekly: list[WeekHealth]
+    scope: Whose
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """Open deals (active customers where the template has no deals) per person or team and stage."""
+
+    by_key: dict[int | None, dict[str, int]]
+    names: dict[int | None, str]
+
+
+def open_work(scope: Whose, *, by: str, uses_deals: bool) -> OpenWork:
+    """What each person (or team) has open, by stage, and their names; one query. The source of the
+    score's expected actions, and of the rows of people who logged nothing."""
+    key, name, fallback = GROUPS[by][3]
+    rows: QuerySet[Deal] | QuerySet[Customer]
+    if uses_deals:
+        rows = Deal.objects.filter(scope.q("owner"), outcome=Deal.Outcome.OPEN)
+    else:
+        rows = Customer.objects.filter(scope.q("owner"), status=Customer.Status.ACTIVE)
+    fields = [f for f in (key, name, fallback) if f]
+    work = OpenWork(defaultdict(dict), {})
+    for row in rows.values(*fields, "stage").annotate(n=Count("pk")).order_by():
+        work.by_key[row[key]][row["stage"]] = row["n"]
+        work.names[row[key]] = row[name] or (row[fallback] if fallback else "") or "—"
+    return work
+
+
+def _days(period: Period) -> int:
+    return (period.until - period.since).days + 1
+
+
+def health_board(
+    *,
+    user: User,
+    period: Period,
+    team_id: int | None = None,
+    group: str = "rep",
+    rep_id: int | None = None,
+    weeks: bool = True,
+) -> HealthBoard:
+    """Completeness, timeliness, effectiveness, contact quality and the score per rep (or team) in
+    `user`'s scope, or of one rep in it (`rep_id`); people with open work who logged nothing get a row
+    too. A fixed handful of queries: the rules, one grouped count, open work, the weeks."""
+    rules = health_rules()
+    key, name, fallback, _owner = GROUPS[group]
+    aggregates = health_aggregates(rules)
+    scope = whose(user, team_id=team_id)
+    if rep_id is not None and rep_id != scope.self_id:
+        visible = User.objects.filter(scope.q(""), pk=rep_id).exists()
+        scope = Whose(self_id=rep_id) if visible else Whose()
+    elif rep_id is not None:
+        scope = Whose(self_id=rep_id)
+    qs = actions_in(scope, period)
+    values = [key, name] + ([fallback] if fallback else [])
+    counted = qs.values(*values).annotate(**aggregates).order_by(key)
+    work = open_work(scope, by=group, uses_deals=rules.uses_deals)
+    days = _days(period)
+    rows = []
+    totals: dict[str, int] = defaultdict(int)
+    for row in counted:
+        for k in aggregates:
+            totals[k] += row[k]
+        label = row.get(name) or (row.get(fallback) if fallback else "") or "—"
+        rows.append(_row(row[key], label, row, work, rules, days))
+    seen = {r.key for r in rows}
+    rows += [_row(k, work.names[k], None, work, rules, days) for k in work.by_key if k not in seen]
+    if group == "rep" and user.role == Role.REP and scope.self_id == user.pk and user.pk not in seen | set(work.by_key):
+        rows.append(_row(user.pk, user.display_name or user.username, None, work, rules, days))
+    rows.sort(key=lambda r: (r.key is None, r.key or 0))
+    expected_total = sum(r.health.score.expected for r in rows)
+    total = rep_health(counts_from({**{k: 0 for k in aggregates}, **totals}, rules), rules, expected=expected_total)
+    weekly = _weekly(qs, rules, work) if weeks else []
+    return HealthBoard(period, group, rules, rows, total, weekly, scope)
+
+
+def _row(
+    key: int | None, name: str, row: Mapping[str, Any] | None, work: OpenWork, rules: HealthRules, days: int
+) -> HealthRow:
+    expected = expected_actions(work.by_key.get(key, {}), rules.expected_per_week, days=days)
+    counts = counts_from(row, rules) if row is not None else HealthCounts()
+    return HealthRow(
+        key,
+        str(name),
+        rep_health(counts, rules, expected=expected.total),
+        tuple((p.stage, p.customers, p.per_week, p.expected) for p in expected.parts),
+    )
+
+
+def _weekly(qs: Any, rules: HealthRules, work: OpenWork) -> list[WeekHealth]:
+    """The scope's health week by week (Monday-based, local time); one query. Expected actions per
+    week come from today's open work (the past's is not kept)."""
+    open_by_stage: dict[str, int] = defaultdict(int)
+    for stages in work.by_key.values():
+        for stage, n in stages.items():
+            open_by_stage[stage] += n
+    per_week = expected_actions(open_by_stage, rules.expected_per_week, days=7).total
+    rows = (
+        qs.annotate(week=TruncWeek("occurred_at"))
+        .values("week")
+        .annotate(**health_aggregates(rules, moved=False))
+        .order_by("week")
+    )
+    result = []
+    for row in rows:
+        result.append(
+            WeekHealth(_week_start(row["week"]), rep_health(counts_from(row, rules), rules, expected=per_week))
+        )
+    return result
+
+
+def _week_start(value: date | datetime) -> date:
+    return timezone.localdate(value) if isinstance(value, datetime) else value
+
+
+def health_trend(*, user: User, today: date, weeks: int = 8, team_id: int | None = None) -> dict[int, list[WeekHealth]]:
+    """Each rep's health in each of the last `weeks` weeks (Monday-based, this week included), for the
+    8-week trend beside a score and the weekly digest; weeks without actions are left out. The rules,
+    one query grouped by rep and week, open work."""
+    rules = health_rules()
+    scope = whose(user, team_id=team_id)
+    monday = today - timedelta(days=today.weekday())
+    period = Period(monday - timedelta(weeks=weeks - 1), today)
+    rows = (
+        actions_in(scope, period)
+        .annotate(week=TruncWeek("occurred_at"))
+        .values("rep_id", "week")
+        .annotate(**health_aggregates(rules, moved=False))
+        .order_by("rep_id", "week")
+    )
+    work = open_work(scope, by="rep", uses_deals=rules.uses_deals)
+    trend: dict[int, list[WeekHealth]] = defaultdict(list)
+    for row in rows:
+        expected = expected_actions(work.by_key.get(row["rep_id"], {}), rules.expected_per_week, days=7).total
+        health = rep_health(counts_from(row, rules), rules, expected=expected)
+        trend[row["rep_id"]].append(WeekHealth(_week_start(row["week"]), health))
+    return dict(trend)
+
+
+@dataclass(frozen=True)
+class LateEntry:
+    action_id: int
+    customer_id: int
+    customer: str
+    occurred_at: datetime
+    logged_at: datetime
+    delay_hours: float
+
+
+def late_entries(
+    *,
+    user: User,
+    period: Period,
+    rep_id: int,
+    limit: int = MAX_LATE_LISTED,
+    board: HealthBoard | None = None,
+) -> list[LateEntry]:
+    """A rep's entries logged after the late line, latest first (at most `limit`); one query when the
+    `board` they go with lends its rules and scope. Empty when `user` may not read that rep's health."""
+    rules = board.rules if board is not None else health_rules()
+    scope = board.scope if board is not None else whose(user)
+    rows = (
+        actions_in(scope, period)
+        .filter(~delay_at_most(rules.late_hours), rep_id=rep_id)
+        .order_by("-occurred_at", "-pk")
+        .values_list("pk", "customer_id", "customer__name", "occurred_at", "logged_at")[:limit]
+    )
+    return [
+        LateEntry(pk, customer_id, name, occurred, logged, max((logged - occurred) / timedelta(hours=1), 0.0))
+        for pk, customer_id, name, occurred, logged in rows
+    ]
+
+
+# --- stage × obstacle ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeatmapBoard:
+    period: Period
+    heatmap: Heatmap
+    labels: dict[str, str]
+    findings: list[tuple[str, str, str]]  # (stage, obstacle, sentence) of the marked cells
+    lint: tuple[LintRule, ...]
+
+
+def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> HeatmapBoard:
+    """Actions with an obstacle by stage × obstacle in scope (count, distinct customers and their share
+    of the stage's customers, plans that do not fit), adjusted residuals marking the over-represented
+    cells, and the seed's sentence for each; two grouped queries plus the catalog's."""
+    rules = health_rules()
+    everything: Any = actions_in(whose(user, team_id=team_id), period)
+    qs = everything.filter(filled("obstacle"))
+    cells = [
+        CellCount(r["stage"], r["obstacle"], r["actions"], r["customers"], r["mismatched"])
+        for r in qs.values("stage", "obstacle")
+        .annotate(
+            actions=Count("pk"),
+            customers=Count("customer_id", distinct=True),
+            mismatched=Count("pk", filter=mismatch_q(rules.lint)),
+        )
+        .order_by("stage", "obstacle")
+    ]
+    # The seed's share is of every customer at the stage (37% of 方案对比 customers), obstacle or not.
+    at_stage = dict(
+        everything.values("stage")
+        .annotate(n=Count("customer_id", distinct=True))
+        .order_by("stage")
+        .values_list("stage", "n")
+    )
+    catalog = option_catalog()
+    obstacle_labels = catalog.labels.get("obstacle", {})
+    stage_labels = catalog.labels.get("stage", {})
+    stages = tuple(s for s in rules.stage_order if s != "won")
+    heat = stage_obstacle_table(
+        cells,
+        stages=stages,
+        obstacles=tuple(obstacle_labels),
+        stage_customers=at_stage,
+        min_sample=rules.min_sample,
+    )
+    labels = {**obstacle_labels, **stage_labels}
+    findings = [
+        (c.stage, c.obstacle, blocking_sentence(c, labels=labels, rules=rules.lint))
+        for c in sorted(heat.cells, key=lambda c: -(c.residual or 0))
+        if c.marked
+    ]
+    return HeatmapBoard(period, heat, labels, findings, rules.lint)
+
+
+# --- contact quality -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    rep_id: int
+    name: str
+    actions: int
+    responses: int
+    high_value: int
+    by_response: dict[str, int]
+    below_line: bool
+
+    @property
+    def ratio(self) -> float | None:
+        return self.high_value / self.responses if self.responses else None
+
+    @property
+    def feedback_rate(self) -> float | None:
+        """Actions with a customer response recorded (主动获取客户反馈率)."""
+        return self.responses / self.actions if self.actions else None
+
+
+@dataclass(frozen=True)
+class QualityWeek:
+    week_start: date
+    actions: int
+    responses: int
+    high_value: int
+
+
+@dataclass(frozen=True)
+class ContactQualityBoard:
+    period: Period
+    line: float
+    high_value_responses: frozenset[str]
+    rows: list[QualityRow]
+    weekly: list[QualityWeek]
+    labels: dict[str, str]
+
+
+def contact_quality_board(*, user: User, period: Period, team_id: int | None = None) -> ContactQualityBoard:
+    """Per rep: high-value responses (主动提问, 确认细节) among those recorded, each response's count,
+    and whether the ratio is under the template's line; the scope week by week. Two grouped queries."""
+    rules = health_rules()
+    labels = option_catalog().labels.get("response_strength", {})
+    codes = sorted(set(labels) | rules.high_value_responses)
+    # Any: the aggregates are built at run time, which the stubs' typed values() cannot follow
+    qs: Any = actions_in(whose(user, team_id=team_id), period)
+    per_code = {f"r_{i}": Count("pk", filter=Q(response_strength=code)) for i, code in enumerate(codes)}
+    base = {
+        "actions": Count("pk"),
+        "responses": Count("pk", filter=filled("response_strength")),
+        "high_value": Count("pk", filter=Q(response_strength__in=sorted(rules.high_value_responses))),
+    }
+    rows = []
+    counted = qs.values("rep_id", "rep__display_name", "rep__username").annotate(**base, **per_code).order_by("rep_id")
+    for r in counted:
+        responses, high = r["responses"], r["high_value"]
+        rows.append(
+            QualityRow(
+                r["rep_id"],
+                r["rep__display_name"] or r["rep__username"],
+                r["actions"],
+                responses,
+                high,
+                {code: r[f"r_{i}"] for i, code in enumerate(codes) if r[f"r_{i}"]},
+                bool(responses) and high / responses < rules.lines.contact_quality,
+            )
+        )
+    weekly = [
+        QualityWeek(
+            _week_start(w["week"]),
+            w["actions"],
+            w["responses"],
+            w["high_value"],
+        )
+        for w in qs.annotate(week=TruncWeek("occurred_at")).values("week").annotate(**base).order_by("week")
+    ]
+    return ContactQualityBoard(period, rules.lines.contact_quality, rules.high_value_responses, rows, weekly, labels)
+
+
+# --- behind a bubble, and the audit -----------------------------------------------------------------
+
+MAX_CELL_ACTIONS = 200
+
+
+@dataclass(frozen=True)
+class CellAction:
+    action_id: int
+    customer_id: int
+    customer: str
+    rep: str
+    occurred_at: datetime
+    next_step_plan: str
+    lint: tuple[str, ...]  # codes of the plan-lint rules its next step breaks
+
+
+def heat_cell_actions(
+    *,
+    user: User,
+    period: Period,
+    stage: str,
+    obstacle: str,
+    team_id: int | None = None,
+    limit: int = MAX_CELL_ACTIONS,
+) -> list[CellAction]:
+    """The actions behind one bubble of the heatmap, those whose plan does not fit first, then latest
+    first (at most `limit`); the rules and one query."""
+    rules = health_rules()
+    rows = (
+        actions_in(whose(user, team_id=team_id), period)
+        .filter(stage=stage, obstacle=obstacle)
+        .annotate(misfit=Count("pk", filter=mismatch_q(rules.lint)))
+        .order_by("-misfit", "-occurred_at", "-pk")
+        .values_list(
+            "pk", "customer_id", "customer__name", "rep__display_name", "rep__username", "occurred_at", "next_step_plan"
+        )[:limit]
+    )
+    return [
+        CellAction(
+            pk,
+            customer_id,
+            customer,
+            display or username,
+            occurred,
+            plan,
+            tuple(r.code for r in lint_plan(obstacle, plan, rules.lint)),
+        )
+        for pk, customer_id, customer, display, username, occurred, plan in rows
+    ]
+
+
+AUDIT_REPS = 10
+AUDIT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    rep_id: int
+    name: str
+    completeness: Share
+
+
+@dataclass(frozen=True)
+class CompletenessAudit:
+    """The seed's audit (抽查随机10名销售近7天): which reps the seed drew, and their completeness."""
+
+    seed: int
+    period: Period
+    drawn_from: int
+    rows: list[AuditRow]
+    total: Share
+    line: float
+
+
+def completeness_audit(
+    *, user: User, seed: int, today: date, team_id: int | None = None, reps: int = AUDIT_REPS
+) -> CompletenessAudit:
+    """`reps` active reps in `user`'s scope drawn by `seed` (the same seed draws the same reps while the
+    team is unchanged) and the completeness of their actions over the last 7 days; a few queries."""
+    rules = health_rules()
+    scope = whose(user, team_id=team_id)
+    period = Period(today - timedelta(days=AUDIT_DAYS - 1), today)
+    pool = list(User.objects.filter(scope.q(""), role=Role.REP, is_active=True).values_list("pk", flat=True))
+    drawn = audit_sample(pool, n=reps, seed=seed)
+    qs: Any = actions_in(scope, period).filter(rep_id__in=drawn)
+    counted: dict[int, tuple[int, int]] = {
+        r["rep_id"]: (r["complete"], r["actions"])
+        for r in qs.values("rep_id").annotate(actions=Count("pk"), complete=Count("pk", filter=complete_q(rules)))
+    }
+    users = User.objects.filter(pk__in=drawn).values_list("pk", "display_name", "username")
+    names = {pk: display or username for pk, display, username in users}
+    rows = [AuditRow(pk, names.get(pk, str(pk)), Share(*counted.get(pk, (0, 0)))) for pk in drawn]
+    total = Share(sum(r.completeness.numerator for r in rows), sum(r.completeness.denominator for r in rows))
+    return CompletenessAudit(seed, period, len(pool), rows, total, rules.lines.completeness)
