@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='actionlog',
             name='source',
-            field=models.CharField(choices=[('entered', 'Entered in SalesTrace'), ('imported', 'Imported')], default='entered', max_length=16, verbose_name='source'),
+            field=models.CharField(choices=[('entered', 'Entered in SalesTrace'), ('imported', 'Imported')], db_default='entered', default='entered', max_length=16, verbose_name='source'),
         ),
     ]
