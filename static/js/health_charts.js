@@ -31,7 +31,7 @@
         if (i === 0) {
           series.markLine = {
             silent: true, symbol: "none", lineStyle: { type: "dashed" },
-            data: lines.filter(function (v) { return !isNaN(v); }).map(function (v) { return { yAxis: v, label: { formatter: v + "%" } }; }),
+            data: lines.filter(function (v) { return !isNaN(v); }).map(function (v) { return { yAxis: v, label: { position: "insideEndTop", formatter: v + "%" } }; }),
           };
         }
         return series;
@@ -99,7 +99,7 @@
           name: d.names.ratio, type: "bar", data: d.ratios.map(function (v) {
             return { value: v, itemStyle: { color: v !== null && v < d.line ? "#d93025" : "#1f5fbf" } };
           }),
-          markLine: { silent: true, symbol: "none", lineStyle: { type: "dashed" }, data: [{ xAxis: d.line, label: { formatter: d.line + "%" } }] },
+          markLine: { silent: true, symbol: "none", lineStyle: { type: "dashed" }, data: [{ xAxis: d.line, label: { position: "insideEndTop", formatter: d.line + "%" } }] },
         }],
       });
     }
