@@ -22,6 +22,7 @@ from salestrace.analytics.health_selectors import (
     HealthBoard,
     LateEntry,
     WeekHealth,
+    Whose,
     completeness_audit,
     contact_quality_board,
     health_board,
@@ -544,31 +545,19 @@ def health_flag_names() -> dict[str, str]:
     }
 
 
-def _trend_chart(trend: dict[int, list[WeekHealth]], names: dict[int, str], one: bool) -> dict[str, Any]:
-    """The 8-week trend as ECharts series: one rep's score, completeness and timeliness; or each rep's score."""
-    weeks = sorted({w.week_start for series in trend.values() for w in series})
-    labels = [w.strftime("%m-%d") for w in weeks]
+def _trend_chart(points: list[WeekHealth]) -> dict[str, Any]:
+    """The 8-week trend as ECharts series: the score, completeness and timeliness (percent) per week."""
+    weeks = [w.week_start.strftime("%m-%d") for w in points]
 
-    def series(points: list[WeekHealth], value: Any) -> list[Any]:
-        by_week = {w.week_start: value(w) for w in points}
-        return [by_week.get(w) for w in weeks]
+    def pct(share: Share) -> int | None:
+        return None if share.value is None else round(100 * share.value)
 
-    if one:
-        points = next(iter(trend.values()), [])
-        pct = lambda v: None if v is None else round(100 * v)  # noqa: E731
-        return {
-            "weeks": labels,
-            "series": [
-                {"name": gettext("Health score"), "data": series(points, lambda w: w.health.score.score)},
-                {"name": gettext("Completeness"), "data": series(points, lambda w: pct(w.health.completeness.value))},
-                {"name": gettext("Timeliness"), "data": series(points, lambda w: pct(w.health.timeliness.value))},
-            ],
-        }
     return {
-        "weeks": labels,
+        "weeks": weeks,
         "series": [
-            {"name": names.get(rep, str(rep)), "data": series(points, lambda w: w.health.score.score)}
-            for rep, points in sorted(trend.items(), key=lambda kv: names.get(kv[0], ""))
+            {"name": gettext("Health score"), "data": [w.health.score.score for w in points]},
+            {"name": gettext("Completeness"), "data": [pct(w.health.completeness) for w in points]},
+            {"name": gettext("Timeliness"), "data": [pct(w.health.timeliness) for w in points]},
         ],
     }
 
@@ -612,10 +601,13 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
     if export == "late":
         return {"response": _late_export(late)}
     today = timezone.localdate(clock.now())
-    trend = health_trend(user=user, today=today, weeks=TREND_WEEKS, team_id=params.team_id)
-    if rep_id is not None:
-        trend = {rep_id: trend[rep_id]} if rep_id in trend and one else {}
-    names = {r.key: r.name for r in board.rows if r.key is not None}
+    if one and rep_id is not None:  # the rep's own weeks
+        scope = Whose(self_id=rep_id)
+        points = health_trend(user=user, today=today, weeks=TREND_WEEKS, scope=scope).get(rep_id, [])
+    else:  # the scope's weeks as a whole: a director's thousand reps are one line, not a thousand
+        monday = today - timedelta(days=today.weekday())
+        weeks = Period(monday - timedelta(weeks=TREND_WEEKS - 1), today)
+        points = health_board(user=user, period=weeks, team_id=params.team_id, group="team").weekly
     stage_labels = option_catalog().labels.get("stage", {})
     rows = [
         {
@@ -631,7 +623,7 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
         "lines": board.rules.lines,
         "one_rep": one,
         "late": late,
-        "trend": _trend_chart(trend, names, one),
+        "trend": _trend_chart(points),
         "flag_names": health_flag_names(),
     }
 

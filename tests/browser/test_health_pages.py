@@ -111,3 +111,24 @@ def test_a_rep_sees_their_own_health_on_a_phone(page_as: Any, personas: Any, tea
     expect(page.locator("#trend-chart canvas")).to_have_count(1)
     assert no_horizontal_overflow(page)
     screenshot(page, "health-rep-phone")
+
+
+def test_a_supervisor_walks_the_tabs_on_a_desktop(page_as: Any, personas: Any, team: dict[str, Any]) -> None:
+    # given Sam on the health tab
+    page = page_as(personas.sam, DESKTOP)
+    page.goto(f"/dashboard/health/?{NOV}")
+    expect(page.locator(".health-table tbody tr")).to_have_count(4)
+    expect(page.locator("#trend-chart canvas")).to_have_count(1)
+    screenshot(page, "health-team-desktop")
+    # when he opens the contact-quality tab, then the audit, then re-runs it with its seed
+    page.get_by_role("link", name=re.compile("沟通质量")).click()
+    expect(page.locator("#quality-chart canvas")).to_have_count(1)
+    expect(page.locator("#feedback-chart canvas")).to_have_count(1)
+    screenshot(page, "health-quality-desktop")
+    page.get_by_role("link", name=re.compile("^抽查$")).click()
+    seed = page.locator(".audit-seed strong").inner_text()
+    drawn = page.locator(".audit-table tbody").inner_text()
+    page.get_by_role("link", name="用此种子重新抽查").click()
+    expect(page.locator(".audit-seed strong")).to_have_text(seed)
+    assert page.locator(".audit-table tbody").inner_text() == drawn
+    screenshot(page, "health-audit-desktop")

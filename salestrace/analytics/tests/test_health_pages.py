@@ -213,3 +213,25 @@ def test_the_health_page_keeps_a_query_budget(
         client.get(f"{PAGE}?{NOV}")
     with django_assert_max_num_queries(30):
         client.get(f"{PAGE}?{NOV}&tab=heatmap")
+
+
+def test_a_managers_trend_is_the_scope_as_a_whole_and_a_reps_their_own(
+    personas: Any, client: Any, team: dict[str, Any]
+) -> None:
+    import json
+    import re
+
+    def trend(html: str) -> dict[str, Any]:
+        found = re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', html, re.S)
+        assert found is not None
+        return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+    # when Sam opens the page, then Lily's row, then Lily opens her own
+    team_trend = trend(signed_in(client, personas.sam).get(PAGE).content.decode())
+    lily_by_sam = trend(client.get(f"{PAGE}?rep_id={team['lily'].pk}").content.decode())
+    own = trend(signed_in(client, team["lily"]).get(PAGE).content.decode())
+    # then three lines each (score, completeness, timeliness); Lily's timeliness is 50% every week
+    assert [len(t["series"]) for t in (team_trend, lily_by_sam, own)] == [3, 3, 3]
+    assert set(own["series"][2]["data"]) == {50}
+    assert own == lily_by_sam
+    assert set(team_trend["series"][2]["data"]) != {50}
