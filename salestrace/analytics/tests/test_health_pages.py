@@ -224,7 +224,7 @@ def test_a_managers_trend_is_the_scope_as_a_whole_and_a_reps_their_own(
     def trend(html: str) -> dict[str, Any]:
         found = re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', html, re.S)
         assert found is not None
-        return json.loads(found.group(1))  # type: ignore[no-any-return]
+        return json.loads(found.group(1))
 
     # when Sam opens the page, then Lily's row, then Lily opens her own
     team_trend = trend(signed_in(client, personas.sam).get(PAGE).content.decode())
