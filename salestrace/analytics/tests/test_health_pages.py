@@ -213,6 +213,14 @@ def test_the_health_page_keeps_a_query_budget(
         client.get(f"{PAGE}?{NOV}")
     with django_assert_max_num_queries(30):
         client.get(f"{PAGE}?{NOV}&tab=heatmap")
+    with django_assert_max_num_queries(30):
+        client.get(f"{PAGE}?{NOV}&tab=quality&rep_id={team['lily'].pk}")
+    with django_assert_max_num_queries(30):
+        client.get(f"{PAGE}?tab=audit&seed=7")
+    with django_assert_max_num_queries(30):
+        client.get(f"{PAGE}meeting/?{NOV}")
+    with django_assert_max_num_queries(30):
+        client.get(f"{PAGE}cell/?{NOV}&stage=solution_compare&obstacle=complex_decision_chain")
 
 
 def test_a_managers_trend_is_the_scope_as_a_whole_and_a_reps_their_own(
