@@ -308,11 +308,13 @@ def handle_one_supervisor_digest(
             mention=str(supervisor),
             image=image,
         )
+    # Personal channels only: the team's group robot would show every rep's score to the whole group.
     notify(
         notes=[Note(recipient_of(supervisor), message, key)],
         configs=configs if configs is not None else team_configs(),
         source=DIGEST_SOURCE,
         now=now,
+        personal_only=True,
     )
     return True
 

@@ -118,6 +118,23 @@ def test_the_supervisors_digest_lists_the_team_with_flags(personas: Any) -> None
         (CHARTS / "digest-supervisor.png").write_bytes(stored.read())
 
 
+def test_the_digest_goes_to_personal_channels_never_to_the_team_group_robot(personas: Any, settings: Any) -> None:
+    from salestrace.notify.models import Delivery
+
+    # given a WeCom group robot and e-mail configured for everyone, Sam with an address
+    settings.WECOM_WEBHOOK_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=test"
+    settings.NOTIFY_EMAIL_ENABLED = True
+    personas.sam.email = "sam@example.com"
+    personas.sam.save()
+    generated_team(personas)
+    # when
+    run(moment(MONDAY))
+    # then e-mail to Sam, nothing at all to the group robot (it would show every score to the group)
+    channels = set(Delivery.objects.filter(source=DIGEST_SOURCE).values_list("channel", "user__username"))
+    assert ("email", "sam") in channels
+    assert not any(channel == "wecom_group" for channel, _user in channels)
+
+
 def test_a_rep_who_reads_english_gets_it_in_english(personas: Any) -> None:
     generated_team(personas)
     personas.alice.language = "en"
