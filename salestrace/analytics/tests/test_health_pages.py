@@ -243,3 +243,11 @@ def test_a_managers_trend_is_the_scope_as_a_whole_and_a_reps_their_own(
     assert set(own["series"][2]["data"]) == {50}
     assert own == lily_by_sam
     assert set(team_trend["series"][2]["data"]) != {50}
+
+
+def test_the_weekly_meeting_defaults_to_last_week(personas: Any, client: Any, team: dict[str, Any]) -> None:
+    # given Thursday 2026-11-26: last week is 11-16 to 11-22, when East-1 logged on six days
+    html = signed_in(client, personas.diana).get(f"{PAGE}meeting/").content.decode()
+    # then
+    assert "2026-11-16 至 2026-11-22" in html
+    assert html.count('class="meeting-row"') == 3
