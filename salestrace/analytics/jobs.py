@@ -332,7 +332,7 @@ def weakest_pattern(row: QualityRow, high_value: frozenset[str]) -> tuple[str, i
 def handle_one_team_coaching(*, team_id: int, week: DigestWeek, now: datetime) -> int:
     """A coaching task for each active rep directly in the team whose high-value contact ratio over
     the week is under the template's line (at least `analysis_min_sample` responses recorded), once a
-    week, the supervisors over the team CC'd; returns tasks made."""
+    week, the supervisors over the team CC'd and told in one message; returns tasks made."""
     reps = {r.id: r for r in team_reps(team_id)}
     if not reps:
         return 0
@@ -352,6 +352,7 @@ def handle_one_team_coaching(*, team_id: int, week: DigestWeek, now: datetime) -
         and coaching_key(week, r.rep_id) not in done
     ]
     made = 0
+    coached: list[tuple[str, float | None, str]] = []
     cc = supervisors_over_teams([team_id]).get(team_id, [])
     for row in due:
         rep = reps[row.rep_id]
@@ -374,8 +375,37 @@ def handle_one_team_coaching(*, team_id: int, week: DigestWeek, now: datetime) -
             },
             cc_ids=[u for u in cc if u != row.rep_id],
         )
-        made += task is not None
+        if task is not None:
+            made += 1
+            coached.append((rep.name, row.ratio, task.link))
+    if coached:
+        _tell_supervisors(cc, coached, team_id=team_id, week=week, now=now)
     return made
+
+
+def _tell_supervisors(
+    supervisor_ids: Sequence[int],
+    coached: Sequence[tuple[str, float | None, str]],
+    *,
+    team_id: int,
+    week: DigestWeek,
+    now: datetime,
+) -> None:
+    """Each CC'd supervisor hears once which reps of the team were given a coaching task this week."""
+    notes = []
+    for supervisor in User.objects.filter(pk__in=list(supervisor_ids), is_active=True).order_by("pk"):
+        with override(supervisor.message_language):
+            message = Message(
+                title=_("Contact-quality coaching assigned, %(since)s to %(until)s") % _span(week),
+                lines=tuple(
+                    Line(_("%(name)s: high-value contacts %(ratio)s") % {"name": name, "ratio": _pct(ratio)}, link)
+                    for name, ratio, link in coached
+                ),
+                link=_page(week, tab="quality"),
+                mention=str(supervisor),
+            )
+        notes.append(Note(recipient_of(supervisor), message, f"coaching-cc:{week.key}:{team_id}:{supervisor.pk}"))
+    notify(notes=notes, configs=team_configs(), source=DIGEST_SOURCE, now=now, personal_only=True)
 
 
 def _coaching_fields(

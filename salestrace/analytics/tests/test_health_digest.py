@@ -181,6 +181,9 @@ def test_low_contact_quality_makes_one_coaching_task_with_the_supervisor_copied(
     assert f"rep_id={personas.alice.pk}" in task.link
     assert list(task.cc.values_list("username", flat=True)) == ["sam"]
     assert task.remind_at is not None
+    told = InboxMessage.objects.get(user=personas.sam, dedupe_key__startswith="coaching-cc:")
+    assert told.title == "沟通质量辅导已布置，11-16 至 11-22"
+    assert [line["text"] for line in told.payload["lines"]] == ["alice：高价值沟通 25%"]
 
 
 def test_no_coaching_above_the_line_or_on_too_few_responses(personas: Any) -> None:
