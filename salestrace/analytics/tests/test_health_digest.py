@@ -198,3 +198,27 @@ def test_no_coaching_above_the_line_or_on_too_few_responses(personas: Any) -> No
     run(moment(MONDAY))
     # then nobody is coached
     assert not Task.objects.filter(rule_code="coaching_contact_quality").exists()
+
+
+def test_a_teams_digest_is_a_fixed_number_of_queries_whatever_its_size(personas: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salestrace.analytics.jobs import digest_week, handle_one_team_digest
+    from salestrace.org.models import Role, User
+
+    # given East-1's four reps
+    generated_team(personas)
+    week = digest_week(MONDAY, weekday=1, is_working_day=lambda d: d.weekday() < 5)
+    assert week is not None
+    handle_one_team_digest(team_id=personas.east1.pk, week=week, now=moment(MONDAY))  # the catalog's cache warm
+    InboxMessage.objects.all().delete()
+    with CaptureQueriesContext(connection) as four:
+        assert handle_one_team_digest(team_id=personas.east1.pk, week=week, now=moment(MONDAY)) == 4
+    # when twelve more join (the digest sent again to everyone)
+    InboxMessage.objects.all().delete()
+    User.objects.bulk_create(User(username=f"new{i}", role=Role.REP, team=personas.east1) for i in range(12))
+    with CaptureQueriesContext(connection) as sixteen:
+        assert handle_one_team_digest(team_id=personas.east1.pk, week=week, now=moment(MONDAY)) == 16
+    # then the same number of queries, and few of them
+    assert len(sixteen) == len(four) <= 20
