@@ -12,7 +12,7 @@ bearer token):
 - `GET /api/v1/analytics/funnel` and `GET /api/v1/analytics/cycle-time` as the page opens them
   (the last 90 days), after the night job (`analysis_warm`, timed) computed them: a scope this
   large is answered from what was kept; then for the last year, which nobody asked for yet
-  (computed by the request, timed apart);
+  (answered `pending` at once; the worker's computation timed apart);
 - `GET /api/v1/analytics/top-performers` for the last year: the first request queues the
   analysis; the huey task is then run as the consumer runs it (*full recompute*, timed), and
   the next requests are answered from its cache.
@@ -172,13 +172,21 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
         "api_ms": _p50(lambda: page("cycle-time"), rounds),
         "sql_ms": _p50(cycle_sql, rounds),
     }
-    # A period nobody asked for yet (the last year): computed by the request itself, from the SQL tallies.
-    result["cold"] = {
-        "funnel_ms": _timed(lambda: api("funnel")),
-        "funnel_sql_ms": _p50(lambda: funnel_sql(since, until), rounds),
-        "cycle_ms": _timed(lambda: api("cycle-time")),
-        "cycle_sql_ms": _p50(lambda: cycle_sql(since, until), rounds),
-    }
+    # A period nobody asked for yet (the last year): answered at once (pending), computed by the worker.
+    HUEY.flush()
+    cold: dict[str, float] = {}
+    for path, key in (("funnel", "funnel"), ("cycle-time", "cycle")):
+        answers: list[dict[str, Any]] = []
+        cold[f"{key}_ms"] = _timed(lambda p=path, into=answers: into.append(api(p)))
+        assert answers[0]["status"] == "pending", answers[0].get("status")
+        started = time.perf_counter()
+        while (task := HUEY.dequeue()) is not None:
+            HUEY.execute(task)
+        cold[f"{key}_worker_s"] = round(time.perf_counter() - started, 1)
+        assert api(path)["status"] == "done"
+    cold["funnel_sql_ms"] = _p50(lambda: funnel_sql(since, until), rounds)
+    cold["cycle_sql_ms"] = _p50(lambda: cycle_sql(since, until), rounds)
+    result["cold"] = cold
 
     # The top-performer analysis: asked for, computed by the worker, then answered from its cache.
     HUEY.flush()  # (nothing else is timed from the queue)
@@ -242,14 +250,13 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
             )
     cold = "\n".join(
         f"- {r['vendor']}: the night job (funnel and cycle time of the company's last 90 days) took "
-        f"**{r['warm_s']} s**. A period nobody asked for yet (the last 365 days) is computed by its first request: "
-        f"funnel **{r['cold']['funnel_ms']} ms** (the SQL baseline for that year {r['cold']['funnel_sql_ms']} ms, "
-        f"{r['cold']['funnel_ms'] / max(r['cold']['funnel_sql_ms'], 0.1):.1f}×), cycle time **{r['cold']['cycle_ms']} ms** "
-        f"(baseline {r['cold']['cycle_sql_ms']} ms, {r['cold']['cycle_ms'] / max(r['cold']['cycle_sql_ms'], 0.1):.1f}×)"
-        f"{' ✗ over ' + str(BUDGET_MS) + ' ms' if max(r['cold']['funnel_ms'], r['cold']['cycle_ms']) > BUDGET_MS else ''}; "
-        f"later requests are answered from what it kept."
+        f"**{r['warm_s']} s**. A period nobody asked for yet (the last 365 days) is answered at once, "
+        f"`pending` (funnel {r['cold']['funnel_ms']} ms, cycle time {r['cold']['cycle_ms']} ms), and computed by "
+        f"the worker: funnel **{r['cold']['funnel_worker_s']} s** (the hand-written SQL for that year "
+        f"{r['cold']['funnel_sql_ms']} ms), cycle time **{r['cold']['cycle_worker_s']} s** (SQL {r['cold']['cycle_sql_ms']} ms); "
+        f"the page looks again every 3 s, and later requests are answered from what was kept."
         for r in results
-        if "cold" in r
+        if "cold" in r and "funnel_worker_s" in r["cold"]
     )
     recompute = "\n".join(
         f"- {r['vendor']}: full recompute of the top-performer analysis **{r['top']['recompute_s']} s** "

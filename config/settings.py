@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "salestrace.notify",
     "salestrace.todos",
     "salestrace.analytics",
+    "salestrace.imports",
     "salestrace.demo",
 ]
 
@@ -289,6 +290,8 @@ SALESTRACE_SWEEP_BATCH = env_int(
 SALESTRACE_SWEEP_LOCK_MS = env_int("SALESTRACE_SWEEP_LOCK_MS", 1000, minimum=0)
 
 # --- evidence (issue 4): photos, screenshots, recordings ------------------------------------------
+# The largest file an import accepts (bytes); a CSV of a million actions is about 300 MB.
+SALESTRACE_IMPORT_MAX_BYTES = env_int("SALESTRACE_IMPORT_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 # Decompression-bomb guard: a picture with more pixels than this is refused before it is decoded.
 EVIDENCE_MAX_IMAGE_PIXELS = env_int("EVIDENCE_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)

@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
+from ninja.params.functions import File as FileParam
+from pydantic import ValidationError as PydanticValidationError
 from pydantic import field_validator
 
 from salestrace.actions.evidence_services import evidence_add, evidence_retry, evidence_upload
@@ -198,25 +201,87 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
 
     Send an `Idempotency-Key` header to make retries safe: a repeat returns the first action.
     """
+    return 201, _log(request, response, payload, list(payload.evidence_ids))
+
+
+# The optional file parts of `POST /actions/with-evidence` (ninja reads them from these defaults).
+PHOTO_PART = FileParam(None, description="A photo (a visit's on-site photo).")
+SCREENSHOT_PART = FileParam(None, description="A chat screenshot, read into the summary.")
+AUDIO_PART = FileParam(None, description="A call recording, transcribed into the summary.")
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and len(key) > 200:
         raise InvalidInput([FieldError("Idempotency-Key", "too_long", _("The Idempotency-Key header is too long."))])
+    return key
+
+
+def _log(request: HttpRequest, response: HttpResponse, payload: ActionIn, evidence_ids: list[int]) -> ActionLog:
+    """`action_log` of an API body: the one way both action endpoints log."""
     data = payload.dict()
-    customer_id = data.pop("customer_id")
-    evidence_ids = data.pop("evidence_ids")
-    deal_id = data.pop("deal_id")
+    customer_id, deal_id = data.pop("customer_id"), data.pop("deal_id")
+    data.pop("evidence_ids")
     action, created = action_log(
         user=request.user,  # type: ignore[arg-type]
         customer_id=customer_id,
         draft=ActionDraft(**data),
         now=clock.now(),
-        idempotency_key=key,
+        idempotency_key=_idempotency_key(request),
         evidence_ids=evidence_ids,
         deal_id=deal_id,
     )
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return 201, action
+    return action
+
+
+@router.post("/actions/with-evidence", response={201: ActionOut, **ERRORS})
+def create_action_with_evidence(
+    request: HttpRequest,
+    response: HttpResponse,
+    action: Form[str],
+    photo: UploadedFile | None = PHOTO_PART,
+    screenshot: UploadedFile | None = SCREENSHOT_PART,
+    audio: UploadedFile | None = AUDIO_PART,
+    latitude: Form[Decimal | None] = None,
+    longitude: Form[Decimal | None] = None,
+) -> tuple[int, ActionLog]:
+    """Log an action and its files in one multipart request (a visit and its photo: one round
+    trip on a store's weak signal), under the same rules as `POST /evidence` then `POST /actions`.
+
+    `action` is the body `POST /actions` takes, as JSON text; `photo`, `screenshot` and `audio`
+    are files. They are checked and stored first: if the action is then refused, they stay
+    unattached for a day (a retry may send them again, or their ids in `evidence_ids`), then are
+    deleted. Send an `Idempotency-Key` header to make retries safe: a repeat returns the first
+    action, and files sent again with it are not attached twice.
+    """
+    _idempotency_key(request)  # refused before any file is stored
+    try:
+        payload = ActionIn.model_validate_json(action)
+    except PydanticValidationError as exc:
+        raise NinjaValidationError(
+            [{"loc": ("action", *e["loc"]), "type": e["type"], "msg": e["msg"]} for e in exc.errors()]
+        ) from None
+    evidence_ids = list(payload.evidence_ids)
+    for kind, upload in (("photo", photo), ("screenshot", screenshot), ("audio", audio)):
+        if upload is None:
+            continue
+        try:
+            evidence = evidence_upload(
+                user=request.user,  # type: ignore[arg-type]
+                customer_id=payload.customer_id,
+                kind=kind,
+                upload=upload,
+                now=clock.now(),
+                **_position(latitude, longitude),
+            )
+        except InvalidInput as exc:  # a refused file is named by its part here, not `file`
+            raise InvalidInput(
+                [FieldError(kind if e.field == "file" else e.field, e.code, e.message) for e in exc.errors]
+            ) from None
+        evidence_ids.append(evidence.pk)
+    return 201, _log(request, response, payload, evidence_ids)
 
 
 @router.get("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})

@@ -11,8 +11,13 @@ from django.utils.translation import gettext_lazy as _
 class ActionLog(models.Model):
     """One sales action: six structured fields, a summary, when it happened and when it was logged.
 
-    `rep` and `logged_at` are set by the server only. Choice fields hold stable option codes.
+    `rep` and `logged_at` are set by the server only (an import keeps the source's). Choice fields
+    hold stable option codes.
     """
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", _("Entered in SalesTrace")
+        IMPORTED = "imported", _("Imported")
 
     customer = models.ForeignKey(
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="actions"
@@ -45,6 +50,12 @@ class ActionLog(models.Model):
     response_strength = models.CharField(_("response strength"), max_length=50, blank=True)
     updated_at = models.DateTimeField(_("updated at"))
     edit_count = models.PositiveIntegerField(_("edits"), default=0)
+    # Imported history keeps its original occurred_at/logged_at; timeliness (logged within 2 h)
+    # and other judgements of how a rep logs leave imported rows out.
+    # A database default too: the benches and bulk loaders insert rows with set-based SQL.
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.ENTERED, db_default=Source.ENTERED
+    )
 
     class Meta:
         verbose_name = _("action")

@@ -25,6 +25,7 @@ from salestrace.actions.selectors import (
 )
 from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
     action_edit_refusal,
@@ -34,9 +35,10 @@ from salestrace.customers.services import (
     deal_for_action,
     deal_recompute_from_log,
     deal_record_action,
+    imported_action_record,
 )
 from salestrace.org.models import User
-from salestrace.org.selectors import can_log_actions
+from salestrace.org.selectors import can_import, can_log_actions
 
 DRAFT_FIELDS = tuple(f.name for f in fields(ActionDraft))
 
@@ -279,4 +281,64 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
         deal_recompute_from_log(customer=customer, deal_id=action.deal_id, by=user, now=now)
     elif moves_customer:
         customer_recompute_from_log(customer=customer, by=user, now=now)
+    return action
+
+
+@transaction.atomic
+def action_import(
+    *,
+    user: User,
+    rep: User,
+    customer_id: int,
+    draft: ActionDraft,
+    logged_at: datetime | None,
+    now: datetime,
+    deal_id: int | None = None,
+) -> ActionLog:
+    """An action from another system's history, logged by `rep`, marked imported.
+
+    It keeps its own occurred_at and logged_at (logged_at defaults to occurred_at): the back-dating
+    window and the entry rules' required fields judge what a rep types now, not history, so they
+    are not applied; option codes, a time not in the future and a next step not before the action
+    are. It may name any deal of the customer, a closed one too (history happened before it
+    closed), and never reopens it. A pooled lead is refused: claim or reassign it first."""
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+    errors: list[FieldError] = []
+    if not can_log_actions(rep):
+        errors.append(FieldError("rep", "invalid", _("This user cannot log sales actions.")))
+    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+    if customer.status == Customer.Status.DORMANT:
+        message = _("This customer is in the dormant pool: claim or reassign it before importing its actions.")
+        errors.append(FieldError("customer_external_id", "dormant", message))
+    snapshot = catalog_snapshot()
+    problems = check_draft(
+        draft,
+        active_codes=snapshot.active_codes,
+        rules=(),
+        now=now,
+        backdate=timedelta(days=365_000),
+        clock_skew=timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS),
+        local_tz=timezone.get_default_timezone(),
+    )
+    errors += [_to_field_error(p) for p in problems]
+    if logged_at is not None and logged_at > now + timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS):
+        errors.append(FieldError("logged_at", "in_future", _BUILTIN_MESSAGES["in_future"]))
+    deal: Deal | None = None
+    if deal_id is not None:
+        deal = Deal.objects.select_for_update(of=("self",)).filter(pk=deal_id, customer_id=customer.pk).first()
+        if deal is None:
+            errors.append(FieldError("deal_external_id", "unknown_deal", _("This deal is not one of this customer's.")))
+    if errors:
+        raise RuleViolation(errors)
+    action = ActionLog.objects.create(
+        customer=customer,
+        deal=deal,
+        rep=rep,
+        logged_at=logged_at or draft.occurred_at,
+        updated_at=now,
+        source=ActionLog.Source.IMPORTED,
+        **_clean(draft.as_values()),
+    )
+    imported_action_record(customer=customer, deal=deal, action=action, uses_deals=snapshot.uses_deals)
     return action

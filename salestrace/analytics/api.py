@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
+from pydantic import BaseModel
 
 from salestrace.actions.models import ActionLog
 from salestrace.analytics.health import HealthRules, RepHealth, Share, score_explanation
@@ -163,11 +164,19 @@ class PipelineMonthOut(Schema):
 class FunnelBoardOut(Schema):
     since: date
     until: date
-    computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
+    status: Literal["done", "pending", "failed"] = Field(
+        description="done: the figures are here. pending: a scope this large is being computed by the worker "
+        "(ask again in a few seconds). failed: the last computation failed (asking again retries it)."
+    )
+    computed_at: datetime | None = Field(
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed "
+        "every night (the default period) or on first request by the worker, and again once older than a few "
+        "minutes. Null while pending."
     )
     min_sample: int
-    scope: FunnelOut = Field(description="Every deal in your scope (a rep: the whole team's).")
+    scope: FunnelOut | None = Field(
+        description="Every deal in your scope (a rep: the whole team's); null while pending."
+    )
     mine: FunnelOut | None = Field(description="A rep's own deals; null for managers.")
     pipeline: list[PipelineMonthOut]
 
@@ -206,11 +215,23 @@ def deal_funnel(request: HttpRequest, query: Query[DealQuery]) -> Any:
     require_deal_analysis(user)
     now = clock.now()
     period = period_of(query.since, query.until, timezone.localdate(now))
-    board, computed_at = funnel_answer(user=user, period=period, team_id=query.team_id, now=now)
+    board, answer = funnel_answer(user=user, period=period, team_id=query.team_id, now=now)
+    if board is None:
+        return FunnelBoardOut(
+            since=period.since,
+            until=period.until,
+            status=answer.status,
+            computed_at=None,
+            min_sample=min_sample(),
+            scope=None,
+            mine=None,
+            pipeline=[],
+        )
     return FunnelBoardOut(
         since=period.since,
         until=period.until,
-        computed_at=computed_at,
+        status=answer.status,
+        computed_at=answer.computed_at,
         min_sample=board.min_sample,
         scope=funnel_out(board.scope, board.labels),
         mine=funnel_out(board.mine, board.labels) if board.mine is not None else None,
@@ -241,8 +262,14 @@ class CycleOut(Schema):
 class CycleBoardOut(Schema):
     since: date
     until: date
-    computed_at: datetime = Field(
-        description="When the figures were computed: now for a team's scope; a company's is kept, computed every night and again by the worker once older than a few minutes."
+    status: Literal["done", "pending", "failed"] = Field(
+        description="done: the figures are here. pending: a scope this large is being computed by the worker "
+        "(ask again in a few seconds). failed: the last computation failed (asking again retries it)."
+    )
+    computed_at: datetime | None = Field(
+        description="When the figures were computed: now for a team's scope; a company's is kept, computed "
+        "every night (the default period) or on first request by the worker, and again once older than a few "
+        "minutes. Null while pending."
     )
     min_sample: int
     groups: list[CycleOut]
@@ -279,15 +306,16 @@ def deal_cycle_time(request: HttpRequest, query: Query[CycleQuery]) -> Any:
     now = clock.now()
     today = timezone.localdate(now)
     period = period_of(query.since, query.until, today)
-    groups, computed_at = cycle_answer(
+    groups, answer = cycle_answer(
         user=user, period=period, today=today, team_id=query.team_id, top_n=query.top_n, now=now
     )
     return CycleBoardOut(
         since=period.since,
         until=period.until,
-        computed_at=computed_at,
+        status=answer.status,
+        computed_at=answer.computed_at,
         min_sample=min_sample(),
-        groups=[cycle_out(g) for g in groups],
+        groups=[cycle_out(g) for g in groups or []],
     )
 
 
@@ -302,7 +330,7 @@ class SpeedOut(Schema):
     ci_high: float | None
 
 
-class FindingOut(Schema):
+class FindingOut(BaseModel):  # plain pydantic: hundreds per answer, validated from dicts
     index: int
     stage: str
     kind: str
@@ -344,11 +372,14 @@ class TopPerformersOut(Schema):
     findings: list[FindingOut]
 
 
-def top_performers_out(result: AnalysisResult, view: TopPerformersView | None, period: Period, query: TopQuery) -> Any:
-    computed_at = result.computed_at if view is not None else None
+def top_performers_out(
+    result: AnalysisResult, view: TopPerformersView | None, period: Period, query: TopQuery
+) -> dict[str, Any]:
+    """The answer as plain data: the response schema validates it once (hundreds of findings,
+    each built as a Schema first and validated again, cost most of the answer's time)."""
     base = {
         "status": result.status,
-        "computed_at": computed_at,
+        "computed_at": result.computed_at if view is not None else None,
         "since": period.since,
         "until": period.until,
         "group": query.group,
@@ -356,27 +387,23 @@ def top_performers_out(result: AnalysisResult, view: TopPerformersView | None, p
         "min_sample": result.params["min_sample"],
     }
     if view is None:
-        return TopPerformersOut(
-            **base, a_name="", b_name="", n_a=0, n_b=0, top_reps=[], speed=None, speed_sentence="", findings=[]
-        )
-    return TopPerformersOut(
+        empty = {"a_name": "", "b_name": "", "n_a": 0, "n_b": 0, "top_reps": [], "speed": None, "speed_sentence": ""}
+        return {**base, **empty, "findings": []}
+    fields = FindingOut.model_fields.keys() - {"index", "sentence"}
+    return {
         **base,
-        a_name=view.a_name,
-        b_name=view.b_name,
-        n_a=view.n_a,
-        n_b=view.n_b,
-        top_reps=view.top_reps,
-        speed=SpeedOut(**view.speed.__dict__) if view.speed is not None else None,
-        speed_sentence=view.speed_sentence,
-        findings=[
-            FindingOut(
-                index=f.index,
-                sentence=f.sentence,
-                **{k: v for k, v in f.finding.__dict__.items() if k in FindingOut.model_fields},
-            )
+        "a_name": view.a_name,
+        "b_name": view.b_name,
+        "n_a": view.n_a,
+        "n_b": view.n_b,
+        "top_reps": view.top_reps,
+        "speed": dict(view.speed.__dict__) if view.speed is not None else None,
+        "speed_sentence": view.speed_sentence,
+        "findings": [
+            {"index": f.index, "sentence": f.sentence, **{k: getattr(f.finding, k) for k in fields}}
             for f in view.findings
         ],
-    )
+    }
 
 
 def _top_performers(request: HttpRequest, query: TopQuery, *, force: bool) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -168,6 +169,19 @@ def kept_params(*, scope: str, team_id: int | None, period: Period, extra: dict[
     }
 
 
+AnswerStatus = Literal["done", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A funnel or cycle-time answer: its figures (None while the first computation is pending),
+    when they were computed, and done / pending / failed."""
+
+    payload: dict[str, Any] | None
+    computed_at: datetime | None
+    status: AnswerStatus
+
+
 def _answer(
     *,
     kind: str,
@@ -177,32 +191,34 @@ def _answer(
     extra: dict[str, Any],
     now: datetime,
     compute: Callable[[], dict[str, Any]],
-) -> tuple[dict[str, Any], datetime]:
-    """(payload, when it was computed).
+) -> Answer:
+    """The figures for a request, computed by it only when that is quick.
 
     A scope of up to SALESTRACE_ANALYSIS_INLINE_DEALS deals (a team; a rep always) is computed on
     every request, so it moves with every logged action. A larger one (a company's year: hundreds
-    of thousands of deals, seconds of work) is kept, shared by everyone with the same scope, and
-    answered from what was kept: when that is older than SALESTRACE_ANALYSIS_MAX_AGE_MINUTES the
-    worker computes it again meanwhile (the page says when the figures were computed). Only a
-    scope and period nobody asked for yet is computed by the request; the company's default view
-    is computed every night (`analysis_warm`), so the morning's first request finds it.
+    of thousands of deals, seconds of work) is computed by the worker and kept, shared by everyone
+    with the same scope: the company's default view every night (`analysis_warm`), any other on
+    its first request, which is answered `pending` at once (the page updates itself when it is
+    done). A kept result answers at once; once older than SALESTRACE_ANALYSIS_MAX_AGE_MINUTES the
+    worker computes it again meanwhile, and the page says when the figures were computed.
     """
     if is_rep_view(user):
-        return compute(), now
+        return Answer(compute(), now, "done")
     # Only a large scope is kept: what is kept is answered without counting the deals again.
     params = kept_params(scope=scope_of(user), team_id=team_id, period=period, extra=extra)
     kept = AnalysisResult.objects.filter(kind=kind, params_key=params_key(params)).defer("deal_ids").first()
     if kept is not None and kept.payload is not None and kept.computed_at is not None:
         if kept.computed_at < now - timedelta(minutes=settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES):
             analysis_request(kind=kind, params=params, user=user, now=now, force=True)
-        return kept.payload, kept.computed_at
-    population = population_of(user, team_id=team_id)
-    if facts_count(population, since=period.since, until=period.until) <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS:
-        return compute(), now
-    payload = compute()
-    _keep(kind=kind, params=params, payload=payload, user=user, now=now)
-    return payload, now
+        return Answer(kept.payload, kept.computed_at, "done")
+    if kept is None:
+        population = population_of(user, team_id=team_id)
+        if facts_count(population, since=period.since, until=period.until) <= settings.SALESTRACE_ANALYSIS_INLINE_DEALS:
+            return Answer(compute(), now, "done")
+    # Too large for a request and nothing kept yet (or the last try failed: asked for again).
+    failed = kept is not None and kept.status == AnalysisResult.Status.FAILED
+    result, _queued = analysis_request(kind=kind, params=params, user=user, now=now, force=failed)
+    return Answer(None, None, cast(AnswerStatus, result.status))
 
 
 def _keep(*, kind: str, params: dict[str, Any], payload: dict[str, Any], user: User | None, now: datetime) -> None:
@@ -239,9 +255,9 @@ def analysis_warm(*, now: datetime) -> int:
 
 def funnel_answer(
     *, user: User, period: Period, team_id: int | None, now: datetime
-) -> tuple[DealFunnelBoard, datetime]:
-    """The funnel board (`deal_funnel_board`) and when it was computed."""
-    payload, at = _answer(
+) -> tuple[DealFunnelBoard | None, Answer]:
+    """The funnel board (`deal_funnel_board`; None while pending) and how it was answered."""
+    answer = _answer(
         kind=FUNNEL,
         user=user,
         period=period,
@@ -250,14 +266,14 @@ def funnel_answer(
         now=now,
         compute=lambda: funnel_payload(deal_funnel_board(user=user, period=period, team_id=team_id)),
     )
-    return funnel_from_payload(payload), at
+    return (funnel_from_payload(answer.payload) if answer.payload is not None else None), answer
 
 
 def cycle_answer(
     *, user: User, period: Period, today: date, team_id: int | None, top_n: int, now: datetime
-) -> tuple[list[CycleGroup], datetime]:
-    """The cycle-time groups (`deal_cycle_board`) and when they were computed."""
-    payload, at = _answer(
+) -> tuple[list[CycleGroup] | None, Answer]:
+    """The cycle-time groups (`deal_cycle_board`; None while pending) and how they were answered."""
+    answer = _answer(
         kind=CYCLE,
         user=user,
         period=period,
@@ -268,4 +284,4 @@ def cycle_answer(
             deal_cycle_board(user=user, period=period, today=today, team_id=team_id, top_n=top_n)
         ),
     )
-    return cycle_from_payload(payload, top_n=top_n), at
+    return (cycle_from_payload(answer.payload, top_n=top_n) if answer.payload is not None else None), answer

@@ -309,21 +309,22 @@ def deals_page(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("format") == "xlsx"
     context: dict[str, Any] = {"tab": tab, "params": params, "manager": manager, "teams": teams_to_filter(user)}
     if tab == "funnel":
-        board, computed_at = funnel_answer(user=user, period=params.period, team_id=params.team_id, now=clock.now())
-        if export:
-            return _funnel_export(board)
-        context |= {
-            "board": board,
-            "computed_at": computed_at,
-            "rows": _funnel_rows(board.scope, board.labels),
-            "mine_rows": _funnel_rows(board.mine, board.labels) if board.mine else None,
-            "win_rate": _percent(board.scope.win_rate),
-            "my_win_rate": _percent(board.mine.win_rate) if board.mine else None,
-            "stall_label": board.labels.get(board.scope.stall_stage or "", ""),
-        }
+        board, answer = funnel_answer(user=user, period=params.period, team_id=params.team_id, now=clock.now())
+        context |= {"computed_at": answer.computed_at, "status": answer.status}
+        if board is not None:
+            if export:
+                return _funnel_export(board)
+            context |= {
+                "board": board,
+                "rows": _funnel_rows(board.scope, board.labels),
+                "mine_rows": _funnel_rows(board.mine, board.labels) if board.mine else None,
+                "win_rate": _percent(board.scope.win_rate),
+                "my_win_rate": _percent(board.mine.win_rate) if board.mine else None,
+                "stall_label": board.labels.get(board.scope.stall_stage or "", ""),
+            }
     elif tab == "cycle":
         now = clock.now()
-        groups, computed_at = cycle_answer(
+        groups, answer = cycle_answer(
             user=user,
             period=params.period,
             today=timezone.localdate(now),
@@ -331,10 +332,12 @@ def deals_page(request: HttpRequest) -> HttpResponse:
             top_n=params.top_n,
             now=now,
         )
-        if export:
-            return _cycle_export(groups)
-        chart = [{"name": g.name, "data": [[d, round(100 * s, 1)] for d, s in g.cycle.curve]} for g in groups]
-        context |= {"cycle_groups": groups, "chart": chart, "computed_at": computed_at}
+        context |= {"computed_at": answer.computed_at, "status": answer.status}
+        if groups is not None:
+            if export:
+                return _cycle_export(groups)
+            chart = [{"name": g.name, "data": [[d, round(100 * s, 1)] for d, s in g.cycle.curve]} for g in groups]
+            context |= {"cycle_groups": groups, "chart": chart}
     else:
         result, view = top_performers_get(
             user=user,

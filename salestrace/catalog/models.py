@@ -143,6 +143,28 @@ class Threshold(models.Model):
         return f"{self.code} = {self.value}"
 
 
+class Product(models.Model):
+    """A product the company sells and its list price; deals name products by `name`."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    series = models.CharField(_("series"), max_length=100, blank=True)
+    list_price = models.DecimalField(_("list price"), max_digits=16, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(list_price__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class EffectiveAction(models.Model):
     """At `stage`, the key action `key_action` counts as effective for action health (seed 五③)."""
 

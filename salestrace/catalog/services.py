@@ -1,12 +1,14 @@
-"""Writes to the catalog: loading template packs."""
+"""Writes to the catalog: loading template packs; products and their prices."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import (
     CatalogVersion,
@@ -15,11 +17,13 @@ from salestrace.catalog.models import (
     OptionSet,
     PlanLintRule,
     Policy,
+    Product,
     Rule,
     TemplatePack,
     Threshold,
 )
 from salestrace.catalog.packs import PackDef, read_pack
+from salestrace.core.errors import FieldError, RuleViolation
 
 
 def catalog_changed() -> None:
@@ -107,6 +111,27 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
         defaults={"name_zh": pack.name_zh, "name_en": pack.name_en, "version": pack.version, "loaded_at": now},
     )
     return LoadReport(pack.code, created, updated, deactivated, rules_created, rules_updated, rules_deactivated)
+
+
+@transaction.atomic
+def product_save(*, name: str, series: str, list_price: Decimal, currency: str, now: datetime) -> tuple[Product, str]:
+    """Create or update a product by name: (product, "created" | "updated" | "unchanged")."""
+    name = name.strip()
+    if not name:
+        raise RuleViolation([FieldError("name", "required", _("The product needs a name."))])
+    if not list_price.is_finite() or list_price < 0 or list_price != list_price.quantize(Decimal("0.01")):
+        raise RuleViolation([FieldError("list_price", "invalid", _("The price must be a number from 0 up."))])
+    values = {"series": series.strip(), "list_price": list_price, "currency": (currency or "CNY").upper()[:3]}
+    product = Product.objects.select_for_update().filter(name=name).first()
+    if product is None:
+        return Product.objects.create(name=name, updated_at=now, **values), "created"
+    if all(getattr(product, k) == v for k, v in values.items()):
+        return product, "unchanged"
+    for key, value in values.items():
+        setattr(product, key, value)
+    product.updated_at = now
+    product.save()
+    return product, "updated"
 
 
 def _load_health(pack: PackDef) -> None:

@@ -58,6 +58,9 @@ class Customer(models.Model):
             models.Index(fields=["status", "last_active_at"], name="customer_status_active_idx"),
             models.Index(fields=["stage"], name="customer_stage_idx"),
             models.Index(fields=["status", "pool_entered_at"], name="customer_pool_idx"),
+            # The nightly sweeps walk the active customers in id order, a batch at a time (id > the
+            # last one done): without it SQLite read every active customer and sorted them, each batch.
+            models.Index(fields=["status", "id"], name="customer_status_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,13 @@ from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Custo
 from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
 from salestrace.customers.selectors import customer_get, deal_get, pool_entry_released, pool_get, pool_policy
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import assignable_users, can_assign_owner, can_log_actions, team_subtree_ids
+from salestrace.org.selectors import (
+    assignable_users,
+    can_assign_owner,
+    can_import,
+    can_log_actions,
+    team_subtree_ids,
+)
 
 
 class LoggedAction(Protocol):
@@ -316,9 +323,16 @@ def deal_create(*, user: User, customer_id: int, data: DealInput, now: datetime)
 
 
 def _new_deal(
-    customer: Customer, *, title: str, owner_id: int, engaged_on: date, by: User | None, now: datetime
+    customer: Customer,
+    *,
+    title: str,
+    owner_id: int,
+    engaged_on: date,
+    by: User | None,
+    now: datetime,
+    snapshot: CatalogSnapshot | None = None,
 ) -> Deal:
-    stages = catalog_snapshot().stage_order
+    stages = (snapshot or catalog_snapshot()).stage_order
     first = stages[0] if stages else STAGE_LEAD
     deal = Deal.objects.create(
         customer=customer,
@@ -583,3 +597,244 @@ def pool_release(*, user: User, customer_id: int, reason: str, now: datetime) ->
     )
     customer.refresh_from_db()
     return customer
+
+
+# --- imports: history from another system ----------------------------------------------------------
+# An import brings in what already happened elsewhere: customers created long ago, deals engaged,
+# won and lost on their own dates. These paths keep the checks of the ordinary ones (names, stages,
+# owners, amounts) and the importer's permission, but take the history's dates instead of `now`.
+
+
+def _refuse_unless_importer(user: User) -> None:
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+
+
+def _import_owner_errors(owner_id: int | None, errors: list[FieldError]) -> None:
+    if owner_id is None:
+        errors.append(FieldError("owner", "required", _("The owner is required.")))
+    elif not User.objects.filter(pk=owner_id, is_active=True).exclude(role=Role.ASSISTANT).exists():
+        errors.append(FieldError("owner", "invalid", _("This user cannot own customers.")))
+
+
+@transaction.atomic
+def customer_import(*, user: User, data: CustomerInput, now: datetime) -> Customer:
+    """A customer from an import, owned by the named active user (any team: importers act for the
+    company); its stage is the template's first unless the data names another."""
+    _refuse_unless_importer(user)
+    errors: list[FieldError] = []
+    if not data.name.strip():
+        errors.append(FieldError("name", "required", _("The customer name is required.")))
+    _import_owner_errors(data.owner_id, errors)
+    if data.stage not in catalog_snapshot().active_codes.get("stage", frozenset()):
+        errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
+    if errors:
+        raise RuleViolation(errors)
+    assert data.owner_id is not None  # checked above
+    name_pinyin, name_initials = pinyin_keys(data.name.strip())
+    customer = Customer.objects.create(
+        kind=data.kind,
+        name=data.name.strip()[:200],
+        name_pinyin=name_pinyin,
+        name_initials=name_initials,
+        region=data.region.strip(),
+        city=data.city.strip(),
+        industry=data.industry.strip(),
+        owner_id=data.owner_id,
+        stage=data.stage,
+        status=status_for_stage(data.stage),
+        assigned_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    StageHistory.objects.create(customer=customer, from_stage="", to_stage=data.stage, changed_at=now, changed_by=user)
+    return customer
+
+
+@transaction.atomic
+def customer_import_update(*, user: User, customer_id: int, data: CustomerInput, now: datetime) -> bool:
+    """A re-imported customer's details follow the file (name, kind, region, city, industry, owner);
+    False when nothing differs. A new owner is recorded as a reassignment, as in `customer_update`;
+    a pooled lead keeps its frozen owner."""
+    _refuse_unless_importer(user)
+    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+    wanted: dict[str, Any] = {
+        "name": data.name.strip()[:200],
+        "kind": data.kind,
+        "region": data.region.strip(),
+        "city": data.city.strip(),
+        "industry": data.industry.strip(),
+        "owner_id": data.owner_id,
+    }
+    if customer.status == Customer.Status.DORMANT:
+        wanted.pop("owner_id")
+    changes = {k: v for k, v in wanted.items() if v not in (None, "") and getattr(customer, k) != v}
+    if not changes:
+        return False
+    errors: list[FieldError] = []
+    if "owner_id" in changes:
+        _import_owner_errors(changes["owner_id"], errors)
+    if errors:
+        raise RuleViolation(errors)
+    if "owner_id" in changes:
+        PoolMove.objects.create(
+            customer=customer,
+            kind=PoolMove.Kind.REASSIGNED,
+            at=now,
+            by=user,
+            from_owner_id=customer.owner_id,
+            to_owner_id=changes["owner_id"],
+            reason=str(_("Import")),
+        )
+        customer.assigned_at = now
+    if "name" in changes:
+        customer.name_pinyin, customer.name_initials = pinyin_keys(changes["name"])
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    customer.updated_at = now
+    customer.save()
+    return True
+
+
+@dataclass(frozen=True)
+class DealRecord:
+    """A deal as another system knew it: its details, where it stands and how it ended."""
+
+    title: str
+    owner_id: int
+    engaged_on: date
+    stage: str
+    outcome: str = Deal.Outcome.OPEN
+    closed_on: date | None = None
+    product: str = ""
+    amount: Decimal = Decimal("0")
+    currency: str = "CNY"
+    expected_close: date | None = None
+    lost_reason: str = ""
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def _deal_record_errors(data: DealRecord, snapshot: CatalogSnapshot) -> list[FieldError]:
+    values = {k: v for k, v in data.__dict__.items() if k in DEAL_EDITABLE_FIELDS and k != "owner_id"}
+    errors = _deal_errors(values)
+    _import_owner_errors(data.owner_id, errors)
+    stages = snapshot.active_codes.get("stage", frozenset())
+    if data.stage not in stages:
+        errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
+    closing = CLOSED_STAGES.get(data.stage, Deal.Outcome.OPEN)
+    if data.outcome != closing:
+        errors.append(FieldError("outcome", "stage_outcome", _("The outcome does not agree with the stage.")))
+    if (data.outcome == Deal.Outcome.OPEN) != (data.closed_on is None):
+        errors.append(FieldError("closed_on", "invalid", _("A won or lost deal has a closing date; an open one none.")))
+    if data.closed_on is not None and data.closed_on < data.engaged_on:
+        errors.append(FieldError("closed_on", "invalid", _("The deal cannot close before it was engaged.")))
+    return errors
+
+
+def _deal_moves(deal: Deal, *, to_stage: str, at: datetime, by: User) -> None:
+    if to_stage != deal.stage:
+        StageHistory.objects.create(
+            customer_id=deal.customer_id,
+            deal=deal,
+            from_stage=deal.stage,
+            to_stage=to_stage,
+            changed_at=at,
+            changed_by=by,
+        )
+        deal.stage = to_stage
+
+
+@transaction.atomic
+def deal_import(*, user: User, customer_id: int, data: DealRecord, now: datetime, follow: bool = True) -> Deal:
+    """A deal from an import, with its history: opened at the template's first stage on its engaged
+    date, moved to its stage (on its closing date when it is closed, else on its engaged date).
+
+    Unlike `deal_create` it may be closed already, and its dates are the history's. The customer
+    follows its deals unless `follow` is False (a bulk import calls `customers_follow_deals` once
+    per customer at the end)."""
+    _refuse_unless_importer(user)
+    snapshot = catalog_snapshot()
+    if not snapshot.uses_deals:
+        raise RuleViolation([FieldError(None, "deals_not_used", _("The loaded template does not use deals."))])
+    if errors := _deal_record_errors(data, snapshot):
+        raise RuleViolation(errors)
+    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+    engaged_at = _day_start(data.engaged_on)
+    deal = _new_deal(
+        customer,
+        title=data.title.strip(),
+        owner_id=data.owner_id,
+        engaged_on=data.engaged_on,
+        by=user,
+        now=engaged_at,
+        snapshot=snapshot,
+    )
+    _deal_moves(deal, to_stage=data.stage, at=_day_start(data.closed_on or data.engaged_on), by=user)
+    deal.product, deal.amount, deal.currency = data.product.strip(), data.amount, data.currency or "CNY"
+    deal.expected_close, deal.lost_reason = data.expected_close, data.lost_reason.strip()
+    deal.outcome, deal.closed_on = data.outcome, data.closed_on
+    deal.updated_at = now
+    deal.save()
+    if follow:
+        customers_follow_deals(customer_ids=[customer.pk], now=now)
+    return deal
+
+
+@transaction.atomic
+def deal_import_update(*, user: User, deal_id: int, data: DealRecord, now: datetime, follow: bool = True) -> bool:
+    """A re-imported deal follows the file: its details, and its stage and outcome (the move dated
+    on its closing date, or today for an open deal that moved); False when nothing differs."""
+    _deals_used()
+    _refuse_unless_importer(user)
+    if errors := _deal_record_errors(data, catalog_snapshot()):
+        raise RuleViolation(errors)
+    deal = Deal.objects.select_for_update(of=("self",)).get(pk=deal_id)
+    wanted: dict[str, Any] = {
+        "title": data.title.strip()[:200],
+        "owner_id": data.owner_id,
+        "engaged_on": data.engaged_on,
+        "product": data.product.strip(),
+        "amount": data.amount,
+        "currency": data.currency or "CNY",
+        "expected_close": data.expected_close,
+        "lost_reason": data.lost_reason.strip(),
+        "outcome": data.outcome,
+        "closed_on": data.closed_on,
+    }
+    changes = {k: v for k, v in wanted.items() if getattr(deal, k) != v}
+    if not changes and deal.stage == data.stage:
+        return False
+    _deal_moves(deal, to_stage=data.stage, at=_day_start(data.closed_on) if data.closed_on else now, by=user)
+    for name, value in changes.items():
+        setattr(deal, name, value)
+    deal.updated_at = now
+    deal.save()
+    if follow:
+        customers_follow_deals(customer_ids=[deal.customer_id], now=now)
+    return True
+
+
+def imported_action_record(*, customer: Customer, deal: Deal | None, action: LoggedAction, uses_deals: bool) -> None:
+    """An imported action is history: it makes the customer (and its deal) active as of when it
+    happened, and moves an open deal (or, without deals, the customer) like a logged action when it
+    is the latest; it never reopens a closed deal, nor moves a customer whose stage follows its deals."""
+    if deal is not None and deal.outcome == Deal.Outcome.OPEN:
+        deal_record_action(customer=customer, deal=deal, action=action)
+        return
+    if deal is None and not uses_deals:
+        customer_record_action(customer=customer, action=action)
+        return
+    if deal is not None and (deal.last_action_at is None or action.occurred_at > deal.last_action_at):
+        Deal.objects.filter(pk=deal.pk).update(last_action_at=action.occurred_at)
+    if customer.last_active_at is None or action.occurred_at > customer.last_active_at:
+        customer.last_active_at = action.occurred_at
+        customer.save(update_fields=["last_active_at"])
+
+
+def customers_follow_deals(*, customer_ids: Iterable[int], now: datetime) -> None:
+    """Each customer shows its deals again (its most advanced open one), after a bulk import."""
+    for customer in Customer.objects.select_for_update(of=("self",)).filter(pk__in=list(customer_ids)).order_by("pk"):
+        _customer_follow_deals(customer, now=now)

@@ -89,6 +89,11 @@ def is_admin(user: User) -> bool:
     return user.role == Role.ADMIN or user.is_superuser
 
 
+def can_import(user: User) -> bool:
+    """Admins and assistants bring data in from files (for anyone in the company)."""
+    return user.is_active and (is_admin(user) or user.role == Role.ASSISTANT)
+
+
 def is_manager(user: User) -> bool:
     """Supervisors and above: they see team dashboards, assign customers and tasks in their scope."""
     return user.is_active and (user.role in {Role.SUPERVISOR, Role.DIRECTOR, Role.ADMIN} or user.is_superuser)

@@ -198,3 +198,24 @@ def test_a_supervisor_narrows_the_funnel_to_a_team_of_their_subtree_only(
     assert f'<option value="{personas.east1.pk}"' in html
     assert f'<option value="{personas.west1.pk}"' not in html
     assert "<strong>0 / 0 / 0</strong>" in west
+
+
+@pytest.mark.parametrize("tab", ["funnel", "cycle"])
+def test_a_company_too_large_for_a_request_is_computed_by_the_worker_while_the_page_waits(
+    client: Any, personas: Any, book: None, now: datetime, settings: Any, queued: list[int], committed: Any, tab: str
+) -> None:
+    # given a company larger than what a request computes
+    settings.SALESTRACE_ANALYSIS_INLINE_DEALS = 5
+    director = signed_in(client, personas.diana)
+    # when the director opens the tab, then it says so and looks again by itself
+    waiting = committed(director.get, f"/dashboard/deals/?tab={tab}")
+    assert waiting.status_code == 200
+    page = waiting.content.decode()
+    assert "Being computed" in page
+    assert 'http-equiv="refresh"' in page
+    # and once the worker has computed it, the figures are there
+    assert analysis_compute(result_id=queued[0], now=now)
+    done = director.get(f"/dashboard/deals/?tab={tab}").content.decode()
+    assert "Being computed" not in done
+    assert 'http-equiv="refresh"' not in done
+    assert "Computed at" in done

@@ -350,7 +350,15 @@ def test_a_company_sized_scope_is_kept_refreshed_by_the_worker_and_a_team_is_com
     settings.SALESTRACE_ANALYSIS_MAX_AGE_MINUTES = 10
     diana = api_as(personas.diana)
     with time_machine.travel(now, tick=False):
+        # when the director first asks, the request is answered at once and the worker computes it
+        pending = committed(diana.get, "/analytics/funnel").json()
+        assert (pending["status"], pending["scope"], pending["computed_at"]) == ("pending", None, None)
+        again = committed(diana.get, "/analytics/funnel").json()
+        assert again["status"] == "pending"
+        assert len(queued) == 1  # queued once, however often she asks meanwhile
+        assert analysis_compute(result_id=queued.pop(), now=now)
         first = diana.get("/analytics/funnel").json()
+        assert first["status"] == "done"
         # when every won deal turns out lost, then within the kept time the director sees the same figures
         Deal.objects.filter(outcome="won").update(outcome="lost")
     with time_machine.travel(now + timedelta(minutes=1), tick=False):

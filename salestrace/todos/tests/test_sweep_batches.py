@@ -113,3 +113,28 @@ def test_a_crash_between_batches_then_a_rerun_moves_no_lead_twice_and_wakes_none
     mine = InboxMessage.objects.get(user=personas.alice, source="wakeup")
     assert "30" in mine.title
     assert InboxMessage.objects.filter(user=personas.sam, source="wakeup").count() == 1
+
+
+@pytest.mark.django_db
+def test_each_batch_reads_its_customers_in_order_without_sorting_them_all(personas: Any) -> None:
+    """A batch asks for the next active customers by id; on SQLite that must be an index seek, not
+    a read and sort of every active customer (once per batch, hundreds of times a catch-up night).
+    PostgreSQL's planner chooses by its own statistics: there the batches only have to be right."""
+    from django.test.utils import CaptureQueriesContext
+
+    now = datetime.now(SHANGHAI)
+    idle_leads(personas.alice, 30, idle_days=60, now=now, prefix="老店")
+    idle_leads(personas.alice, 30, idle_days=20, now=now, prefix="冷店")
+    with CaptureQueriesContext(connection) as context:
+        assert handle_one_dormant_batch(now=now, size=10).moved == 10
+        assert handle_one_wakeup_batch(now=now, size=10).handled == 10
+    batches = [q["sql"] for q in context.captured_queries if q["sql"].startswith("SELECT") and "LIMIT 10" in q["sql"]]
+    assert len(batches) == 2
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for sql in batches:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+            assert "customer_status_id_idx" in plan, plan

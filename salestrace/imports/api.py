@@ -1,0 +1,120 @@
+"""/api/v1/imports: upload a file to import, follow its progress, read its report, download its failed rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, File, Form, Router, Schema, UploadedFile
+
+from salestrace.analytics.views import xlsx_response
+from salestrace.core import clock
+from salestrace.core.api import ERRORS, IdPath
+from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
+from salestrace.imports.models import ImportJob
+from salestrace.imports.presets import PRESETS
+from salestrace.imports.selectors import failed_rows, import_job_get
+from salestrace.imports.services import import_job_create
+from salestrace.org.selectors import can_import
+
+router = Router(tags=["imports"])
+
+ImportKind = Literal["teams", "products", "customers", "deals", "actions"]
+PresetCode = Literal["salestrace", "maven-crm"]
+assert set(PresetCode.__args__) == set(PRESETS)  # type: ignore[attr-defined]
+
+
+class RowErrorOut(Schema):
+    row: int = Field(..., description="The row as a spreadsheet numbers it (the header is row 1).")
+    column: str = Field(..., description="The SalesTrace column; empty for the row as a whole.")
+    value: str
+    code: str
+    message: str
+
+
+class ImportOut(Schema):
+    id: int
+    kind: str
+    preset: str
+    original_name: str
+    encoding: str = Field(..., description="utf-8, utf-8-sig (with BOM), gb18030 or xlsx.")
+    mapping: dict[str, str] = Field(..., description="File header -> SalesTrace column, as applied.")
+    skip_bad_rows: bool
+    dry_run: bool
+    status: str = Field(..., description="pending, checking, writing, done or failed.")
+    total_rows: int
+    checked_rows: int = Field(..., description="Rows checked so far (the progress while `checking`).")
+    created_count: int
+    updated_count: int
+    skipped_count: int = Field(..., description="Rows already imported and unchanged.")
+    failed_count: int = Field(..., description="Rows refused (see `errors`).")
+    message: str = Field(..., description="Why the file as a whole was refused; empty otherwise.")
+    errors: list[RowErrorOut]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _refuse_unless_importer(request: HttpRequest) -> None:
+    if not can_import(request.user):  # type: ignore[arg-type]
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+
+
+@router.post("/imports", response={202: ImportOut, **ERRORS})
+def create_import(
+    request: HttpRequest,
+    kind: Form[ImportKind],
+    file: File[UploadedFile],
+    preset: Form[PresetCode] = "salestrace",
+    skip_bad_rows: Form[bool] = False,
+    dry_run: Form[bool] = False,
+    mapping: Form[str] = "",
+) -> tuple[int, ImportJob]:
+    """Upload a CSV (UTF-8, UTF-8 with BOM or GB18030) or xlsx file of one kind (multipart).
+
+    `mapping` (optional, JSON) maps the file's headers to SalesTrace columns over the preset's.
+    The file is checked for its encoding and required columns at once (422 when it cannot be
+    imported); its rows are checked and written in the background: poll `GET /imports/{id}`.
+    Admins and assistants only."""
+    _refuse_unless_importer(request)
+    if file.size is not None and file.size > settings.SALESTRACE_IMPORT_MAX_BYTES:
+        raise InvalidInput([FieldError("file", "too_large", _("The file is too large."))])
+    try:
+        overrides = json.loads(mapping) if mapping else {}
+        if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
+            raise ValueError
+    except ValueError:
+        message = _('The mapping must be a JSON object of header: column, e.g. {"客户名称": "name"}.')
+        raise InvalidInput([FieldError("mapping", "invalid", message)]) from None
+    job = import_job_create(
+        user=request.user,  # type: ignore[arg-type]
+        kind=kind,
+        filename=file.name or "import.csv",
+        content=file.read(),
+        now=clock.now(),
+        preset=preset,
+        mapping=overrides,
+        skip_bad_rows=skip_bad_rows,
+        dry_run=dry_run,
+    )
+    return 202, job
+
+
+@router.get("/imports/{import_id}", response={200: ImportOut, **ERRORS})
+def get_import(request: HttpRequest, import_id: IdPath) -> ImportJob:
+    """An import's status, progress and report (admins: every import; assistants: their own)."""
+    _refuse_unless_importer(request)
+    return import_job_get(user=request.user, job_id=import_id)  # type: ignore[arg-type]
+
+
+@router.get("/imports/{import_id}/failed-rows", response={200: Any, **ERRORS})
+def get_failed_rows(request: HttpRequest, import_id: IdPath) -> HttpResponse:
+    """The refused rows as xlsx: the file's columns and an error column, to fix and upload again."""
+    _refuse_unless_importer(request)
+    job = import_job_get(user=request.user, job_id=import_id)  # type: ignore[arg-type]
+    headers, rows = failed_rows(job)
+    return xlsx_response(f"import-{job.pk}-failed-rows", str(_("Failed rows")), headers, rows)

@@ -1,0 +1,233 @@
+"""Reading import files and their values: pure (bytes and strings in, values or problems out).
+
+No ORM, no clock. Every cell is read as text (an xlsx number or date is turned into the text a
+person would type), so one set of parsers judges CSV and xlsx alike; money is never a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+# Chinese Excel saves "CSV" as GB18030 (GBK); tools of the rest of the world as UTF-8, often with a BOM.
+BOM = b"\xef\xbb\xbf"
+MAX_COLUMNS = 200
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read (encoding, format); `code` names why."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as text: its header row and data rows (row numbers as a spreadsheet shows them:
+    the header is row 1)."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    encoding: str
+
+    def records(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(row number, {header: cell}) for each data row; short rows are padded with empty cells."""
+        for index, row in enumerate(self.rows, start=2):
+            yield index, {h: (row[i] if i < len(row) else "") for i, h in enumerate(self.headers)}
+
+
+def detect_encoding(data: bytes) -> str:
+    """utf-8-sig (a BOM), utf-8 (decodes strictly) or gb18030 (what Chinese Excel writes)."""
+    if data.startswith(BOM):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise UnreadableFile("encoding") from None
+    return "gb18030"
+
+
+def read_csv(data: bytes) -> Table:
+    """A CSV file's table, its encoding detected; the delimiter is a comma, a semicolon or a tab."""
+    encoding = detect_encoding(data)
+    text = data.decode(encoding)
+    if "\x00" in text:
+        raise UnreadableFile("binary")
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = [tuple(cell.strip() for cell in row) for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:
+        raise UnreadableFile("malformed", str(exc)) from None
+    return _table(rows, encoding)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # The shortest text that reads back as the same number: 1234.5, not 1234.49999…
+        return repr(value) if not value.is_integer() else str(int(value))
+    return str(value).strip()
+
+
+def read_xlsx(data: bytes) -> Table:
+    """The first sheet of an xlsx workbook (read-only, values not formulas)."""
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile("malformed", str(exc)) from None
+    try:
+        sheet = book.worksheets[0]
+        rows = [tuple(_cell_text(v) for v in row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    return _table(rows, "xlsx")
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """CSV or xlsx by the file's content (an xlsx is a zip: it starts with PK)."""
+    if data[:2] == b"PK" or filename.lower().endswith(".xlsx"):
+        return read_xlsx(data)
+    return read_csv(data)
+
+
+def _table(rows: list[tuple[str, ...]], encoding: str) -> Table:
+    rows = [r for r in rows if any(cell for cell in r)]
+    if not rows:
+        raise UnreadableFile("empty")
+    headers = rows[0]
+    while headers and not headers[-1]:
+        headers = headers[:-1]
+    if len(headers) > MAX_COLUMNS:
+        raise UnreadableFile("too_many_columns")
+    return Table(headers=tuple(headers), rows=tuple(rows[1:]), encoding=encoding)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def normalize_text(value: str) -> str:
+    """Full-width letters and digits made half-width (ＡＢＣ１２３ -> ABC123), spaces trimmed and collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def normalize_header(value: str) -> str:
+    """A header as a mapping key: half-width, lower case, spaces and dashes as underscores."""
+    return re.sub(r"[\s\-]+", "_", normalize_text(value).lower())
+
+
+def normalize_key(value: str) -> str:
+    """A value compared loosely (option labels, product and people names): no case, no spaces."""
+    return re.sub(r"[\s_\-]+", "", normalize_text(value).lower())
+
+
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+)
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def parse_date(value: str) -> date | None:
+    """2026-03-01, 2026/3/1, 2026.3.1 or 2026年3月1日 (a year 2000–2099); None when it is none of these.
+
+    Day-first and month-first forms (01/03/2026) are refused: which one was meant cannot be known."""
+    text = normalize_text(value)
+    for pattern in _DATE_PATTERNS:
+        if match := pattern.fullmatch(text):
+            year, month, day = (int(g) for g in match.groups())
+            if not 2000 <= year <= 2099:
+                return None
+            try:
+                return date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """A date as `parse_date` reads it, then a space or T and HH:MM[:SS]; naive (the caller's zone).
+
+    A date alone is that day at 00:00."""
+    text = normalize_text(value)
+    head, _sep, tail = text.replace("T", " ").partition(" ")
+    day = parse_date(head)
+    if day is None:
+        return None
+    if not tail:
+        return datetime.combine(day, time(0))
+    match = _TIME.fullmatch(tail.strip())
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second = int(match.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return datetime.combine(day, time(hour, minute, second))
+
+
+_MONEY = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?")
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def parse_money(value: str) -> Decimal | None:
+    """An amount from 0 up with at most two decimals: 1234.50, 1,234.50, ￥1,234.5, ¥ 80 or 80元;
+    None when it is anything else (negative, three decimals, 1.2e3, text)."""
+    text = normalize_text(value).replace(" ", "")
+    for sign in ("¥", "￥", "RMB", "CNY"):
+        text = text.removeprefix(sign)
+    text = text.removesuffix("元")
+    if not _MONEY.fullmatch(text):
+        return None
+    try:
+        amount = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def option_lookup(options: Iterable[tuple[str, str, str]]) -> dict[str, str]:
+    """{loose key: code} of an option set's (code, zh label, en label): a value is accepted by any of the three."""
+    found: dict[str, str] = {}
+    for code, zh, en in options:
+        for text in (code, zh, en):
+            if text:
+                found.setdefault(normalize_key(text), code)
+    return found
+
+
+def resolve_option(value: str, lookup: Mapping[str, str]) -> str | None:
+    """The code a value names (by code, Chinese or English label), or None."""
+    return lookup.get(normalize_key(value))

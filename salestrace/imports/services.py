@@ -1,0 +1,509 @@
+"""The only writers of imports: a job is created from an upload, then checked and committed.
+
+Every row is written through the owning app's service (org, catalog, customers, actions), with
+that service's checks and the importer's permission. A file commits whole or not at all; with
+"skip bad rows" it commits exactly the rows that pass and reports the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from salestrace.actions.rules import ActionDraft
+from salestrace.actions.services import action_import
+from salestrace.catalog.models import Option
+from salestrace.catalog.selectors import catalog_snapshot
+from salestrace.catalog.services import product_save
+from salestrace.core.errors import DomainError, FieldError, InvalidInput, PermissionDenied, RuleViolation
+from salestrace.customers.services import (
+    CustomerInput,
+    DealRecord,
+    customer_import,
+    customer_import_update,
+    customers_follow_deals,
+    deal_import,
+    deal_import_update,
+)
+from salestrace.imports.compute import Table, UnreadableFile, option_lookup, read_table
+from salestrace.imports.models import ExternalRef, ImportJob, Kind
+from salestrace.imports.presets import (
+    MAVEN_FILES,
+    PRESETS,
+    Context,
+    maven_account_owners,
+    maven_placeholder_owners,
+    maven_prices,
+)
+from salestrace.imports.rules import Row, RowError, check_row, header_mapping, missing_columns
+from salestrace.org.models import Team, User
+from salestrace.org.selectors import can_import, can_log_actions
+from salestrace.org.services import team_import, user_import
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 500
+MAX_ERRORS_KEPT = 10_000
+
+UNREADABLE = {
+    "encoding": _("The file is neither UTF-8 nor GB18030 text: save it as CSV (UTF-8) or xlsx."),
+    "binary": _("The file is not a text CSV: save it as CSV (UTF-8) or xlsx."),
+    "malformed": _("The file could not be read as CSV or xlsx."),
+    "empty": _("The file has no rows."),
+    "too_many_columns": _("The file has too many columns."),
+}
+
+# Service field names -> the import's column names, so a refusal names the column of the file.
+FIELD_COLUMNS = {"owner_id": "owner", "customer_id": "customer_external_id", "deal_id": "deal_external_id"}
+
+
+def _refuse_unless_importer(user: User) -> None:
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+
+
+def job_table(job: ImportJob) -> Table:
+    """The job's file as the SalesTrace format's table (the preset's transform applied)."""
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    table = read_table(data, job.original_name or job.file.name or "")
+    transform = PRESETS[job.preset].transforms.get(job.kind)
+    if transform is not None:
+        table = transform(table, Context(today=timezone.localdate(job.created_at), options=job.options))
+    return table
+
+
+def job_mapping(job: ImportJob, table: Table) -> dict[str, str]:
+    """{header: column}: the preset's aliases, then the job's own mapping over them."""
+    mapping = header_mapping(table.headers, job.kind, PRESETS[job.preset].aliases.get(job.kind, {}))
+    for header, column in (job.mapping or {}).items():
+        if header in table.headers:
+            mapping = {h: c for h, c in mapping.items() if c != column and h != header}
+            if column:
+                mapping[header] = column
+    return mapping
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    user: User,
+    kind: str,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    preset: str = "salestrace",
+    mapping: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    skip_bad_rows: bool = False,
+    dry_run: bool = False,
+    run_in_background: bool = True,
+) -> ImportJob:
+    """A new import of one file; refused at once (nothing kept) when the file cannot be read or
+    lacks a required column. Queued for the worker after the commit unless `run_in_background`
+    is False (the caller then calls `import_run`)."""
+    _refuse_unless_importer(user)
+    errors: list[FieldError] = []
+    if kind not in Kind.values:
+        errors.append(FieldError("kind", "invalid_choice", _("Unknown kind of import.")))
+    if preset not in PRESETS:
+        errors.append(FieldError("preset", "invalid_choice", _("Unknown preset.")))
+    if len(content) > settings.SALESTRACE_IMPORT_MAX_BYTES:
+        errors.append(FieldError("file", "too_large", _("The file is too large.")))
+    if errors:
+        raise InvalidInput(errors)
+    job = ImportJob(
+        created_by=user,
+        kind=kind,
+        preset=preset,
+        original_name=filename[-255:],
+        mapping=dict(mapping or {}),
+        options=dict(options or {}),
+        skip_bad_rows=skip_bad_rows,
+        dry_run=dry_run,
+        created_at=now,
+    )
+    job.file.save(filename or "import.csv", ContentFile(content), save=False)
+    try:
+        table = job_table(job)
+    except UnreadableFile as exc:
+        job.file.delete(save=False)
+        raise RuleViolation([FieldError("file", exc.code, UNREADABLE[exc.code])]) from None
+    used = job_mapping(job, table)
+    if missing := missing_columns(kind, used):
+        job.file.delete(save=False)
+        message = _("Required columns are missing: %(columns)s.") % {"columns": ", ".join(missing)}
+        raise RuleViolation([FieldError("file", "missing_columns", message)])
+    job.encoding, job.mapping, job.total_rows = table.encoding, used, len(table.rows)
+    job.save()
+    if run_in_background:
+        from salestrace.imports.tasks import import_run_task
+
+        transaction.on_commit(lambda: import_run_task(job.pk))
+    return job
+
+
+def _option_lookups() -> dict[str, dict[str, str]]:
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for set_code, code, zh, en in Option.objects.filter(is_active=True).values_list(
+        "option_set__code", "code", "label_zh", "label_en"
+    ):
+        found.setdefault(set_code, []).append((code, zh, en))
+    return {set_code: option_lookup(options) for set_code, options in found.items()}
+
+
+def _save(job: ImportJob, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+class _Rollback(Exception):
+    """Leaves the write transaction without keeping anything (a dry run, or a refused file)."""
+
+
+def import_run(*, job_id: int, now: datetime) -> ImportJob:
+    """Check every row of a pending job, then write the good ones in one transaction (all of them,
+    or none when one is bad and bad rows are not skipped; nothing at all in a dry run).
+
+    Progress (`checked_rows`) is saved while rows are checked; the write is one transaction, so its
+    rows appear together. A job already claimed by another worker is left alone."""
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
+        status=ImportJob.Status.CHECKING, started_at=now
+    ):
+        return ImportJob.objects.get(pk=job_id)
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    with translation.override(job.created_by.message_language):
+        try:
+            return _run(job, now=now)
+        except UnreadableFile as exc:
+            _save(job, status=ImportJob.Status.FAILED, message=str(UNREADABLE[exc.code]), finished_at=timezone.now())
+            return job
+        except Exception:
+            # Nothing was kept (the write is one transaction); the job must not stay "writing".
+            logger.exception("import %s failed", job.pk)
+            message = str(_("The import stopped on an unexpected error; nothing was written."))
+            _save(job, status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now())
+            raise
+
+
+def _run(job: ImportJob, *, now: datetime) -> ImportJob:
+    table = job_table(job)
+    mapping = job_mapping(job, table)
+    lookups = _option_lookups()
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for number, record in table.records():
+        row, problems = check_row(number, record, kind=job.kind, mapping=mapping, options=lookups)
+        if row is not None and (ext := row.values.get("external_id") or row.values.get("username")):
+            if ext in seen:
+                message = _("This id is already on row %(row)d of the file.") % {"row": seen[ext]}
+                problems, row = [RowError(number, "external_id", ext, "duplicate", message)], None
+            else:
+                seen[ext] = number
+        errors += problems
+        if row is not None:
+            rows.append(row)
+        if (number - 1) % PROGRESS_EVERY == 0:
+            _save(job, checked_rows=number - 1)
+    _save(job, checked_rows=len(table.rows), total_rows=len(table.rows), status=ImportJob.Status.WRITING)
+    writer = WRITERS[job.kind](importer=job.created_by, source=PRESETS[job.preset].source, now=now)
+    counts: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0}
+    try:
+        with transaction.atomic():
+            writer.prepare()
+            for row in rows:
+                try:
+                    # A row's own savepoint only where its failure must leave the others written:
+                    # without skipping, any failure rolls the whole file back (services refuse
+                    # before they write, so the rows after it are still checked as they would be).
+                    if job.skip_bad_rows:
+                        with transaction.atomic():
+                            counts[writer.write(row)] += 1
+                    else:
+                        counts[writer.write(row)] += 1
+                except DomainError as exc:
+                    errors += [_row_error(row, e) for e in exc.errors]
+                except ObjectDoesNotExist:
+                    # An id imported before whose row has since been deleted.
+                    gone = _("What this id was imported as no longer exists; give it a new id.")
+                    errors.append(RowError(row.number, "", "", "gone", gone))
+            writer.finish()
+            if (errors and not job.skip_bad_rows) or job.dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    failed_rows = len({e.row for e in errors})
+    written = not errors or job.skip_bad_rows
+    status = ImportJob.Status.DONE if written else ImportJob.Status.FAILED
+    message = "" if written else str(_("Nothing was imported: correct the rows below, or skip bad rows."))
+    errors.sort(key=lambda e: (e.row, e.column))
+    _save(
+        job,
+        status=status,
+        message=message,
+        created_count=counts["created"] if written else 0,
+        updated_count=counts["updated"] if written else 0,
+        skipped_count=counts["unchanged"] if written else 0,
+        failed_count=failed_rows,
+        errors=[e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
+        finished_at=timezone.now(),
+    )
+    return job
+
+
+def _row_error(row: Row, error: FieldError) -> RowError:
+    column = FIELD_COLUMNS.get(error.field or "", error.field or "")
+    return RowError(row.number, column, str(row.values.get(column, "") or ""), error.code, str(error.message))
+
+
+def _refuse(column: str, value: str, code: str, message: Any) -> RuleViolation:
+    return RuleViolation([FieldError(column, code, message)])
+
+
+@dataclass
+class Writer:
+    """Writes one kind's rows through the owning service; `write` returns "created", "updated"
+    or "unchanged", or raises a DomainError naming the column."""
+
+    importer: User
+    source: str
+    now: datetime
+    users: dict[str, User] = field(default_factory=dict)
+    refs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def prepare(self) -> None:
+        self.users = {u.username: u for u in User.objects.filter(is_active=True)}
+        self.refs = {
+            (kind, ext): pk
+            for kind, ext, pk in ExternalRef.objects.filter(source=self.source).values_list(
+                "kind", "external_id", "object_id"
+            )
+        }
+
+    def write(self, row: Row) -> str:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        return None
+
+    def user(self, username: str, column: str) -> User:
+        if (user := self.users.get(username)) is None:
+            message = _("No active user has this username; import the users first, or correct it.")
+            raise _refuse(column, username, "unknown_user", message)
+        return user
+
+    def ref(self, kind: str, external_id: str, column: str) -> int:
+        if (pk := self.refs.get((kind, external_id))) is None:
+            message = _("No %(kind)s with this id was imported; import them first, or correct it.")
+            raise _refuse(column, external_id, "unknown_id", message % {"kind": str(Kind(kind).label).lower()})
+        return pk
+
+    def remember(self, kind: str, external_id: str, pk: int) -> None:
+        ExternalRef.objects.create(
+            kind=kind, source=self.source, external_id=external_id, object_id=pk, created_at=self.now
+        )
+        self.refs[(kind, external_id)] = pk
+
+
+class TeamsWriter(Writer):
+    teams: dict[tuple[int | None, str], Team]
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.teams = {(t.parent_id, t.name): t for t in Team.objects.all()}
+
+    def team(self, name: str, parent: Team | None, kind: str) -> Team:
+        key = (parent.pk if parent else None, name)
+        if key not in self.teams:
+            self.teams[key] = team_import(by=self.importer, name=name, parent=parent, kind=kind)
+        return self.teams[key]
+
+    def write(self, row: Row) -> str:
+        v = row.values
+        parent = self.team(v["parent_team"], None, Team.Kind.REGION) if v["parent_team"] else None
+        team = self.team(v["team"], parent, Team.Kind.TEAM) if v["team"] else parent
+        user, result = user_import(
+            by=self.importer,
+            username=v["username"],
+            display_name=v["display_name"],
+            role=v["role"],
+            team=team,
+            email=v["email"],
+        )
+        self.users[user.username] = user
+        return result
+
+
+class ProductsWriter(Writer):
+    def write(self, row: Row) -> str:
+        v = row.values
+        _product, result = product_save(
+            name=v["name"], series=v["series"], list_price=v["list_price"], currency=v["currency"], now=self.now
+        )
+        return result
+
+
+class CustomersWriter(Writer):
+    def prepare(self) -> None:
+        super().prepare()
+        self.first_stage = (catalog_snapshot().stage_order or ("lead",))[0]
+
+    def write(self, row: Row) -> str:
+        v = row.values
+        owner = self.user(v["owner"], "owner") if v["owner"] else None
+        data = CustomerInput(
+            name=v["name"],
+            kind=v["kind"] or "lead",
+            region=v["region"],
+            city=v["city"],
+            industry=v["industry"],
+            stage=self.first_stage,
+            owner_id=owner.pk if owner else None,
+        )
+        existing = self.refs.get((Kind.CUSTOMERS, v["external_id"]))
+        if existing is not None:
+            changed = customer_import_update(user=self.importer, customer_id=existing, data=data, now=self.now)
+            return "updated" if changed else "unchanged"
+        customer = customer_import(user=self.importer, data=data, now=self.now)
+        self.remember(Kind.CUSTOMERS, v["external_id"], customer.pk)
+        return "created"
+
+
+class DealsWriter(Writer):
+    touched: set[int]
+    first_stage: str
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.touched = set()
+        self.first_stage = (catalog_snapshot().stage_order or ("lead",))[0]
+
+    def write(self, row: Row) -> str:
+        v = row.values
+        customer_id = self.ref(Kind.CUSTOMERS, v["customer_external_id"], "customer_external_id")
+        owner = self.user(v["owner"], "owner")
+        data = DealRecord(
+            title=v["title"] or v["product"] or v["external_id"],
+            owner_id=owner.pk,
+            engaged_on=v["engaged_on"],
+            stage=v["stage"] or self.first_stage,
+            outcome=v["outcome"],
+            closed_on=v["closed_on"],
+            product=v["product"],
+            amount=v["amount"] if v["amount"] is not None else Decimal("0.00"),
+            currency=v["currency"] or "CNY",
+            expected_close=v["expected_close"],
+            lost_reason=v["lost_reason"],
+        )
+        self.touched.add(customer_id)
+        existing = self.refs.get((Kind.DEALS, v["external_id"]))
+        if existing is not None:
+            changed = deal_import_update(user=self.importer, deal_id=existing, data=data, now=self.now, follow=False)
+            return "updated" if changed else "unchanged"
+        deal = deal_import(user=self.importer, customer_id=customer_id, data=data, now=self.now, follow=False)
+        self.remember(Kind.DEALS, v["external_id"], deal.pk)
+        return "created"
+
+    def finish(self) -> None:
+        customers_follow_deals(customer_ids=self.touched, now=self.now)
+
+
+class ActionsWriter(Writer):
+    def write(self, row: Row) -> str:
+        v = row.values
+        if (Kind.ACTIONS, v["external_id"]) in self.refs:
+            return "unchanged"  # a logged action changes only through an edit, which is kept
+        customer_id = self.ref(Kind.CUSTOMERS, v["customer_external_id"], "customer_external_id")
+        deal_id = self.ref(Kind.DEALS, v["deal_external_id"], "deal_external_id") if v["deal_external_id"] else None
+        rep = self.user(v["rep"], "rep")
+        draft_fields = {k: v[k] for k in ActionDraft.__dataclass_fields__ if k != "occurred_at"}
+        draft = ActionDraft(occurred_at=_aware(v["occurred_at"]), **draft_fields)
+        action = action_import(
+            user=self.importer,
+            rep=rep,
+            customer_id=customer_id,
+            deal_id=deal_id,
+            draft=draft,
+            logged_at=_aware(v["logged_at"]) if v["logged_at"] else None,
+            now=self.now,
+        )
+        self.remember(Kind.ACTIONS, v["external_id"], action.pk)
+        return "created"
+
+
+def _aware(value: datetime) -> datetime:
+    """A time from a file without an offset is Asia/Shanghai wall-clock time."""
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+WRITERS: dict[str, Callable[..., Writer]] = {
+    Kind.TEAMS: TeamsWriter,
+    Kind.PRODUCTS: ProductsWriter,
+    Kind.CUSTOMERS: CustomersWriter,
+    Kind.DEALS: DealsWriter,
+    Kind.ACTIONS: ActionsWriter,
+}
+
+
+def maven_folder_import(
+    *, user: User, folder: Path, now: datetime, skip_bad_rows: bool = False, dry_run: bool = False
+) -> list[ImportJob]:
+    """The four files of a maven-crm folder, imported in order (people and teams, products,
+        accounts, opportunities), each a job of its own; a dry run writes nothing of any of them.
+
+        The accounts name no owner: each goes to the agent with most opportunities on it (one with none
+    to the importing admin); agents whose
+        opportunities name no account get one placeholder customer each (presets.maven_customers)."""
+    _refuse_unless_importer(user)
+    paths = {kind: folder / name for kind, name in MAVEN_FILES}
+    if missing := [p.name for p in paths.values() if not p.is_file()]:
+        message = _("Files missing from the folder: %(files)s.") % {"files": ", ".join(missing)}
+        raise InvalidInput([FieldError("folder", "missing_files", message)])
+    pipeline = read_table(paths[Kind.DEALS].read_bytes(), paths[Kind.DEALS].name)
+    products = read_table(paths[Kind.PRODUCTS].read_bytes(), paths[Kind.PRODUCTS].name)
+    options: dict[str, dict[str, Any]] = {
+        Kind.CUSTOMERS: {
+            "account_owners": maven_account_owners(pipeline),
+            # Accounts without opportunities: the importing admin holds them (an assistant cannot).
+            "default_owner": user.username if can_log_actions(user) else "",
+            "placeholder_owners": maven_placeholder_owners(pipeline),
+        },
+        Kind.DEALS: {"product_prices": maven_prices(products)},
+    }
+    jobs: list[ImportJob] = []
+    try:
+        with transaction.atomic():
+            for kind, path in paths.items():
+                job = import_job_create(
+                    user=user,
+                    kind=kind,
+                    filename=path.name,
+                    content=path.read_bytes(),
+                    now=now,
+                    preset="maven-crm",
+                    options=options.get(kind, {}),
+                    skip_bad_rows=skip_bad_rows,
+                    run_in_background=False,
+                )
+                jobs.append(import_run(job_id=job.pk, now=now))
+                if jobs[-1].status != ImportJob.Status.DONE:
+                    break
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return jobs
