@@ -342,6 +342,14 @@ SALESTRACE_BASE_URL = env_str("SALESTRACE_BASE_URL", "http://127.0.0.1:8000").rs
 SALESTRACE_REMINDER_TIME = env_time("SALESTRACE_REMINDER_TIME", "18:00")
 SALESTRACE_MORNING_TIME = env_time("SALESTRACE_MORNING_TIME", "08:30")
 SALESTRACE_TASK_REMIND_HOURS = env_int("SALESTRACE_TASK_REMIND_HOURS", 2, minimum=0)
+# The weekly action-health digest (and coaching tasks): this weekday (1 = Monday … 7 = Sunday) at this
+# local time, for the week before; when that day is not a working day, the next working day of the week.
+SALESTRACE_HEALTH_DIGEST_WEEKDAY = env_int("SALESTRACE_HEALTH_DIGEST_WEEKDAY", 1, minimum=1)
+if SALESTRACE_HEALTH_DIGEST_WEEKDAY > 7:
+    raise ImproperlyConfigured(
+        f"SALESTRACE_HEALTH_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), got {SALESTRACE_HEALTH_DIGEST_WEEKDAY}"
+    )
+SALESTRACE_HEALTH_DIGEST_TIME = env_time("SALESTRACE_HEALTH_DIGEST_TIME", "08:00")
 # Fernet keys for secrets stored in the database, comma-separated: the first encrypts, all decrypt
 # (rotation: `manage.py notify_reencrypt`, see salestrace/notify/crypto.py). A key derived from
 # SECRET_KEY (the only one before this setting existed) always decrypts too.

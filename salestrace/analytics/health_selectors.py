@@ -340,14 +340,16 @@ def health_board(
     group: str = "rep",
     rep_id: int | None = None,
     weeks: bool = True,
+    scope: Whose | None = None,
 ) -> HealthBoard:
     """Completeness, timeliness, effectiveness, contact quality and the score per rep (or team) in
     `user`'s scope, or of one rep in it (`rep_id`); people with open work who logged nothing get a row
-    too. A fixed handful of queries: the rules, one grouped count, open work, the weeks."""
+    too. A fixed handful of queries: the rules, one grouped count, open work, the weeks.
+    `scope`: whose health instead of `user`'s reach (the weekly digest reads a team as nobody in it)."""
     rules = health_rules()
     key, name, fallback, _owner = GROUPS[group]
     aggregates = health_aggregates(rules)
-    scope = whose(user, team_id=team_id)
+    scope = scope if scope is not None else whose(user, team_id=team_id)
     if rep_id is not None and rep_id != scope.self_id:
         visible = User.objects.filter(scope.q(""), pk=rep_id).exists()
         scope = Whose(self_id=rep_id) if visible else Whose()
@@ -415,12 +417,14 @@ def _week_start(value: date | datetime) -> date:
     return timezone.localdate(value) if isinstance(value, datetime) else value
 
 
-def health_trend(*, user: User, today: date, weeks: int = 8, team_id: int | None = None) -> dict[int, list[WeekHealth]]:
+def health_trend(
+    *, user: User, today: date, weeks: int = 8, team_id: int | None = None, scope: Whose | None = None
+) -> dict[int, list[WeekHealth]]:
     """Each rep's health in each of the last `weeks` weeks (Monday-based, this week included), for the
     8-week trend beside a score and the weekly digest; weeks without actions are left out. The rules,
-    one query grouped by rep and week, open work."""
+    one query grouped by rep and week, open work. `scope` as in `health_board`."""
     rules = health_rules()
-    scope = whose(user, team_id=team_id)
+    scope = scope if scope is not None else whose(user, team_id=team_id)
     monday = today - timedelta(days=today.weekday())
     period = Period(monday - timedelta(weeks=weeks - 1), today)
     rows = (
@@ -570,14 +574,17 @@ class ContactQualityBoard:
     labels: dict[str, str]
 
 
-def contact_quality_board(*, user: User, period: Period, team_id: int | None = None) -> ContactQualityBoard:
+def contact_quality_board(
+    *, user: User, period: Period, team_id: int | None = None, scope: Whose | None = None
+) -> ContactQualityBoard:
     """Per rep: high-value responses (主动提问, 确认细节) among those recorded, each response's count,
-    and whether the ratio is under the template's line; the scope week by week. Two grouped queries."""
+    and whether the ratio is under the template's line; the scope week by week. Two grouped queries.
+    `scope` as in `health_board`."""
     rules = health_rules()
     labels = option_catalog().labels.get("response_strength", {})
     codes = sorted(set(labels) | rules.high_value_responses)
     # Any: the aggregates are built at run time, which the stubs' typed values() cannot follow
-    qs: Any = actions_in(whose(user, team_id=team_id), period)
+    qs: Any = actions_in(scope if scope is not None else whose(user, team_id=team_id), period)
     per_code = {f"r_{i}": Count("pk", filter=Q(response_strength=code)) for i, code in enumerate(codes)}
     base = {
         "actions": Count("pk"),
@@ -705,3 +712,79 @@ def completeness_audit(
     rows = [AuditRow(pk, names.get(pk, str(pk)), Share(*counted.get(pk, (0, 0)))) for pk in drawn]
     total = Share(sum(r.completeness.numerator for r in rows), sum(r.completeness.denominator for r in rows))
     return CompletenessAudit(seed, period, len(pool), rows, total, rules.lines.completeness)
+
+
+# --- low-value contacts, and the weekly meeting's anonymized bottom three ---------------------------
+
+MAX_LOW_VALUE_LISTED = 50
+
+
+@dataclass(frozen=True)
+class LowValueContact:
+    action_id: int
+    customer_id: int
+    customer: str
+    occurred_at: datetime
+    response_strength: str
+    content_type: str
+    channel: str
+
+
+def low_value_contacts(
+    *, user: User, period: Period, rep_id: int, limit: int = MAX_LOW_VALUE_LISTED, scope: Whose | None = None
+) -> list[LowValueContact]:
+    """A rep's actions whose recorded customer response is not a high-value one (要求延期, 明确拒绝 …),
+    latest first (at most `limit`); empty when `user` may not read that rep's health. Two queries."""
+    rules = health_rules()
+    rows = (
+        actions_in(scope if scope is not None else whose(user), period)
+        .filter(filled("response_strength"), rep_id=rep_id)
+        .exclude(response_strength__in=sorted(rules.high_value_responses))
+        .order_by("-occurred_at", "-pk")
+        .values_list(
+            "pk", "customer_id", "customer__name", "occurred_at", "response_strength", "content_type", "channel"
+        )[:limit]
+    )
+    return [LowValueContact(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    """One of the weekly meeting's lowest scores, with no name: 代号 A/B/C, completeness and timeliness."""
+
+    code: str
+    completeness: Share
+    timeliness: Share
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    period: Period
+    lines: Lines
+    rows: list[MeetingRow]
+    reps_scored: int
+
+
+MEETING_CODES = ("A", "B", "C")
+
+
+def meeting_view(*, user: User, period: Period, team_id: int | None = None) -> MeetingView:
+    """The weekly meeting (八.③): the reps in scope with the three lowest health scores, anonymized as
+    代号 A/B/C (lowest first) and shown by completeness and timeliness only; reps without a score are
+    left out. The board's queries plus one for the roles. Row order does not follow ids or names: ties
+    go by completeness, then timeliness, so the codes say nothing about who is who."""
+    board = health_board(user=user, period=period, team_id=team_id, weeks=False)
+    reps = set(User.objects.filter(pk__in=[r.key for r in board.rows], role=Role.REP).values_list("pk", flat=True))
+    scored = [r for r in board.rows if r.key in reps and r.health.score.score is not None]
+    scored.sort(
+        key=lambda r: (
+            r.health.score.score,
+            r.health.completeness.value if r.health.completeness.value is not None else -1,
+            r.health.timeliness.value if r.health.timeliness.value is not None else -1,
+        )
+    )
+    rows = [
+        MeetingRow(code, r.health.completeness, r.health.timeliness)
+        for code, r in zip(MEETING_CODES, scored, strict=False)
+    ]
+    return MeetingView(period, board.rules.lines, rows, len(scored))

@@ -1,4 +1,5 @@
-"""Analytics background work: the heavy analyses the deal pages read from their cache."""
+"""Analytics background work: the heavy analyses the deal pages read from their cache, and the weekly
+action-health digest with its coaching tasks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, cast
 
 from huey.contrib.djhuey import db_task
 
+from salestrace.analytics.jobs import health_digest
 from salestrace.analytics.services import analysis_compute, analysis_purge, analysis_warm
 from salestrace.core import clock
 from salestrace.core.schedule import local_crontab, periodic, register_job
@@ -36,3 +38,13 @@ register_job("analysis_warm", lambda now: analysis_warm(now=now))
 def analysis_warm_tick() -> int:
     """Before the working day: the company's funnel and cycle time, so a director's first look is instant."""
     return analysis_warm(now=clock.now())
+
+
+register_job("health_digest", lambda now: health_digest(now=now))
+
+
+# Every ten minutes: nothing happens until the week's digest day and time have come (one query once
+# the week is done), so a moved setting or a consumer that was down at 08:00 still gets it out.
+@periodic(local_crontab(minute="*/10"))
+def health_digest_tick() -> int:
+    return health_digest(now=clock.now())

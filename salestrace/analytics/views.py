@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +17,23 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from salestrace.analytics.health import Share, score_explanation
+from salestrace.analytics.health_selectors import (
+    HealthBoard,
+    LateEntry,
+    WeekHealth,
+    Whose,
+    completeness_audit,
+    contact_quality_board,
+    health_board,
+    health_trend,
+    heat_cell_actions,
+    heatmap_board,
+    late_entries,
+    low_value_contacts,
+    may_see_health,
+    meeting_view,
+)
 from salestrace.analytics.metrics import FunnelResult
 from salestrace.analytics.selectors import (
     GROUP_KINDS,
@@ -38,11 +55,12 @@ from salestrace.analytics.selectors import (
     vitality_dashboard,
 )
 from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
+from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.errors import InvalidInput
 from salestrace.customers.compute import COLOURS
 from salestrace.customers.models import Deal
-from salestrace.org.models import User
+from salestrace.org.models import Role, User
 from salestrace.org.selectors import can_see_dashboards
 
 
@@ -411,3 +429,417 @@ def finding_page(request: HttpRequest, index: int) -> HttpResponse:
         "stage_label": labels.get(shown.finding.stage, shown.finding.stage),
     }
     return render(request, "analytics/finding.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Action health (动作健康度): the rep table and trend, the heatmap, contact quality, the audit, and
+# the weekly meeting's screen. Reps see their own; supervisors their subtree; directors everyone.
+
+HEALTH_TABS = ("health", "heatmap", "quality", "audit")
+MANAGER_TABS = frozenset({"heatmap", "audit"})
+HEALTH_DAYS = 28
+TREND_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class HealthParams:
+    """The health pages' query string, parsed leniently (a bad value falls back to its default)."""
+
+    tab: str
+    period: Period
+    team_id: int | None
+    rep_id: int | None
+
+    def query(self, **extra: str) -> str:
+        values = {"since": self.period.since.isoformat(), "until": self.period.until.isoformat()}
+        if self.team_id is not None:
+            values["team_id"] = str(self.team_id)
+        if self.rep_id is not None:
+            values["rep_id"] = str(self.rep_id)
+        values = {"tab": self.tab} | values
+        return urlencode({k: v for k, v in (values | extra).items() if v != ""})
+
+
+def health_params(request: HttpRequest, *, default: Period | None = None) -> HealthParams:
+    today = timezone.localdate(clock.now())
+    fallback = default or default_period(today, days=HEALTH_DAYS)
+    since, until = _date(request.GET.get("since")), _date(request.GET.get("until"))
+    try:
+        period = period_of(since, until, today, default_days=HEALTH_DAYS) if since or until else fallback
+    except InvalidInput:
+        period = fallback
+    tab = request.GET.get("tab", "health")
+    return HealthParams(
+        tab=tab if tab in HEALTH_TABS else "health",
+        period=period,
+        team_id=_int(request.GET.get("team_id"), None),
+        rep_id=_int(request.GET.get("rep_id"), None),
+    )
+
+
+def _health_user(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    if not may_see_health(user):
+        raise DjangoPermissionDenied
+    return user
+
+
+def _share_cells(share: Share) -> list[Any]:
+    return [share.value, share.numerator, share.denominator]
+
+
+def _health_export(board: HealthBoard) -> HttpResponse:
+    headers = [
+        gettext("Rep"),
+        gettext("Health score"),
+        gettext("Effective actions"),
+        gettext("Expected actions"),
+        gettext("Actions"),
+        gettext("Completeness"),
+        gettext("Timeliness"),
+        gettext("Effectiveness"),
+        gettext("Moved to a later stage in time"),
+        gettext("High-value contact ratio"),
+        gettext("Below the line"),
+    ]
+    flag_names = health_flag_names()
+    rows = [
+        [
+            r.name,
+            r.health.score.score,
+            r.health.score.effective,
+            r.health.score.expected,
+            r.health.counts.actions,
+            r.health.completeness.value,
+            r.health.timeliness.value,
+            r.health.effectiveness.value,
+            r.health.moved.value,
+            r.health.contact_quality.value,
+            "、".join(str(flag_names.get(f, f)) for f in r.health.flags),
+        ]
+        for r in board.rows
+    ]
+    shares = dict.fromkeys((5, 6, 7, 8, 9), "0%")
+    return xlsx_response("action-health", gettext("Action health"), headers, rows, shares)
+
+
+def _late_export(entries: list[LateEntry]) -> HttpResponse:
+    headers = [gettext("Customer"), gettext("Occurred at"), gettext("Logged at"), gettext("Hours late")]
+    rows = [
+        [
+            e.customer,
+            timezone.localtime(e.occurred_at).replace(tzinfo=None),
+            timezone.localtime(e.logged_at).replace(tzinfo=None),
+            round(e.delay_hours, 1),
+        ]
+        for e in entries
+    ]
+    return xlsx_response(
+        "late-entries", gettext("Late entries"), headers, rows, {1: "yyyy-mm-dd hh:mm", 2: "yyyy-mm-dd hh:mm", 3: "0.0"}
+    )
+
+
+def health_flag_names() -> dict[str, str]:
+    return {
+        "incomplete": gettext("incomplete"),
+        "late": gettext("late"),
+        "ineffective": gettext("ineffective"),
+        "low_contact_quality": gettext("low contact quality"),
+    }
+
+
+def _trend_chart(points: list[WeekHealth]) -> dict[str, Any]:
+    """The 8-week trend as ECharts series: the score, completeness and timeliness (percent) per week."""
+    weeks = [w.week_start.strftime("%m-%d") for w in points]
+
+    def pct(share: Share) -> int | None:
+        return None if share.value is None else round(100 * share.value)
+
+    return {
+        "weeks": weeks,
+        "series": [
+            {"name": gettext("Health score"), "data": [w.health.score.score for w in points]},
+            {"name": gettext("Completeness"), "data": [pct(w.health.completeness) for w in points]},
+            {"name": gettext("Timeliness"), "data": [pct(w.health.timeliness) for w in points]},
+        ],
+    }
+
+
+@login_required
+@require_GET
+def health_page(request: HttpRequest) -> HttpResponse:
+    """动作健康度: per rep (a rep: their own), the trend, the heatmap, contact quality and the audit."""
+    user = _health_user(request)
+    manager = can_see_dashboards(user)
+    params = health_params(request)
+    if params.tab in MANAGER_TABS and not manager:
+        raise DjangoPermissionDenied
+    export = request.GET.get("table", "") if request.GET.get("format") == "xlsx" else ""
+    context: dict[str, Any] = {
+        "params": params,
+        "manager": manager,
+        "teams": teams_to_filter(user),
+        "tab": params.tab,
+    }
+    if params.tab == "health":
+        context |= _health_tab(user, params, manager, export)
+    elif params.tab == "heatmap":
+        context |= _heatmap_tab(user, params, export)
+    elif params.tab == "quality":
+        context |= _quality_tab(user, params, export)
+    else:
+        context |= _audit_tab(request, user, params, export)
+    if isinstance(context.get("response"), HttpResponse):
+        return context["response"]
+    return render(request, "analytics/health.html", context)
+
+
+def _health_tab(user: User, params: HealthParams, manager: bool, export: str) -> dict[str, Any]:
+    rep_id = user.pk if not manager else params.rep_id
+    board = health_board(user=user, period=params.period, team_id=params.team_id, rep_id=rep_id, weeks=False)
+    one = rep_id is not None and board.scope.self_id == rep_id
+    late = late_entries(user=user, period=params.period, rep_id=rep_id, board=board) if one and rep_id else []
+    if export == "health":
+        return {"response": _health_export(board)}
+    if export == "late":
+        return {"response": _late_export(late)}
+    today = timezone.localdate(clock.now())
+    if one and rep_id is not None:  # the rep's own weeks
+        scope = Whose(self_id=rep_id)
+        points = health_trend(user=user, today=today, weeks=TREND_WEEKS, scope=scope).get(rep_id, [])
+    else:  # the scope's weeks as a whole: a director's thousand reps are one line, not a thousand
+        monday = today - timedelta(days=today.weekday())
+        weeks = Period(monday - timedelta(weeks=TREND_WEEKS - 1), today)
+        points = health_board(user=user, period=weeks, team_id=params.team_id, group="team").weekly
+    stage_labels = option_catalog().labels.get("stage", {})
+    rows = [
+        {
+            "row": r,
+            "explanation": score_explanation(r.health.score),
+            "expected_from": [(stage_labels.get(s, s), n, rate, e) for s, n, rate, e in r.expected_from],
+        }
+        for r in board.rows
+    ]
+    return {
+        "board": board,
+        "rows": rows,
+        "lines": board.rules.lines,
+        "one_rep": one,
+        "late": late,
+        "trend": _trend_chart(points),
+        "flag_names": health_flag_names(),
+    }
+
+
+def _heatmap_tab(user: User, params: HealthParams, export: str) -> dict[str, Any]:
+    board = heatmap_board(user=user, period=params.period, team_id=params.team_id)
+    heat = board.heatmap
+    labels = board.labels
+    if export == "heatmap":
+        headers = [
+            gettext("Stage"),
+            gettext("Obstacle"),
+            gettext("Actions"),
+            gettext("Customers"),
+            gettext("Share of the stage's customers"),
+            gettext("Next steps that do not fit"),
+            gettext("Expected if independent"),
+            gettext("Adjusted residual"),
+            gettext("Marked"),
+        ]
+        rows = [
+            [
+                labels.get(c.stage, c.stage),
+                labels.get(c.obstacle, c.obstacle),
+                c.actions,
+                c.customers,
+                c.share_of_stage,
+                c.mismatched,
+                c.expected,
+                c.residual,
+                gettext("yes") if c.marked else gettext("no"),
+            ]
+            for c in heat.cells
+            if c.actions
+        ]
+        return {
+            "response": xlsx_response(
+                "heatmap", gettext("Blocking heatmap"), headers, rows, {4: "0%", 6: "0.0", 7: "0.00"}
+            )
+        }
+    cells = [c for c in heat.cells if c.actions]
+    chart = {
+        "stages": [labels.get(s, s) for s in heat.stages],
+        "stage_codes": list(heat.stages),
+        "obstacles": [labels.get(o, o) for o in heat.obstacles],
+        "obstacle_codes": list(heat.obstacles),
+        "peak": max([c.actions for c in cells] + [1]),
+        "cells": [
+            {
+                "x": heat.stages.index(c.stage),
+                "y": heat.obstacles.index(c.obstacle),
+                "actions": c.actions,
+                "customers": c.customers,
+                "share": None if c.share_of_stage is None else round(100 * c.share_of_stage),
+                "mismatched": c.mismatched,
+                "expected": None if c.expected is None else round(c.expected, 1),
+                "residual": None if c.residual is None else round(c.residual, 2),
+                "marked": c.marked,
+            }
+            for c in cells
+        ],
+        "labels": {
+            "actions": gettext("Actions"),
+            "customers": gettext("Customers"),
+            "share": gettext("Share of the stage's customers"),
+            "mismatched": gettext("Next steps that do not fit"),
+            "expected": gettext("Expected if independent"),
+            "residual": gettext("Adjusted residual"),
+            "marked": gettext("Over-represented beyond chance"),
+        },
+    }
+    message = (
+        ""
+        if heat.enough
+        else gettext("Not enough data: %(n)s actions with an obstacle, at least %(min)s needed.")
+        % {"n": heat.n, "min": heat.min_sample}
+    )
+    return {"heat": board, "cells": cells, "chart": chart, "not_enough": message}
+
+
+@login_required
+@require_GET
+def health_cell(request: HttpRequest) -> HttpResponse:
+    """The customers and actions behind one heatmap bubble (a fragment for htmx, else a page)."""
+    user = _health_user(request)
+    if not can_see_dashboards(user):
+        raise DjangoPermissionDenied
+    params = health_params(request)
+    labels = option_catalog().labels
+    stage, obstacle = request.GET.get("stage", ""), request.GET.get("obstacle", "")
+    if stage not in labels.get("stage", {}) or obstacle not in labels.get("obstacle", {}):
+        raise Http404
+    actions = heat_cell_actions(user=user, period=params.period, stage=stage, obstacle=obstacle, team_id=params.team_id)
+    if request.GET.get("format") == "xlsx":
+        headers = [
+            gettext("Customer"),
+            gettext("Rep"),
+            gettext("Occurred at"),
+            gettext("Next step"),
+            gettext("Does not fit"),
+        ]
+        rows = [
+            [
+                a.customer,
+                a.rep,
+                timezone.localtime(a.occurred_at).replace(tzinfo=None),
+                a.next_step_plan,
+                gettext("yes") if a.lint else gettext("no"),
+            ]
+            for a in actions
+        ]
+        return xlsx_response("heatmap-cell", gettext("Actions"), headers, rows, {2: "yyyy-mm-dd hh:mm"})
+    customers: dict[int, str] = {}
+    for a in actions:
+        customers.setdefault(a.customer_id, a.customer)
+    context = {
+        "params": params,
+        "stage": stage,
+        "obstacle": obstacle,
+        "stage_label": labels["stage"][stage],
+        "obstacle_label": labels["obstacle"][obstacle],
+        "actions": actions,
+        "customers": sorted(customers.items(), key=lambda kv: kv[1]),
+        "cell_query": params.query(stage=stage, obstacle=obstacle, tab=""),
+    }
+    template = "analytics/_heat_cell.html" if request.headers.get("HX-Request") else "analytics/heat_cell.html"
+    return render(request, template, context)
+
+
+def _quality_tab(user: User, params: HealthParams, export: str) -> dict[str, Any]:
+    board = contact_quality_board(user=user, period=params.period, team_id=params.team_id)
+    labels = board.labels
+    if export == "quality":
+        headers = [
+            gettext("Rep"),
+            gettext("Actions"),
+            gettext("Responses recorded"),
+            gettext("High-value responses"),
+            gettext("High-value contact ratio"),
+            gettext("Feedback rate"),
+            gettext("Below the line"),
+        ]
+        rows = [
+            [
+                r.name,
+                r.actions,
+                r.responses,
+                r.high_value,
+                r.ratio,
+                r.feedback_rate,
+                gettext("yes") if r.below_line else gettext("no"),
+            ]
+            for r in board.rows
+        ]
+        return {
+            "response": xlsx_response("contact-quality", gettext("Contact quality"), headers, rows, {4: "0%", 5: "0%"})
+        }
+    rep_id = user.pk if user.role == Role.REP else params.rep_id
+    low = low_value_contacts(user=user, period=params.period, rep_id=rep_id) if rep_id else []
+    pct = lambda v: None if v is None else round(100 * v)  # noqa: E731
+    chart = {
+        "line": round(100 * board.line),
+        "reps": [r.name for r in board.rows],
+        "ratios": [pct(r.ratio) for r in board.rows],
+        "weeks": [w.week_start.strftime("%m-%d") for w in board.weekly],
+        "feedback": [pct(w.responses / w.actions if w.actions else None) for w in board.weekly],
+        "high_value": [pct(w.high_value / w.responses if w.responses else None) for w in board.weekly],
+        "names": {
+            "ratio": gettext("High-value contact ratio"),
+            "feedback": gettext("Feedback rate (主动获取客户反馈)"),
+            "line": gettext("Line"),
+        },
+    }
+    rep_name = next((r.name for r in board.rows if r.rep_id == rep_id), "")
+    return {
+        "quality": board,
+        "quality_chart": chart,
+        "high_value_labels": [labels.get(c, c) for c in sorted(board.high_value_responses)],
+        "labels": option_catalog().labels,
+        "low_value": low,
+        "low_rep_id": rep_id,
+        "low_rep_name": rep_name,
+    }
+
+
+def _audit_tab(request: HttpRequest, user: User, params: HealthParams, export: str) -> dict[str, Any]:
+    today = timezone.localdate(clock.now())
+    seed = _int(request.GET.get("seed"), None, 0, 2**31 - 1)
+    seed = seed if seed is not None else int(today.strftime("%Y%m%d"))
+    audit = completeness_audit(user=user, seed=seed, today=today, team_id=params.team_id)
+    if export == "audit":
+        headers = [gettext("Rep"), gettext("Complete actions"), gettext("Actions"), gettext("Completeness")]
+        rows = [
+            [r.name, r.completeness.numerator, r.completeness.denominator, r.completeness.value] for r in audit.rows
+        ]
+        return {"response": xlsx_response(f"audit-{seed}", gettext("Completeness audit"), headers, rows, {3: "0%"})}
+    return {"audit": audit, "seed": seed, "next_seed": (seed * 1103515245 + 12345) % 2**31}
+
+
+@login_required
+@require_GET
+def meeting_page(request: HttpRequest) -> HttpResponse:
+    """The weekly meeting (八.③): the three lowest health scores as 代号 A/B/C, completeness and
+    timeliness only, in large type for a screen. Supervisors and directors."""
+    user = _health_user(request)
+    if not can_see_dashboards(user):
+        raise DjangoPermissionDenied
+    today = timezone.localdate(clock.now())
+    monday = today - timedelta(days=today.weekday())
+    params = health_params(request, default=Period(monday - timedelta(days=7), monday - timedelta(days=1)))
+    view = meeting_view(user=user, period=params.period, team_id=params.team_id)
+    return render(
+        request,
+        "analytics/meeting.html",
+        {"view": view, "params": params, "teams": teams_to_filter(user)},
+    )

@@ -36,6 +36,12 @@ def get_item(mapping: dict[str, object] | None, key: str) -> object:
 
 
 @register.filter
+def percent(value: float | None) -> str:
+    """A share as a whole percentage ("–" when there is nothing to judge)."""
+    return "–" if value is None else f"{round(100 * value)}%"
+
+
+@register.filter
 def sees_dashboards(user: object) -> bool:
     """Whether the navigation offers the team dashboards (the views check again)."""
     from salestrace.org.selectors import can_see_dashboards

@@ -92,3 +92,41 @@ def test_a_refused_mailbox_is_a_permanent_failure(personas: Any, smtp: Any, now:
     assert delivery.status == Delivery.Status.FAILED
     assert "recipient refused" in delivery.last_error
     assert smtp.messages == []
+
+
+def test_a_message_with_a_chart_shows_it_inline_by_content_id(personas: Any, smtp: Any, now: Any) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    # given a stored chart and a message that names it
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    name = default_storage.save("health-digest/test/chart.png", ContentFile(png))
+    personas.alice.email = "alice@example.com"
+    personas.alice.save()
+    message = Message(title="本周动作健康度", lines=(Line("得分 71"),), image=name)
+    recipient = Recipient(personas.alice.pk, personas.alice.team_id, ("email",), email=personas.alice.email)
+    notify(notes=[Note(recipient, message, "mail-chart")], configs=team_configs(), source="test", now=now)
+    # when
+    deliver_due(now=now)
+    # then one multipart/related mail: the HTML points at the picture's Content-ID, the picture is inline
+    ((_to, mail),) = smtp.messages
+    assert mail.get_content_type() == "multipart/related"
+    parts = {p.get_content_type(): p for p in mail.walk() if not p.is_multipart()}
+    assert 'src="cid:chart"' in parts["text/html"].get_payload(decode=True).decode()
+    image = parts["image/png"]
+    assert image["Content-ID"] == "<chart>"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_payload(decode=True) == png
+    assert "得分 71" in parts["text/plain"].get_payload(decode=True).decode()
+
+
+def test_a_missing_chart_does_not_stop_the_mail(personas: Any, smtp: Any, now: Any) -> None:
+    personas.alice.email = "alice@example.com"
+    personas.alice.save()
+    message = Message(title="本周动作健康度", image="health-digest/gone.png")
+    recipient = Recipient(personas.alice.pk, personas.alice.team_id, ("email",), email=personas.alice.email)
+    notify(notes=[Note(recipient, message, "mail-gone")], configs=team_configs(), source="test", now=now)
+    deliver_due(now=now)
+    ((_to, mail),) = smtp.messages
+    assert mail.get_content_type() == "multipart/alternative"
+    assert Delivery.objects.get().status == Delivery.Status.SENT

@@ -44,6 +44,7 @@ class Message:
     mention: str = ""  # who a group message is for (display name)
     mention_id: str = ""  # their id on the vendor side (WeCom userid), when known
     mentions: tuple[Mention, ...] = ()  # a group digest's members, @-mentioned where the vendor can
+    image: str = ""  # a PNG in the default storage (a chart): e-mail shows it inline, the others link
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -55,6 +56,8 @@ class Message:
         }
         if self.mentions:
             data["mentions"] = [[m.name, m.wecom_userid, m.mobile] for m in self.mentions]
+        if self.image:
+            data["image"] = self.image
         return data
 
     @classmethod
@@ -66,6 +69,7 @@ class Message:
             mention=str(data.get("mention", "")),
             mention_id=str(data.get("mention_id", "")),
             mentions=tuple(Mention(str(n), str(w), str(m)) for n, w, m in data.get("mentions", [])),
+            image=str(data.get("image", "")),
         )
 
     def merged(self, others: Sequence[Message]) -> Message:
