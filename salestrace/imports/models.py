@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
@@ -14,7 +15,7 @@ class Kind(models.TextChoices):
     PRODUCTS = "products", _("Products")
     CUSTOMERS = "customers", _("Customers")
     DEALS = "deals", _("Deals")
-    ACTIONS = "actions", _("Actions")
+    ACTIONS = "actions", pgettext_lazy("what a file holds", "Actions")
 
 
 def _import_path(instance: ImportJob, filename: str) -> str:
