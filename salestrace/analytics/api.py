@@ -161,7 +161,9 @@ class PipelineMonthOut(Schema):
     value: Decimal
 
 
-class FunnelBoardOut(Schema):
+class KeptBoardOut(Schema):
+    """What a funnel or cycle-time answer says of itself: its period, and whether and when it was computed."""
+
     since: date
     until: date
     status: Literal["done", "pending", "failed"] = Field(
@@ -174,6 +176,9 @@ class FunnelBoardOut(Schema):
         "minutes. Null while pending."
     )
     min_sample: int
+
+
+class FunnelBoardOut(KeptBoardOut):
     scope: FunnelOut | None = Field(
         description="Every deal in your scope (a rep: the whole team's); null while pending."
     )
@@ -259,19 +264,7 @@ class CycleOut(Schema):
     curve: list[CurvePointOut]
 
 
-class CycleBoardOut(Schema):
-    since: date
-    until: date
-    status: Literal["done", "pending", "failed"] = Field(
-        description="done: the figures are here. pending: a scope this large is being computed by the worker "
-        "(ask again in a few seconds). failed: the last computation failed (asking again retries it)."
-    )
-    computed_at: datetime | None = Field(
-        description="When the figures were computed: now for a team's scope; a company's is kept, computed "
-        "every night (the default period) or on first request by the worker, and again once older than a few "
-        "minutes. Null while pending."
-    )
-    min_sample: int
+class CycleBoardOut(KeptBoardOut):
     groups: list[CycleOut]
 
 

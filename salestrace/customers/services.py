@@ -75,6 +75,29 @@ def _check_owner(*, user: User, owner_id: int, errors: list[FieldError]) -> None
         errors.append(FieldError("owner_id", "invalid", _("This user cannot own customers in your scope.")))
 
 
+def _customer_new(*, user: User, data: CustomerInput, owner_id: int, now: datetime) -> Customer:
+    """Save a checked new customer (its search keys, the status its stage implies) and its first stage."""
+    name = data.name.strip()[:200]
+    name_pinyin, name_initials = pinyin_keys(name)
+    customer = Customer.objects.create(
+        kind=data.kind,
+        name=name,
+        name_pinyin=name_pinyin,
+        name_initials=name_initials,
+        region=data.region.strip(),
+        city=data.city.strip(),
+        industry=data.industry.strip(),
+        owner_id=owner_id,
+        stage=data.stage,
+        status=status_for_stage(data.stage),
+        assigned_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    StageHistory.objects.create(customer=customer, from_stage="", to_stage=data.stage, changed_at=now, changed_by=user)
+    return customer
+
+
 @transaction.atomic
 def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Customer:
     """A new customer owned by `user` unless a supervisor or above names another owner in scope."""
@@ -90,24 +113,7 @@ def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Custom
         errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
     if errors:
         raise RuleViolation(errors)
-    name_pinyin, name_initials = pinyin_keys(data.name.strip())
-    customer = Customer.objects.create(
-        kind=data.kind,
-        name=data.name.strip(),
-        name_pinyin=name_pinyin,
-        name_initials=name_initials,
-        region=data.region.strip(),
-        city=data.city.strip(),
-        industry=data.industry.strip(),
-        owner_id=owner_id,
-        stage=data.stage,
-        status=status_for_stage(data.stage),
-        assigned_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    StageHistory.objects.create(customer=customer, from_stage="", to_stage=data.stage, changed_at=now, changed_by=user)
-    return customer
+    return _customer_new(user=user, data=data, owner_id=owner_id, now=now)
 
 
 def customer_update_check(*, user: User, customer: Customer, changes: dict[str, Any]) -> dict[str, Any]:
@@ -631,24 +637,7 @@ def customer_import(*, user: User, data: CustomerInput, now: datetime) -> Custom
     if errors:
         raise RuleViolation(errors)
     assert data.owner_id is not None  # checked above
-    name_pinyin, name_initials = pinyin_keys(data.name.strip())
-    customer = Customer.objects.create(
-        kind=data.kind,
-        name=data.name.strip()[:200],
-        name_pinyin=name_pinyin,
-        name_initials=name_initials,
-        region=data.region.strip(),
-        city=data.city.strip(),
-        industry=data.industry.strip(),
-        owner_id=data.owner_id,
-        stage=data.stage,
-        status=status_for_stage(data.stage),
-        assigned_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    StageHistory.objects.create(customer=customer, from_stage="", to_stage=data.stage, changed_at=now, changed_by=user)
-    return customer
+    return _customer_new(user=user, data=data, owner_id=data.owner_id, now=now)
 
 
 @transaction.atomic
