@@ -25,6 +25,8 @@ from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from salestrace.catalog.rules import is_blank
+
 # The edges (hours) of the delay distribution; the template's late line is added when missing.
 DELAY_EDGES_HOURS: tuple[float, ...] = (1, 2, 4, 8, 24, 72)
 DEFAULT_KEY_FIELDS: tuple[str, ...] = ("stage", "obstacle", "next_step_plan")
@@ -124,10 +126,6 @@ class StageMove:
 
 # ---------------------------------------------------------------------------------------------
 # Per action
-
-
-def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def missing_fields(action: ActionRecord, key_fields: Sequence[str]) -> list[str]:

@@ -170,7 +170,7 @@ def actions_in(scope: Whose, period: Period) -> QuerySet[ActionLog]:
 
 
 def filled(field: str) -> Q:
-    """The field is filled: a date set, a text with more than blanks (as `health.is_blank`)."""
+    """The field is filled: a date set, a text with more than blanks (as `catalog.rules.is_blank`)."""
     if field in DATE_FIELDS:
         return Q(**{f"{field}__isnull": False})
     return Q(GreaterThan(Length(Trim(field)), 0))
