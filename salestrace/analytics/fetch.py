@@ -93,12 +93,13 @@ def facts_of(population: Population, *, since: date, until: date) -> list[DealFa
 def facts_count(population: Population, *, since: date, until: date) -> int:
     """How many deals `facts_of` would read (customers, for implicit deals: an upper bound); one query."""
     if catalog_snapshot().uses_deals:
-        return Deal.objects.filter(population.deal_filter(), _deal_period(since, until)).count()
+        return Deal.objects.filter(population.deal_filter(), deal_period(since, until)).count()
     end = timezone.make_aware(datetime.combine(until, time.max))
     return Customer.objects.filter(population.customer_filter(), created_at__lte=end).count()
 
 
-def _deal_period(since: date, until: date) -> Q:
+def deal_period(since: date, until: date) -> Q:
+    """Deals of a period: engaged by its end, and open, engaged in it, or closed in it (as `_in_period`)."""
     return Q(engaged_on__lte=until) & (
         Q(outcome=Deal.Outcome.OPEN) | Q(engaged_on__gte=since) | Q(closed_on__range=(since, until))
     )
@@ -113,7 +114,7 @@ def _in_period(engaged: date, outcome: str, closed: date | None, since: date, un
 
 
 def _explicit(scope: Q, since: date, until: date) -> list[DealFacts]:
-    period = _deal_period(since, until)
+    period = deal_period(since, until)
     rows = list(
         Deal.objects.filter(scope, period)
         .order_by("pk")

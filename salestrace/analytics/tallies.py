@@ -26,7 +26,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from salestrace.analytics.fetch import TERMINAL, Population, _deal_period
+from salestrace.analytics.fetch import TERMINAL, Population, deal_period
 from salestrace.analytics.metrics import LOST, OPEN, WON, FunnelTally
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.customers.models import Customer, Deal, StageHistory
@@ -105,7 +105,7 @@ def _deals_cte(population: Population, since: date, until: date, dialect: _Diale
     terminal = sorted(TERMINAL)
     table = StageHistory._meta.db_table
     if catalog_snapshot().uses_deals:
-        deals = Deal.objects.filter(population.deal_filter(), _deal_period(since, until)).values_list(
+        deals = Deal.objects.filter(population.deal_filter(), deal_period(since, until)).values_list(
             "pk", "owner_id", "engaged_on", "outcome", "closed_on", "amount"
         )
         deal_sql, params = _sql(deals.order_by())
