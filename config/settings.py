@@ -6,6 +6,7 @@ With no environment at all it runs the embedded default: SQLite (WAL), huey on S
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -157,6 +158,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and task queue -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+
+
+def _redis_database_of_test_worker(url: str, worker: str) -> str:
+    """Parallel test workers (pytest-xdist's gw0, gw1 …) each take a Redis database of their own,
+    counted from the one in the URL: a worker's cache.clear() (FLUSHDB) or dequeue must never reach
+    another worker's queue."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = int(worker.removeprefix("gw"))
+    if base + index > 15:
+        raise ImproperlyConfigured("Redis has 16 databases: run fewer parallel test workers.")
+    return urlunsplit(parts._replace(path=f"/{base + index}"))
+
+
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    REDIS_URL = _redis_database_of_test_worker(REDIS_URL, os.environ["PYTEST_XDIST_WORKER"])
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     HUEY = {
