@@ -36,6 +36,10 @@ KEY_ACTIONS = (
 )
 METHODS = ("visit", "phone", "wechat", "email")
 RESPONSES = ("", "active_question", "confirm_details", "request_delay", "explicit_refusal")
+# For action health (issue 12): two actions in five name an obstacle (complex_decision_chain most
+# often at 方案对比), one in ten is logged 5 h late, and a few plans wait for a reply.
+OBSTACLES = ("", "", "", "technical_doubt", "budget_shortage", "complex_decision_chain", "competitor_interference")
+PLANS = ("跟进", "跟进", "跟进", "等待客户回复", "安排高层会谈", "提供分期付款方案")
 
 
 def build(scale: float = 1.0) -> dict[str, int]:
@@ -178,12 +182,21 @@ def build(scale: float = 1.0) -> dict[str, int]:
             f"ELSE {pick(KEY_ACTIONS, '(d.id * 3 + a.k * 7)')} END"
         )
         occurred = plus_days("d.engaged_on", f"a.k * {life} * 0.9 / {count}")
+        late = (
+            f"CASE WHEN (d.id * 11 + a.k * 3) % 10 = 0 THEN {plus_days('d.engaged_on', f'a.k * {life} * 0.9 / {count} + 5 / 24.0')} "
+            f"ELSE {plus_days('d.engaged_on', f'a.k * {life} * 0.9 / {count} + 10 / 1440.0')} END"
+        )
+        obstacle = (
+            f"CASE WHEN {stage_index} = 2 AND (d.id + a.k) % 3 = 0 THEN 'complex_decision_chain' "
+            f"ELSE {pick(OBSTACLES, '(d.id * 5 + a.k * 3)')} END"
+        )
         cur.execute(
             f"INSERT INTO {action_t} (customer_id, deal_id, rep_id, occurred_at, logged_at, contact_method, stage, "
             "key_action, obstacle, next_step_plan, next_step_date, next_step_deliverable, emotion, summary, "
             "channel, content_type, response_strength, updated_at, edit_count) "
-            f"SELECT d.customer_id, d.id, d.owner_id, {occurred}, {occurred}, {pick(METHODS, 'd.id + a.k')}, "
-            f"{stage_at(stage_index)}, {planted}, '', '跟进', NULL, '', 'neutral', '', '', '', "
+            f"SELECT d.customer_id, d.id, d.owner_id, {occurred}, {late}, {pick(METHODS, 'd.id + a.k')}, "
+            f"{stage_at(stage_index)}, {planted}, {obstacle}, {pick(PLANS, '(d.id + a.k * 5)')}, NULL, '', "
+            "'neutral', '', '', '', "
             f"{pick(RESPONSES, '(d.id + 2 * a.k)')}, {occurred}, 0 "
             f"FROM {deal_t} d CROSS JOIN ({kk}) a WHERE a.k < {count}"
         )

@@ -298,6 +298,9 @@ SALESTRACE_CLOCK_SKEW_SECONDS = env_int("SALESTRACE_CLOCK_SKEW_SECONDS", 300, mi
 # Deal analyses: a scope of up to this many deals gets its funnel and cycle time computed on every
 # request; a larger one (a company's year) is kept this many minutes after it was computed.
 SALESTRACE_ANALYSIS_INLINE_DEALS = env_int("SALESTRACE_ANALYSIS_INLINE_DEALS", 5000, minimum=0)
+# Action health counted on every request up to this many actions in the period (a team's month);
+# a larger scope is kept and refreshed by the worker like a company's funnel.
+SALESTRACE_HEALTH_INLINE_ACTIONS = env_int("SALESTRACE_HEALTH_INLINE_ACTIONS", 20000, minimum=0)
 SALESTRACE_ANALYSIS_MAX_AGE_MINUTES = env_int("SALESTRACE_ANALYSIS_MAX_AGE_MINUTES", 10, minimum=0)
 # Customers per transaction of the nightly sweeps: short on SQLite, whose one write lock the phones
 # wait for; larger on PostgreSQL, whose row locks let them through, so fewer commits.

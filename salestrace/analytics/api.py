@@ -12,12 +12,10 @@ from pydantic import BaseModel
 from salestrace.actions.models import ActionLog
 from salestrace.analytics.health import HealthRules, RepHealth, Share, score_explanation
 from salestrace.analytics.health_selectors import (
+    DEFAULT_DAYS,
     HealthRow,
     completeness_audit,
-    contact_quality_board,
-    health_board,
     heat_cell_actions,
-    heatmap_board,
     late_entries,
     may_see_health,
 )
@@ -32,7 +30,15 @@ from salestrace.analytics.selectors import (
     period_of,
     vitality_dashboard,
 )
-from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
+from salestrace.analytics.services import (
+    Answer,
+    contact_quality_answer,
+    cycle_answer,
+    funnel_answer,
+    health_answer,
+    heatmap_answer,
+    top_performers_get,
+)
 from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, IsoDate
@@ -162,7 +168,8 @@ class PipelineMonthOut(Schema):
 
 
 class KeptBoardOut(Schema):
-    """What a funnel or cycle-time answer says of itself: its period, and whether and when it was computed."""
+    """What a funnel, cycle-time or health answer says of itself: its period, and whether and when it
+    was computed."""
 
     since: date
     until: date
@@ -175,10 +182,13 @@ class KeptBoardOut(Schema):
         "every night (the default period) or on first request by the worker, and again once older than a few "
         "minutes. Null while pending."
     )
+
+
+class DealBoardOut(KeptBoardOut):
     min_sample: int
 
 
-class FunnelBoardOut(KeptBoardOut):
+class FunnelBoardOut(DealBoardOut):
     scope: FunnelOut | None = Field(
         description="Every deal in your scope (a rep: the whole team's); null while pending."
     )
@@ -264,7 +274,7 @@ class CycleOut(Schema):
     curve: list[CurvePointOut]
 
 
-class CycleBoardOut(KeptBoardOut):
+class CycleBoardOut(DealBoardOut):
     groups: list[CycleOut]
 
 
@@ -433,8 +443,6 @@ def top_performers_recompute(request: HttpRequest, query: Query[TopQuery]) -> An
 # Action health (动作健康度): completeness, timeliness, effectiveness, the score; the blocking
 # heatmap; contact quality. Reps see their own; supervisors their subtree; directors everyone.
 
-HEALTH_DEFAULT_DAYS = 28
-
 
 def require_health(user: User) -> None:
     if not may_see_health(user):
@@ -540,15 +548,13 @@ class CodeLabelOut(Schema):
     label: str
 
 
-class HealthOut(Schema):
-    since: date
-    until: date
+class HealthOut(KeptBoardOut):
     group: str
     late_hours: float
     moved_within_days: int
     key_fields: list[CodeLabelOut]
     rows: list[HealthRowOut]
-    total: HealthFiguresOut
+    total: HealthFiguresOut | None = Field(description="The scope's figures as a whole; null while pending.")
     weekly: list[HealthWeekOut]
     late_entries: list[LateEntryOut] = Field(description="One rep's late entries (a rep's own view, or rep_id).")
 
@@ -607,6 +613,11 @@ def _field_label(field: str) -> str:
     return str(getattr(model_field, "verbose_name", field))
 
 
+def _kept(period: Period, answer: Answer) -> dict[str, Any]:
+    """The KeptBoardOut fields of an answer."""
+    return {"since": period.since, "until": period.until, "status": answer.status, "computed_at": answer.computed_at}
+
+
 @router.get("/analytics/health", response={200: HealthOut, **ERRORS})
 def action_health(request: HttpRequest, query: Query[HealthBoardQuery]) -> Any:
     """动作健康度: completeness, timeliness (with the delay distribution), effectiveness (and the stage
@@ -615,18 +626,30 @@ def action_health(request: HttpRequest, query: Query[HealthBoardQuery]) -> Any:
     user: User = request.user  # type: ignore[assignment]
     require_health(user)
     now = clock.now()
-    period = period_of(query.since, query.until, timezone.localdate(now), default_days=HEALTH_DEFAULT_DAYS)
+    period = period_of(query.since, query.until, timezone.localdate(now), default_days=DEFAULT_DAYS)
     group = "rep" if user.role == Role.REP else query.group
     one_rep = user.pk if user.role == Role.REP else query.rep_id if group == "rep" else None
-    board = health_board(user=user, period=period, team_id=query.team_id, group=group, rep_id=one_rep)
+    board, answer = health_answer(user=user, period=period, team_id=query.team_id, group=group, rep_id=one_rep, now=now)
+    kept = _kept(period, answer)
+    if board is None:
+        return HealthOut(
+            **kept,
+            group=group,
+            late_hours=0,
+            moved_within_days=0,
+            key_fields=[],
+            rows=[],
+            total=None,
+            weekly=[],
+            late_entries=[],
+        )
     rows = board.rows
     visible = one_rep is not None and board.scope.self_id == one_rep
     late = late_entries(user=user, period=period, rep_id=one_rep, board=board) if visible and one_rep else []
     stage_labels = option_catalog().labels.get("stage", {})
     rules = board.rules
     return HealthOut(
-        since=period.since,
-        until=period.until,
+        **kept,
         group=group,
         late_hours=rules.late_hours,
         moved_within_days=rules.moved_within_days,
@@ -670,9 +693,7 @@ class LintRuleOut(Schema):
     message: str
 
 
-class HeatmapOut(Schema):
-    since: date
-    until: date
+class HeatmapOut(KeptBoardOut):
     n: int
     enough: bool
     message: str = Field(description="Why nothing is marked when there is not enough data; else empty.")
@@ -692,8 +713,24 @@ def blocking_heatmap(request: HttpRequest, query: Query[HealthQuery]) -> Any:
     not fit its obstacle. For supervisors and directors."""
     user: User = request.user  # type: ignore[assignment]
     require_heatmap(user)
-    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
-    board = heatmap_board(user=user, period=period, team_id=query.team_id)
+    now = clock.now()
+    period = period_of(query.since, query.until, timezone.localdate(now), default_days=DEFAULT_DAYS)
+    board, answer = heatmap_answer(user=user, period=period, team_id=query.team_id, now=now)
+    kept = _kept(period, answer)
+    if board is None:
+        return HeatmapOut(
+            **kept,
+            n=0,
+            enough=False,
+            message="",
+            min_sample=0,
+            critical=0,
+            stages=[],
+            obstacles=[],
+            cells=[],
+            findings=[],
+            plan_lint=[],
+        )
     heat = board.heatmap
     message = (
         ""
@@ -702,8 +739,7 @@ def blocking_heatmap(request: HttpRequest, query: Query[HealthQuery]) -> Any:
         % {"n": heat.n, "min": heat.min_sample}
     )
     return HeatmapOut(
-        since=period.since,
-        until=period.until,
+        **kept,
         n=heat.n,
         enough=heat.enough,
         message=str(message),
@@ -747,9 +783,7 @@ class QualityWeekOut(Schema):
     feedback_rate: float | None
 
 
-class ContactQualityOut(Schema):
-    since: date
-    until: date
+class ContactQualityOut(KeptBoardOut):
     line: float
     high_value_responses: list[CodeLabelOut]
     rows: list[QualityRowOut]
@@ -762,12 +796,15 @@ def contact_quality(request: HttpRequest, query: Query[HealthQuery]) -> Any:
     against the template's line, each response's count, and the feedback rate week by week."""
     user: User = request.user  # type: ignore[assignment]
     require_health(user)
-    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
-    board = contact_quality_board(user=user, period=period, team_id=query.team_id)
+    now = clock.now()
+    period = period_of(query.since, query.until, timezone.localdate(now), default_days=DEFAULT_DAYS)
+    board, answer = contact_quality_answer(user=user, period=period, team_id=query.team_id, now=now)
+    kept = _kept(period, answer)
+    if board is None:
+        return ContactQualityOut(**kept, line=0, high_value_responses=[], rows=[], weekly=[])
     labels = board.labels
     return ContactQualityOut(
-        since=period.since,
-        until=period.until,
+        **kept,
         line=board.line,
         high_value_responses=[CodeLabelOut(code=c, label=labels.get(c, c)) for c in sorted(board.high_value_responses)],
         rows=[
@@ -829,7 +866,7 @@ def blocking_heatmap_actions(request: HttpRequest, query: Query[HeatCellQuery]) 
     ]
     if errors:
         raise InvalidInput(errors)
-    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=HEALTH_DEFAULT_DAYS)
+    period = period_of(query.since, query.until, timezone.localdate(clock.now()), default_days=DEFAULT_DAYS)
     rows = heat_cell_actions(
         user=user, period=period, stage=query.stage, obstacle=query.obstacle, team_id=query.team_id
     )

@@ -11,19 +11,20 @@ and admins everyone's; narrowed to a team's subtree on request. Assistants none.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import (
     Case,
     Count,
-    DurationField,
     Exists,
-    ExpressionWrapper,
-    F,
+    FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -70,6 +71,25 @@ from salestrace.org.selectors import COMPANY_WIDE, team_subtree_ids
 
 PER_WEEK = "health_expected_actions_per_week"
 MAX_LATE_LISTED = 100
+DEFAULT_DAYS = 28  # the health pages' default period: the last four weeks
+TREND_WEEKS = 8
+
+
+def health_default_period(today: date) -> Period:
+    """The last DEFAULT_DAYS days up to today."""
+    return Period(today - timedelta(days=DEFAULT_DAYS - 1), today)
+
+
+def trend_period(today: date) -> Period:
+    """The last TREND_WEEKS weeks, Monday-based, this week included (the trend beside a score)."""
+    monday = today - timedelta(days=today.weekday())
+    return Period(monday - timedelta(weeks=TREND_WEEKS - 1), today)
+
+
+def meeting_period(today: date) -> Period:
+    """Last week, Monday to Sunday (the weekly meeting's)."""
+    monday = today - timedelta(days=today.weekday())
+    return Period(monday - timedelta(days=7), monday - timedelta(days=1))
 
 
 def _number(thresholds: Mapping[str, Any], code: str, default: float) -> float:
@@ -107,6 +127,24 @@ def health_rules() -> HealthRules:
         min_sample=max(int(_number(t, "analysis_min_sample", 10)), 1),
         uses_deals=snapshot.uses_deals,
     )
+
+
+def tally_rules_key(rules: HealthRules) -> str:
+    """A fingerprint of what the tallies count by (not the lines, weights or expected actions, which
+    are applied to kept counts): a kept tally counted under other rules is not found by it."""
+    counted = {
+        "key_fields": list(rules.key_fields),
+        "late_hours": rules.late_hours,
+        "effective": {stage: sorted(actions) for stage, actions in sorted(rules.effective.items())},
+        "moved_within_days": rules.moved_within_days,
+        "stage_order": list(rules.stage_order),
+        "high_value": sorted(rules.high_value_responses),
+        "lint": [[r.code, r.obstacle, r.kind, list(r.phrases)] for r in rules.lint],
+        "uses_deals": rules.uses_deals,
+        "delay_edges": list(rules.delay_edges()),
+    }
+    canonical = json.dumps(counted, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 # --- whose actions ---------------------------------------------------------------------------------
@@ -183,11 +221,33 @@ def complete_q(rules: HealthRules) -> Q:
     return result
 
 
-DELAY = ExpressionWrapper(F("logged_at") - F("occurred_at"), output_field=DurationField())
+class SecondsBetween(Func):
+    """`end − start` in seconds, by the database's own date arithmetic: SQLite's julianday() (Django's
+    datetime subtraction on SQLite calls a Python function per row: most of a board's time), the
+    epoch of PostgreSQL's interval."""
+
+    output_field = FloatField()
+    arity = 2
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+
+    def __init__(self, start: Any, end: Any) -> None:
+        super().__init__(end, start)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "((julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+# julianday() is a double: a difference of two instants is exact to ~0.1 ms. Delays at a line (logged
+# exactly 2 h later) are on the timely side of it, as `health.is_timely` says; this is the slack.
+EDGE_SLACK_SECONDS = 0.001
 
 
 def delay_at_most(hours: float) -> Q:
-    return Q(LessThanOrEqual(DELAY, Value(timedelta(hours=hours), output_field=DurationField())))
+    """Logged at most `hours` after it occurred."""
+    delay = SecondsBetween("occurred_at", "logged_at")
+    return Q(LessThanOrEqual(delay, Value(hours * 3600 + EDGE_SLACK_SECONDS, output_field=FloatField())))
 
 
 def effective_q(rules: HealthRules) -> Q:
@@ -211,11 +271,12 @@ def moved_q(rules: HealthRules) -> Q:
         default=Value(len(ranks)),
         output_field=IntegerField(),
     )
-    since_action = ExpressionWrapper(F("changed_at") - OuterRef("occurred_at"), output_field=DurationField())
+    since_action = SecondsBetween(OuterRef("occurred_at"), "changed_at")
+    within = Value(rules.moved_within_days * 86400 + EDGE_SLACK_SECONDS, output_field=FloatField())
     moves = StageHistory.objects.filter(
         GreaterThan(to_rank, from_rank),
         changed_at__gt=OuterRef("occurred_at"),
-    ).filter(LessThanOrEqual(since_action, Value(timedelta(days=rules.moved_within_days))))
+    ).filter(LessThanOrEqual(since_action, within))
     if rules.uses_deals:
         moves = moves.filter(deal_id=OuterRef("deal_id"))
     else:
@@ -347,35 +408,80 @@ def health_board(
     too. A fixed handful of queries: the rules, one grouped count, open work, the weeks.
     `scope`: whose health instead of `user`'s reach (the weekly digest reads a team as nobody in it)."""
     rules = health_rules()
-    key, name, fallback, _owner = GROUPS[group]
-    aggregates = health_aggregates(rules)
+    scope = board_scope(user, team_id=team_id, rep_id=rep_id, scope=scope)
+    tally = health_tally(scope=scope, period=period, group=group, weeks=weeks, rules=rules)
+    return health_board_from_tally(tally, user=user, period=period, group=group, rules=rules, scope=scope)
+
+
+def board_scope(user: User, *, team_id: int | None, rep_id: int | None, scope: Whose | None = None) -> Whose:
+    """Whose actions a board counts: `scope`, else `user`'s reach (in a team); one rep of it when
+    asked (nobody's when that rep is out of reach)."""
     scope = scope if scope is not None else whose(user, team_id=team_id)
     if rep_id is not None and rep_id != scope.self_id:
         visible = User.objects.filter(scope.q(""), pk=rep_id).exists()
-        scope = Whose(self_id=rep_id) if visible else Whose()
-    elif rep_id is not None:
-        scope = Whose(self_id=rep_id)
-    qs = actions_in(scope, period)
+        return Whose(self_id=rep_id) if visible else Whose()
+    if rep_id is not None:
+        return Whose(self_id=rep_id)
+    return scope
+
+
+def health_tally(*, scope: Whose, period: Period, group: str, weeks: bool, rules: HealthRules) -> dict[str, Any]:
+    """A board's counts as plain data (what is kept for a large scope): the grouped counts per rep or
+    team, the open work behind the expected actions, and (`weeks`) the counts week by week."""
+    key, name, fallback, _owner = GROUPS[group]
+    aggregates = health_aggregates(rules)
+    qs: Any = actions_in(scope, period)  # Any: aggregates built at run time (as contact quality's)
     values = [key, name] + ([fallback] if fallback else [])
-    counted = qs.values(*values).annotate(**aggregates).order_by(key)
+    rows = [
+        {
+            "key": row[key],
+            "name": row.get(name) or (row.get(fallback) if fallback else "") or "—",
+            "counts": {k: row[k] for k in aggregates},
+        }
+        for row in qs.values(*values).annotate(**aggregates).order_by(key)
+    ]
     work = open_work(scope, by=group, uses_deals=rules.uses_deals)
+    weekly = []
+    if weeks:
+        week_aggregates = health_aggregates(rules, moved=False)
+        weekly = [
+            {"week": _week_start(row["week"]).isoformat(), "counts": {k: row[k] for k in week_aggregates}}
+            for row in qs.annotate(week=local_week("occurred_at", period))
+            .values("week")
+            .annotate(**week_aggregates)
+            .order_by("week")
+        ]
+    return {
+        "rows": rows,
+        "work": [[k, work.names[k], stages] for k, stages in work.by_key.items()],
+        "weekly": weekly,
+    }
+
+
+def health_board_from_tally(
+    tally: Mapping[str, Any], *, user: User, period: Period, group: str, rules: HealthRules, scope: Whose
+) -> HealthBoard:
+    """The board of `health_tally`'s counts under today's lines, weights and expected actions."""
+    work = OpenWork(defaultdict(dict), {})
+    for k, name, stages in tally["work"]:
+        work.by_key[k] = dict(stages)
+        work.names[k] = name
     days = _days(period)
     rows = []
     totals: dict[str, int] = defaultdict(int)
-    for row in counted:
-        for k in aggregates:
-            totals[k] += row[k]
-        label = row.get(name) or (row.get(fallback) if fallback else "") or "—"
-        rows.append(_row(row[key], label, row, work, rules, days))
+    for row in tally["rows"]:
+        for k, n in row["counts"].items():
+            totals[k] += n
+        rows.append(_row(row["key"], row["name"], row["counts"], work, rules, days))
     seen = {r.key for r in rows}
     rows += [_row(k, work.names[k], None, work, rules, days) for k in work.by_key if k not in seen]
     if group == "rep" and user.role == Role.REP and scope.self_id == user.pk and user.pk not in seen | set(work.by_key):
         rows.append(_row(user.pk, user.display_name or user.username, None, work, rules, days))
     rows.sort(key=lambda r: (r.key is None, r.key or 0))
     expected_total = sum(r.health.score.expected for r in rows)
-    total = rep_health(counts_from({**{k: 0 for k in aggregates}, **totals}, rules), rules, expected=expected_total)
-    weekly = _weekly(qs, rules, work) if weeks else []
-    return HealthBoard(period, group, rules, rows, total, weekly, scope)
+    zero = dict.fromkeys(health_aggregates(rules), 0)
+    total = rep_health(counts_from({**zero, **totals}, rules), rules, expected=expected_total)
+    return HealthBoard(period, group, rules, rows, total, _weekly(tally["weekly"], rules, work), scope)
 
 
 def _row(
@@ -391,30 +497,66 @@ def _row(
     )
 
 
-def _weekly(qs: Any, rules: HealthRules, work: OpenWork) -> list[WeekHealth]:
-    """The scope's health week by week (Monday-based, local time); one query. Expected actions per
-    week come from today's open work (the past's is not kept)."""
+def _weekly(weeks: Sequence[Mapping[str, Any]], rules: HealthRules, work: OpenWork) -> list[WeekHealth]:
+    """The scope's health week by week (Monday-based, local time) from the tally's weekly counts.
+    Expected actions per week come from today's open work (the past's is not kept)."""
     open_by_stage: dict[str, int] = defaultdict(int)
     for stages in work.by_key.values():
         for stage, n in stages.items():
             open_by_stage[stage] += n
     per_week = expected_actions(open_by_stage, rules.expected_per_week, days=7).total
-    rows = (
-        qs.annotate(week=TruncWeek("occurred_at"))
-        .values("week")
-        .annotate(**health_aggregates(rules, moved=False))
-        .order_by("week")
-    )
-    result = []
-    for row in rows:
-        result.append(
-            WeekHealth(_week_start(row["week"]), rep_health(counts_from(row, rules), rules, expected=per_week))
-        )
-    return result
+    return [
+        WeekHealth(date.fromisoformat(w["week"]), rep_health(counts_from(w["counts"], rules), rules, expected=per_week))
+        for w in weeks
+    ]
 
 
-def _week_start(value: date | datetime) -> date:
+def _week_start(value: date | datetime | int) -> date:
+    if isinstance(value, int):  # `local_week`'s number
+        return WEEK_ZERO + timedelta(weeks=value)
     return timezone.localdate(value) if isinstance(value, datetime) else value
+
+
+WEEK_ZERO = date(2000, 1, 3)  # a Monday
+
+
+class _WeekNumber(Func):
+    """Local weeks (Monday-based) since WEEK_ZERO of a datetime column, for a fixed UTC offset: native
+    arithmetic (TruncWeek calls a Python function per row on SQLite)."""
+
+    output_field = IntegerField()
+    arity = 1
+
+    def __init__(self, field: str, offset_seconds: int) -> None:
+        super().__init__(field)
+        self.offset = offset_seconds
+
+    def _shift(self) -> int:
+        zero = datetime.combine(WEEK_ZERO, time.min, tzinfo=UTC)
+        return self.offset - int(zero.timestamp())
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Whole seconds (strftime's %s floors), integer division: exact at midnight, unlike julianday's
+        # double; shifted by 10⁵ weeks so that truncation toward zero floors dates before WEEK_ZERO too.
+        far = 100000 * 604800
+        # '%%%%s': one % is eaten by the template, one by the SQLite backend's placeholder conversion
+        seconds = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        template = f"(({seconds} + {self._shift() + far}) / 604800 - 100000)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = f"FLOOR((EXTRACT(EPOCH FROM %(expressions)s) + {self._shift()}) / 604800)::integer"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def local_week(field: str, period: Period) -> Func:
+    """The local week of `field`: its number since WEEK_ZERO (`_week_start` turns it to the Monday)
+    when the time zone keeps one UTC offset over the period (Asia/Shanghai always), else TruncWeek."""
+    start, end = period_bounds(period)
+    first, last = start.utcoffset(), end.utcoffset()
+    if first is None or first != last:
+        return TruncWeek(field)
+    return _WeekNumber(field, int(first.total_seconds()))
 
 
 def health_trend(
@@ -429,7 +571,7 @@ def health_trend(
     period = Period(monday - timedelta(weeks=weeks - 1), today)
     rows = (
         actions_in(scope, period)
-        .annotate(week=TruncWeek("occurred_at"))
+        .annotate(week=local_week("occurred_at", period))
         .values("rep_id", "week")
         .annotate(**health_aggregates(rules, moved=False))
         .order_by("rep_id", "week")
@@ -494,11 +636,18 @@ def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> 
     of the stage's customers, plans that do not fit), adjusted residuals marking the over-represented
     cells, and the seed's sentence for each; two grouped queries plus the catalog's."""
     rules = health_rules()
-    everything: Any = actions_in(whose(user, team_id=team_id), period)
-    qs = everything.filter(filled("obstacle"))
+    tally = heatmap_tally(scope=whose(user, team_id=team_id), period=period, rules=rules)
+    return heatmap_board_from_tally(tally, period=period, rules=rules)
+
+
+def heatmap_tally(*, scope: Whose, period: Period, rules: HealthRules) -> dict[str, Any]:
+    """The heatmap's counts as plain data: per (stage, obstacle) actions, distinct customers and plans
+    that do not fit; distinct customers per stage."""
+    everything: Any = actions_in(scope, period)
     cells = [
-        CellCount(r["stage"], r["obstacle"], r["actions"], r["customers"], r["mismatched"])
-        for r in qs.values("stage", "obstacle")
+        [r["stage"], r["obstacle"], r["actions"], r["customers"], r["mismatched"]]
+        for r in everything.filter(filled("obstacle"))
+        .values("stage", "obstacle")
         .annotate(
             actions=Count("pk"),
             customers=Count("customer_id", distinct=True),
@@ -513,6 +662,12 @@ def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> 
         .order_by("stage")
         .values_list("stage", "n")
     )
+    return {"cells": cells, "at_stage": at_stage}
+
+
+def heatmap_board_from_tally(tally: Mapping[str, Any], *, period: Period, rules: HealthRules) -> HeatmapBoard:
+    """The heatmap of `heatmap_tally`'s counts: residuals, marks and sentences under today's catalog."""
+    cells = [CellCount(*cell) for cell in tally["cells"]]
     catalog = option_catalog()
     obstacle_labels = catalog.labels.get("obstacle", {})
     stage_labels = catalog.labels.get("stage", {})
@@ -521,7 +676,7 @@ def heatmap_board(*, user: User, period: Period, team_id: int | None = None) -> 
         cells,
         stages=stages,
         obstacles=tuple(obstacle_labels),
-        stage_customers=at_stage,
+        stage_customers=tally["at_stage"],
         min_sample=rules.min_sample,
     )
     labels = {**obstacle_labels, **stage_labels}
@@ -581,41 +736,66 @@ def contact_quality_board(
     and whether the ratio is under the template's line; the scope week by week. Two grouped queries.
     `scope` as in `health_board`."""
     rules = health_rules()
+    scope = scope if scope is not None else whose(user, team_id=team_id)
+    tally = contact_quality_tally(scope=scope, period=period, rules=rules)
+    return contact_quality_from_tally(tally, period=period, rules=rules)
+
+
+def _response_codes(rules: HealthRules) -> tuple[dict[str, str], list[str]]:
     labels = option_catalog().labels.get("response_strength", {})
-    codes = sorted(set(labels) | rules.high_value_responses)
+    return labels, sorted(set(labels) | rules.high_value_responses)
+
+
+def contact_quality_tally(*, scope: Whose, period: Period, rules: HealthRules) -> dict[str, Any]:
+    """Contact quality's counts as plain data: per rep and per week, actions, responses recorded,
+    high-value ones; per rep, each response's count."""
+    _labels, codes = _response_codes(rules)
     # Any: the aggregates are built at run time, which the stubs' typed values() cannot follow
-    qs: Any = actions_in(scope if scope is not None else whose(user, team_id=team_id), period)
+    qs: Any = actions_in(scope, period)
     per_code = {f"r_{i}": Count("pk", filter=Q(response_strength=code)) for i, code in enumerate(codes)}
     base = {
         "actions": Count("pk"),
         "responses": Count("pk", filter=filled("response_strength")),
         "high_value": Count("pk", filter=Q(response_strength__in=sorted(rules.high_value_responses))),
     }
-    rows = []
     counted = qs.values("rep_id", "rep__display_name", "rep__username").annotate(**base, **per_code).order_by("rep_id")
-    for r in counted:
-        responses, high = r["responses"], r["high_value"]
-        rows.append(
-            QualityRow(
-                r["rep_id"],
-                r["rep__display_name"] or r["rep__username"],
-                r["actions"],
-                responses,
-                high,
-                {code: r[f"r_{i}"] for i, code in enumerate(codes) if r[f"r_{i}"]},
-                bool(responses) and high / responses < rules.lines.contact_quality,
-            )
-        )
-    weekly = [
-        QualityWeek(
-            _week_start(w["week"]),
-            w["actions"],
-            w["responses"],
-            w["high_value"],
-        )
-        for w in qs.annotate(week=TruncWeek("occurred_at")).values("week").annotate(**base).order_by("week")
+    rows = [
+        {
+            "rep_id": r["rep_id"],
+            "name": r["rep__display_name"] or r["rep__username"],
+            **{k: r[k] for k in base},
+            "by_response": {code: r[f"r_{i}"] for i, code in enumerate(codes) if r[f"r_{i}"]},
+        }
+        for r in counted
     ]
-    return ContactQualityBoard(period, rules.lines.contact_quality, rules.high_value_responses, rows, weekly, labels)
+    weekly = [
+        {"week": _week_start(w["week"]).isoformat(), **{k: w[k] for k in base}}
+        for w in qs.annotate(week=local_week("occurred_at", period)).values("week").annotate(**base).order_by("week")
+    ]
+    return {"rows": rows, "weekly": weekly}
+
+
+def contact_quality_from_tally(tally: Mapping[str, Any], *, period: Period, rules: HealthRules) -> ContactQualityBoard:
+    """The board of `contact_quality_tally`'s counts under today's line."""
+    labels, _codes = _response_codes(rules)
+    line = rules.lines.contact_quality
+    rows = [
+        QualityRow(
+            r["rep_id"],
+            r["name"],
+            r["actions"],
+            r["responses"],
+            r["high_value"],
+            dict(sorted(r["by_response"].items())),  # (a JSONB column keeps its own key order)
+            bool(r["responses"]) and r["high_value"] / r["responses"] < line,
+        )
+        for r in tally["rows"]
+    ]
+    weekly = [
+        QualityWeek(date.fromisoformat(w["week"]), w["actions"], w["responses"], w["high_value"])
+        for w in tally["weekly"]
+    ]
+    return ContactQualityBoard(period, line, rules.high_value_responses, rows, weekly, labels)
 
 
 # --- behind a bubble, and the audit -----------------------------------------------------------------
@@ -768,12 +948,15 @@ class MeetingView:
 MEETING_CODES = ("A", "B", "C")
 
 
-def meeting_view(*, user: User, period: Period, team_id: int | None = None) -> MeetingView:
+def meeting_view(
+    *, user: User, period: Period, team_id: int | None = None, board: HealthBoard | None = None
+) -> MeetingView:
     """The weekly meeting (八.③): the reps in scope with the three lowest health scores, anonymized as
     代号 A/B/C (lowest first) and shown by completeness and timeliness only; reps without a score are
     left out. The board's queries plus one for the roles. Row order does not follow ids or names: ties
-    go by completeness, then timeliness, so the codes say nothing about who is who."""
-    board = health_board(user=user, period=period, team_id=team_id, weeks=False)
+    go by completeness, then timeliness, so the codes say nothing about who is who. `board`: the
+    period's board per rep when the caller has it (a company's is kept)."""
+    board = board if board is not None else health_board(user=user, period=period, team_id=team_id, weeks=False)
     reps = set(User.objects.filter(pk__in=[r.key for r in board.rows], role=Role.REP).values_list("pk", flat=True))
     scored = [r for r in board.rows if r.key in reps and r.health.score.score is not None]
     scored.sort(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
@@ -19,20 +19,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salestrace.analytics.health import Share, score_explanation
 from salestrace.analytics.health_selectors import (
+    DEFAULT_DAYS,
+    TREND_WEEKS,
     HealthBoard,
     LateEntry,
     WeekHealth,
     Whose,
     completeness_audit,
-    contact_quality_board,
-    health_board,
     health_trend,
     heat_cell_actions,
-    heatmap_board,
     late_entries,
     low_value_contacts,
     may_see_health,
+    meeting_period,
     meeting_view,
+    trend_period,
 )
 from salestrace.analytics.metrics import FunnelResult
 from salestrace.analytics.selectors import (
@@ -54,7 +55,15 @@ from salestrace.analytics.selectors import (
     top_performers_view,
     vitality_dashboard,
 )
-from salestrace.analytics.services import cycle_answer, funnel_answer, top_performers_get
+from salestrace.analytics.services import (
+    Answer,
+    contact_quality_answer,
+    cycle_answer,
+    funnel_answer,
+    health_answer,
+    heatmap_answer,
+    top_performers_get,
+)
 from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.errors import InvalidInput
@@ -437,8 +446,6 @@ def finding_page(request: HttpRequest, index: int) -> HttpResponse:
 
 HEALTH_TABS = ("health", "heatmap", "quality", "audit")
 MANAGER_TABS = frozenset({"heatmap", "audit"})
-HEALTH_DAYS = 28
-TREND_WEEKS = 8
 
 
 @dataclass(frozen=True)
@@ -462,10 +469,10 @@ class HealthParams:
 
 def health_params(request: HttpRequest, *, default: Period | None = None) -> HealthParams:
     today = timezone.localdate(clock.now())
-    fallback = default or default_period(today, days=HEALTH_DAYS)
+    fallback = default or default_period(today, days=DEFAULT_DAYS)
     since, until = _date(request.GET.get("since")), _date(request.GET.get("until"))
     try:
-        period = period_of(since, until, today, default_days=HEALTH_DAYS) if since or until else fallback
+        period = period_of(since, until, today, default_days=DEFAULT_DAYS) if since or until else fallback
     except InvalidInput:
         period = fallback
     tab = request.GET.get("tab", "health")
@@ -594,23 +601,34 @@ def health_page(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/health.html", context)
 
 
+def _kept(answer: Answer) -> dict[str, Any]:
+    """What the page says of a kept answer: pending (it refreshes itself), failed, when computed."""
+    return {"status": answer.status, "computed_at": answer.computed_at}
+
+
 def _health_tab(user: User, params: HealthParams, manager: bool, export: str) -> dict[str, Any]:
     rep_id = user.pk if not manager else params.rep_id
-    board = health_board(user=user, period=params.period, team_id=params.team_id, rep_id=rep_id, weeks=False)
+    now = clock.now()
+    board, answer = health_answer(
+        user=user, period=params.period, team_id=params.team_id, rep_id=rep_id, weeks=False, now=now
+    )
+    if board is None:
+        return _kept(answer)
     one = rep_id is not None and board.scope.self_id == rep_id
     late = late_entries(user=user, period=params.period, rep_id=rep_id, board=board) if one and rep_id else []
     if export == "health":
         return {"response": _health_export(board)}
     if export == "late":
         return {"response": _late_export(late)}
-    today = timezone.localdate(clock.now())
+    today = timezone.localdate(now)
+    points: list[WeekHealth] = []
     if one and rep_id is not None:  # the rep's own weeks
         scope = Whose(self_id=rep_id)
         points = health_trend(user=user, today=today, weeks=TREND_WEEKS, scope=scope).get(rep_id, [])
     else:  # the scope's weeks as a whole: a director's thousand reps are one line, not a thousand
-        monday = today - timedelta(days=today.weekday())
-        weeks = Period(monday - timedelta(weeks=TREND_WEEKS - 1), today)
-        points = health_board(user=user, period=weeks, team_id=params.team_id, group="team").weekly
+        weeks = trend_period(today)
+        trend, _ = health_answer(user=user, period=weeks, team_id=params.team_id, group="team", now=now)
+        points = trend.weekly if trend is not None else []
     stage_labels = option_catalog().labels.get("stage", {})
     rows = [
         {
@@ -621,6 +639,7 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
         for r in board.rows
     ]
     return {
+        **_kept(answer),
         "board": board,
         "rows": rows,
         "lines": board.rules.lines,
@@ -632,7 +651,9 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
 
 
 def _heatmap_tab(user: User, params: HealthParams, export: str) -> dict[str, Any]:
-    board = heatmap_board(user=user, period=params.period, team_id=params.team_id)
+    board, answer = heatmap_answer(user=user, period=params.period, team_id=params.team_id, now=clock.now())
+    if board is None:
+        return _kept(answer)
     heat = board.heatmap
     labels = board.labels
     if export == "heatmap":
@@ -704,7 +725,7 @@ def _heatmap_tab(user: User, params: HealthParams, export: str) -> dict[str, Any
         else gettext("Not enough data: %(n)s actions with an obstacle, at least %(min)s needed.")
         % {"n": heat.n, "min": heat.min_sample}
     )
-    return {"heat": board, "cells": cells, "chart": chart, "not_enough": message}
+    return {**_kept(answer), "heat": board, "cells": cells, "chart": chart, "not_enough": message}
 
 
 @login_required
@@ -757,7 +778,9 @@ def health_cell(request: HttpRequest) -> HttpResponse:
 
 
 def _quality_tab(user: User, params: HealthParams, export: str) -> dict[str, Any]:
-    board = contact_quality_board(user=user, period=params.period, team_id=params.team_id)
+    board, answer = contact_quality_answer(user=user, period=params.period, team_id=params.team_id, now=clock.now())
+    if board is None:
+        return _kept(answer)
     labels = board.labels
     if export == "quality":
         headers = [
@@ -802,6 +825,7 @@ def _quality_tab(user: User, params: HealthParams, export: str) -> dict[str, Any
     }
     rep_name = next((r.name for r in board.rows if r.rep_id == rep_id), "")
     return {
+        **_kept(answer),
         "quality": board,
         "quality_chart": chart,
         "high_value_labels": [labels.get(c, c) for c in sorted(board.high_value_responses)],
@@ -834,12 +858,12 @@ def meeting_page(request: HttpRequest) -> HttpResponse:
     user = _health_user(request)
     if not can_see_dashboards(user):
         raise DjangoPermissionDenied
-    today = timezone.localdate(clock.now())
-    monday = today - timedelta(days=today.weekday())
-    params = health_params(request, default=Period(monday - timedelta(days=7), monday - timedelta(days=1)))
-    view = meeting_view(user=user, period=params.period, team_id=params.team_id)
+    now = clock.now()
+    params = health_params(request, default=meeting_period(timezone.localdate(now)))
+    board, answer = health_answer(user=user, period=params.period, team_id=params.team_id, weeks=False, now=now)
+    view = meeting_view(user=user, period=params.period, board=board) if board is not None else None
     return render(
         request,
         "analytics/meeting.html",
-        {"view": view, "params": params, "teams": teams_to_filter(user)},
+        {"view": view, "params": params, "teams": teams_to_filter(user), **_kept(answer)},
     )

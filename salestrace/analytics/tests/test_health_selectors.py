@@ -230,3 +230,30 @@ def test_each_reps_trend_is_week_by_week_in_local_weeks(
     assert [w.week_start for w in trend[personas.bob.pk]] == [date(2026, 11, 23)]
     # a rep's trend is their own
     assert set(health_trend(user=personas.bob, today=date(2026, 11, 26))) == {personas.bob.pk}
+
+
+def test_the_native_local_week_agrees_with_truncweek(personas: Any, now: datetime) -> None:
+    from django.db.models.functions import TruncWeek
+
+    from salestrace.analytics.health_selectors import _week_start, local_week
+
+    # given actions at local week edges (Sunday 23:59:59, Monday 00:00:00 Shanghai) and across years
+    shop = make_customers(personas.alice, 1)[0]
+    local_midnight = at(date(2026, 11, 16), 0)  # Monday 00:00 Asia/Shanghai
+    moments = [
+        local_midnight,
+        local_midnight - timedelta(seconds=1),
+        local_midnight + timedelta(microseconds=1),
+        at(date(2025, 12, 31), 23) + timedelta(minutes=59),
+        at(date(2026, 1, 5), 0),
+        at(date(2000, 1, 2), 12),
+    ]
+    ActionLog.objects.bulk_create([logged(shop, rep=personas.alice, occurred=m) for m in moments])
+    period = Period(date(1999, 12, 1), date(2026, 11, 26))
+    # when each is bucketed natively and by Django's TruncWeek
+    rows = ActionLog.objects.annotate(native=local_week("occurred_at", period), django=TruncWeek("occurred_at"))
+    # then they name the same Monday
+    pairs = [(_week_start(r.native), _week_start(r.django)) for r in rows]
+    assert len(pairs) == len(moments)
+    assert all(a == b for a, b in pairs), pairs
+    assert {a for a, _ in pairs} >= {date(2026, 11, 16), date(2026, 11, 9), date(2025, 12, 29), date(1999, 12, 27)}
