@@ -76,6 +76,9 @@ class HealthRules:
     """Everything of the template the definitions need."""
 
     key_fields: tuple[str, ...] = DEFAULT_KEY_FIELDS
+    # The key fields of earlier periods, oldest first: (until, fields) judges the actions logged
+    # before `until` (and not before the previous one's). Later actions: `key_fields`.
+    earlier_key_fields: tuple[tuple[datetime, tuple[str, ...]], ...] = ()
     late_hours: float = 2
     effective: Mapping[str, frozenset[str]] = field(default_factory=dict)
     moved_within_days: int = 14
@@ -88,6 +91,13 @@ class HealthRules:
     expected_per_week: Mapping[str, float] = field(default_factory=lambda: {"": 1.0})
     min_sample: int = 10
     uses_deals: bool = False  # stage moves are the deal's, not the customer's
+
+    def key_fields_at(self, logged_at: datetime) -> tuple[str, ...]:
+        """The key fields in force when an action was logged."""
+        for until, fields in self.earlier_key_fields:
+            if logged_at < until:
+                return fields
+        return self.key_fields
 
     def delay_edges(self) -> tuple[float, ...]:
         return tuple(sorted({*DELAY_EDGES_HOURS, self.late_hours}))
@@ -297,7 +307,7 @@ def counts_of(actions: Sequence[ActionRecord], rules: HealthRules, moves: Sequen
     responses = contact_quality((a.response_strength for a in actions), rules.high_value_responses)
     return HealthCounts(
         actions=len(actions),
-        complete=completeness(actions, rules.key_fields).numerator,
+        complete=sum(is_complete(a, rules.key_fields_at(a.logged_at)) for a in actions),
         timely=sum(is_timely(d, rules.late_hours) for d in delays),
         effective=effectiveness(actions, rules.effective).numerator,
         moved=sum(moved_later(a, moves, within_days=rules.moved_within_days, ranks=ranks) for a in actions),

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from salestrace.actions.models import ActionLog
 from salestrace.analytics.health import (
+    DEFAULT_KEY_FIELDS,
     LINT_MENTIONS,
     CellCount,
     HealthCounts,
@@ -103,8 +104,13 @@ def health_rules() -> HealthRules:
     settings = policies()
     per_week: dict[str, float] = {"": _number(t, PER_WEEK, 1)}
     per_week.update({code.split("__", 1)[1]: float(v) for code, v in t.items() if code.startswith(PER_WEEK + "__")})
+    key_fields = tuple(settings.get("health_key_fields") or DEFAULT_KEY_FIELDS)
+    history = snapshot.key_fields_history
+    # each earlier set judges the actions logged until the next one took over; the last is today's
+    earlier = tuple((history[i + 1][0], fields) for i, (_at, fields) in enumerate(history[:-1]))
     return HealthRules(
-        key_fields=tuple(settings.get("health_key_fields") or ("stage", "obstacle", "next_step_plan")),
+        key_fields=key_fields,
+        earlier_key_fields=earlier,
         late_hours=_number(t, "late_entry_hours", 2),
         effective=effective_key_actions(),
         moved_within_days=int(_number(t, "health_effective_within_days", 14)),
@@ -134,6 +140,7 @@ def tally_rules_key(rules: HealthRules) -> str:
     are applied to kept counts): a kept tally counted under other rules is not found by it."""
     counted = {
         "key_fields": list(rules.key_fields),
+        "earlier_key_fields": [[until.isoformat(), list(fields)] for until, fields in rules.earlier_key_fields],
         "late_hours": rules.late_hours,
         "effective": {stage: sorted(actions) for stage, actions in sorted(rules.effective.items())},
         "moved_within_days": rules.moved_within_days,
@@ -214,11 +221,24 @@ def filled(field: str) -> Q:
     return Q(GreaterThan(Length(Trim(field)), 0))
 
 
-def complete_q(rules: HealthRules) -> Q:
+def _all_filled(fields: Sequence[str]) -> Q:
     result = Q()
-    for field in rules.key_fields:
+    for field in fields:
         result &= filled(field)
     return result
+
+
+def complete_q(rules: HealthRules) -> Q:
+    """Every key field in force when the action was logged is filled (`HealthRules.key_fields_at`)."""
+    if not rules.earlier_key_fields:
+        return _all_filled(rules.key_fields)
+    result = Q(pk__in=[])
+    since: datetime | None = None
+    for until, fields in rules.earlier_key_fields:
+        window = Q(logged_at__lt=until) & (Q(logged_at__gte=since) if since is not None else Q())
+        result |= window & _all_filled(fields)
+        since = until
+    return result | (Q(logged_at__gte=since) & _all_filled(rules.key_fields))
 
 
 class SecondsBetween(Func):

@@ -4,7 +4,16 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.models import EffectiveAction, Option, OptionSet, PlanLintRule, Rule, TemplatePack, Threshold
+from salestrace.catalog.models import (
+    EffectiveAction,
+    KeyFieldsChange,
+    Option,
+    OptionSet,
+    PlanLintRule,
+    Rule,
+    TemplatePack,
+    Threshold,
+)
 from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
 from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.services import catalog_changed
@@ -140,3 +149,19 @@ class PlanLintRuleAdmin(CatalogAdmin):
 class TemplatePackAdmin(admin.ModelAdmin):
     list_display = ("code", "name_zh", "version", "loaded_at")
     readonly_fields = ("code", "version", "loaded_at")
+
+
+@admin.register(KeyFieldsChange)
+class KeyFieldsChangeAdmin(admin.ModelAdmin):
+    """The key fields' history is written by loading a template; here it is only read."""
+
+    list_display = ("valid_from", "fields")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -217,3 +217,20 @@ class PlanLintRule(models.Model):
     @property
     def message(self) -> str:
         return pick_language(self.message_zh, self.message_en)
+
+
+class KeyFieldsChange(models.Model):
+    """From `valid_from` on, an action is complete when these fields are filled (the template's
+    `health_key_fields`). Kept as history: completeness judges each action by the key fields in
+    force when it was logged, not by today's."""
+
+    valid_from = models.DateTimeField(_("valid from"), unique=True)
+    fields = models.JSONField(_("key fields"))
+
+    class Meta:
+        verbose_name = _("key fields of action health")
+        verbose_name_plural = _("key fields of action health")
+        ordering = ["valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.valid_from:%Y-%m-%d %H:%M}: {', '.join(self.fields)}"

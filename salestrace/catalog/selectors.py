@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from salestrace.catalog.models import (
     CatalogVersion,
     EffectiveAction,
+    KeyFieldsChange,
     Option,
     OptionSet,
     PlanLintRule,
@@ -35,6 +37,8 @@ class CatalogSnapshot:
     thresholds: dict[str, Decimal] = field(default_factory=dict)
     # The template sells projects: actions work on deals (商机), and the customer shows its most advanced open one.
     uses_deals: bool = False
+    # The action-health key fields from each moment on, oldest first (catalog.KeyFieldsChange).
+    key_fields_history: tuple[tuple[datetime, tuple[str, ...]], ...] = ()
 
     def threshold(self, code: str, default: Decimal | int) -> Decimal:
         return self.thresholds.get(code, Decimal(default))
@@ -71,7 +75,7 @@ def catalog_snapshot() -> CatalogSnapshot:
 
 
 def _build_snapshot() -> CatalogSnapshot:
-    """Options, rules, thresholds and the deals policy as the validator needs them, in four queries."""
+    """Options, rules, thresholds, the deals policy and the key fields' history, in five queries."""
     active: dict[str, set[str]] = {}
     stages: list[str] = []
     rows = (
@@ -95,8 +99,9 @@ def _build_snapshot() -> CatalogSnapshot:
             logger.exception("rule %s has a broken condition and is not applied", r.code)
     thresholds = threshold_values()
     uses_deals = policies().get("uses_deals") is True
+    history = tuple((at, tuple(fields)) for at, fields in KeyFieldsChange.objects.values_list("valid_from", "fields"))
     return CatalogSnapshot(
-        {k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds, uses_deals
+        {k: frozenset(v) for k, v in active.items()}, tuple(stages), tuple(rules), thresholds, uses_deals, history
     )
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from salestrace.catalog.models import (
     CatalogVersion,
     EffectiveAction,
+    KeyFieldsChange,
     Option,
     OptionSet,
     PlanLintRule,
@@ -104,6 +105,7 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
         )
     for p_code, value in pack.policies:
         Policy.objects.update_or_create(code=p_code, defaults={"value": value})
+    _record_key_fields(now)
     _load_health(pack)
     catalog_changed()
     TemplatePack.objects.update_or_create(
@@ -132,6 +134,17 @@ def product_save(*, name: str, series: str, list_price: Decimal, currency: str, 
     product.updated_at = now
     product.save()
     return product, "updated"
+
+
+def _record_key_fields(now: datetime) -> None:
+    """A change of the health key fields starts a new period of their history (`KeyFieldsChange`):
+    actions logged before it keep being judged by the fields in force then."""
+    fields = Policy.objects.filter(code="health_key_fields").values_list("value", flat=True).first()
+    if not fields:
+        return
+    latest = KeyFieldsChange.objects.order_by("-valid_from").values_list("fields", flat=True).first()
+    if latest != list(fields):
+        KeyFieldsChange.objects.create(valid_from=now, fields=list(fields))
 
 
 def _load_health(pack: PackDef) -> None:

@@ -85,6 +85,29 @@ def test_completeness_of_a_hand_counted_log() -> None:
     assert share.below(0.95)
 
 
+def test_each_action_is_judged_by_the_key_fields_in_force_when_it_was_logged() -> None:
+    # given the obstacle stopped being a key field on day 3, and the deliverable became one on day 6
+    day3, day6 = T0 + timedelta(days=3), T0 + timedelta(days=6)
+    rules = HealthRules(
+        key_fields=("stage", "next_step_plan", "next_step_deliverable"),
+        earlier_key_fields=((day3, ("stage", "obstacle", "next_step_plan")), (day6, ("stage", "next_step_plan"))),
+    )
+    no_obstacle = {"obstacle": "", "next_step_deliverable": ""}
+    log = [
+        action(**no_obstacle),  # day 0: the obstacle was required: incomplete
+        action(logged_at=day3, **no_obstacle),  # day 3: no longer: complete
+        action(logged_at=day6 - timedelta(seconds=1), **no_obstacle),  # still complete
+        action(logged_at=day6, **no_obstacle),  # day 6: the deliverable is missing: incomplete
+        action(logged_at=day6, obstacle="", next_step_deliverable="方案书"),  # complete
+    ]
+    # then
+    assert [rules.key_fields_at(a.logged_at) for a in log[:2]] == [
+        ("stage", "obstacle", "next_step_plan"),
+        ("stage", "next_step_plan"),
+    ]
+    assert counts_of(log, rules).complete == 3
+
+
 def test_completeness_of_nothing_is_not_judged() -> None:
     share = completeness([], RULES.key_fields)
     assert share.value is None

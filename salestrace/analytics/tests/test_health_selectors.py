@@ -257,3 +257,32 @@ def test_the_native_local_week_agrees_with_truncweek(personas: Any, now: datetim
     assert len(pairs) == len(moments)
     assert all(a == b for a, b in pairs), pairs
     assert {a for a, _ in pairs} >= {date(2026, 11, 16), date(2026, 11, 9), date(2025, 12, 29), date(1999, 12, 27)}
+
+
+def test_completeness_follows_the_key_fields_in_force_when_each_action_was_logged(personas: Any, now: datetime) -> None:
+    from salestrace.catalog.models import KeyFieldsChange, Policy
+    from salestrace.catalog.selectors import forget_cached_catalog
+
+    # given the template dropped the obstacle from the key fields on 10 November
+    shop = make_customers(personas.alice, 1)[0]
+    ActionLog.objects.bulk_create(
+        [
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 5)), obstacle=""),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 9), 23) + timedelta(minutes=59), obstacle=""),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 10), 0), obstacle=""),
+            logged(shop, rep=personas.alice, occurred=at(date(2026, 11, 20)), obstacle=""),
+        ]
+    )
+    assert list(KeyFieldsChange.objects.values_list("fields", flat=True)) == [["stage", "obstacle", "next_step_plan"]]
+    KeyFieldsChange.objects.update(valid_from=at(date(2026, 1, 1)))
+    KeyFieldsChange.objects.create(valid_from=at(date(2026, 11, 10), 0), fields=["stage", "next_step_plan"])
+    Policy.objects.filter(code="health_key_fields").update(value=["stage", "next_step_plan"])
+    forget_cached_catalog()
+    # when
+    rules = health_rules()
+    board = health_board(user=personas.diana, period=NOV)
+    # then the two actions logged before the change are judged by the old fields, the two after by the new
+    assert rules.key_fields == ("stage", "next_step_plan")
+    assert board.total.counts.complete == 2
+    records = [record(a) for a in ActionLog.objects.all()]
+    assert counts_of(records, rules).complete == 2
