@@ -13,9 +13,11 @@ later ticks of that week return at once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -186,8 +188,38 @@ def _trend_chart(name: str, trend: Sequence[WeekHealth], rules: HealthRules, per
     )
 
 
+DIGEST_DIR = "health-digest"
+# The digest's chart images are kept this long (a delivery retried for days still finds its image).
+KEEP_IMAGES_WEEKS = 8
+
+
+def digest_images_purge(*, now: datetime) -> int:
+    """Delete the chart images of digests older than KEEP_IMAGES_WEEKS weeks; how many files went."""
+    oldest_kept = timezone.localdate(now) - timedelta(weeks=KEEP_IMAGES_WEEKS)
+    try:
+        weeks, _files = default_storage.listdir(DIGEST_DIR)
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for key in weeks:
+        try:
+            year, week = key.split("-W")
+            monday = date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            continue  # not a week's folder: not ours to delete
+        if monday >= oldest_kept:
+            continue
+        _dirs, files = default_storage.listdir(f"{DIGEST_DIR}/{key}")
+        for name in files:
+            default_storage.delete(f"{DIGEST_DIR}/{key}/{name}")
+            deleted += 1
+        with contextlib.suppress(NotImplementedError, OSError):  # storage without folders, or not empty
+            Path(default_storage.path(f"{DIGEST_DIR}/{key}")).rmdir()
+    return deleted
+
+
 def _save_chart(png: bytes, week: DigestWeek, name: str) -> str:
-    return default_storage.save(f"health-digest/{week.key}/{name}.png", ContentFile(png))
+    return default_storage.save(f"{DIGEST_DIR}/{week.key}/{name}.png", ContentFile(png))
 
 
 # --- units ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from huey.contrib.djhuey import db_task
 
-from salestrace.analytics.jobs import health_digest
+from salestrace.analytics.jobs import digest_images_purge, health_digest
 from salestrace.analytics.services import analysis_compute, analysis_purge, analysis_warm
 from salestrace.core import clock
 from salestrace.core.schedule import local_crontab, periodic, register_job
@@ -29,6 +29,14 @@ register_job("analysis_purge", lambda now: analysis_purge(now=now))
 @periodic(local_crontab(minute="40", hour="2"))
 def analysis_purge_tick() -> int:
     return analysis_purge(now=clock.now())
+
+
+register_job("health_digest_purge", lambda now: digest_images_purge(now=now))
+
+
+@periodic(local_crontab(minute="45", hour="2"))
+def digest_images_purge_tick() -> int:
+    return digest_images_purge(now=clock.now())
 
 
 register_job("analysis_warm", lambda now: analysis_warm(now=now))

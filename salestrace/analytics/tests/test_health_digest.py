@@ -222,3 +222,26 @@ def test_a_teams_digest_is_a_fixed_number_of_queries_whatever_its_size(personas:
         assert handle_one_team_digest(team_id=personas.east1.pk, week=week, now=moment(MONDAY)) == 16
     # then the same number of queries, and few of them
     assert len(sixteen) == len(four) <= 20
+
+
+def test_chart_images_older_than_eight_weeks_are_purged(settings: Any, tmp_path: Any) -> None:
+    from datetime import UTC, datetime
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from salestrace.analytics.jobs import digest_images_purge
+
+    # given the charts of week 40 and week 49 of 2026, and a stray folder that is not a week's
+    for path in ("health-digest/2026-W40/1.png", "health-digest/2026-W49/1.png", "health-digest/other/x.png"):
+        default_storage.save(path, ContentFile(b"png"))
+    # when the purge runs on Thursday 3 December 2026 (week 49)
+    deleted = digest_images_purge(now=datetime(2026, 12, 3, 2, 45, tzinfo=UTC))
+    # then only the week more than eight weeks old went, folder and all
+    assert deleted == 1
+    assert not default_storage.exists("health-digest/2026-W40/1.png")
+    assert not (settings.MEDIA_ROOT / "health-digest" / "2026-W40").exists()
+    assert default_storage.exists("health-digest/2026-W49/1.png")
+    assert default_storage.exists("health-digest/other/x.png")
+    # and a second run finds nothing more
+    assert digest_images_purge(now=datetime(2026, 12, 3, 2, 45, tzinfo=UTC)) == 0
