@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -456,6 +457,7 @@ class HealthParams:
     period: Period
     team_id: int | None
     rep_id: int | None
+    page: int = 1
 
     def query(self, **extra: str) -> str:
         values = {"since": self.period.since.isoformat(), "until": self.period.until.isoformat()}
@@ -481,6 +483,7 @@ def health_params(request: HttpRequest, *, default: Period | None = None) -> Hea
         period=period,
         team_id=_int(request.GET.get("team_id"), None),
         rep_id=_int(request.GET.get("rep_id"), None),
+        page=_int(request.GET.get("page"), 1) or 1,
     )
 
 
@@ -601,6 +604,9 @@ def health_page(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/health.html", context)
 
 
+HEALTH_PAGE_ROWS = 100
+
+
 def _kept(answer: Answer) -> dict[str, Any]:
     """What the page says of a kept answer: pending (it refreshes itself), failed, when computed."""
     return {"status": answer.status, "computed_at": answer.computed_at}
@@ -630,18 +636,21 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
         trend, _ = health_answer(user=user, period=weeks, team_id=params.team_id, group="team", now=now)
         points = trend.weekly if trend is not None else []
     stage_labels = option_catalog().labels.get("stage", {})
+    # A company's thousand reps: a page of rows at a time (the Excel export has them all)
+    page = Paginator(board.rows, HEALTH_PAGE_ROWS).get_page(params.page)
     rows = [
         {
             "row": r,
             "explanation": score_explanation(r.health.score),
             "expected_from": [(stage_labels.get(s, s), n, rate, e) for s, n, rate, e in r.expected_from],
         }
-        for r in board.rows
+        for r in page.object_list
     ]
     return {
         **_kept(answer),
         "board": board,
         "rows": rows,
+        "page": page,
         "lines": board.rules.lines,
         "one_rep": one,
         "late": late,

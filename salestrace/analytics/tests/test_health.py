@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -92,7 +93,7 @@ def test_each_action_is_judged_by_the_key_fields_in_force_when_it_was_logged() -
         key_fields=("stage", "next_step_plan", "next_step_deliverable"),
         earlier_key_fields=((day3, ("stage", "obstacle", "next_step_plan")), (day6, ("stage", "next_step_plan"))),
     )
-    no_obstacle = {"obstacle": "", "next_step_deliverable": ""}
+    no_obstacle: dict[str, Any] = {"obstacle": "", "next_step_deliverable": ""}
     log = [
         action(**no_obstacle),  # day 0: the obstacle was required: incomplete
         action(logged_at=day3, **no_obstacle),  # day 3: no longer: complete

@@ -251,3 +251,26 @@ def test_the_weekly_meeting_defaults_to_last_week(personas: Any, client: Any, te
     # then
     assert "2026-11-16 至 2026-11-22" in html
     assert html.count('class="meeting-row"') == 3
+
+
+def test_a_large_scope_is_shown_a_page_of_reps_at_a_time_and_exported_whole(
+    client: Any, personas: Any, now: datetime, monkeypatch: Any
+) -> None:
+    # given the generated team (four reps) and pages of two rows
+    generated_team(personas)
+    monkeypatch.setattr("salestrace.analytics.views.HEALTH_PAGE_ROWS", 2)
+    signed_in(client, personas.diana)
+    # when the director opens the first page and then the second
+    first = client.get(f"{PAGE}?{NOV}")
+    second = client.get(f"{PAGE}?{NOV}&page=2")
+    # then each shows two reps, links the other, and the export has every row
+    assert [r["row"].name for r in first.context["rows"]] == [r.name for r in first.context["board"].rows[:2]]
+    assert [r["row"].name for r in second.context["rows"]] == [r.name for r in second.context["board"].rows[2:4]]
+    assert 'rel="next"' in first.content.decode()
+    assert 'rel="prev"' in second.content.decode()
+    pages = first.context["page"].paginator.num_pages
+    assert f"第 1 页，共 {pages} 页" in first.content.decode()
+    everything = client.get(f"{PAGE}?{NOV}&format=xlsx&table=health")
+    assert len(sheet_rows(everything)) - 1 == len(first.context["board"].rows) == 4
+    # and a page out of range shows the last one
+    assert client.get(f"{PAGE}?{NOV}&page=99").context["page"].number == pages == 2
