@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Router, Schema, UploadedFile
 
@@ -15,10 +15,12 @@ from salestrace.analytics.views import xlsx_response
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, IdPath
 from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
+from salestrace.imports.exports import csv_lines
 from salestrace.imports.models import ImportJob
 from salestrace.imports.presets import PRESETS
 from salestrace.imports.selectors import failed_rows, import_job_get
 from salestrace.imports.services import import_job_create
+from salestrace.org.models import User
 from salestrace.org.selectors import can_import
 
 router = Router(tags=["imports"])
@@ -118,3 +120,19 @@ def get_failed_rows(request: HttpRequest, import_id: IdPath) -> HttpResponse:
     job = import_job_get(user=request.user, job_id=import_id)  # type: ignore[arg-type]
     headers, rows = failed_rows(job)
     return xlsx_response(f"import-{job.pk}-failed-rows", str(_("Failed rows")), headers, rows)
+
+
+ExportKind = Literal["teams", "products", "customers", "deals", "actions"]
+
+
+@router.get("/exports/{kind}", response={200: None, **ERRORS}, url_name="export_csv")
+def export_csv(request: HttpRequest, kind: ExportKind) -> Any:
+    """Everything of one kind as CSV in the import format (UTF-8 with BOM; `import_data` and
+    `POST /imports` read it back): teams (the users), products, customers, deals, actions. For
+    admins and assistants; streamed, however large."""
+    user: User = request.user  # type: ignore[assignment]
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may export data."))])
+    response = StreamingHttpResponse(csv_lines(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
+    return response

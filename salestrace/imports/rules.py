@@ -38,6 +38,15 @@ class Column:
     required: bool = False
     max_length: int = 200
     option_set: str = ""
+    free: bool = False  # free text (a plan, a summary): kept as written, only trimmed
+
+
+def uninert(text: str) -> str:
+    """A text our export made inert for spreadsheets ("'=…", see imports.selectors.inert) without
+    its apostrophe again, so that an export imports back as it was."""
+    if text.startswith("'") and text[1:2] in {"=", "+", "-", "@"}:
+        return text[1:]
+    return text
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("external_id", required=True),
         Column("customer_external_id", required=True),
         Column("owner", required=True, max_length=150),
-        Column("title", max_length=200),
+        Column("title", max_length=200, free=True),
         Column("product", max_length=300),
         Column("amount", MONEY),
         Column("currency", max_length=3),
@@ -111,7 +120,7 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("stage", OPTION, option_set="stage"),
         Column("outcome", CHOICE, option_set="outcome"),
         Column("closed_on", DATE),
-        Column("lost_reason", max_length=300),
+        Column("lost_reason", max_length=300, free=True),
     ),
     "actions": (
         Column("external_id", required=True),
@@ -124,11 +133,11 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("stage", OPTION, required=True, option_set="stage"),
         Column("key_action", OPTION, option_set="key_action"),
         Column("obstacle", OPTION, option_set="obstacle"),
-        Column("next_step_plan", max_length=500),
+        Column("next_step_plan", max_length=500, free=True),
         Column("next_step_date", DATE),
-        Column("next_step_deliverable", max_length=200),
+        Column("next_step_deliverable", max_length=200, free=True),
         Column("emotion", OPTION, option_set="emotion"),
-        Column("summary", max_length=5000),
+        Column("summary", max_length=5000, free=True),
         Column("channel", OPTION, option_set="channel"),
         Column("content_type", OPTION, option_set="content_type"),
         Column("response_strength", OPTION, option_set="response_strength"),
@@ -193,7 +202,11 @@ def check_row(
         errors.append(RowError(number, column, value, code, message))
 
     for column in FORMAT[kind]:
-        raw = normalize_text(by_column.get(column.name, ""))
+        cell = by_column.get(column.name, "")
+        # free text (full-width punctuation, line breaks) as written; names and codes normalized
+        raw = cell.strip() if column.free else normalize_text(cell)
+        if column.type == TEXT:
+            raw = uninert(raw)
         if not raw:
             if column.required:
                 refuse(column.name, raw, "required", _("This column must be filled."))

@@ -325,11 +325,21 @@ class TeamsWriter(Writer):
     def prepare(self) -> None:
         super().prepare()
         self.teams = {(t.parent_id, t.name): t for t in Team.objects.all()}
+        self.by_name: dict[str, list[Team]] = {}
+        for t in self.teams.values():
+            self.by_name.setdefault(t.name, []).append(t)
 
     def team(self, name: str, parent: Team | None, kind: str) -> Team:
         key = (parent.pk if parent else None, name)
         if key not in self.teams:
+            # A file names two levels; a team of that name already in the tree (under the parent
+            # named, or anywhere when none is) is the one meant: re-importing an export of a deeper
+            # tree must not grow a second "East" beside the one under the company.
+            known = [t for t in self.by_name.get(name, []) if parent is None or t.parent_id == parent.pk]
+            if len(known) == 1:
+                return known[0]
             self.teams[key] = team_import(by=self.importer, name=name, parent=parent, kind=kind)
+            self.by_name.setdefault(name, []).append(self.teams[key])
         return self.teams[key]
 
     def write(self, row: Row) -> str:
