@@ -26,6 +26,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -178,8 +179,13 @@ class Whose:
         result = Q(pk__in=[])
         if self.self_id is not None:
             result |= Q(**{f"{via}_id" if via else "pk": self.self_id})
-        if self.teams:
-            result |= Q(**{f"{via}__team_id__in" if via else "team_id__in": sorted(self.teams)})
+        if self.teams and via:
+            # the people as a subquery, not a join: SQLite then reads the few people's rows by index
+            # instead of walking the whole table in owner order to serve a GROUP BY
+            people = User.objects.filter(team_id__in=sorted(self.teams)).values("pk")
+            result |= Q(**{f"{via}_id__in": people})
+        elif self.teams:
+            result |= Q(team_id__in=sorted(self.teams))
         return result
 
 
@@ -401,11 +407,13 @@ def open_work(scope: Whose, *, by: str, uses_deals: bool) -> OpenWork:
         rows = Deal.objects.filter(scope.q("owner"), outcome=Deal.Outcome.OPEN)
     else:
         rows = Customer.objects.filter(scope.q("owner"), status=Customer.Status.ACTIVE)
-    fields = [f for f in (key, name, fallback) if f]
     work = OpenWork(defaultdict(dict), {})
-    for row in rows.values(*fields, "stage").annotate(n=Count("pk")).order_by():
+    # grouped by the key alone (names as aggregates): grouping by the names too had SQLite walk
+    # every user of the company to serve the GROUP BY instead of the scope's few
+    names = {"_name": Max(name), **({"_fallback": Max(fallback)} if fallback else {})}
+    for row in rows.values(key, "stage").annotate(n=Count("pk"), **names).order_by():
         work.by_key[row[key]][row["stage"]] = row["n"]
-        work.names[row[key]] = row[name] or (row[fallback] if fallback else "") or "—"
+        work.names[row[key]] = row["_name"] or row.get("_fallback") or "—"
     return work
 
 
@@ -451,14 +459,14 @@ def health_tally(*, scope: Whose, period: Period, group: str, weeks: bool, rules
     key, name, fallback, _owner = GROUPS[group]
     aggregates = health_aggregates(rules)
     qs: Any = actions_in(scope, period)  # Any: aggregates built at run time (as contact quality's)
-    values = [key, name] + ([fallback] if fallback else [])
+    names = {"_name": Max(name), **({"_fallback": Max(fallback)} if fallback else {})}  # as open_work's
     rows = [
         {
             "key": row[key],
-            "name": row.get(name) or (row.get(fallback) if fallback else "") or "—",
+            "name": row["_name"] or row.get("_fallback") or "—",
             "counts": {k: row[k] for k in aggregates},
         }
-        for row in qs.values(*values).annotate(**aggregates).order_by(key)
+        for row in qs.values(key).annotate(**aggregates, **names).order_by(key)
     ]
     work = open_work(scope, by=group, uses_deals=rules.uses_deals)
     weekly = []
