@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("salestrace.org.urls")),
     path("", include("salestrace.todos.urls")),
     path("", include("salestrace.analytics.urls")),
+    path("", include("salestrace.catalog.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -234,3 +235,32 @@ class KeyFieldsChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.valid_from:%Y-%m-%d %H:%M}: {', '.join(self.fields)}"
+
+
+class SettingChange(models.Model):
+    """One change of a setting made in the Settings pages: who, when, the value before and after.
+    The settings' history: diffable, and a change can be rolled back (which is a change too)."""
+
+    class Area(models.TextChoices):
+        THRESHOLD = "threshold", _("threshold")
+
+    area = models.CharField(_("area"), max_length=20, choices=Area.choices)
+    key = models.CharField(_("setting"), max_length=80)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.PROTECT, related_name="+", null=True
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+    rolled_back = models.ForeignKey(
+        "self", verbose_name=_("rolls back"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("settings change")
+        verbose_name_plural = _("settings changes")
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["area", "key", "changed_at"], name="settingchange_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.key}: {self.before} → {self.after}"

@@ -19,10 +19,15 @@ from salestrace.catalog.models import (
     PlanLintRule,
     Policy,
     Rule,
+    SettingChange,
+    TemplatePack,
     Threshold,
     pick_language,
 )
+from salestrace.catalog.packs import PackError, read_pack
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition, parse_requires
+from salestrace.catalog.thresholds import GROUPS, Unit, group_of, unit_of
+from salestrace.org.models import Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -167,3 +172,52 @@ def effective_key_actions() -> dict[str, frozenset[str]]:
 def active_plan_lint_rules() -> list[PlanLintRule]:
     """Active plan-lint rules in order; one query."""
     return list(PlanLintRule.objects.filter(is_active=True).order_by("position", "code"))
+
+
+# --- the Settings pages -----------------------------------------------------------------------------
+
+
+def may_configure(user: User) -> bool:
+    """Admins change the settings; directors too where the template allows it (policy
+    `directors_configure`)."""
+    if not user.is_active:
+        return False
+    if user.is_superuser or user.role == Role.ADMIN:
+        return True
+    return user.role == Role.DIRECTOR and policies().get("directors_configure") is True
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    code: str
+    label: str
+    group: str
+    unit: Unit
+    value: Decimal
+    default: Decimal | None  # the loaded template's value
+
+
+def threshold_rows() -> list[ThresholdRow]:
+    """Every threshold with its label (in the active language), unit, group and the value the loaded
+    template ships, in the page's order: by group, then as the template lists them."""
+    pack = TemplatePack.objects.order_by("-loaded_at").values_list("code", flat=True).first()
+    shipped: dict[str, Decimal] = {}
+    order: dict[str, int] = {}
+    if pack:
+        try:
+            for i, t in enumerate(read_pack(pack).thresholds):
+                shipped[t.code], order[t.code] = t.value, i
+        except (OSError, PackError):
+            logger.warning("the loaded template %s cannot be read for its defaults", pack)
+    groups = {code: i for i, (code, _label) in enumerate(GROUPS)}
+    rows = [
+        ThresholdRow(t.code, pick_language(t.description_zh, t.description_en) or t.code, group_of(t.code),
+                     unit_of(t.code), t.value, shipped.get(t.code))
+        for t in Threshold.objects.all()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (groups[r.group], order.get(r.code, len(order)), r.code))
+
+
+def setting_history(*, limit: int = 200) -> list[SettingChange]:
+    """The latest settings changes, newest first, with who made them."""
+    return list(SettingChange.objects.select_related("changed_by").order_by("-changed_at", "-pk")[:limit])

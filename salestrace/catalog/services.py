@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,11 +21,16 @@ from salestrace.catalog.models import (
     Policy,
     Product,
     Rule,
+    SettingChange,
     TemplatePack,
     Threshold,
+    pick_language,
 )
 from salestrace.catalog.packs import PackDef, read_pack
-from salestrace.core.errors import FieldError, RuleViolation
+from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.thresholds import plain, threshold_problems
+from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
+from salestrace.org.models import User
 
 
 def catalog_changed() -> None:
@@ -176,3 +182,80 @@ def _load_health(pack: PackDef) -> None:
             },
         )
     PlanLintRule.objects.exclude(code__in=codes).filter(is_active=True).update(is_active=False)
+
+
+# --- the Settings pages: every change checked, versioned, and undoable -----------------------------
+
+
+def _refuse_unless_configurer(user: User) -> None:
+    if not may_configure(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+
+
+@transaction.atomic
+def thresholds_update(
+    *, user: User, values: Mapping[str, Decimal], seen: Mapping[str, Decimal], now: datetime
+) -> list[str]:
+    """Set thresholds (code -> value) as one change; the codes changed, in order.
+
+    `seen` holds the values the editor's form showed: a threshold someone else changed meanwhile is
+    refused (Conflict), never overwritten. The whole set after the change must pass
+    `thresholds.threshold_problems` (ranges, green < yellow < orange …), or nothing is written.
+    Each changed value is recorded as a SettingChange (who, when, before, after)."""
+    _refuse_unless_configurer(user)
+    rows = {t.code: t for t in Threshold.objects.select_for_update().order_by("code")}
+    unknown = [code for code in values if code not in rows]
+    if unknown:
+        raise RuleViolation([FieldError(code, "unknown", _("There is no such threshold.")) for code in unknown])
+    changed = {code: value for code, value in values.items() if rows[code].value != value}
+    moved = [code for code in changed if code in seen and rows[code].value != seen[code]]
+    if moved:
+        raise Conflict(
+            [
+                FieldError(
+                    code,
+                    "changed_meanwhile",
+                    _("Someone else changed this meanwhile: it is now %(value)s. Reload to see it.")
+                    % {"value": plain(rows[code].value)},
+                )
+                for code in moved
+            ]
+        )
+    after = {code: row.value for code, row in rows.items()} | changed
+    labels = {code: pick_language(r.description_zh, r.description_en) or code for code, r in rows.items()}
+    problems = threshold_problems(after, labels)
+    if problems:
+        raise RuleViolation([FieldError(code, "invalid", message) for code, message in problems])
+    for code, value in changed.items():
+        SettingChange.objects.create(
+            area=SettingChange.Area.THRESHOLD,
+            key=code,
+            before=plain(rows[code].value),
+            after=plain(value),
+            changed_by=user,
+            changed_at=now,
+        )
+        Threshold.objects.filter(pk=rows[code].pk).update(value=value)
+    if changed:
+        catalog_changed()
+    return sorted(changed)
+
+
+@transaction.atomic
+def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
+    """Put a setting back to what it was before one change (itself recorded as a change). Refused
+    when the setting has changed again since: roll back the later change first."""
+    _refuse_unless_configurer(user)
+    change = SettingChange.objects.select_for_update().filter(pk=change_id).first()
+    if change is None:
+        raise NotFound([FieldError(None, "not_found", _("No such change."))])
+    values = {change.key: Decimal(str(change.before))}
+    try:
+        changed = thresholds_update(user=user, values=values, seen={change.key: Decimal(str(change.after))}, now=now)
+    except Conflict:
+        message = _("This setting has changed again since: roll back the later change first.")
+        raise Conflict([FieldError(change.key, "changed_since", message)]) from None
+    SettingChange.objects.filter(area=change.area, key=change.key, changed_at=now, rolled_back=None).exclude(
+        pk=change.pk
+    ).update(rolled_back=change)
+    return changed

@@ -47,3 +47,11 @@ def sees_dashboards(user: object) -> bool:
     from salestrace.org.selectors import can_see_dashboards
 
     return bool(getattr(user, "is_authenticated", False)) and can_see_dashboards(user)  # type: ignore[arg-type]
+
+
+@register.filter
+def configures(user: object) -> bool:
+    """Whether the navigation offers the Settings pages (the views check again)."""
+    from salestrace.catalog.selectors import may_configure
+
+    return bool(getattr(user, "is_authenticated", False)) and may_configure(user)  # type: ignore[arg-type]

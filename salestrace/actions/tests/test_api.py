@@ -359,7 +359,7 @@ def test_the_action_list_has_a_query_budget(personas, api_as, now, django_assert
 
 def test_saving_an_action_has_a_query_budget(personas, api_as, shop, now, django_assert_max_num_queries):
     alice = api_as(personas.alice)
-    # 13 with the catalog snapshot built afresh (options, rules, thresholds, policies): once per
-    # catalog change in a running process, every time in a test
-    with django_assert_max_num_queries(13):
+    # 14 with the catalog snapshot built afresh (options, rules, thresholds, policies, the key
+    # fields' history): once per catalog change in a running process, every time in a test
+    with django_assert_max_num_queries(14):
         assert alice.post("/actions", valid_price_negotiation(shop.pk, now)).status_code == 201
