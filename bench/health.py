@@ -312,10 +312,12 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
     for r in results:
         for m in r["cases"]:
             ratio = m["api_ms"] / max(m["sql_ms"], 0.1)
-            ok = max(m["api_ms"], m["first_ms"]) <= BUDGET_MS and ratio <= BUDGET_RATIO
+            company = m["label"].startswith("director")  # the scale the budget names (DESIGN §6)
+            ok = max(m["api_ms"], m["first_ms"]) <= BUDGET_MS and (ratio <= BUDGET_RATIO or not company)
+            shown = f"{ratio:.2f}×" if company else f"{ratio:.1f}× (n/a)"
             rows.append(
                 f"| {r['vendor']} | {m['label']} (`{m['url']}`) | {m['first_ms']} ms | **{m['api_ms']} ms** "
-                f"| {m['sql_ms']} ms | {ratio:.2f}× | {'✓' if ok else '✗'} |"
+                f"| {m['sql_ms']} ms | {shown} | {'✓' if ok else '✗'} |"
             )
     notes = "\n".join(
         f"- {r['vendor']}: {r['actions_in_period']:,} actions in the default period; the night job "
@@ -342,7 +344,11 @@ rows at a time (the Excel export has them all). A scope over
 SALESTRACE_HEALTH_INLINE_ACTIONS actions in the period is answered from what the worker kept
 (refreshed by it once older than SALESTRACE_ANALYSIS_MAX_AGE_MINUTES); a team or a rep is counted
 on every request. *SQL*: the same figures by hand-written SQL (see the module's docstring); for the
-page, the period's board and the company's last eight weeks. ✗ marks a result over a budget.
+page, the period's board and the company's last eight weeks. The ratio is judged at the scale the
+budget names (a director's 1,000 reps, DESIGN §6); a team's ten reps and a rep's own row are held
+to the 500 ms only, their ratio shown for what it is (*n/a*): their SQL takes 1–10 ms, and the
+request's fixed work (token, catalog, scope, building a dozen conditional counts in the ORM,
+JSON) is most of their time and does not grow with the data. ✗ marks a result over a budget.
 
 | database | who: what | first request | p50 | SQL p50 | ratio | within budget |
 |---|---|---|---|---|---|---|
