@@ -361,7 +361,9 @@ def _health_payload(kind: str, params: dict[str, Any]) -> dict[str, Any]:
 def _few_actions(scope: Whose, period: Period) -> Callable[[], bool]:
     def small() -> bool:
         if scope.every_team or len(scope.teams) > 0:
-            return actions_in(scope, period).count() <= settings.SALESTRACE_HEALTH_INLINE_ACTIONS
+            limit = settings.SALESTRACE_HEALTH_INLINE_ACTIONS
+            # counted up to one past the limit: a company's year is not counted to say it is large
+            return actions_in(scope, period).order_by()[: limit + 1].count() <= limit
         return True  # one person
 
     return small

@@ -112,7 +112,7 @@ def test_the_board_is_a_fixed_number_of_queries(
     with django_assert_max_num_queries(7):
         board = health_board(user=personas.diana, period=NOV)
     assert board.total.counts.actions == 150
-    with django_assert_max_num_queries(8):  # + the team walk
+    with django_assert_max_num_queries(9):  # + the team walk, the team's people
         health_board(user=personas.sam, period=NOV, group="team")
     with django_assert_max_num_queries(8):  # rules, two grouped counts, labels
         heatmap_board(user=personas.diana, period=NOV)
