@@ -26,11 +26,8 @@ reading its row. Writes the "## Deal analytics (issue 11)" section of docs/bench
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -301,52 +298,10 @@ q-values): its row is held to the 500 ms alone, its ratio to a bare row read sho
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
-    parser.add_argument("--pg-database", default=PG_DATABASE, help="the PostgreSQL database to drop and build")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data (default 1)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
-    parser.add_argument("--from-json", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.pg_database in {"test", "postgres", "template0", "template1"} or not args.pg_database.isidentifier():
-        parser.error("--pg-database must be a plain name of a database the benchmark may drop")
-    if args.from_json:
-        # Rewrite the section from the JSON lines a run printed (e.g. after changing this writer).
-        lines = Path(args.from_json).read_text(encoding="utf-8").splitlines()
-        saved = [json.loads(line) for line in lines if line.startswith("{")]
-        write_section(saved, " ".join([".venv/bin/python", "bench/analytics.py", *saved[0].get("argv", [])]))
-        return
-    if args.child:
-        print(json.dumps(child(args.child, args.scale, args.rounds, args.pg_database), ensure_ascii=False))
-        return
-    results = []
-    for backend in ["sqlite", *(["postgres"] if args.postgres else [])]:
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                backend,
-                "--scale",
-                str(args.scale),
-                "--rounds",
-                str(args.rounds),
-                "--pg-database",
-                args.pg_database,
-            ],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        result["argv"] = sys.argv[1:]
-        print(json.dumps(result, ensure_ascii=False), flush=True)
-        results.append(result)
-    if not args.no_write:
-        write_section(results, " ".join([".venv/bin/python", "bench/analytics.py", *sys.argv[1:]]))
+    sys.path.insert(0, str(ROOT))
+    from bench.fresh_db import company_bench_main
+
+    company_bench_main(__doc__ or "", __file__, pg_database=PG_DATABASE, child=child, write_section=write_section)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,3 +78,48 @@ def replace_section(path: Path, title: str, body: str, *, header: str = "# Bench
         text = text[:start] + body + ("\n" + text[end + 1 :] if end != -1 else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def company_bench_main(
+    doc: str,
+    script: str,
+    *,
+    pg_database: str,
+    child: Callable[[str, float, int, str], dict[str, Any]],
+    write_section: Callable[[list[dict[str, Any]], str], None],
+) -> None:
+    """The command line the company-scale benches share (analytics.py, health.py): each backend in a
+    child process of its own (`--child`), `--scale`, `--rounds`, `--postgres`, `--no-write`, and
+    `--from-json` to rewrite the section from the JSON lines a run printed."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    parser.add_argument("--pg-database", default=pg_database, help="the PostgreSQL database to drop and build")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data (default 1)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--from-json", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.pg_database in {"test", "postgres", "template0", "template1"} or not args.pg_database.isidentifier():
+        parser.error("--pg-database must be a plain name of a database the benchmark may drop")
+    name = Path(script).name
+    if args.from_json:
+        lines = Path(args.from_json).read_text(encoding="utf-8").splitlines()
+        saved = [json.loads(line) for line in lines if line.startswith("{")]
+        write_section(saved, " ".join([".venv/bin/python", f"bench/{name}", *saved[0].get("argv", [])]))
+        return
+    if args.child:
+        result = child(args.child, args.scale, args.rounds, args.pg_database)
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    results = []
+    for backend in ["sqlite", *(["postgres"] if args.postgres else [])]:
+        command = [sys.executable, script, "--child", backend, "--scale", str(args.scale)]
+        command += ["--rounds", str(args.rounds), "--pg-database", args.pg_database]
+        out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["argv"] = sys.argv[1:]
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        results.append(result)
+    if not args.no_write:
+        write_section(results, " ".join([".venv/bin/python", f"bench/{name}", *sys.argv[1:]]))

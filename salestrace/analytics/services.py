@@ -353,9 +353,7 @@ def _health_payload(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     rules = health_rules()
     if kind == HEALTH:
         return health_tally(scope=scope, period=period, group=params["group"], weeks=True, rules=rules)
-    if kind == HEATMAP:
-        return heatmap_tally(scope=scope, period=period, rules=rules)
-    return contact_quality_tally(scope=scope, period=period, rules=rules)
+    return _TALLIES[kind](scope=scope, period=period, rules=rules)
 
 
 def _few_actions(scope: Whose, period: Period) -> Callable[[], bool]:
@@ -403,20 +401,31 @@ def health_answer(
     return board, answer
 
 
+def _scope_answer(
+    *, kind: str, user: User, period: Period, team_id: int | None, now: datetime
+) -> tuple[HealthRules, Answer]:
+    """A heatmap's or contact quality's counts for `user`'s scope, answered as `health_answer`."""
+    rules = health_rules()
+    scope = whose(user, team_id=team_id)
+    answer = _answer(
+        kind=kind,
+        user=user,
+        params=_health_params(scope=scope_of(user), team_id=team_id, period=period, rules=rules, extra={}),
+        now=now,
+        compute=lambda: _TALLIES[kind](scope=scope, period=period, rules=rules),
+        small=_few_actions(scope, period),
+    )
+    return rules, answer
+
+
+_TALLIES: dict[str, Callable[..., dict[str, Any]]] = {HEATMAP: heatmap_tally, CONTACT_QUALITY: contact_quality_tally}
+
+
 def heatmap_answer(
     *, user: User, period: Period, team_id: int | None = None, now: datetime
 ) -> tuple[HeatmapBoard | None, Answer]:
     """The blocking heatmap (`heatmap_board`; None while pending), answered as `health_answer`."""
-    rules = health_rules()
-    scope = whose(user, team_id=team_id)
-    answer = _answer(
-        kind=HEATMAP,
-        user=user,
-        params=_health_params(scope=scope_of(user), team_id=team_id, period=period, rules=rules, extra={}),
-        now=now,
-        compute=lambda: heatmap_tally(scope=scope, period=period, rules=rules),
-        small=_few_actions(scope, period),
-    )
+    rules, answer = _scope_answer(kind=HEATMAP, user=user, period=period, team_id=team_id, now=now)
     if answer.payload is None:
         return None, answer
     return heatmap_board_from_tally(answer.payload, period=period, rules=rules), answer
@@ -426,16 +435,7 @@ def contact_quality_answer(
     *, user: User, period: Period, team_id: int | None = None, now: datetime
 ) -> tuple[ContactQualityBoard | None, Answer]:
     """Contact quality (`contact_quality_board`; None while pending), answered as `health_answer`."""
-    rules = health_rules()
-    scope = whose(user, team_id=team_id)
-    answer = _answer(
-        kind=CONTACT_QUALITY,
-        user=user,
-        params=_health_params(scope=scope_of(user), team_id=team_id, period=period, rules=rules, extra={}),
-        now=now,
-        compute=lambda: contact_quality_tally(scope=scope, period=period, rules=rules),
-        small=_few_actions(scope, period),
-    )
+    rules, answer = _scope_answer(kind=CONTACT_QUALITY, user=user, period=period, team_id=team_id, now=now)
     if answer.payload is None:
         return None, answer
     return contact_quality_from_tally(answer.payload, period=period, rules=rules), answer
