@@ -240,6 +240,8 @@ def child(backend: str, scale: float, rounds: int, pg_database: str) -> dict[str
     result["warmed"] = health_warm(now=NOW)
     result["warm_s"] = round(time.perf_counter() - started, 1)
 
+    import config.wsgi  # noqa: F401  the server's own start (it freezes what is loaded out of the collector's way)
+
     director_api = client_for(director)
     # A server that has answered anything before: the first request a process serves pays for
     # loading the API and the templates, not for the figures.
