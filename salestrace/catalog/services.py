@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from salestrace.catalog.codes import code_for, valid_code
 from salestrace.catalog.models import (
     CatalogVersion,
     EffectiveAction,
@@ -249,13 +251,166 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
     change = SettingChange.objects.select_for_update().filter(pk=change_id).first()
     if change is None:
         raise NotFound([FieldError(None, "not_found", _("No such change."))])
+    since = _("This setting has changed again since: roll back the later change first.")
+    if change.area == SettingChange.Area.OPTION:
+        set_code, code = change.key.split(".", 1)
+        option = Option.objects.select_for_update().filter(option_set__code=set_code, code=code).first()
+        if option is None or _option_state(option) != change.after:
+            raise Conflict([FieldError(change.key, "changed_since", since)])
+        before = change.before or {**_option_state(option), "is_active": False}  # an added option: retired
+        _option_write(user, option, now, rolled_back=change, **before)
+        return [change.key]
     values = {change.key: Decimal(str(change.before))}
     try:
         changed = thresholds_update(user=user, values=values, seen={change.key: Decimal(str(change.after))}, now=now)
     except Conflict:
-        message = _("This setting has changed again since: roll back the later change first.")
-        raise Conflict([FieldError(change.key, "changed_since", message)]) from None
+        raise Conflict([FieldError(change.key, "changed_since", since)]) from None
     SettingChange.objects.filter(area=change.area, key=change.key, changed_at=now, rolled_back=None).exclude(
         pk=change.pk
     ).update(rolled_back=change)
     return changed
+
+
+# --- option sets: add, rename, reorder, retire; a code is made once and never changes --------------
+
+
+def _option_state(option: Option) -> dict[str, Any]:
+    return {
+        "label_zh": option.label_zh,
+        "label_en": option.label_en,
+        "position": option.position,
+        "is_active": option.is_active,
+    }
+
+
+def _option_write(
+    user: User, option: Option, now: datetime, *, rolled_back: SettingChange | None = None, **state: Any
+) -> None:
+    """Give an option this state, recorded as a change of the setting "<set>.<code>"."""
+    before = _option_state(option)
+    after = {**before, **state}
+    if after == before:
+        return
+    for key, value in after.items():
+        setattr(option, key, value)
+    option.save(update_fields=list(after))
+    SettingChange.objects.create(
+        area=SettingChange.Area.OPTION,
+        key=f"{option.option_set.code}.{option.code}",
+        before=before,
+        after=after,
+        changed_by=user,
+        changed_at=now,
+        rolled_back=rolled_back,
+    )
+    catalog_changed()
+
+
+def _option(set_code: str, code: str) -> Option:
+    option = (
+        Option.objects.select_for_update()
+        .select_related("option_set")
+        .filter(option_set__code=set_code, code=code)
+        .first()
+    )
+    if option is None:
+        raise NotFound([FieldError(None, "not_found", _("No such option."))])
+    return option
+
+
+def _labels(label_zh: str, label_en: str) -> tuple[str, str]:
+    zh, en = label_zh.strip(), label_en.strip()
+    errors = []
+    if not zh:
+        errors.append(FieldError("label_zh", "required", _("Give the option its Chinese name.")))
+    for field, text in (("label_zh", zh), ("label_en", en)):
+        if len(text) > 100:
+            errors.append(FieldError(field, "too_long", _("At most 100 characters.")))
+    if errors:
+        raise RuleViolation(errors)
+    return zh, en
+
+
+@transaction.atomic
+def option_add(*, user: User, set_code: str, label_zh: str, label_en: str, code: str = "", now: datetime) -> Option:
+    """A new option at the end of its set. Its code is the one typed (lower-case letters, digits, _)
+    or made from the Chinese label's pinyin; either way it never changes afterwards."""
+    _refuse_unless_configurer(user)
+    option_set = OptionSet.objects.select_for_update().filter(code=set_code).first()
+    if option_set is None:
+        raise NotFound([FieldError(None, "not_found", _("No such option set."))])
+    zh, en = _labels(label_zh, label_en)
+    existing = list(option_set.options.values_list("code", "label_zh", "position"))
+    if any(z == zh for _c, z, _p in existing):
+        raise RuleViolation([FieldError("label_zh", "duplicate", _("This set already has an option of that name."))])
+    taken = {c for c, _z, _p in existing}
+    code = code.strip()
+    if code and not valid_code(code):
+        message = _("A code is lower-case letters, digits and _, starting with a letter.")
+        raise RuleViolation([FieldError("code", "invalid", message)])
+    if code in taken:
+        raise RuleViolation([FieldError("code", "duplicate", _("This code is taken in this set."))])
+    code = code or code_for(zh, en, taken)
+    position = max((p for *_rest, p in existing), default=-1) + 1
+    option = Option.objects.create(option_set=option_set, code=code, label_zh=zh, label_en=en, position=position)
+    SettingChange.objects.create(
+        area=SettingChange.Area.OPTION,
+        key=f"{set_code}.{code}",
+        before=None,
+        after=_option_state(option),
+        changed_by=user,
+        changed_at=now,
+    )
+    catalog_changed()
+    return option
+
+
+@transaction.atomic
+def option_rename(
+    *, user: User, set_code: str, code: str, label_zh: str, label_en: str, seen: tuple[str, str], now: datetime
+) -> None:
+    """New labels (the code stays); refused when someone renamed it since the form was shown (`seen`)."""
+    _refuse_unless_configurer(user)
+    option = _option(set_code, code)
+    if (option.label_zh, option.label_en) != seen:
+        message = _("Someone else changed this meanwhile: it is now %(value)s. Reload to see it.")
+        raise Conflict([FieldError("label_zh", "changed_meanwhile", message % {"value": option.label_zh})])
+    zh, en = _labels(label_zh, label_en)
+    if Option.objects.filter(option_set__code=set_code, label_zh=zh).exclude(pk=option.pk).exists():
+        raise RuleViolation([FieldError("label_zh", "duplicate", _("This set already has an option of that name."))])
+    _option_write(user, option, now, label_zh=zh, label_en=en)
+
+
+@transaction.atomic
+def option_move(*, user: User, set_code: str, code: str, step: int, now: datetime) -> None:
+    """One place up (step -1) or down (+1) in its set's order (retired options keep their places)."""
+    _refuse_unless_configurer(user)
+    option = _option(set_code, code)
+    order = list(
+        Option.objects.select_for_update().filter(option_set_id=option.option_set_id).order_by("position", "code")
+    )
+    i = next(n for n, o in enumerate(order) if o.pk == option.pk)
+    j = i + (1 if step > 0 else -1)
+    if not 0 <= j < len(order):
+        return
+    order[i], order[j] = order[j], order[i]
+    for position, item in enumerate(order):
+        if item.position != position:
+            item.option_set = option.option_set
+            _option_write(user, item, now, position=position)
+
+
+@transaction.atomic
+def option_set_active(*, user: User, set_code: str, code: str, active: bool, now: datetime) -> None:
+    """Retire an option (it stays on every action that used it, and leaves the forms) or bring it back.
+    The stages that end the process (won, lost) are never retired."""
+    _refuse_unless_configurer(user)
+    option = _option(set_code, code)
+    if not active and option.is_terminal:
+        message = _("Won and lost end the sales process: they cannot be retired.")
+        raise RuleViolation([FieldError(None, "terminal", message)])
+    if not active and option.is_active:
+        others = Option.objects.filter(option_set_id=option.option_set_id, is_active=True).exclude(pk=option.pk)
+        if not others.exists():
+            raise RuleViolation([FieldError(None, "last", _("A set keeps at least one option in use."))])
+    _option_write(user, option, now, is_active=active)

@@ -12,13 +12,21 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from salestrace.catalog.selectors import may_configure, setting_history, threshold_rows
-from salestrace.catalog.services import setting_rollback, thresholds_update
+from salestrace.catalog.models import SettingChange
+from salestrace.catalog.selectors import may_configure, option_sets_with_options, setting_history, threshold_rows
+from salestrace.catalog.services import (
+    option_add,
+    option_move,
+    option_rename,
+    option_set_active,
+    setting_rollback,
+    thresholds_update,
+)
 from salestrace.catalog.thresholds import GROUPS, SHARE, plain
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
@@ -91,13 +99,91 @@ def thresholds_page(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/settings_thresholds.html", {"groups": groups, "errors": errors}, status=status)
 
 
+def _option_side(state: dict[str, Any] | None, other: dict[str, Any] | None) -> str:
+    """One side of an option's change in words: only what differs from the other side."""
+    if state is None:
+        return _("(not there)")
+    parts = []
+    if other is None or (state["label_zh"], state["label_en"]) != (other["label_zh"], other["label_en"]):
+        parts.append(" / ".join(t for t in (state["label_zh"], state["label_en"]) if t))
+    if other is None or state["position"] != other["position"]:
+        parts.append(_("place %(n)s") % {"n": state["position"] + 1})
+    if other is None or state["is_active"] != other["is_active"]:
+        parts.append(_("in use") if state["is_active"] else _("retired"))
+    return "; ".join(parts)
+
+
 @login_required
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
     _configurer(request)
     labels = {row.code: row.label for row in threshold_rows()}
-    changes = [{"change": c, "label": labels.get(c.key, c.key)} for c in setting_history()]
+    sets = {s.code: str(s) for s in option_sets_with_options(include_inactive=True)}
+    changes = []
+    for c in setting_history():
+        if c.area == SettingChange.Area.OPTION:
+            set_code, code = c.key.split(".", 1)
+            label = f"{sets.get(set_code, set_code)} · {code}"
+            before, after = _option_side(c.before, c.after), _option_side(c.after, c.before)
+        else:
+            label, before, after = labels.get(c.key, c.key), str(c.before), str(c.after)
+        changes.append({"change": c, "label": label, "before": before, "after": after})
     return render(request, "catalog/settings_history.html", {"changes": changes})
+
+
+@login_required
+def option_sets_page(request: HttpRequest) -> HttpResponse:
+    """选项: the option sets of the action form, each with its options in use and retired."""
+    _configurer(request)
+    sets = list(option_sets_with_options(include_inactive=True))
+    return render(request, "catalog/settings_option_sets.html", {"sets": sets})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
+    """One option set: rename, reorder, retire or bring back each option; add one at the end."""
+    user = _configurer(request)
+    option_set = next((s for s in option_sets_with_options(include_inactive=True) if s.code == set_code), None)
+    if option_set is None:
+        raise Http404
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        post, now, what = request.POST, clock.now(), request.POST.get("do", "")
+        code = post.get("code", "")
+        try:
+            if what == "add":
+                option_add(
+                    user=user,
+                    set_code=set_code,
+                    label_zh=post.get("label_zh", ""),
+                    label_en=post.get("label_en", ""),
+                    code=post.get("new_code", ""),
+                    now=now,
+                )
+            elif what == "rename":
+                seen = (post.get("seen_zh", ""), post.get("seen_en", ""))
+                option_rename(
+                    user=user,
+                    set_code=set_code,
+                    code=code,
+                    label_zh=post.get("label_zh", ""),
+                    label_en=post.get("label_en", ""),
+                    seen=seen,
+                    now=now,
+                )
+            elif what in {"up", "down"}:
+                option_move(user=user, set_code=set_code, code=code, step=-1 if what == "up" else 1, now=now)
+            elif what in {"retire", "restore"}:
+                option_set_active(user=user, set_code=set_code, code=code, active=what == "restore", now=now)
+        except DomainError as exc:
+            errors = {f"{what}:{code}:{e.field or ''}": str(e.message) for e in exc.errors}
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("catalog:option_set", set_code=set_code)
+        option_set = next(s for s in option_sets_with_options(include_inactive=True) if s.code == set_code)
+    context = {"set": option_set, "errors": errors, "error_text": " ".join(errors.values()), "posted": request.POST}
+    return render(request, "catalog/settings_option_set.html", context, status=422 if errors else 200)
 
 
 @login_required
