@@ -1,0 +1,78 @@
+"""设置 in a real browser, as the admin of a small company uses it on a phone and on a desktop:
+add an option and see it in a rep's form, change a threshold, read the history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def no_horizontal_overflow(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+@pytest.fixture
+def loaded(personas: Any) -> None:
+    from salestrace.catalog.services import template_load
+    from salestrace.core import clock
+
+    template_load(code="fmcg", now=clock.now())
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_an_admin_adds_an_option_changes_a_threshold_and_reads_the_history(
+    page_as: Any, personas: Any, loaded: None, name: str, viewport: dict[str, int]
+) -> None:
+    from salestrace.catalog.models import Option, Threshold
+    from salestrace.catalog.selectors import option_catalog
+
+    page = page_as(personas.admin, viewport)
+    # the option sets: open 障碍类型, add 账期太长 (no code typed: it is made from the name)
+    page.goto("/settings/options/")
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-options-{name}")
+    page.get_by_role("link", name="障碍类型").click()
+    page.locator(".option-add input[name=label_zh]").fill("账期太长")
+    page.locator(".option-add input[name=label_en]").fill("Credit terms too long")
+    page.get_by_role("button", name="新增").click()
+    expect(page.locator(".messages")).to_contain_text("已保存")
+    code = Option.objects.get(option_set__code="obstacle", label_zh="账期太长").code
+    assert code.startswith("zhang_qi_tai_")  # pinyin of the name (长 read either way)
+    expect(page.locator("code", has_text=code)).to_have_count(1)
+    screenshot(page, f"settings-option-set-{name}")
+    assert code in dict(option_catalog().choices["obstacle"])
+    # the thresholds: the wake-up after 10 days instead of 15
+    page.get_by_role("link", name="阈值").click()
+    expect(page.locator("legend", has_text="线索活力")).to_have_count(1)
+    assert no_horizontal_overflow(page)
+    page.locator("#t-vitality_wakeup_days").fill("10")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".messages")).to_contain_text("修改了 1 个阈值")
+    assert Threshold.objects.get(code="vitality_wakeup_days").value == 10
+    # an orange limit below yellow is refused next to the field
+    page.locator("#t-vitality_orange_days").fill("5")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#e-vitality_orange_days")).to_contain_text("必须大于")
+    screenshot(page, f"settings-thresholds-{name}")
+    # the history lists both changes, newest first, each with a rollback
+    page.get_by_role("link", name="变更记录").click()
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("连续无动作多少天后推送线索唤醒任务")
+    expect(rows.nth(1)).to_contain_text("账期太长 / Credit terms too long")
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-history-{name}")
