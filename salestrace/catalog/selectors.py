@@ -197,6 +197,12 @@ class ThresholdRow:
     default: Decimal | None  # the loaded template's value
 
 
+def threshold_labels() -> dict[str, str]:
+    """{code: label in the active language} of every threshold; one query, no template file read."""
+    rows = Threshold.objects.values_list("code", "description_zh", "description_en")
+    return {code: pick_language(zh, en) or code for code, zh, en in rows}
+
+
 def threshold_rows() -> list[ThresholdRow]:
     """Every threshold with its label (in the active language), unit, group and the value the loaded
     template ships, in the page's order: by group, then as the template lists them."""

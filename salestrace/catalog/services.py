@@ -26,10 +26,9 @@ from salestrace.catalog.models import (
     SettingChange,
     TemplatePack,
     Threshold,
-    pick_language,
 )
 from salestrace.catalog.packs import PackDef, read_pack
-from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.selectors import may_configure, threshold_labels
 from salestrace.catalog.thresholds import plain, threshold_problems
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.org.models import User
@@ -196,14 +195,20 @@ def _refuse_unless_configurer(user: User) -> None:
 
 @transaction.atomic
 def thresholds_update(
-    *, user: User, values: Mapping[str, Decimal], seen: Mapping[str, Decimal], now: datetime
+    *,
+    user: User,
+    values: Mapping[str, Decimal],
+    seen: Mapping[str, Decimal],
+    now: datetime,
+    rolled_back: SettingChange | None = None,
 ) -> list[str]:
     """Set thresholds (code -> value) as one change; the codes changed, in order.
 
     `seen` holds the values the editor's form showed: a threshold someone else changed meanwhile is
     refused (Conflict), never overwritten. The whole set after the change must pass
     `thresholds.threshold_problems` (ranges, green < yellow < orange …), or nothing is written.
-    Each changed value is recorded as a SettingChange (who, when, before, after)."""
+    Each changed value is recorded as a SettingChange (who, when, before, after; `rolled_back`: the
+    change it undoes)."""
     _refuse_unless_configurer(user)
     rows = {t.code: t for t in Threshold.objects.select_for_update().order_by("code")}
     unknown = [code for code in values if code not in rows]
@@ -224,8 +229,7 @@ def thresholds_update(
             ]
         )
     after = {code: row.value for code, row in rows.items()} | changed
-    labels = {code: pick_language(r.description_zh, r.description_en) or code for code, r in rows.items()}
-    problems = threshold_problems(after, labels)
+    problems = threshold_problems(after, threshold_labels())
     if problems:
         raise RuleViolation([FieldError(code, "invalid", message) for code, message in problems])
     for code, value in changed.items():
@@ -236,6 +240,7 @@ def thresholds_update(
             after=plain(value),
             changed_by=user,
             changed_at=now,
+            rolled_back=rolled_back,
         )
         Threshold.objects.filter(pk=rows[code].pk).update(value=value)
     if changed:
@@ -258,17 +263,14 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
         if option is None or _option_state(option) != change.after:
             raise Conflict([FieldError(change.key, "changed_since", since)])
         before = change.before or {**_option_state(option), "is_active": False}  # an added option: retired
-        _option_write(user, option, now, rolled_back=change, **before)
+        if _option_write(user, option, now, rolled_back=change, **before):
+            catalog_changed()
         return [change.key]
-    values = {change.key: Decimal(str(change.before))}
+    values, seen = {change.key: Decimal(str(change.before))}, {change.key: Decimal(str(change.after))}
     try:
-        changed = thresholds_update(user=user, values=values, seen={change.key: Decimal(str(change.after))}, now=now)
+        return thresholds_update(user=user, values=values, seen=seen, now=now, rolled_back=change)
     except Conflict:
         raise Conflict([FieldError(change.key, "changed_since", since)]) from None
-    SettingChange.objects.filter(area=change.area, key=change.key, changed_at=now, rolled_back=None).exclude(
-        pk=change.pk
-    ).update(rolled_back=change)
-    return changed
 
 
 # --- option sets: add, rename, reorder, retire; a code is made once and never changes --------------
@@ -285,12 +287,13 @@ def _option_state(option: Option) -> dict[str, Any]:
 
 def _option_write(
     user: User, option: Option, now: datetime, *, rolled_back: SettingChange | None = None, **state: Any
-) -> None:
-    """Give an option this state, recorded as a change of the setting "<set>.<code>"."""
+) -> bool:
+    """Give an option this state, recorded as a change of the setting "<set>.<code>"; whether it
+    changed (the caller tells the processes once, `catalog_changed`)."""
     before = _option_state(option)
     after = {**before, **state}
     if after == before:
-        return
+        return False
     for key, value in after.items():
         setattr(option, key, value)
     option.save(update_fields=list(after))
@@ -303,7 +306,7 @@ def _option_write(
         changed_at=now,
         rolled_back=rolled_back,
     )
-    catalog_changed()
+    return True
 
 
 def _option(set_code: str, code: str) -> Option:
@@ -378,7 +381,8 @@ def option_rename(
     zh, en = _labels(label_zh, label_en)
     if Option.objects.filter(option_set__code=set_code, label_zh=zh).exclude(pk=option.pk).exists():
         raise RuleViolation([FieldError("label_zh", "duplicate", _("This set already has an option of that name."))])
-    _option_write(user, option, now, label_zh=zh, label_en=en)
+    if _option_write(user, option, now, label_zh=zh, label_en=en):
+        catalog_changed()
 
 
 @transaction.atomic
@@ -394,10 +398,13 @@ def option_move(*, user: User, set_code: str, code: str, step: int, now: datetim
     if not 0 <= j < len(order):
         return
     order[i], order[j] = order[j], order[i]
+    moved = False
     for position, item in enumerate(order):
         if item.position != position:
             item.option_set = option.option_set
-            _option_write(user, item, now, position=position)
+            moved |= _option_write(user, item, now, position=position)
+    if moved:
+        catalog_changed()
 
 
 @transaction.atomic
@@ -413,4 +420,5 @@ def option_set_active(*, user: User, set_code: str, code: str, active: bool, now
         others = Option.objects.filter(option_set_id=option.option_set_id, is_active=True).exclude(pk=option.pk)
         if not others.exists():
             raise RuleViolation([FieldError(None, "last", _("A set keeps at least one option in use."))])
-    _option_write(user, option, now, is_active=active)
+    if _option_write(user, option, now, is_active=active):
+        catalog_changed()

@@ -17,8 +17,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from salestrace.catalog.models import SettingChange
-from salestrace.catalog.selectors import may_configure, option_sets_with_options, setting_history, threshold_rows
+from salestrace.catalog.models import OptionSet, SettingChange
+from salestrace.catalog.selectors import (
+    may_configure,
+    option_sets_with_options,
+    setting_history,
+    threshold_labels,
+    threshold_rows,
+)
 from salestrace.catalog.services import (
     option_add,
     option_move,
@@ -117,8 +123,8 @@ def _option_side(state: dict[str, Any] | None, other: dict[str, Any] | None) -> 
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
     _configurer(request)
-    labels = {row.code: row.label for row in threshold_rows()}
-    sets = {s.code: str(s) for s in option_sets_with_options(include_inactive=True)}
+    labels = threshold_labels()
+    sets = {s.code: str(s) for s in OptionSet.objects.all()}
     changes = []
     for c in setting_history():
         if c.area == SettingChange.Area.OPTION:
@@ -144,7 +150,7 @@ def option_sets_page(request: HttpRequest) -> HttpResponse:
 def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
     """One option set: rename, reorder, retire or bring back each option; add one at the end."""
     user = _configurer(request)
-    option_set = next((s for s in option_sets_with_options(include_inactive=True) if s.code == set_code), None)
+    option_set = option_sets_with_options(include_inactive=True).filter(code=set_code).first()
     if option_set is None:
         raise Http404
     errors: dict[str, str] = {}
@@ -181,7 +187,7 @@ def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("catalog:option_set", set_code=set_code)
-        option_set = next(s for s in option_sets_with_options(include_inactive=True) if s.code == set_code)
+        option_set = option_sets_with_options(include_inactive=True).get(code=set_code)  # as written meanwhile
     context = {"set": option_set, "errors": errors, "error_text": " ".join(errors.values()), "posted": request.POST}
     return render(request, "catalog/settings_option_set.html", context, status=422 if errors else 200)
 
