@@ -105,17 +105,18 @@ def _deals() -> Iterator[tuple[Any, ...]]:
         yield (_named(ids, pk), _named(customers, customer_id), *rest)
 
 
+# The actions file's columns that are not the action's own fields, and where each comes from.
+_ACTION_SOURCES = {
+    "external_id": "pk",
+    "customer_external_id": "customer_id",
+    "deal_external_id": "deal_id",
+    "rep": "rep__username",
+}
+
+
 def _actions() -> Iterator[tuple[Any, ...]]:
     ids, customers, deals = _ids(Kind.ACTIONS), _ids(Kind.CUSTOMERS), _ids(Kind.DEALS)
-    fields = (
-        "pk",
-        "customer_id",
-        "deal_id",
-        "rep__username",
-        "occurred_at",
-        "logged_at",
-        *(c for c in columns(Kind.ACTIONS)[6:]),
-    )
+    fields = [_ACTION_SOURCES.get(column, column) for column in columns(Kind.ACTIONS)]
     rows = ActionLog.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
     for pk, customer_id, deal_id, *rest in rows:
         yield (_named(ids, pk), _named(customers, customer_id), _named(deals, deal_id), *rest)
