@@ -6,6 +6,7 @@ template's defaults, checks between them) and the history of every change, each 
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -72,9 +73,10 @@ def thresholds_page(request: HttpRequest) -> HttpResponse:
             typed[row.code] = text
             try:
                 values[row.code] = _stored(text, row.unit.code)
-                seen[row.code] = Decimal(request.POST.get(f"seen-{row.code}", ""))
             except InvalidOperation:
                 errors[row.code] = _("Enter a number.")
+            with contextlib.suppress(InvalidOperation):  # a form without it: nothing to compare with
+                seen[row.code] = Decimal(request.POST.get(f"seen-{row.code}", ""))
         if not errors:
             try:
                 changed = thresholds_update(user=user, values=values, seen=seen, now=clock.now())
