@@ -38,6 +38,16 @@ LOST = "lost"
 INCOMPLETE, LATE, INEFFECTIVE, LOW_CONTACT_QUALITY = "incomplete", "late", "ineffective", "low_contact_quality"
 
 
+def flag_names() -> dict[str, str]:
+    """What each flag of `RepHealth.flags` is called, in the active language (pages, digest, exports)."""
+    return {
+        INCOMPLETE: _("incomplete"),
+        LATE: _("late"),
+        INEFFECTIVE: _("ineffective"),
+        LOW_CONTACT_QUALITY: _("low contact quality"),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Inputs
 

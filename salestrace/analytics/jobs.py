@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from salestrace.analytics.charts import TrendSeries, team_png, trend_png
-from salestrace.analytics.health import HealthRules, RepHealth, Share, score_explanation
+from salestrace.analytics.health import HealthRules, RepHealth, Share, flag_names, score_explanation
 from salestrace.analytics.health_selectors import (
     HealthRow,
     QualityRow,
@@ -125,15 +125,6 @@ def _page(week: DigestWeek, **extra: str) -> str:
 
 def _span(week: DigestWeek) -> dict[str, str]:
     return {"since": week.period.since.strftime("%m-%d"), "until": week.period.until.strftime("%m-%d")}
-
-
-def flag_names() -> dict[str, str]:
-    return {
-        "incomplete": _("incomplete"),
-        "late": _("late"),
-        "ineffective": _("ineffective"),
-        "low_contact_quality": _("low contact quality"),
-    }
 
 
 def rep_lines(health: RepHealth, rules: HealthRules) -> list[str]:

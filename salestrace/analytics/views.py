@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from salestrace.analytics.health import Share, score_explanation
+from salestrace.analytics.health import Share, flag_names, score_explanation
 from salestrace.analytics.health_selectors import (
     DEFAULT_DAYS,
     TREND_WEEKS,
@@ -512,7 +512,7 @@ def _health_export(board: HealthBoard) -> HttpResponse:
         gettext("High-value contact ratio"),
         gettext("Below the line"),
     ]
-    flag_names = health_flag_names()
+    names = flag_names()
     rows = [
         [
             r.name,
@@ -525,7 +525,7 @@ def _health_export(board: HealthBoard) -> HttpResponse:
             r.health.effectiveness.value,
             r.health.moved.value,
             r.health.contact_quality.value,
-            "、".join(str(flag_names.get(f, f)) for f in r.health.flags),
+            "、".join(str(names.get(f, f)) for f in r.health.flags),
         ]
         for r in board.rows
     ]
@@ -547,15 +547,6 @@ def _late_export(entries: list[LateEntry]) -> HttpResponse:
     return xlsx_response(
         "late-entries", gettext("Late entries"), headers, rows, {1: "yyyy-mm-dd hh:mm", 2: "yyyy-mm-dd hh:mm", 3: "0.0"}
     )
-
-
-def health_flag_names() -> dict[str, str]:
-    return {
-        "incomplete": gettext("incomplete"),
-        "late": gettext("late"),
-        "ineffective": gettext("ineffective"),
-        "low_contact_quality": gettext("low contact quality"),
-    }
 
 
 def _trend_chart(points: list[WeekHealth]) -> dict[str, Any]:
@@ -655,7 +646,7 @@ def _health_tab(user: User, params: HealthParams, manager: bool, export: str) ->
         "one_rep": one,
         "late": late,
         "trend": _trend_chart(points),
-        "flag_names": health_flag_names(),
+        "flag_names": flag_names(),
     }
 
 
