@@ -70,19 +70,30 @@ class CatalogAdmin(admin.ModelAdmin):
         catalog_changed()
 
 
-class OptionInline(admin.TabularInline):
+class ReadOnlyHere:
+    """Changed in the product's Settings pages (/settings/), through the services that check them
+    and keep their history; the admin only shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OptionInline(ReadOnlyHere, admin.TabularInline):
     model = Option
     extra = 0
     fields = ("code", "label_zh", "label_en", "position", "is_active", "is_terminal")
 
 
 @admin.register(OptionSet)
-class OptionSetAdmin(CatalogAdmin):
+class OptionSetAdmin(ReadOnlyHere, CatalogAdmin):
     list_display = ("code", "name_zh", "name_en")
     inlines = [OptionInline]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Rule)
@@ -94,7 +105,7 @@ class RuleAdmin(CatalogAdmin):
 
 
 @admin.register(Threshold)
-class ThresholdAdmin(CatalogAdmin):
+class ThresholdAdmin(ReadOnlyHere, CatalogAdmin):
     list_display = ("code", "value", "description_zh")
 
 
@@ -152,16 +163,7 @@ class TemplatePackAdmin(admin.ModelAdmin):
 
 
 @admin.register(KeyFieldsChange)
-class KeyFieldsChangeAdmin(admin.ModelAdmin):
+class KeyFieldsChangeAdmin(ReadOnlyHere, admin.ModelAdmin):
     """The key fields' history is written by loading a template; here it is only read."""
 
     list_display = ("valid_from", "fields")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -163,3 +163,20 @@ def test_reps_and_supervisors_cannot_open_the_settings(client: Any, personas: An
         client.force_login(user)
         assert client.get("/settings/thresholds/").status_code == 403
         assert "/settings/" not in client.get("/").content.decode()
+
+
+@pytestmark_db
+def test_the_admin_only_shows_thresholds_and_options(client: Any, personas: Any, loaded: None) -> None:
+    # every change goes through the Settings pages' services (checks, history); the admin cannot
+    # write around them
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser(username="super", password="pw-super")
+    client.force_login(root)
+    threshold = Threshold.objects.get(code="late_entry_hours")
+    url = f"/admin/catalog/threshold/{threshold.pk}/change/"
+    assert client.get(url).status_code == 200  # shown
+    response = client.post(url, {"code": "late_entry_hours", "value": "99"})
+    assert response.status_code == 403
+    assert Threshold.objects.get(pk=threshold.pk).value == 2
+    assert client.get("/admin/catalog/optionset/add/").status_code == 403
