@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.rules import ActionDraft
+from salestrace.catalog.rule_builder import FIELD_LABELS as LABELS
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -28,26 +29,26 @@ class ActionForm(forms.Form):
         error_messages={"required": _("Enter when it happened."), "invalid": _("Enter a valid date and time.")},
     )
     contact_method = forms.CharField(
-        label=_("Contact method"), max_length=50, error_messages={"required": _("Choose the contact method.")}
+        label=LABELS["contact_method"], max_length=50, error_messages={"required": _("Choose the contact method.")}
     )
     stage = forms.CharField(
-        label=_("Customer stage"), max_length=50, error_messages={"required": _("Choose the customer stage.")}
+        label=LABELS["stage"], max_length=50, error_messages={"required": _("Choose the customer stage.")}
     )
-    key_action = _choice(_("Key action"))
-    obstacle = _choice(_("Obstacle"))
-    next_step_plan = forms.CharField(label=_("Next step"), max_length=500, required=False)
+    key_action = _choice(LABELS["key_action"])
+    obstacle = _choice(LABELS["obstacle"])
+    next_step_plan = forms.CharField(label=LABELS["next_step_plan"], max_length=500, required=False)
     next_step_date = forms.DateField(
-        label=_("Next step date"),
+        label=LABELS["next_step_date"],
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": _("Enter a valid date.")},
     )
-    next_step_deliverable = forms.CharField(label=_("Deliverable"), max_length=200, required=False)
-    emotion = _choice(_("Customer emotion"))
-    summary = forms.CharField(label=_("Summary"), max_length=5000, required=False, widget=forms.Textarea)
-    channel = _choice(_("Channel"))
-    content_type = _choice(_("Content type"))
-    response_strength = _choice(_("Response strength"))
+    next_step_deliverable = forms.CharField(label=LABELS["next_step_deliverable"], max_length=200, required=False)
+    emotion = _choice(LABELS["emotion"])
+    summary = forms.CharField(label=LABELS["summary"], max_length=5000, required=False, widget=forms.Textarea)
+    channel = _choice(LABELS["channel"])
+    content_type = _choice(LABELS["content_type"])
+    response_strength = _choice(LABELS["response_strength"])
     # Where the template uses deals: the open deal worked on (empty: the one open deal, or a new one).
     deal_id = forms.IntegerField(
         label=_("Deal"), required=False, min_value=1, error_messages={"invalid": _("Choose one of the deals.")}

@@ -14,8 +14,8 @@ from salestrace.catalog.models import (
     TemplatePack,
     Threshold,
 )
-from salestrace.catalog.packs import ACTION_FIELDS, REQUIRABLE_FIELDS
-from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
+from salestrace.catalog.packs import ACTION_FIELDS
+from salestrace.catalog.rules import ConditionError, parse_condition
 from salestrace.catalog.services import catalog_changed
 
 
@@ -26,31 +26,6 @@ def checked_condition(condition: Any) -> Any:
     except ConditionError as exc:
         raise forms.ValidationError(str(exc)) from None
     return condition
-
-
-class RuleForm(forms.ModelForm):
-    """Checks a rule the way a pack is checked, so a typo cannot break every save."""
-
-    class Meta:
-        model = Rule
-        fields = ("code", "condition", "requires", "message_zh", "message_en", "position", "is_active", "pack")
-
-    def clean_condition(self) -> Any:
-        return checked_condition(self.cleaned_data["condition"])
-
-    def clean_requires(self) -> Any:
-        requires = self.cleaned_data["requires"]
-        try:
-            parse_requires(requires, fields=REQUIRABLE_FIELDS)
-        except ConditionError as exc:
-            raise forms.ValidationError(
-                _(
-                    'A list of field names, or of lists any one of which will do, e.g. ["obstacle", '
-                    '["summary", "evidence_screenshot"]]. %(problem)s'
-                )
-                % {"problem": exc}
-            ) from None
-        return requires
 
 
 class CatalogAdmin(admin.ModelAdmin):
@@ -97,11 +72,11 @@ class OptionSetAdmin(ReadOnlyHere, CatalogAdmin):
 
 
 @admin.register(Rule)
-class RuleAdmin(CatalogAdmin):
-    form = RuleForm
+class RuleAdmin(ReadOnlyHere, CatalogAdmin):
+    """Rules are built in Settings › Rules (dropdowns, impact preview, history); here they are only shown."""
+
     list_display = ("code", "message_zh", "is_active", "position", "pack")
     list_filter = ("is_active", "pack")
-    list_editable = ("is_active", "position")
 
 
 @admin.register(Threshold)

@@ -244,6 +244,7 @@ class SettingChange(models.Model):
     class Area(models.TextChoices):
         THRESHOLD = "threshold", _("threshold")
         OPTION = "option", _("option")
+        RULE = "rule", _("rule")
 
     area = models.CharField(_("area"), max_length=20, choices=Area.choices)
     key = models.CharField(_("setting"), max_length=80)

@@ -195,3 +195,19 @@ def evaluate(values: Mapping[str, object], rules: Sequence[RuleSpec]) -> list[Vi
                 seen.add(field)
                 violations.append(Violation(field, rule.code, rule.message_zh, rule.message_en))
     return violations
+
+
+def condition_fields(condition: Condition) -> frozenset[str]:
+    """Every field a condition reads."""
+    if isinstance(condition, Equals | In | IsEmpty):
+        return frozenset({condition.field})
+    if isinstance(condition, All | AnyOf):
+        return frozenset().union(*(condition_fields(p) for p in condition.parts))
+    if isinstance(condition, Not):
+        return condition_fields(condition.part)
+    return frozenset()
+
+
+def rule_fields(rule: RuleSpec) -> frozenset[str]:
+    """Every field a rule reads: its condition's and its requirements'."""
+    return condition_fields(rule.condition) | {name for requirement in rule.requires for name in requirement}

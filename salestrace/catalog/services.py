@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +29,8 @@ from salestrace.catalog.models import (
     TemplatePack,
     Threshold,
 )
-from salestrace.catalog.packs import PackDef, read_pack
+from salestrace.catalog.packs import ACTION_FIELDS, CHOICE_FIELDS, REQUIRABLE_FIELDS, PackDef, read_pack
+from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.selectors import may_configure, threshold_labels
 from salestrace.catalog.thresholds import plain, threshold_problems
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
@@ -103,7 +106,9 @@ def template_load(*, code: str, now: datetime) -> LoadReport:
         )
         rules_created += was_created
         rules_updated += not was_created
-    rules_deactivated = Rule.objects.exclude(code__in=rule_codes).filter(is_active=True).update(is_active=False)
+    # Rules a manager made in Settings (no pack) are theirs: a template reload leaves them in force.
+    stale_rules = Rule.objects.exclude(code__in=rule_codes).exclude(pack="").filter(is_active=True)
+    rules_deactivated = stale_rules.update(is_active=False)
 
     for t in pack.thresholds:
         Threshold.objects.update_or_create(
@@ -257,6 +262,9 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
     if change is None:
         raise NotFound([FieldError(None, "not_found", _("No such change."))])
     since = _("This setting has changed again since: roll back the later change first.")
+    if change.area == SettingChange.Area.RULE:
+        _rule_rollback(user, change, now)
+        return [change.key]
     if change.area == SettingChange.Area.OPTION:
         set_code, code = change.key.split(".", 1)
         option = Option.objects.select_for_update().filter(option_set__code=set_code, code=code).first()
@@ -422,3 +430,192 @@ def option_set_active(*, user: User, set_code: str, code: str, active: bool, now
             raise RuleViolation([FieldError(None, "last", _("A set keeps at least one option in use."))])
     if _option_write(user, option, now, is_active=active):
         catalog_changed()
+
+
+# --- rules: built from dropdowns in Settings, checked by the one parser, versioned like the rest ----------
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """A rule as the builder (or any caller) hands it in: the JSON the builder made, and its messages."""
+
+    condition: dict[str, Any]
+    requires: list[Any]
+    message_zh: str
+    message_en: str
+
+
+def rule_state(rule: Rule) -> dict[str, Any]:
+    """What a rule's history records and a concurrent edit is compared on."""
+    return {
+        "condition": rule.condition,
+        "requires": rule.requires,
+        "message_zh": rule.message_zh,
+        "message_en": rule.message_en,
+        "position": rule.position,
+        "is_active": rule.is_active,
+    }
+
+
+def rule_fingerprint(rule: Rule) -> str:
+    """A short digest of the rule's state: the editor keeps the one it was shown, to detect a
+    concurrent edit."""
+    text = json.dumps(rule_state(rule), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _condition_values(condition: Any) -> list[tuple[str, object]]:
+    """(field, value) of every comparison in a parsed-valid condition."""
+    if not isinstance(condition, Mapping) or not condition:
+        return []
+    for key in ("all", "any"):
+        if key in condition:
+            return [pair for part in condition[key] for pair in _condition_values(part)]
+    if "not" in condition:
+        return _condition_values(condition["not"])
+    if "equals" in condition:
+        return [(condition["field"], condition["equals"])]
+    if "in" in condition:
+        return [(condition["field"], v) for v in condition["in"]]
+    return []
+
+
+def rule_problems(draft: RuleDraft) -> list[FieldError]:
+    """Everything wrong with a draft rule, each on the builder's field: the condition and the
+    requirements through the one rule parser (catalog.rules), every compared value an option of
+    its field's set, at least one field required, a message in Chinese."""
+    errors: list[FieldError] = []
+    try:
+        parse_condition(draft.condition, fields=ACTION_FIELDS)
+    except ConditionError:
+        errors.append(FieldError("condition", "invalid", _("This condition cannot be understood.")))
+    else:
+        codes: dict[str, set[str]] = {}
+        for in_set, code in Option.objects.values_list("option_set__code", "code"):
+            codes.setdefault(in_set, set()).add(code)
+        for field, value in _condition_values(draft.condition):
+            set_code = CHOICE_FIELDS.get(field)
+            if set_code is None:
+                message = _(
+                    "Only a dropdown field is compared with an option; a text field is tested as empty or filled."
+                )
+                errors.append(FieldError("condition", "not_a_choice", message))
+            elif value not in codes.get(set_code, set()):
+                errors.append(
+                    FieldError("condition", "unknown_option", _("No such option: %(value)s") % {"value": value})
+                )
+    try:
+        parse_requires(draft.requires, fields=REQUIRABLE_FIELDS)
+    except ConditionError:
+        errors.append(FieldError("requires", "required", _("Choose at least one field that must be filled.")))
+    zh, en = draft.message_zh.strip(), draft.message_en.strip()
+    if not zh:
+        errors.append(FieldError("message_zh", "required", _("Write the message a rep sees (in Chinese).")))
+    for field, text in (("message_zh", zh), ("message_en", en)):
+        if len(text) > 300:
+            errors.append(FieldError(field, "too_long", _("At most 300 characters.")))
+    return errors
+
+
+def _rule_write(user: User, rule: Rule, now: datetime, *, before: dict[str, Any] | None,
+                rolled_back: SettingChange | None = None) -> None:  # fmt: skip
+    SettingChange.objects.create(
+        area=SettingChange.Area.RULE,
+        key=rule.code,
+        before=before,
+        after=rule_state(rule),
+        changed_by=user,
+        changed_at=now,
+        rolled_back=rolled_back,
+    )
+    catalog_changed()
+
+
+def _rule_code(draft: RuleDraft) -> str:
+    """A code made once from what the rule is about ("stage_contract_signing_needs_next_step_deliverable")."""
+    about = [f"{field}_{value}" for field, value in _condition_values(draft.condition)[:2]] or ["always"]
+    first = draft.requires[0] if draft.requires else "field"
+    needs = first[0] if isinstance(first, list) else first
+    base = f"{'_'.join(about)}_needs_{needs}"[:70].strip("_")
+    taken = set(Rule.objects.filter(code__startswith=base).values_list("code", flat=True))
+    if base not in taken:
+        return base
+    return next(f"{base}_{n}" for n in range(2, len(taken) + 3) if f"{base}_{n}" not in taken)
+
+
+@transaction.atomic
+def rule_create(*, user: User, draft: RuleDraft, now: datetime) -> Rule:
+    """A new rule at the end of the evaluation order, in force for the next save (server and phone
+    form alike: both read the active rules)."""
+    _refuse_unless_configurer(user)
+    errors = rule_problems(draft)
+    if errors:
+        raise RuleViolation(errors)
+    last = Rule.objects.select_for_update().order_by("-position").values_list("position", flat=True).first()
+    rule = Rule.objects.create(
+        code=_rule_code(draft),
+        condition=draft.condition,
+        requires=draft.requires,
+        message_zh=draft.message_zh.strip(),
+        message_en=draft.message_en.strip(),
+        position=(last or 0) + 1,
+        pack="",  # made here: a template reload leaves it alone
+    )
+    _rule_write(user, rule, now, before=None)
+    return rule
+
+
+def _rule_for_change(code: str, seen: str | None) -> Rule:
+    rule = Rule.objects.select_for_update().filter(code=code).first()
+    if rule is None:
+        raise NotFound([FieldError(None, "not_found", _("No such rule."))])
+    if seen is not None and rule_fingerprint(rule) != seen:
+        message = _("Someone else changed this rule meanwhile. Reload to see it.")
+        raise Conflict([FieldError(None, "changed_meanwhile", message)])
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, user: User, code: str, draft: RuleDraft, seen: str | None, now: datetime) -> bool:
+    """Change a rule (its code stays); refused when it changed since the editor was shown (`seen`:
+    its fingerprint then). Whether anything changed."""
+    _refuse_unless_configurer(user)
+    rule = _rule_for_change(code, seen)
+    errors = rule_problems(draft)
+    if errors:
+        raise RuleViolation(errors)
+    before = rule_state(rule)
+    rule.condition, rule.requires = draft.condition, draft.requires
+    rule.message_zh, rule.message_en = draft.message_zh.strip(), draft.message_en.strip()
+    if rule_state(rule) == before:
+        return False
+    rule.save(update_fields=["condition", "requires", "message_zh", "message_en"])
+    _rule_write(user, rule, now, before=before)
+    return True
+
+
+@transaction.atomic
+def rule_set_active(*, user: User, code: str, active: bool, now: datetime) -> bool:
+    """Switch a rule off (kept, with its history) or on again; whether anything changed."""
+    _refuse_unless_configurer(user)
+    rule = _rule_for_change(code, None)
+    if rule.is_active == active:
+        return False
+    before = rule_state(rule)
+    rule.is_active = active
+    rule.save(update_fields=["is_active"])
+    _rule_write(user, rule, now, before=before)
+    return True
+
+
+def _rule_rollback(user: User, change: SettingChange, now: datetime) -> None:
+    rule = Rule.objects.select_for_update().filter(code=change.key).first()
+    if rule is None or rule_state(rule) != change.after:
+        message = _("This setting has changed again since: roll back the later change first.")
+        raise Conflict([FieldError(change.key, "changed_since", message)])
+    before = rule_state(rule)
+    state = change.before or {**before, "is_active": False}  # a rule made here: switched off
+    for key, value in state.items():
+        setattr(rule, key, value)
+    rule.save(update_fields=list(state))
+    _rule_write(user, rule, now, before=before, rolled_back=change)

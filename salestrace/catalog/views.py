@@ -18,9 +18,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from salestrace.catalog import rule_builder as rb
 from salestrace.catalog.models import OptionSet, SettingChange
+from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import (
     may_configure,
+    option_catalog,
     option_sets_with_options,
     setting_history,
     threshold_labels,
@@ -121,15 +124,33 @@ def _option_side(state: dict[str, Any] | None, other: dict[str, Any] | None) -> 
     return "; ".join(parts)
 
 
+def _rule_side(state: dict[str, Any] | None, other: dict[str, Any] | None, words: rb.Words) -> str:
+    """One side of a rule's change in words: only what differs from the other side."""
+    if state is None:
+        return _("(not there)")
+    parts = []
+    if other is None or (state["condition"], state["requires"]) != (other["condition"], other["requires"]):
+        parts.append(rb.describe(state["condition"], state["requires"], words))
+    if other is None or (state["message_zh"], state["message_en"]) != (other["message_zh"], other["message_en"]):
+        parts.append(" / ".join(t for t in (state["message_zh"], state["message_en"]) if t))
+    if other is None or state["is_active"] != other["is_active"]:
+        parts.append(_("in force") if state["is_active"] else _("switched off"))
+    return "; ".join(parts)
+
+
 @login_required
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
     _configurer(request)
     labels = threshold_labels()
     sets = {s.code: str(s) for s in OptionSet.objects.all()}
+    words = rb.words(option_catalog().labels, CHOICE_FIELDS)
     changes = []
     for c in setting_history():
-        if c.area == SettingChange.Area.OPTION:
+        if c.area == SettingChange.Area.RULE:
+            label = _("Rule %(code)s") % {"code": c.key}
+            before, after = _rule_side(c.before, c.after, words), _rule_side(c.after, c.before, words)
+        elif c.area == SettingChange.Area.OPTION:
             set_code, code = c.key.split(".", 1)
             label = f"{sets.get(set_code, set_code)} · {code}"
             before, after = _option_side(c.before, c.after), _option_side(c.after, c.before)

@@ -167,23 +167,15 @@ def test_options_and_rules_are_served_in_the_request_language(personas: Any, api
     assert price["message"] == "价格谈判阶段必须填写障碍类型"
 
 
-def test_admin_refuses_a_rule_with_a_broken_condition(db: None) -> None:
-    from salestrace.catalog.admin import RuleForm
-
-    form = RuleForm(
-        data={
-            "code": "typo",
-            "condition": '{"field": "stgae", "equals": "lead"}',
-            "requires": '["shoe_size"]',
-            "message_zh": "x",
-            "message_en": "x",
-            "position": 0,
-            "is_active": True,
-        }
-    )
-    assert not form.is_valid()
-    assert "unknown field 'stgae'" in form.errors["condition"][0]
-    assert "shoe_size" in str(form.errors["requires"])
+def test_the_admin_only_shows_rules(admin_client: Any, db: None, now: Any) -> None:
+    # rules are changed in Settings › Rules, through the services that check them and keep their history
+    template_load(code="fmcg", now=now)
+    rule = Rule.objects.get(code="emotion_required")
+    assert admin_client.get("/admin/catalog/rule/").status_code == 200
+    assert admin_client.get("/admin/catalog/rule/add/").status_code == 403
+    post = {"code": rule.code, "condition": "{}", "requires": "[]", "message_zh": "x", "message_en": "x", "position": 0}
+    admin_client.post(f"/admin/catalog/rule/{rule.pk}/change/", post)
+    assert Rule.objects.get(pk=rule.pk).message_zh == "请选择客户情绪"
 
 
 def test_a_broken_rule_in_the_database_is_skipped_not_fatal(
@@ -213,27 +205,18 @@ def test_the_cached_catalog_follows_changes_from_any_writer(db: None, now: Any) 
 
 
 def test_admin_edits_expire_the_cached_catalog(admin_client: Any, db: None, now: Any) -> None:
-    from salestrace.catalog.selectors import catalog_snapshot, catalog_version
+    from salestrace.catalog.models import EffectiveAction
+    from salestrace.catalog.selectors import catalog_version, effective_key_actions
 
     template_load(code="fmcg", now=now)
     before = catalog_version()
-    rule = Rule.objects.get(code="emotion_required")
     response = admin_client.post(
-        f"/admin/catalog/rule/{rule.pk}/change/",
-        {
-            "code": rule.code,
-            "condition": "{}",
-            "requires": '["emotion"]',
-            "message_zh": "请选择客户情绪！",
-            "message_en": rule.message_en,
-            "position": rule.position,
-            "is_active": "",
-            "pack": rule.pack,
-        },
+        "/admin/catalog/effectiveaction/add/", {"stage": "lead", "key_action": "store_check", "pack": ""}
     )
     assert response.status_code == 302, response.content
+    assert EffectiveAction.objects.filter(stage="lead", key_action="store_check").exists()
     assert catalog_version() > before
-    assert "emotion_required" not in {r.code for r in catalog_snapshot().rules}
+    assert "store_check" in effective_key_actions()["lead"]
 
 
 @pytest.mark.parametrize("code", ["fmcg", "b2b_industrial"])
