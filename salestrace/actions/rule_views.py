@@ -72,13 +72,9 @@ class Builder:
 
 
 def _from_post(post: QueryDict) -> Builder:
-    rows = []
-    for i in range(rb.MAX_ROWS):
-        field = post.get(f"cond-{i}-field", "")
-        if field in FIELD_ORDER:
-            rows.append(rb.Row(field, post.get(f"cond-{i}-op", rb.EQUALS), tuple(post.getlist(f"cond-{i}-value"))))
+    join, rows = rb.rows_from_form(post)
     return Builder(
-        join=post.get("join", "all"),
+        join=join,
         rows=rows,
         required=[f for f in post.getlist("required") if f in FIELD_ORDER],
         either=[f for f in post.getlist("either") if f in FIELD_ORDER],
@@ -142,24 +138,8 @@ def _editor(request: HttpRequest, builder: Builder, *, rule: Rule | None, status
     shown_errors = {**problems, **(errors or {})} if status != 200 else {}
     words = _words()
     catalog = option_catalog()
-    rows = [*builder.rows, *([rb.Row("", rb.EQUALS)] if len(builder.rows) < rb.MAX_ROWS else [])]
-    row_views = []
-    for i, row in enumerate(rows):
-        choice = row.field in CHOICE_FIELDS
-        ops = rb.OPERATORS if choice or not row.field else tuple(sorted(rb.VALUELESS))
-        op = row.op if row.op in ops else ops[0]
-        row_views.append(
-            {
-                "i": i,
-                "field": row.field,
-                "op": op,
-                "ops": [(o, words.operators[o]) for o in ops],
-                "choices": catalog.choices.get(CHOICE_FIELDS.get(row.field, ""), []),
-                "values": set(row.values),
-                "needs_value": choice and op not in rb.VALUELESS,
-                "error": shown_errors.get(f"cond-{i}-value", "") or shown_errors.get(f"cond-{i}-op", ""),
-            }
-        )
+    choices = {field: catalog.choices.get(set_code, []) for field, set_code in CHOICE_FIELDS.items()}
+    row_views = rb.row_views(builder.rows, words, choices, shown_errors)
     fields = [(name, words.fields.get(name, name)) for name in FIELD_ORDER]
     complete = draft is not None and not problems
     zh = request.LANGUAGE_CODE.startswith("zh")
@@ -181,6 +161,8 @@ def _editor(request: HttpRequest, builder: Builder, *, rule: Rule | None, status
         "builder": builder,
         "rows": row_views,
         "fields": fields,
+        "condition_fields": [(name, words.fields[name]) for name in rb.condition_fields()],
+        "join": builder.join,
         "choice_fields": [(n, label) for n, label in fields if n in CHOICE_FIELDS],
         "errors": shown_errors,
         "sentence": rb.describe(draft.condition, draft.requires, words) if draft and draft.requires else "",

@@ -242,3 +242,52 @@ def propose_message(condition: Any, requires: Any, words: Words, *, english: boo
             return f"At the {stage} stage, fill in: {needs}"
         return f"{stage}阶段必须填写{needs.replace(' ', '')}"
     return describe(condition, requires, words)
+
+
+# --- the form: rows read from a POST, and what the condition rows' template shows ----------------
+
+
+def rows_from_form(data: Any) -> tuple[str, list[Row]]:
+    """The join and the filled rows of the condition rows' form fields (`cond-<i>-field/op/value`)
+    in `data`, a QueryDict (get, getlist)."""
+    rows = []
+    for i in range(MAX_ROWS):
+        field = data.get(f"cond-{i}-field", "") or ""
+        if field in FIELD_LABELS and not field.startswith("evidence_"):
+            op = data.get(f"cond-{i}-op", EQUALS) or EQUALS
+            rows.append(Row(field, op, tuple(data.getlist(f"cond-{i}-value"))))
+    return data.get("join", "all") or "all", rows
+
+
+def row_views(
+    rows: Sequence[Row],
+    words: Words,
+    choices: Mapping[str, Sequence[tuple[str, str]]],
+    errors: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """What templates/catalog/_condition_rows.html shows: each row with the operators its field
+    allows (a text field: empty or filled), the field's options, and an empty row to add one."""
+    shown = [*rows, *([Row("", EQUALS)] if len(rows) < MAX_ROWS else [])]
+    out = []
+    for i, row in enumerate(shown):
+        choice = row.field in choices
+        ops = OPERATORS if choice or not row.field else (EMPTY, FILLED)
+        op = row.op if row.op in ops else ops[0]
+        out.append(
+            {
+                "i": i,
+                "field": row.field,
+                "op": op,
+                "ops": [(o, words.operators[o]) for o in ops],
+                "choices": choices.get(row.field, []),
+                "values": set(row.values),
+                "needs_value": choice and op not in VALUELESS,
+                "error": errors.get(f"cond-{i}-value", "") or errors.get(f"cond-{i}-op", ""),
+            }
+        )
+    return out
+
+
+def condition_fields() -> list[str]:
+    """The fields a condition may test (evidence is required, not tested)."""
+    return [name for name in FIELD_LABELS if not name.startswith("evidence_")]
