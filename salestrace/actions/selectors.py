@@ -15,7 +15,7 @@ from salestrace.actions.compute import hash_distance
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.actions.rules import evidence_values
 from salestrace.catalog.packs import EVIDENCE_FIELDS
-from salestrace.catalog.rules import RuleSpec, evaluate, rule_fields
+from salestrace.catalog.rules import Condition, RuleSpec, condition_fields, evaluate, rule_fields
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.customers.compute import COLOURS, VitalityBands, search_key
 from salestrace.customers.models import Customer
@@ -274,6 +274,19 @@ class RuleImpact:
     refused: int
     examples: tuple[ImpactExample, ...]
     capped: bool  # more actions than IMPACT_MOST in the window: the latest were checked
+
+
+def condition_matches(*, condition: Condition, now: datetime, days: int = IMPACT_DAYS) -> tuple[int, int]:
+    """(actions entered in the last `days` days, those the condition holds for): what a follow-up
+    rule on it would have asked a follow-up for."""
+    names = sorted(condition_fields(condition))
+    window = ActionLog.objects.filter(logged_at__gte=now - timedelta(days=days), source=ActionLog.Source.ENTERED)
+    rows = window.order_by("-logged_at", "-pk").values_list(*names)[:IMPACT_MOST] if names else []
+    checked = matched = 0
+    for values in rows:
+        checked += 1
+        matched += condition.holds(dict(zip(names, values, strict=True)))
+    return checked, matched
 
 
 def rule_impact(*, rule: RuleSpec, now: datetime, days: int = IMPACT_DAYS, examples: int = 5) -> RuleImpact:

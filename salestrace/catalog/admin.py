@@ -14,18 +14,7 @@ from salestrace.catalog.models import (
     TemplatePack,
     Threshold,
 )
-from salestrace.catalog.packs import ACTION_FIELDS
-from salestrace.catalog.rules import ConditionError, parse_condition
 from salestrace.catalog.services import catalog_changed
-
-
-def checked_condition(condition: Any) -> Any:
-    """A rule or follow-up condition from an admin form, checked with the template packs' parser."""
-    try:
-        parse_condition(condition, fields=ACTION_FIELDS)
-    except ConditionError as exc:
-        raise forms.ValidationError(str(exc)) from None
-    return condition
 
 
 class CatalogAdmin(admin.ModelAdmin):

@@ -197,7 +197,7 @@ def _option(words: Words, field: str, code: str) -> str:
     return words.options.get(field, {}).get(code, code)
 
 
-def _condition_text(condition: Any, words: Words) -> str:
+def condition_text(condition: Any, words: Words) -> str:
     shape = builder_rows(condition)
     if shape is None:
         return "…"
@@ -226,7 +226,7 @@ def _requires_text(requires: Any, words: Words) -> str:
 
 def describe(condition: Any, requires: Any, words: Words) -> str:
     """The rule in one sentence: "当 客户阶段 等于 合同签署 时，必须填写 下一步交付物"."""
-    when = _condition_text(condition, words) if condition else ""
+    when = condition_text(condition, words) if condition else ""
     must = words.must % {"fields": _requires_text(requires, words)}
     return f"{words.when % {'condition': when}}{must}" if when else f"{words.always}{must}"
 
@@ -291,3 +291,12 @@ def row_views(
 def condition_fields() -> list[str]:
     """The fields a condition may test (evidence is required, not tested)."""
     return [name for name in FIELD_LABELS if not name.startswith("evidence_")]
+
+
+def follow_up_sentence(condition: Any, days: int, title: str, words: Words) -> str:
+    """A follow-up rule in words: "在 关键动作 等于 发送报价单 之后第 3 个工作日提醒：…"."""
+    return str(_("After %(condition)s, on working day %(days)s: %(title)s")) % {
+        "condition": condition_text(condition, words),
+        "days": days,
+        "title": title,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -253,6 +253,11 @@ def thresholds_update(
     return sorted(changed)
 
 
+# Settings kept by apps above this one (follow-up rules in todos) register how a change of theirs
+# is rolled back: area -> function(user, change, now), raising Conflict when it changed again since.
+ROLLBACKS: dict[str, Callable[[User, SettingChange, datetime], None]] = {}
+
+
 @transaction.atomic
 def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
     """Put a setting back to what it was before one change (itself recorded as a change). Refused
@@ -262,6 +267,9 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
     if change is None:
         raise NotFound([FieldError(None, "not_found", _("No such change."))])
     since = _("This setting has changed again since: roll back the later change first.")
+    if change.area in ROLLBACKS:
+        ROLLBACKS[change.area](user, change, now)
+        return [change.key]
     if change.area == SettingChange.Area.RULE:
         _rule_rollback(user, change, now)
         return [change.key]
@@ -515,6 +523,16 @@ def rule_problems(draft: RuleDraft) -> list[FieldError]:
         if len(text) > 300:
             errors.append(FieldError(field, "too_long", _("At most 300 characters.")))
     return errors
+
+
+def refuse_unless_configurer(user: User) -> None:
+    """For the settings kept by apps above this one: the same who-may-configure rule."""
+    _refuse_unless_configurer(user)
+
+
+def condition_problems(condition: Any) -> list[FieldError]:
+    """A condition a manager built, checked by the one parser and against the option sets."""
+    return [e for e in rule_problems(RuleDraft(condition, ["summary"], "-", "")) if e.field == "condition"]
 
 
 def _rule_write(user: User, rule: Rule, now: datetime, *, before: dict[str, Any] | None,

@@ -138,6 +138,20 @@ def _rule_side(state: dict[str, Any] | None, other: dict[str, Any] | None, words
     return "; ".join(parts)
 
 
+def _follow_up_side(state: dict[str, Any] | None, other: dict[str, Any] | None, words: rb.Words) -> str:
+    """One side of a follow-up rule's change in words: the rule, and whether it was in force."""
+    if state is None:
+        return _("(not there)")
+    parts = []
+    if other is None or {k: v for k, v in state.items() if k != "is_active"} != {
+        k: v for k, v in other.items() if k != "is_active"
+    }:
+        parts.append(rb.follow_up_sentence(state["condition"], state["due_working_days"], state["title_zh"], words))
+    if other is None or state["is_active"] != other["is_active"]:
+        parts.append(_("in force") if state["is_active"] else _("switched off"))
+    return "; ".join(parts)
+
+
 @login_required
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
@@ -150,6 +164,9 @@ def history_page(request: HttpRequest) -> HttpResponse:
         if c.area == SettingChange.Area.RULE:
             label = _("Rule %(code)s") % {"code": c.key}
             before, after = _rule_side(c.before, c.after, words), _rule_side(c.after, c.before, words)
+        elif c.area == SettingChange.Area.FOLLOW_UP:
+            label = _("Follow-up rule %(code)s") % {"code": c.key}
+            before, after = _follow_up_side(c.before, c.after, words), _follow_up_side(c.after, c.before, words)
         elif c.area == SettingChange.Area.OPTION:
             set_code, code = c.key.split(".", 1)
             label = f"{sets.get(set_code, set_code)} · {code}"

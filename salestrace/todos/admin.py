@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.admin import checked_condition
+from salestrace.catalog.admin import ReadOnlyHere
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.todos.compute import schedule_problem_text
@@ -22,12 +22,10 @@ from salestrace.todos.workdays import parse_schedule_csv
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin[Any]
     TabularInline = admin.TabularInline[Any, Any]
-    FollowUpRuleModelForm = forms.ModelForm[FollowUpRule]
     DayFormSet = forms.BaseInlineFormSet[OfficialDay, OfficialYear, Any]
 else:
     ModelAdmin = admin.ModelAdmin
     TabularInline = admin.TabularInline
-    FollowUpRuleModelForm = forms.ModelForm
     DayFormSet = forms.BaseInlineFormSet
 
 
@@ -51,23 +49,12 @@ class TaskAdmin(ModelAdmin):
     date_hierarchy = "due_at"
 
 
-class FollowUpRuleForm(FollowUpRuleModelForm):
-    """The condition is checked with the same parser as the template packs."""
-
-    class Meta:
-        model = FollowUpRule
-        fields = ("code", "condition", "due_working_days", "title_zh", "title_en", "is_active", "pack")
-
-    def clean_condition(self) -> Any:
-        return checked_condition(self.cleaned_data["condition"])
-
-
 @admin.register(FollowUpRule)
-class FollowUpRuleAdmin(ModelAdmin):
-    form = FollowUpRuleForm
+class FollowUpRuleAdmin(ReadOnlyHere, ModelAdmin):
+    """Made and changed in Settings › Follow-ups (dropdowns, history, rollback); here only shown."""
+
     list_display = ("code", "title_zh", "due_working_days", "is_active", "pack")
     list_filter = ("is_active", "pack")
-    list_editable = ("due_working_days", "is_active")
 
 
 @admin.register(CompanyDayOff)

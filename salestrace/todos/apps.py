@@ -9,4 +9,10 @@ class TodosConfig(AppConfig):
     def ready(self) -> None:
         # Registers this app's huey tasks and runnable jobs in every process (web enqueues, the consumer runs).
         # And the official-calendar system check.
+        # A follow-up rule changed in Settings is rolled back from the settings history (catalog's page).
+        from salestrace.catalog.models import SettingChange
+        from salestrace.catalog.services import ROLLBACKS
         from salestrace.todos import checks, tasks  # noqa: F401
+        from salestrace.todos.services import follow_up_rollback
+
+        ROLLBACKS[SettingChange.Area.FOLLOW_UP] = follow_up_rollback

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,9 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.models import TemplatePack
-from salestrace.catalog.packs import read_pack
-from salestrace.core.errors import FieldError, PermissionDenied, RuleViolation
+from salestrace.catalog.models import SettingChange, TemplatePack
+from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, read_pack
+from salestrace.catalog.rule_builder import builder_rows
+from salestrace.catalog.services import condition_problems, refuse_unless_configurer
+from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
 from salestrace.org.selectors import assignable_users, customer_scope, is_manager
@@ -235,3 +241,143 @@ def official_year_draft(*, year: int, now: datetime) -> OfficialYear:
     if not draft.days:
         raise RuleViolation([FieldError("year", "unknown", _("The holidays package knows no holidays for this year."))])
     return official_year_load(year=draft, now=now)
+
+
+# --- follow-up rules in Settings: built from dropdowns, versioned, undoable ---------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpDraft:
+    condition: dict[str, Any]
+    due_working_days: int | None
+    title_zh: str
+    title_en: str
+
+
+def follow_up_state(rule: FollowUpRule) -> dict[str, Any]:
+    return {
+        "condition": rule.condition,
+        "due_working_days": rule.due_working_days,
+        "title_zh": rule.title_zh,
+        "title_en": rule.title_en,
+        "is_active": rule.is_active,
+    }
+
+
+def follow_up_fingerprint(rule: FollowUpRule) -> str:
+    text = json.dumps(follow_up_state(rule), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def follow_up_problems(draft: FollowUpDraft) -> list[FieldError]:
+    """Everything wrong with a draft follow-up rule, by the form's field."""
+    errors = condition_problems(draft.condition)
+    if not draft.condition:
+        errors.append(FieldError("condition", "required", _("Choose after which action the follow-up is due.")))
+    days = draft.due_working_days
+    if days is None or not 1 <= days <= MAX_FOLLOW_UP_DAYS:
+        message = _("A whole number of working days from 1 to %(most)d.") % {"most": MAX_FOLLOW_UP_DAYS}
+        errors.append(FieldError("due_working_days", "invalid", message))
+    if not draft.title_zh.strip():
+        errors.append(FieldError("title_zh", "required", _("Write the task's title (in Chinese).")))
+    for field, text in (("title_zh", draft.title_zh), ("title_en", draft.title_en)):
+        if len(text.strip()) > 200:
+            errors.append(FieldError(field, "too_long", _("At most 200 characters.")))
+    return errors
+
+
+def _follow_up_record(user: User, rule: FollowUpRule, now: datetime, *, before: dict[str, Any] | None,
+                      rolled_back: SettingChange | None = None) -> None:  # fmt: skip
+    SettingChange.objects.create(
+        area=SettingChange.Area.FOLLOW_UP,
+        key=rule.code,
+        before=before,
+        after=follow_up_state(rule),
+        changed_by=user,
+        changed_at=now,
+        rolled_back=rolled_back,
+    )
+
+
+def _follow_up_code(condition: dict[str, Any]) -> str:
+    shape = builder_rows(condition)
+    about = "_".join(f"{r.field}_{r.values[0] if r.values else r.op}" for r in shape[1][:2]) if shape else "after"
+    base = f"{about}_follow_up"[:70]
+    taken = set(FollowUpRule.objects.filter(code__startswith=base).values_list("code", flat=True))
+    if base not in taken:
+        return base
+    return next(f"{base}_{n}" for n in range(2, len(taken) + 3) if f"{base}_{n}" not in taken)
+
+
+@transaction.atomic
+def follow_up_create(*, user: User, draft: FollowUpDraft, now: datetime) -> FollowUpRule:
+    """A new follow-up rule, applied to actions logged from now on (the follow-up job's cursor)."""
+    refuse_unless_configurer(user)
+    errors = follow_up_problems(draft)
+    if errors:
+        raise RuleViolation(errors)
+    rule = FollowUpRule.objects.create(
+        code=_follow_up_code(draft.condition),
+        condition=draft.condition,
+        due_working_days=draft.due_working_days or 1,  # checked above
+        title_zh=draft.title_zh.strip(),
+        title_en=draft.title_en.strip(),
+        pack="",
+    )
+    _follow_up_record(user, rule, now, before=None)
+    return rule
+
+
+def _follow_up_for_change(code: str, seen: str | None) -> FollowUpRule:
+    rule = FollowUpRule.objects.select_for_update().filter(code=code).first()
+    if rule is None:
+        raise NotFound([FieldError(None, "not_found", _("No such follow-up rule."))])
+    if seen is not None and follow_up_fingerprint(rule) != seen:
+        message = _("Someone else changed this rule meanwhile. Reload to see it.")
+        raise Conflict([FieldError(None, "changed_meanwhile", message)])
+    return rule
+
+
+@transaction.atomic
+def follow_up_update(*, user: User, code: str, draft: FollowUpDraft, seen: str | None, now: datetime) -> bool:
+    """Change a follow-up rule (its code stays); refused when it changed since the editor was shown."""
+    refuse_unless_configurer(user)
+    rule = _follow_up_for_change(code, seen)
+    errors = follow_up_problems(draft)
+    if errors:
+        raise RuleViolation(errors)
+    before = follow_up_state(rule)
+    rule.condition, rule.due_working_days = draft.condition, draft.due_working_days or rule.due_working_days
+    rule.title_zh, rule.title_en = draft.title_zh.strip(), draft.title_en.strip()
+    if follow_up_state(rule) == before:
+        return False
+    rule.save(update_fields=["condition", "due_working_days", "title_zh", "title_en"])
+    _follow_up_record(user, rule, now, before=before)
+    return True
+
+
+@transaction.atomic
+def follow_up_set_active(*, user: User, code: str, active: bool, now: datetime) -> bool:
+    refuse_unless_configurer(user)
+    rule = _follow_up_for_change(code, None)
+    if rule.is_active == active:
+        return False
+    before = follow_up_state(rule)
+    rule.is_active = active
+    rule.save(update_fields=["is_active"])
+    _follow_up_record(user, rule, now, before=before)
+    return True
+
+
+def follow_up_rollback(user: User, change: SettingChange, now: datetime) -> None:
+    """Registered with catalog's setting_rollback (todos sits above catalog)."""
+    rule = FollowUpRule.objects.select_for_update().filter(code=change.key).first()
+    if rule is None or follow_up_state(rule) != change.after:
+        message = _("This setting has changed again since: roll back the later change first.")
+        raise Conflict([FieldError(change.key, "changed_since", message)])
+    before = follow_up_state(rule)
+    state = change.before or {**before, "is_active": False}
+    for key, value in state.items():
+        setattr(rule, key, value)
+    rule.save(update_fields=list(state))
+    _follow_up_record(user, rule, now, before=before, rolled_back=change)

@@ -1,10 +1,14 @@
 from django.urls import path
 
-from salestrace.todos import views
+from salestrace.todos import settings_views, views
 
 app_name = "todos"
 
 urlpatterns = [
     path("tasks/", views.my_tasks_page, name="my_tasks"),
     path("tasks/<int:task_id>/status/", views.task_status_action, name="status"),
+    path("settings/follow-ups/", settings_views.follow_ups_page, name="follow_ups"),
+    path("settings/follow-ups/new/", settings_views.follow_up_new_page, name="follow_up_new"),
+    path("settings/follow-ups/preview/", settings_views.follow_up_preview, name="follow_up_preview"),
+    path("settings/follow-ups/<slug:code>/", settings_views.follow_up_edit_page, name="follow_up_edit"),
 ]

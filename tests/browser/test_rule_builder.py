@@ -163,3 +163,30 @@ def test_the_rule_list_and_editor_fit_a_phone(page_as: Any, personas: Any, signi
     expect(page.locator("[data-sentence]")).to_contain_text("接触方式 属于 电话、微信")
     assert no_horizontal_overflow(page)
     screenshot(page, "settings-rule-new-phone")
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_a_director_sets_a_follow_up_from_dropdowns(
+    page_as: Any, personas: Any, signing: Any, name: str, viewport: dict[str, int]
+) -> None:
+    from salestrace.todos.models import FollowUpRule
+
+    page = page_as(personas.diana, viewport)
+    page.goto("/settings/rules/")
+    page.get_by_role("link", name="跟进", exact=True).click()
+    page.get_by_role("link", name="新建跟进规则").click()
+    expect(page.locator("html[data-rule-builder-ready=true]")).to_have_count(1)
+    page.locator("select[name=cond-0-field]").select_option("key_action")
+    settled(page)
+    page.locator("select[name=cond-0-value]").select_option("restock_order")
+    settled(page)
+    expect(page.locator("[data-sentence]")).to_contain_text("在 关键动作 等于 补货下单 之后第 3 个工作日提醒")
+    expect(page.locator("input[name=title_zh]")).to_have_value("补货下单 3 个工作日后，请跟进")
+    expect(page.locator("[data-impact]")).to_contain_text("有 1 条会生成这条跟进")
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-follow-up-new-{name}")
+    page.get_by_role("button", name="保存跟进规则").click()
+    expect(page.locator(".messages")).to_contain_text("已保存")
+    rule = FollowUpRule.objects.get(pack="")
+    assert (rule.condition, rule.due_working_days) == ({"field": "key_action", "equals": "restock_order"}, 3)
+    screenshot(page, f"settings-follow-ups-{name}")

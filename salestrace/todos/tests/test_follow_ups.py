@@ -93,18 +93,11 @@ def test_a_planned_contact_is_reminded_hours_before(personas: Any, api_as: Any, 
     assert "电话回访王店长" in message.payload["lines"][0]["text"]
 
 
-def test_admin_refuses_a_follow_up_rule_with_a_broken_condition(db: None) -> None:
-    from salestrace.todos.admin import FollowUpRuleForm
-
-    form = FollowUpRuleForm(
-        data={
-            "code": "typo",
-            "condition": '{"field": "key_actoin", "equals": "send_quote"}',
-            "due_working_days": 3,
-            "title_zh": "跟进",
-            "title_en": "Follow up",
-            "is_active": True,
-        }
-    )
-    assert not form.is_valid()
-    assert "unknown field 'key_actoin'" in form.errors["condition"][0]
+def test_the_admin_only_shows_follow_up_rules(admin_client: Any, personas: Any) -> None:
+    # changed in Settings › Follow-ups, through the services that check them and keep their history
+    _scan(local(2026, 9, 30, 12))
+    rule = FollowUpRule.objects.get(code="quote_follow_up")
+    assert admin_client.get("/admin/todos/followuprule/").status_code == 200
+    assert admin_client.get("/admin/todos/followuprule/add/").status_code == 403
+    admin_client.post(f"/admin/todos/followuprule/{rule.pk}/change/", {"due_working_days": 9, "condition": "{}"})
+    assert FollowUpRule.objects.get(pk=rule.pk).due_working_days == 3
