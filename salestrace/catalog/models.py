@@ -246,6 +246,7 @@ class SettingChange(models.Model):
         OPTION = "option", _("option")
         RULE = "rule", _("rule")
         FOLLOW_UP = "follow_up", _("follow-up rule")
+        CHANNEL = "channel", _("channel")
 
     area = models.CharField(_("area"), max_length=20, choices=Area.choices)
     key = models.CharField(_("setting"), max_length=80)

@@ -40,7 +40,7 @@ from salestrace.catalog.services import (
 from salestrace.catalog.thresholds import GROUPS, SHARE, plain
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
-from salestrace.org.models import User
+from salestrace.org.models import Team, User
 
 
 def _configurer(request: HttpRequest) -> User:
@@ -159,11 +159,16 @@ def history_page(request: HttpRequest) -> HttpResponse:
     labels = threshold_labels()
     sets = {s.code: str(s) for s in OptionSet.objects.all()}
     words = rb.words(option_catalog().labels, CHOICE_FIELDS)
+    teams = dict(Team.objects.values_list("pk", "name"))
     changes = []
     for c in setting_history():
         if c.area == SettingChange.Area.RULE:
             label = _("Rule %(code)s") % {"code": c.key}
             before, after = _rule_side(c.before, c.after, words), _rule_side(c.after, c.before, words)
+        elif c.area == SettingChange.Area.CHANNEL:
+            team_id, field = c.key.split(".", 1)
+            label = _("Channels of %(team)s · %(field)s") % {"team": teams.get(int(team_id), team_id), "field": field}
+            before, after = c.before or _("(not set)"), c.after or _("(not set)")
         elif c.area == SettingChange.Area.FOLLOW_UP:
             label = _("Follow-up rule %(code)s") % {"code": c.key}
             before, after = _follow_up_side(c.before, c.after, words), _follow_up_side(c.after, c.before, words)

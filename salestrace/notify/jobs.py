@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import F, Min, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
+from salestrace.catalog.selectors import may_configure
 from salestrace.core import clock
+from salestrace.core.errors import FieldError, PermissionDenied
 from salestrace.notify import transports
-from salestrace.notify.compute import fits
+from salestrace.notify.compute import failure_text, fits
 from salestrace.notify.models import Channel, Delivery
 from salestrace.notify.selectors import (
     GROUP_CHANNELS,
@@ -34,6 +40,9 @@ from salestrace.notify.transports import (
 )
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from salestrace.org.models import User
 
 SENDERS: dict[str, transports.Sender] = {
     Channel.WECOM_GROUP: wecom_group.send,
@@ -255,3 +264,44 @@ def deliver_due(*, now: datetime, budget_seconds: float | None = None) -> int:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break
     return handled
+
+
+# --- the Settings page's "send a test message" ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelTest:
+    """What a test send did, in words for the admin who pressed the button."""
+
+    ok: bool
+    text: str
+    target: str = ""  # masked
+
+
+def channel_test(*, user: User, team_id: int, channel: str, now: datetime) -> ChannelTest:
+    """Send one test message now, on `channel` as `team_id` is set up (its own settings, or inherited),
+    to the team's group robot or, for WeCom app and e-mail, to `user` themself; the vendor's answer
+    in plain words. Nothing is queued or logged as a delivery: the admin is waiting for the answer."""
+    if not may_configure(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+    config = team_configs().get(team_id, environment_config())
+    address = address_for(channel, config=config, wecom_userid=user.wecom_userid, email=user.email)
+    if address is None:
+        if channel == Channel.WECOM_APP and not user.wecom_userid:
+            return ChannelTest(False, str(_("Your account has no WeCom user id to send the test to.")))
+        if channel == Channel.EMAIL and not user.email:
+            return ChannelTest(False, str(_("Your account has no e-mail address to send the test to.")))
+        return ChannelTest(False, str(_("This channel is not set up for this team (nor inherited from above).")))
+    if address.problem:
+        return ChannelTest(False, failure_text(channel, address.problem), address.label)
+    with override(user.message_language):
+        message = Message(
+            title=str(_("SalesTrace test message")),
+            lines=(transports.Line(str(_("Sent from Settings › Channels by %(name)s.")) % {"name": str(user)}),),
+        )
+    try:
+        SENDERS[channel](message, address.target)
+    except DeliveryFailed as exc:
+        log.info("channel test %s for team %s failed: %s", channel, team_id, exc)
+        return ChannelTest(False, failure_text(channel, str(exc)), address.label)
+    return ChannelTest(True, str(_("Delivered: the vendor accepted the test message.")), address.label)

@@ -6,7 +6,7 @@ import logging
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from functools import partial
 
 from django.conf import settings
@@ -14,6 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from salestrace.catalog.models import SettingChange
+from salestrace.catalog.selectors import may_configure
+from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.notify import crypto, hosts
 from salestrace.notify.compute import fits, pack
 from salestrace.notify.models import Channel, ChannelSettings, Delivery, InboxMessage
@@ -24,6 +27,7 @@ from salestrace.notify.selectors import (
     address_for,
     channels_for,
     environment_config,
+    masked_settings,
     team_configs,
     team_group_channels,
 )
@@ -296,3 +300,79 @@ def channel_settings_reencrypt() -> Reencrypted:
         if broken:
             unreadable.append(row.team_id)
     return Reencrypted(rows, tuple(unreadable))
+
+
+# --- the Settings page: a team's channels, changed by a configurer, recorded masked -------------------
+
+
+def _masked_state(row: ChannelSettings | None) -> dict[str, str]:
+    if row is None:
+        return {}
+    shown = masked_settings(row) | {name: getattr(row, name) for name in PLAIN_FIELDS if getattr(row, name)}
+    if row.default_channels:
+        shown["default_channels"] = ",".join(row.default_channels)
+    return shown
+
+
+@transaction.atomic
+def channel_settings_save(
+    *,
+    user: User,
+    team_id: int,
+    changes: dict[str, str | None],
+    default_channels: list[str] | None,
+    now: datetime,
+    reminder_time: str | None = None,
+) -> list[str]:
+    """Set a team's channel settings from the Settings page: configurers only; endpoints on their
+    vendors' hosts (refused by field otherwise). Each changed setting is recorded in the settings
+    history masked, as it is shown (a secret itself is never kept there). Returns what changed."""
+    if not may_configure(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound([FieldError(None, "not_found", _("No such team."))])
+    unknown = [c for c in default_channels or () if c not in Channel.values]
+    if unknown:
+        raise RuleViolation([FieldError("default_channels", "invalid", _("No such channel."))])
+    at: time | None = None
+    if reminder_time:
+        try:
+            at = time.fromisoformat(reminder_time.strip())
+        except ValueError:
+            raise RuleViolation([FieldError("reminder_time", "invalid", _("Enter a time such as 18:00."))]) from None
+    before = _masked_state(ChannelSettings.objects.select_for_update().filter(team=team).first())
+    try:
+        row = channel_settings_update(team=team, changes=changes)
+    except ValidationError as exc:
+        raise RuleViolation(
+            [FieldError(name, "invalid", " ".join(messages)) for name, messages in exc.message_dict.items()]
+        ) from None
+    if default_channels is not None and list(row.default_channels) != default_channels:
+        row.default_channels = default_channels
+        row.save(update_fields=["default_channels", "updated_at"])
+    if reminder_time is not None and team.reminder_time != at:
+        before["reminder_time"] = team.reminder_time.strftime("%H:%M") if team.reminder_time else ""
+        Team.objects.filter(pk=team.pk).update(reminder_time=at)
+    after = _masked_state(row)
+    if "reminder_time" in before:
+        after["reminder_time"] = at.strftime("%H:%M") if at else ""
+    retyped = {name for name, value in changes.items() if name in SECRET_FIELDS and value}
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) or k in retyped)
+    for key in changed:
+        SettingChange.objects.create(
+            area=SettingChange.Area.CHANNEL,
+            key=f"{team.pk}.{key}",
+            before=before.get(key),
+            after=after.get(key),
+            changed_by=user,
+            changed_at=now,
+        )
+    return changed
+
+
+def channel_rollback(user: User, change: SettingChange, now: datetime) -> None:
+    """Registered with catalog's setting_rollback: a secret is not kept in the history, so a channel
+    change is undone by entering the earlier value again."""
+    message = _("Secrets are not kept in the history: enter the earlier value again on the Channels page.")
+    raise Conflict([FieldError(change.key, "not_kept", message)])

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from salestrace.todos import settings_views, views
+from salestrace.todos import channel_views, settings_views, views
 
 app_name = "todos"
 
 urlpatterns = [
     path("tasks/", views.my_tasks_page, name="my_tasks"),
     path("tasks/<int:task_id>/status/", views.task_status_action, name="status"),
+    path("settings/channels/", channel_views.channels_page, name="channels"),
+    path("settings/channels/<int:team_id>/", channel_views.channel_page, name="channel"),
     path("settings/follow-ups/", settings_views.follow_ups_page, name="follow_ups"),
     path("settings/follow-ups/new/", settings_views.follow_up_new_page, name="follow_up_new"),
     path("settings/follow-ups/preview/", settings_views.follow_up_preview, name="follow_up_preview"),

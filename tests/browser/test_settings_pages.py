@@ -76,3 +76,30 @@ def test_an_admin_adds_an_option_changes_a_threshold_and_reads_the_history(
     expect(rows.nth(1)).to_contain_text("账期太长 / Credit terms too long")
     assert no_horizontal_overflow(page)
     screenshot(page, f"settings-history-{name}")
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_an_admin_sets_a_teams_robot_and_tests_it(
+    page_as: Any, personas: Any, loaded: None, settings: Any, name: str, viewport: dict[str, int]
+) -> None:
+    from salestrace.notify.tests.vendors import WECOM_KEY, VendorServer
+
+    for env in ("WECOM_WEBHOOK_URL", "WECOM_CORP_SECRET", "DINGTALK_WEBHOOK_URL", "FEISHU_WEBHOOK_URL"):
+        setattr(settings, env, "")
+    with VendorServer() as vendor:
+        settings.NOTIFY_ALLOWED_HOSTS = [vendor.base]
+        page = page_as(personas.admin, viewport)
+        page.goto("/settings/channels/")
+        assert no_horizontal_overflow(page)
+        screenshot(page, f"settings-channels-{name}")
+        page.get_by_role("link", name="East-1").click()
+        page.locator("#c-wecom_webhook_url").fill(vendor.wecom_webhook)
+        page.locator("#c-wecom_webhook_url").press("Enter")  # Enter saves (it does not send a test)
+        expect(page.locator(".messages")).to_contain_text("已保存")
+        # the key is shown back masked only, and the test button says what the vendor answered
+        assert WECOM_KEY not in page.content()
+        page.locator('[data-channel="wecom_group"]').get_by_role("button", name="发送测试消息").click()
+        expect(page.locator("[data-test-result]")).to_contain_text("已送达")
+        assert WECOM_KEY not in page.content()
+        assert no_horizontal_overflow(page)
+        screenshot(page, f"settings-channel-{name}")

@@ -20,6 +20,9 @@ RATE_LIMITED = {130101}
 RATE_LIMIT_PAUSE_SECONDS = 600
 MARKDOWN_MAX_BYTES = 20000
 PERMANENT = {300001, 400013}  # token missing or robot gone
+# What 310000's errmsg says, by the word we keep: "keywords not in content", "sign not match",
+# "ip X not in whitelist".
+SECURITY_CAUSES = (("keyword", "keyword"), ("sign", "signature"), ("whitelist", "ip"), ("ip ", "ip"))
 
 
 def sign(timestamp_ms: int, secret: str) -> str:
@@ -59,6 +62,11 @@ def send(message: Message, target: Target) -> None:
     if errcode == 0:
         return
     text = errcode_text("errcode", errcode)
+    if errcode == 310000:
+        # One code for three mistakes; which one, in a word (the errmsg itself may echo the server's IP).
+        errmsg = str(data.get("errmsg", "")).lower()
+        cause = next((word for key, word in SECURITY_CAUSES if key in errmsg), "")
+        text = f"{text} ({cause})" if cause else text
     if errcode in RATE_LIMITED:
         raise RateLimited(text, retry_after=RATE_LIMIT_PAUSE_SECONDS)
     raise DeliveryFailed(text, retryable=errcode not in PERMANENT)

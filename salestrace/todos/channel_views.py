@@ -1,0 +1,172 @@
+"""设置 · 渠道 (here, above notify, because it shows the reminder times todos keeps): each team's WeCom / DingTalk / Feishu / e-mail settings with masked secrets, its daily
+reminder time, and a "发送测试消息" button that answers with the vendor's verdict in plain words."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from salestrace.catalog.selectors import may_configure
+from salestrace.core import clock
+from salestrace.core.errors import DomainError
+from salestrace.notify.jobs import ChannelTest, channel_test
+from salestrace.notify.models import Channel, ChannelSettings
+from salestrace.notify.selectors import configured_channels, masked_settings, team_configs
+from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_settings_save
+from salestrace.org.models import Team, User
+from salestrace.todos.selectors import reminder_times
+
+# The form's fields by channel, in the order a person sets them up.
+GROUPS = (
+    (Channel.WECOM_GROUP, ("wecom_webhook_url",)),
+    (Channel.WECOM_APP, ("wecom_corp_id", "wecom_agent_id", "wecom_corp_secret", "wecom_api_base")),
+    (Channel.DINGTALK, ("dingtalk_webhook_url", "dingtalk_secret")),
+    (Channel.FEISHU, ("feishu_webhook_url", "feishu_secret")),
+    (Channel.EMAIL, ()),
+)
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "wecom_webhook_url": _("Group robot webhook URL"),
+        "wecom_corp_id": _("Corp id"),
+        "wecom_agent_id": _("Agent id"),
+        "wecom_corp_secret": _("App secret"),
+        "wecom_api_base": _("API base (self-hosted gateway only)"),
+        "dingtalk_webhook_url": _("Robot webhook URL"),
+        "dingtalk_secret": _("Signing secret (加签)"),
+        "feishu_webhook_url": _("Bot webhook URL"),
+        "feishu_secret": _("Signing secret"),
+    }
+
+
+def _configurer(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    if not may_configure(user):
+        raise DjangoPermissionDenied
+    return user
+
+
+def _teams_in_order() -> list[tuple[Team, int]]:
+    """Every team with its depth, parents before children."""
+    teams = list(Team.objects.all())
+    children: dict[int | None, list[Team]] = {}
+    for team in teams:
+        children.setdefault(team.parent_id, []).append(team)
+    out: list[tuple[Team, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for team in sorted(children.get(parent, []), key=lambda t: t.name):
+            out.append((team, depth))
+            walk(team.pk, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+@login_required
+def channels_page(request: HttpRequest) -> HttpResponse:
+    """渠道: every team, the channels its messages go to (its own settings or inherited) and its reminder time."""
+    _configurer(request)
+    configs, times = team_configs(), reminder_times()
+    own = {row.team_id: set(masked_settings(row)) for row in ChannelSettings.objects.all()}
+    rows = [
+        {
+            "team": team,
+            "depth": range(depth),
+            "channels": configured_channels(configs[team.pk]) if team.pk in configs else (),
+            "own": bool(own.get(team.pk)),
+            "time": times.get(team.pk),
+        }
+        for team, depth in _teams_in_order()
+    ]
+    return render(request, "todos/settings_channels.html", {"rows": rows, "labels": dict(Channel.choices)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_page(request: HttpRequest, team_id: int) -> HttpResponse:
+    """One team's channels: set or clear each (secrets typed in, shown back masked), the reminder time,
+    and a test message per channel."""
+    user = _configurer(request)
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise Http404
+    errors: dict[str, str] = {}
+    tested: tuple[str, ChannelTest] | None = None
+    if request.method == "POST":
+        post = request.POST
+        if "test" in post:  # the test button of one channel: what is saved is tested, the form is not saved
+            channel = post.get("test", "")
+            if channel not in Channel.values:
+                raise Http404
+            try:
+                tested = (channel, channel_test(user=user, team_id=team.pk, channel=channel, now=clock.now()))
+            except DomainError as exc:
+                messages.error(request, " ".join(str(e.message) for e in exc.errors))
+        else:
+            changes: dict[str, str | None] = {}
+            for name in (*PLAIN_FIELDS, *SECRET_FIELDS):
+                value = post.get(name, "").strip()
+                if name in SECRET_FIELDS:  # empty keeps the secret, "-" removes it
+                    changes[name] = None if value == "" else ("" if value == "-" else value)
+                else:
+                    changes[name] = "" if value == "-" else value
+            try:
+                changed = channel_settings_save(
+                    user=user,
+                    team_id=team.pk,
+                    changes=changes,
+                    default_channels=post.getlist("default_channels"),
+                    reminder_time=post.get("reminder_time", ""),
+                    now=clock.now(),
+                )
+            except DomainError as exc:
+                errors = {e.field or "": str(e.message) for e in exc.errors}
+            else:
+                if changed:
+                    messages.success(request, _("Saved: %(n)d setting(s) changed.") % {"n": len(changed)})
+                else:
+                    messages.info(request, _("Nothing changed."))
+                return redirect("todos:channel", team_id=team.pk)
+    row = ChannelSettings.objects.filter(team=team).first()
+    masked = masked_settings(row) if row else {}
+    config = team_configs().get(team.pk)
+    labels = _labels()
+    groups = [
+        {
+            "channel": channel,
+            "label": label,
+            "active": channel in (configured_channels(config) if config else ()),
+            "fields": [
+                {
+                    "name": name,
+                    "label": labels[name],
+                    "secret": name in SECRET_FIELDS,
+                    "value": (getattr(row, name, "") if row and name in PLAIN_FIELDS else ""),
+                    "current": masked.get(name, ""),
+                    "error": errors.get(name, ""),
+                }
+                for name in names
+            ],
+        }
+        for channel, label in Channel.choices
+        for ch, names in GROUPS
+        if ch == channel
+    ]
+    context = {
+        "team": team,
+        "groups": groups,
+        "errors": errors,
+        "tested": tested,
+        "defaults": list(row.default_channels) if row else [],
+        "channel_choices": Channel.choices,
+        "reminder_time": team.reminder_time.strftime("%H:%M") if team.reminder_time else "",
+        "inherited_time": reminder_times().get(team.pk),
+    }
+    return render(request, "todos/settings_channel.html", context, status=422 if errors else 200)
