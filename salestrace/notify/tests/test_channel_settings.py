@@ -48,7 +48,7 @@ def test_a_robot_set_here_is_masked_recorded_and_tested(
         f"{personas.east.pk}.wecom_webhook_url",
         f"{personas.east.pk}.reminder_time",
     }
-    assert Team.objects.get(pk=personas.east.pk).reminder_time.strftime("%H:%M") == "17:30"
+    assert str(Team.objects.get(pk=personas.east.pk).reminder_time) == "17:30:00"
     history = admin.get("/settings/history/").content.decode()
     assert "East 的渠道 · wecom_webhook_url" in history
     assert WECOM_KEY not in history
