@@ -247,6 +247,8 @@ class SettingChange(models.Model):
         RULE = "rule", _("rule")
         FOLLOW_UP = "follow_up", _("follow-up rule")
         CHANNEL = "channel", _("channel")
+        PERSON = "person", _("person")
+        TEAM = "team", _("team")
 
     area = models.CharField(_("area"), max_length=20, choices=Area.choices)
     key = models.CharField(_("setting"), max_length=80)

@@ -40,7 +40,7 @@ from salestrace.catalog.services import (
 from salestrace.catalog.thresholds import GROUPS, SHARE, plain
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
-from salestrace.org.models import Team, User
+from salestrace.org.models import Role, Team, User
 
 
 def _configurer(request: HttpRequest) -> User:
@@ -152,6 +152,26 @@ def _follow_up_side(state: dict[str, Any] | None, other: dict[str, Any] | None, 
     return "; ".join(parts)
 
 
+def _plain_side(state: Any, other: Any, teams: dict[int, str]) -> str:
+    """One side of a person's or team's change: the values that differ, teams by name."""
+    if not isinstance(state, dict):
+        return str(_("(not there)")) if state is None else str(state)
+    other = other if isinstance(other, dict) else {}
+    roles = dict(Role.choices)
+    shown = []
+    for key, value in state.items():
+        if key in other and other[key] == value:
+            continue
+        if key in ("team_id", "parent_id"):
+            value = teams.get(value, "—") if value else "—"
+        elif key == "role":
+            value = roles.get(value, value)
+        elif key == "is_active":
+            value = _("active") if value else _("left")
+        shown.append(f"{key}: {value}")
+    return "; ".join(shown)
+
+
 @login_required
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
@@ -160,8 +180,11 @@ def history_page(request: HttpRequest) -> HttpResponse:
     sets = {s.code: str(s) for s in OptionSet.objects.all()}
     words = rb.words(option_catalog().labels, CHOICE_FIELDS)
     teams = dict(Team.objects.values_list("pk", "name"))
+    history = setting_history()
+    person_ids = [int(c.key) for c in history if c.area == SettingChange.Area.PERSON and c.key.isdigit()]
+    people = {u.pk: str(u) for u in User.objects.filter(pk__in=person_ids)}
     changes = []
-    for c in setting_history():
+    for c in history:
         if c.area == SettingChange.Area.RULE:
             label = _("Rule %(code)s") % {"code": c.key}
             before, after = _rule_side(c.before, c.after, words), _rule_side(c.after, c.before, words)
@@ -169,6 +192,10 @@ def history_page(request: HttpRequest) -> HttpResponse:
             team_id, field = c.key.split(".", 1)
             label = _("Channels of %(team)s · %(field)s") % {"team": teams.get(int(team_id), team_id), "field": field}
             before, after = c.before or _("(not set)"), c.after or _("(not set)")
+        elif c.area in (SettingChange.Area.PERSON, SettingChange.Area.TEAM):
+            names = people if c.area == SettingChange.Area.PERSON else teams
+            label = f"{c.get_area_display()} {names.get(int(c.key), c.key)}"
+            before, after = _plain_side(c.before, c.after, teams), _plain_side(c.after, c.before, teams)
         elif c.area == SettingChange.Area.FOLLOW_UP:
             label = _("Follow-up rule %(code)s") % {"code": c.key}
             before, after = _follow_up_side(c.before, c.after, words), _follow_up_side(c.after, c.before, words)

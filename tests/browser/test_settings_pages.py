@@ -103,3 +103,37 @@ def test_an_admin_sets_a_teams_robot_and_tests_it(
         assert WECOM_KEY not in page.content()
         assert no_horizontal_overflow(page)
         screenshot(page, f"settings-channel-{name}")
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_an_admin_adds_a_rep_and_lets_a_leaver_go_with_her_customers(
+    page_as: Any, personas: Any, loaded: None, name: str, viewport: dict[str, int]
+) -> None:
+    from salestrace.core import clock
+    from salestrace.customers.models import Customer
+    from salestrace.customers.services import CustomerInput, customer_create
+    from salestrace.org.models import User
+
+    for i in range(3):
+        customer_create(
+            user=personas.alice, data=CustomerInput(name=f"联华超市({i}号店)", kind="store"), now=clock.now()
+        )
+    page = page_as(personas.admin, viewport)
+    page.goto("/settings/people/")
+    page.locator("input[name=username]").fill("zhangsan")
+    page.locator("input[name=display_name]").fill("张三")
+    page.locator(".people-form select[name=team_id]").first.select_option(label="Company › East › East-1")
+    page.get_by_role("button", name="新增").first.click()
+    expect(page.locator("[data-one-time]")).to_contain_text("张三 可用登录名 zhangsan")
+    password = page.locator("[data-secret]").inner_text()
+    assert User.objects.get(username="zhangsan").check_password(password)
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-people-{name}")
+    # alice leaves; her three customers go to 张三 in one step
+    page.get_by_role("link", name="alice").first.click()
+    page.locator("select[name=to_user_id]").select_option(label="张三 · East-1")
+    page.get_by_role("button", name="停用账号并移交客户").click()
+    expect(page.locator(".messages")).to_contain_text("3 个客户已移交")
+    assert Customer.objects.filter(owner__username="zhangsan").count() == 3
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-person-{name}")
