@@ -29,6 +29,25 @@ class TemplatePack(models.Model):
         return pick_language(self.name_zh, self.name_en)
 
 
+class ImportedPack(models.Model):
+    """A template pack uploaded in Settings (a YAML file, checked whole): kept here, beside the packs
+    shipped in packs/, so every process and host reads the same text."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    source = models.TextField(_("YAML"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("imported template pack")
+        verbose_name_plural = _("imported template packs")
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class OptionSet(models.Model):
     """A dropdown: its options are the only values the field accepts."""
 
@@ -247,6 +266,7 @@ class SettingChange(models.Model):
         RULE = "rule", _("rule")
         FOLLOW_UP = "follow_up", _("follow-up rule")
         CHANNEL = "channel", _("channel")
+        PACK = "pack", _("template pack")
         PERSON = "person", _("person")
         TEAM = "team", _("team")
 

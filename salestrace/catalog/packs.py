@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +39,8 @@ POLICY_CHECKS: dict[str, tuple[str, Any]] = {
     ),
     "pool_claim_scope": ("'any' or 'team'", lambda v: v in ("any", "team")),
     "pool_owner_revives_aged": ("true or false", lambda v: isinstance(v, bool)),
+    # Sales directors may change the settings too (admins always may).
+    "directors_configure": ("true or false", lambda v: isinstance(v, bool)),
     "uses_deals": ("true or false", lambda v: isinstance(v, bool)),
     # Action health (seed 五): the fields that make an action complete, and the customer responses
     # that count as a high-value contact; the codes are checked against the option sets below.
@@ -364,3 +367,83 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
         _parse_effective_actions(data.get("effective_actions"), sets, f"{where}.effective_actions"),
         _parse_plan_lint(data.get("plan_lint"), sets, f"{where}.plan_lint"),
     )
+
+
+# --- what applying a pack would change (Settings › Templates' preview). Pure: two packs in. ----------
+
+
+@dataclass(frozen=True)
+class PackChange:
+    """One line of a preview: what kind of change, to what, and the words before and after."""
+
+    area: str  # option / rule / threshold / follow_up / policy
+    change: str  # added / renamed / changed / retired
+    key: str  # "stage.lead", a rule's code, a threshold's code …
+    before: str = ""
+    after: str = ""
+
+
+def pack_diff(
+    current: PackDef, new: PackDef, *, kept_rules: frozenset[str] = frozenset(),
+    kept_follow_ups: frozenset[str] = frozenset(),
+) -> list[PackChange]:  # fmt: skip
+    """What loading `new` over the settings `current` (as exported) changes. Options and pack rules
+    the new pack does not list are retired; `kept_rules` / `kept_follow_ups` (made in Settings, or by
+    another pack) stay in force and are not listed."""
+    changes: list[PackChange] = []
+    now_sets = {s.code: {o.code: o for o in s.options} for s in current.option_sets}
+    for option_set in new.option_sets:
+        before = now_sets.get(option_set.code, {})
+        for opt in option_set.options:
+            old = before.get(opt.code)
+            key = f"{option_set.code}.{opt.code}"
+            if old is None:
+                changes.append(PackChange("option", "added", key, after=f"{opt.label_zh} / {opt.label_en}"))
+            elif (old.label_zh, old.label_en) != (opt.label_zh, opt.label_en):
+                changes.append(
+                    PackChange(
+                        "option", "renamed", key, f"{old.label_zh} / {old.label_en}", f"{opt.label_zh} / {opt.label_en}"
+                    )
+                )
+        listed = {o.code for o in option_set.options}
+        for code, old in before.items():
+            if code not in listed:
+                changes.append(PackChange("option", "retired", f"{option_set.code}.{code}", before=old.label_zh))
+    now_rules = {r.code: r for r in current.rules}
+    for rule in new.rules:
+        old_rule = now_rules.get(rule.code)
+        if old_rule is None:
+            changes.append(PackChange("rule", "added", rule.code, after=rule.message_zh))
+        elif (old_rule.condition, old_rule.requires, old_rule.message_zh) != (
+            rule.condition,
+            rule.requires,
+            rule.message_zh,
+        ):
+            changes.append(PackChange("rule", "changed", rule.code, old_rule.message_zh, rule.message_zh))
+    listed_rules = {r.code for r in new.rules}
+    for code, old_rule in now_rules.items():
+        if code not in listed_rules and code not in kept_rules:
+            changes.append(PackChange("rule", "retired", code, before=old_rule.message_zh))
+    now_thresholds = {t.code: t.value for t in current.thresholds}
+    for t in new.thresholds:
+        if t.code not in now_thresholds:
+            changes.append(PackChange("threshold", "added", t.code, after=str(t.value)))
+        elif now_thresholds[t.code] != t.value:
+            changes.append(PackChange("threshold", "changed", t.code, str(now_thresholds[t.code]), str(t.value)))
+    now_follow_ups = {f.code: f for f in current.follow_ups}
+    for f in new.follow_ups:
+        old_f = now_follow_ups.get(f.code)
+        if old_f is None:
+            changes.append(PackChange("follow_up", "added", f.code, after=f.title_zh))
+        elif (old_f.condition, old_f.due_working_days, old_f.title_zh) != (f.condition, f.due_working_days, f.title_zh):
+            changes.append(PackChange("follow_up", "changed", f.code, old_f.title_zh, f.title_zh))
+    listed_follow_ups = {f.code for f in new.follow_ups}
+    for code, old_f in now_follow_ups.items():
+        if code not in listed_follow_ups and code not in kept_follow_ups:
+            changes.append(PackChange("follow_up", "retired", code, before=old_f.title_zh))
+    now_policies = dict(current.policies)
+    for code, value in new.policies:
+        if now_policies.get(code) != value:
+            shown = json.dumps(now_policies[code], ensure_ascii=False) if code in now_policies else ""
+            changes.append(PackChange("policy", "changed", code, shown, json.dumps(value, ensure_ascii=False)))
+    return changes

@@ -24,7 +24,7 @@ from salestrace.catalog.models import (
     Threshold,
     pick_language,
 )
-from salestrace.catalog.packs import PackError, read_pack
+from salestrace.catalog.packs import PackError
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition, parse_requires
 from salestrace.catalog.thresholds import GROUPS, Unit, group_of, unit_of
 from salestrace.org.models import Role, User
@@ -211,7 +211,9 @@ def threshold_rows() -> list[ThresholdRow]:
     order: dict[str, int] = {}
     if pack:
         try:
-            for i, t in enumerate(read_pack(pack).thresholds):
+            from salestrace.catalog.pack_io import pack_definition  # it reads this module's may_configure
+
+            for i, t in enumerate(pack_definition(pack).thresholds):
                 shipped[t.code], order[t.code] = t.value, i
         except (OSError, PackError):
             logger.warning("the loaded template %s cannot be read for its defaults", pack)

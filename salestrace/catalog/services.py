@@ -57,13 +57,13 @@ class LoadReport:
 
 
 @transaction.atomic
-def template_load(*, code: str, now: datetime) -> LoadReport:
-    """Load packs/<code>.yaml idempotently.
+def template_load(*, code: str, now: datetime, pack: PackDef | None = None) -> LoadReport:
+    """Load packs/<code>.yaml (or `pack`, one uploaded in Settings) idempotently.
 
     Labels, rules and thresholds are updated in place; options and rules that the pack no longer
     lists are deactivated, never deleted, so that logged actions keep their meaning.
     """
-    pack = read_pack(code)
+    pack = pack or read_pack(code)
     created = updated = deactivated = 0
     for set_def in pack.option_sets:
         option_set, _ = OptionSet.objects.update_or_create(

@@ -192,6 +192,9 @@ def history_page(request: HttpRequest) -> HttpResponse:
             team_id, field = c.key.split(".", 1)
             label = _("Channels of %(team)s · %(field)s") % {"team": teams.get(int(team_id), team_id), "field": field}
             before, after = c.before or _("(not set)"), c.after or _("(not set)")
+        elif c.area == SettingChange.Area.PACK:
+            label = f"{c.get_area_display()} {c.key}"
+            before, after = _plain_side(c.before, c.after, teams), _plain_side(c.after, c.before, teams)
         elif c.area in (SettingChange.Area.PERSON, SettingChange.Area.TEAM):
             names = people if c.area == SettingChange.Area.PERSON else teams
             label = f"{c.get_area_display()} {names.get(int(c.key), c.key)}"

@@ -16,10 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.models import SettingChange, TemplatePack
-from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, read_pack
+from salestrace.catalog.models import Rule, SettingChange, TemplatePack
+from salestrace.catalog.pack_io import current_pack, pack_definition
+from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, PackChange, PackDef, pack_diff, parse_pack
 from salestrace.catalog.rule_builder import builder_rows
-from salestrace.catalog.services import condition_problems, refuse_unless_configurer
+from salestrace.catalog.services import LoadReport, condition_problems, refuse_unless_configurer, template_load
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
@@ -131,36 +132,38 @@ def tasks_resolve_by_later_actions(*, now: datetime) -> int:
 
 @transaction.atomic
 def follow_up_rules_sync() -> int:
-    """Copy follow-up rules from each loaded template pack whose load is newer than the last copy.
+    """Copy the follow-up rules of the template loaded last, when that load is newer than the last copy.
 
-    Rules an admin edited keep their edits until the pack is loaded again; returns rules written.
+    Like the entry rules on a load: the template's rules are written (an admin's edits to them last
+    until the template is loaded again), and follow-ups of other templates are switched off; the ones
+    made in Settings (no template) stay. Returns rules written.
     """
-    written = 0
-    for pack in TemplatePack.objects.order_by("code"):
-        stamp = pack.loaded_at.isoformat()
-        cursor, _ = JobCursor.objects.select_for_update().get_or_create(name=f"followups-{pack.code}"[:50])
-        if cursor.stamp == stamp:
-            continue
-        definition = read_pack(pack.code)
-        codes = set()
-        for rule in definition.follow_ups:
-            codes.add(rule.code)
-            FollowUpRule.objects.update_or_create(
-                code=rule.code,
-                defaults={
-                    "condition": rule.condition,
-                    "due_working_days": rule.due_working_days,
-                    "title_zh": rule.title_zh,
-                    "title_en": rule.title_en,
-                    "is_active": True,
-                    "pack": pack.code,
-                },
-            )
-            written += 1
-        FollowUpRule.objects.filter(pack=pack.code, is_active=True).exclude(code__in=codes).update(is_active=False)
-        cursor.stamp = stamp
-        cursor.save(update_fields=["stamp"])
-    return written
+    pack = TemplatePack.objects.order_by("-loaded_at", "-pk").first()
+    if pack is None:
+        return 0
+    stamp = f"{pack.code}@{pack.loaded_at.isoformat()}"
+    cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="followups-template")
+    if cursor.stamp == stamp:
+        return 0
+    definition = pack_definition(pack.code)
+    codes = set()
+    for rule in definition.follow_ups:
+        codes.add(rule.code)
+        FollowUpRule.objects.update_or_create(
+            code=rule.code,
+            defaults={
+                "condition": rule.condition,
+                "due_working_days": rule.due_working_days,
+                "title_zh": rule.title_zh,
+                "title_en": rule.title_en,
+                "is_active": True,
+                "pack": pack.code,
+            },
+        )
+    FollowUpRule.objects.exclude(pack="").exclude(code__in=codes).filter(is_active=True).update(is_active=False)
+    cursor.stamp = stamp
+    cursor.save(update_fields=["stamp"])
+    return len(codes)
 
 
 # --- the official holiday schedule ----------------------------------------------------------------
@@ -381,3 +384,58 @@ def follow_up_rollback(user: User, change: SettingChange, now: datetime) -> None
         setattr(rule, key, value)
     rule.save(update_fields=list(state))
     _follow_up_record(user, rule, now, before=before, rolled_back=change)
+
+
+# --- template packs applied from Settings ------------------------------------------------------------
+
+
+def follow_up_entries(*, pack_code: str | None = None) -> list[dict[str, Any]]:
+    """The follow-up rules in force, as pack entries (for an export, or a preview's comparison)."""
+    rows = FollowUpRule.objects.filter(is_active=True).order_by("code")
+    if pack_code is not None:
+        rows = rows.filter(pack=pack_code)
+    return [
+        {
+            "code": r.code,
+            "after": r.condition,
+            "due_working_days": r.due_working_days,
+            "title": {"zh": r.title_zh, "en": r.title_en},
+        }
+        for r in rows
+    ]
+
+
+def pack_preview(*, code: str) -> tuple[PackDef, list[PackChange]]:
+    """The pack and what applying it would change now. Rules and follow-ups made in Settings (or
+    loaded by another pack) stay in force, so they are not listed as retired."""
+    pack = pack_definition(code)
+    current = parse_pack(current_pack(follow_ups=follow_up_entries()), where="current settings")
+    kept_rules = frozenset(Rule.objects.exclude(pack=code).filter(pack="").values_list("code", flat=True))
+    kept_follow_ups = frozenset(FollowUpRule.objects.filter(pack="").values_list("code", flat=True))
+    return pack, pack_diff(current, pack, kept_rules=kept_rules, kept_follow_ups=kept_follow_ups)
+
+
+@transaction.atomic
+def pack_apply(*, user: User, code: str, now: datetime) -> LoadReport:
+    """Load a pack (shipped or uploaded) over the current settings and copy its follow-ups at once;
+    recorded in the settings history with what it changed."""
+    refuse_unless_configurer(user)
+    pack, changes = pack_preview(code=code)
+    before = TemplatePack.objects.order_by("-loaded_at").values_list("code", "version").first()
+    report = template_load(code=code, now=now, pack=pack)
+    follow_up_rules_sync()
+    SettingChange.objects.create(
+        area=SettingChange.Area.PACK,
+        key=code,
+        before={"pack": before[0], "version": before[1]} if before else None,
+        after={"pack": pack.code, "version": pack.version, "changes": len(changes)},
+        changed_by=user,
+        changed_at=now,
+    )
+    return report
+
+
+def pack_rollback(user: User, change: SettingChange, now: datetime) -> None:
+    """Registered with catalog's setting_rollback: a pack is undone by applying the earlier one."""
+    message = _("A template is undone by applying the earlier template again (Settings › Templates).")
+    raise Conflict([FieldError(change.key, "apply_earlier", message)])

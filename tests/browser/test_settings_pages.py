@@ -137,3 +137,20 @@ def test_an_admin_adds_a_rep_and_lets_a_leaver_go_with_her_customers(
     assert Customer.objects.filter(owner__username="zhangsan").count() == 3
     assert no_horizontal_overflow(page)
     screenshot(page, f"settings-person-{name}")
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_an_admin_previews_and_applies_a_template(
+    page_as: Any, personas: Any, loaded: None, name: str, viewport: dict[str, int]
+) -> None:
+    from salestrace.catalog.models import SettingChange
+
+    page = page_as(personas.admin, viewport)
+    page.goto("/settings/templates/")
+    page.locator(".rule-list li", has_text="b2b_industrial").get_by_role("link", name="预览改动").click()
+    expect(page.locator("[data-preview-pack=b2b_industrial]")).to_contain_text("新增")
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"settings-templates-{name}")
+    page.get_by_role("button", name="应用此模板").click()
+    expect(page.locator(".messages")).to_contain_text("已应用模板 b2b_industrial")
+    assert SettingChange.objects.filter(area="pack", key="b2b_industrial").exists()
