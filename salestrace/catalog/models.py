@@ -267,6 +267,7 @@ class SettingChange(models.Model):
         FOLLOW_UP = "follow_up", _("follow-up rule")
         CHANNEL = "channel", _("channel")
         PACK = "pack", _("template pack")
+        CALENDAR = "calendar", _("calendar")
         PERSON = "person", _("person")
         TEAM = "team", _("team")
 

@@ -13,7 +13,8 @@ class TodosConfig(AppConfig):
         from salestrace.catalog.models import SettingChange
         from salestrace.catalog.services import ROLLBACKS
         from salestrace.todos import checks, tasks  # noqa: F401
-        from salestrace.todos.services import follow_up_rollback, pack_rollback
+        from salestrace.todos.services import calendar_rollback, follow_up_rollback, pack_rollback
 
         ROLLBACKS[SettingChange.Area.FOLLOW_UP] = follow_up_rollback
         ROLLBACKS[SettingChange.Area.PACK] = pack_rollback
+        ROLLBACKS[SettingChange.Area.CALENDAR] = calendar_rollback

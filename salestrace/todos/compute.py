@@ -280,8 +280,8 @@ def calendar_gap_text(*, years: Sequence[int], first_day: date, fallback: str) -
     return _(
         "No official holiday schedule covers %(years)s yet (from %(day)s). Until one is entered, reminders "
         "and follow-up due dates on those days are estimated from %(source)s and marked as estimated. Enter "
-        "the year's days off and adjusted working days under Admin › Official holiday schedules, or load a "
-        "calendar file with manage.py load_calendar."
+        "the year's days off and adjusted working days under Settings › Calendar, or load a calendar file "
+        "with manage.py load_calendar."
     ) % {"years": ", ".join(str(y) for y in years), "day": first_day.isoformat(), "source": source}
 
 

@@ -25,9 +25,10 @@ from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDen
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
 from salestrace.org.selectors import assignable_users, customer_scope, is_manager
-from salestrace.todos.models import FollowUpRule, JobCursor, OfficialDay, OfficialYear, Task
+from salestrace.todos.compute import schedule_problem_text
+from salestrace.todos.models import CompanyDayOff, FollowUpRule, JobCursor, OfficialDay, OfficialYear, Task
 from salestrace.todos.selectors import local_at, task_get, work_calendar
-from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef, statutory_draft
+from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef, parse_schedule_csv, statutory_draft
 
 logger = logging.getLogger(__name__)
 
@@ -439,3 +440,105 @@ def pack_rollback(user: User, change: SettingChange, now: datetime) -> None:
     """Registered with catalog's setting_rollback: a pack is undone by applying the earlier one."""
     message = _("A template is undone by applying the earlier template again (Settings › Templates).")
     raise Conflict([FieldError(change.key, "apply_earlier", message)])
+
+
+# --- the calendar in Settings: official days off and adjusted working days, company days off ---------
+
+
+def _calendar_record(user: User, key: str, before: Any, after: Any, now: datetime) -> None:
+    SettingChange.objects.create(
+        area=SettingChange.Area.CALENDAR, key=key, before=before, after=after, changed_by=user, changed_at=now
+    )
+
+
+@transaction.atomic
+def calendar_upload(*, user: User, text: str, source: str, now: datetime) -> list[int]:
+    """The official schedule of one or more years from a CSV (date,kind,name; kind off|work), each
+    year replacing its days; every problem by row, nothing written when there is one. Returns the years."""
+    refuse_unless_configurer(user)
+    years, problems = parse_schedule_csv(text, confirmed=True, source=source)
+    if problems:
+        raise RuleViolation(
+            [
+                FieldError("file", p.code, schedule_problem_text(line=p.line, code=p.code, detail=p.detail))
+                for p in problems
+            ]
+        )
+    for year in years:
+        before = OfficialYear.objects.filter(year=year.year).first()
+        official_year_load(year=year, now=now)
+        _calendar_record(user, str(year.year), {"days": before.days.count()} if before else None,
+                         {"days": len(year.days), "confirmed": True, "source": source}, now)  # fmt: skip
+    return [y.year for y in years]
+
+
+@transaction.atomic
+def calendar_draft(*, user: User, year: int, now: datetime) -> OfficialYear:
+    """A draft of `year` from the holidays package (statutory days only, unconfirmed), to complete."""
+    refuse_unless_configurer(user)
+    schedule = official_year_draft(year=year, now=now)
+    _calendar_record(user, str(year), None, {"days": schedule.days.count(), "confirmed": False}, now)
+    return schedule
+
+
+@transaction.atomic
+def official_day_set(*, user: User, day: date, kind: str, name: str, now: datetime) -> None:
+    """One official day off or adjusted working day (调休上班) in its year's schedule (made if none)."""
+    refuse_unless_configurer(user)
+    if kind not in OfficialDay.Kind.values:
+        raise RuleViolation([FieldError("kind", "invalid", _("Choose day off or working day."))])
+    schedule, _created = OfficialYear.objects.get_or_create(
+        year=day.year, defaults={"confirmed": False, "source": "Settings", "updated_at": now}
+    )
+    before = OfficialDay.objects.filter(date=day).values_list("kind", "name").first()
+    OfficialDay.objects.update_or_create(
+        date=day, defaults={"schedule": schedule, "kind": kind, "name": name.strip()[:100]}
+    )
+    OfficialYear.objects.filter(pk=schedule.pk).update(updated_at=now)
+    _calendar_record(user, day.isoformat(), list(before) if before else None, [kind, name.strip()], now)
+    follow_ups_recount(now=now, years=[day.year])
+
+
+@transaction.atomic
+def official_day_remove(*, user: User, day: date, now: datetime) -> bool:
+    refuse_unless_configurer(user)
+    before = OfficialDay.objects.filter(date=day).values_list("kind", "name").first()
+    if before is None:
+        return False
+    OfficialDay.objects.filter(date=day).delete()
+    _calendar_record(user, day.isoformat(), list(before), None, now)
+    follow_ups_recount(now=now, years=[day.year])
+    return True
+
+
+@transaction.atomic
+def calendar_confirm(*, user: User, year: int, now: datetime) -> bool:
+    """Mark a year's schedule as checked against the official notice: no longer an estimate."""
+    refuse_unless_configurer(user)
+    changed = OfficialYear.objects.filter(year=year, confirmed=False).update(confirmed=True, updated_at=now)
+    if changed:
+        _calendar_record(user, str(year), {"confirmed": False}, {"confirmed": True}, now)
+        follow_ups_recount(now=now, years=[year])
+    return bool(changed)
+
+
+@transaction.atomic
+def company_day_off_set(*, user: User, day: date, name: str, remove: bool = False, now: datetime) -> bool:
+    """Add (or with `remove`, take back) a company day off: no reminders, not a working day."""
+    refuse_unless_configurer(user)
+    before = CompanyDayOff.objects.filter(date=day).values_list("name", flat=True).first()
+    if remove:
+        if before is None:
+            return False
+        CompanyDayOff.objects.filter(date=day).delete()
+    else:
+        CompanyDayOff.objects.update_or_create(date=day, defaults={"name": name.strip()[:100]})
+    _calendar_record(user, f"company:{day.isoformat()}", before, None if remove else name.strip(), now)
+    follow_ups_recount(now=now, years=[day.year])
+    return True
+
+
+def calendar_rollback(user: User, change: SettingChange, now: datetime) -> None:
+    """Registered with catalog's setting_rollback: a calendar change is undone on the calendar page."""
+    message = _("Change the day back on Settings › Calendar (the official notice decides what it should be).")
+    raise Conflict([FieldError(change.key, "on_calendar_page", message)])

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from salestrace.todos import channel_views, pack_views, settings_views, views
+from salestrace.todos import calendar_views, channel_views, pack_views, settings_views, views
 
 app_name = "todos"
 
 urlpatterns = [
     path("tasks/", views.my_tasks_page, name="my_tasks"),
     path("tasks/<int:task_id>/status/", views.task_status_action, name="status"),
+    path("settings/calendar/", calendar_views.calendar_page, name="calendar"),
     path("settings/templates/", pack_views.packs_page, name="packs"),
     path("settings/templates/export.yaml", pack_views.pack_export, name="pack_export"),
     path("settings/channels/", channel_views.channels_page, name="channels"),

@@ -154,3 +154,30 @@ def test_an_admin_previews_and_applies_a_template(
     page.get_by_role("button", name="应用此模板").click()
     expect(page.locator(".messages")).to_contain_text("已应用模板 b2b_industrial")
     assert SettingChange.objects.filter(area="pack", key="b2b_industrial").exists()
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_every_settings_page_fits_and_is_looked_at(
+    page_as: Any, personas: Any, loaded: None, name: str, viewport: dict[str, int]
+) -> None:
+    page = page_as(personas.admin, viewport)
+    pages = {
+        "options": "/settings/options/",
+        "rules": "/settings/rules/",
+        "rule-edit": "/settings/rules/price_negotiation_requires_obstacle/",
+        "follow-ups": "/settings/follow-ups/",
+        "channels": "/settings/channels/",
+        "people": "/settings/people/",
+        "team": f"/settings/teams/{personas.east1.pk}/",
+        "calendar": "/settings/calendar/",
+        "thresholds": "/settings/thresholds/",
+        "templates": "/settings/templates/",
+        "history": "/settings/history/",
+    }
+    for label, path in pages.items():
+        response = page.goto(path)
+        assert response is not None, path
+        assert response.status == 200, path
+        expect(page.locator("nav.tabs [aria-current=page]")).to_have_count(1)
+        assert no_horizontal_overflow(page), path
+        screenshot(page, f"settings-all-{label}-{name}")
