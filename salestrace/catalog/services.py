@@ -32,7 +32,14 @@ from salestrace.catalog.models import (
 from salestrace.catalog.packs import ACTION_FIELDS, CHOICE_FIELDS, REQUIRABLE_FIELDS, PackDef, read_pack
 from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
 from salestrace.catalog.selectors import may_configure, threshold_labels
-from salestrace.catalog.thresholds import plain, threshold_problems
+from salestrace.catalog.thresholds import (
+    CUSTOMER_KINDS,
+    OVERRIDABLE,
+    override_code,
+    plain,
+    split_override,
+    threshold_problems,
+)
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.org.models import User
 
@@ -259,6 +266,60 @@ ROLLBACKS: dict[str, Callable[[User, SettingChange, datetime], None]] = {}
 
 
 @transaction.atomic
+def threshold_override_set(
+    *, user: User, base: str, key: str, value: Decimal | None, now: datetime, rolled_back: SettingChange | None = None
+) -> str:
+    """Add, change or (value None) remove a threshold for one customer stage or kind, e.g. the dormant
+    days at 合同签署; checked like every threshold, recorded in the history. Returns its code."""
+    _refuse_unless_configurer(user)
+    stages = set(Option.objects.filter(option_set__code="stage").values_list("code", flat=True))
+    errors = []
+    if base not in OVERRIDABLE:
+        errors.append(FieldError("base", "invalid", _("This threshold cannot be set per stage or kind.")))
+    if key not in stages and key not in CUSTOMER_KINDS:
+        errors.append(FieldError("key", "invalid", _("Choose a stage or a customer kind.")))
+    if errors:
+        raise RuleViolation(errors)
+    code = override_code(base, key)
+    rows = {t.code: t for t in Threshold.objects.select_for_update().order_by("code")}
+    current = rows.get(code)
+    if value is None:
+        if current is None:
+            return code
+        current.delete()
+        after_value = None
+    else:
+        after = {c: t.value for c, t in rows.items()} | {code: value}
+        if problems := [m for c, m in threshold_problems(after, threshold_labels()) if c == code]:
+            raise RuleViolation([FieldError("value", "invalid", problems[0])])
+        if current is not None and current.value == value:
+            return code
+        base_row = rows.get(base)
+        stage = Option.objects.filter(option_set__code="stage", code=key).values_list("label_zh", "label_en").first()
+        zh, en = stage or CUSTOMER_KINDS.get(key, (key, key))
+        Threshold.objects.update_or_create(
+            code=code,
+            defaults={
+                "value": value,
+                "description_zh": f"{base_row.description_zh if base_row else base}（{zh}）",
+                "description_en": f"{base_row.description_en if base_row else base} ({en})",
+            },
+        )
+        after_value = plain(value)
+    SettingChange.objects.create(
+        area=SettingChange.Area.THRESHOLD,
+        key=code,
+        before=plain(current.value) if current is not None else None,
+        after=after_value,
+        changed_by=user,
+        changed_at=now,
+        rolled_back=rolled_back,
+    )
+    catalog_changed()
+    return code
+
+
+@transaction.atomic
 def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
     """Put a setting back to what it was before one change (itself recorded as a change). Refused
     when the setting has changed again since: roll back the later change first."""
@@ -281,6 +342,14 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
         before = change.before or {**_option_state(option), "is_active": False}  # an added option: retired
         if _option_write(user, option, now, rolled_back=change, **before):
             catalog_changed()
+        return [change.key]
+    if (override := split_override(change.key)) is not None and None in (change.before, change.after):
+        # an override added or removed: put it back as it was (the value it had, or none)
+        now_value = Threshold.objects.filter(code=change.key).values_list("value", flat=True).first()
+        if (plain(now_value) if now_value is not None else None) != change.after:
+            raise Conflict([FieldError(change.key, "changed_since", since)])
+        before = Decimal(str(change.before)) if change.before is not None else None
+        threshold_override_set(user=user, base=override[0], key=override[1], value=before, now=now, rolled_back=change)
         return [change.key]
     values, seen = {change.key: Decimal(str(change.before))}, {change.key: Decimal(str(change.after))}
     try:

@@ -115,3 +115,32 @@ def threshold_problems(values: Mapping[str, Decimal], labels: Mapping[str, str] 
     if weights and sum(weights) <= 0:
         problems.append(("health_weight_completeness", str(_("The weights cannot all be 0."))))
     return problems
+
+
+# Thresholds a template may set per customer stage or kind with a `__<code>` suffix
+# (`vitality_dormant_days__contract_signing`), read by customers.compute and analytics.
+OVERRIDABLE: tuple[str, ...] = (
+    "vitality_green_days",
+    "vitality_yellow_days",
+    "vitality_orange_days",
+    "vitality_wakeup_days",
+    "vitality_dormant_days",
+    "health_expected_actions_per_week",
+)
+# The customer kinds an override may name: customers.models.Customer.Kind's values (a test keeps
+# the two in step; this module sits below customers).
+CUSTOMER_KINDS: dict[str, tuple[str, str]] = {
+    "lead": ("线索", "Lead"),
+    "account": ("客户单位", "Account"),
+    "store": ("门店", "Store"),
+}
+
+
+def override_code(base: str, key: str) -> str:
+    return f"{base}__{key}"
+
+
+def split_override(code: str) -> tuple[str, str] | None:
+    """(base, stage or kind) of an override's code; None for a plain threshold."""
+    base, sep, key = code.partition("__")
+    return (base, key) if sep and base in OVERRIDABLE and key else None

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from salestrace.catalog import rule_builder as rb
-from salestrace.catalog.models import OptionSet, SettingChange
+from salestrace.catalog.models import OptionSet, SettingChange, pick_language
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import (
     may_configure,
@@ -35,9 +35,10 @@ from salestrace.catalog.services import (
     option_rename,
     option_set_active,
     setting_rollback,
+    threshold_override_set,
     thresholds_update,
 )
-from salestrace.catalog.thresholds import GROUPS, SHARE, plain
+from salestrace.catalog.thresholds import CUSTOMER_KINDS, GROUPS, OVERRIDABLE, SHARE, plain, split_override, unit_of
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.org.models import Role, Team, User
@@ -68,7 +69,23 @@ def thresholds_page(request: HttpRequest) -> HttpResponse:
     rows = threshold_rows()
     errors: dict[str, str] = {}
     typed: dict[str, str] = {}
-    if request.method == "POST":
+    what = request.POST.get("do", "")
+    if request.method == "POST" and what in {"override", "override_remove"}:
+        # one threshold for a stage or customer kind, added from the picker (or removed)
+        base, key = request.POST.get("base", ""), request.POST.get("key", "")
+        if what == "override_remove":
+            base, _sep, key = request.POST.get("code", "").partition("__")
+        try:
+            value = None if what == "override_remove" else _stored(request.POST.get("value", ""), unit_of(base).code)
+            threshold_override_set(user=user, base=base, key=key, value=value, now=clock.now())
+        except InvalidOperation:
+            errors = {"override": _("Enter a number.")}
+        except DomainError as exc:
+            errors = {"override": " ".join(str(e.message) for e in exc.errors)}
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("catalog:thresholds")
+    elif request.method == "POST":
         values: dict[str, Decimal] = {}
         seen: dict[str, Decimal] = {}
         for row in rows:
@@ -106,8 +123,17 @@ def thresholds_page(request: HttpRequest) -> HttpResponse:
         ]
         if fields:
             groups.append({"code": code, "label": label, "fields": fields})
-    status = 422 if errors else 200
-    return render(request, "catalog/settings_thresholds.html", {"groups": groups, "errors": errors}, status=status)
+    labels = threshold_labels()
+    stages = option_catalog().choices.get("stage", [])
+    context = {
+        "groups": groups,
+        "errors": errors,
+        "overridable": [(code, labels.get(code, code)) for code in OVERRIDABLE if code in labels],
+        "stages": stages,
+        "kinds": [(code, pick_language(zh, en)) for code, (zh, en) in CUSTOMER_KINDS.items()],
+        "overrides": {row.code for row in rows if split_override(row.code)},
+    }
+    return render(request, "catalog/settings_thresholds.html", context, status=422 if errors else 200)
 
 
 def _option_side(state: dict[str, Any] | None, other: dict[str, Any] | None) -> str:
