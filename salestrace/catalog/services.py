@@ -493,6 +493,24 @@ def option_move(*, user: User, set_code: str, code: str, step: int, now: datetim
 
 
 @transaction.atomic
+def option_order(*, user: User, set_code: str, codes: list[str], now: datetime) -> int:
+    """Put a set's options in this order (dragged on the page); `codes` must be the set's codes, each
+    once (retired ones too), else nothing moves. Returns how many options changed place."""
+    _refuse_unless_configurer(user)
+    order = list(Option.objects.select_for_update().filter(option_set__code=set_code).select_related("option_set"))
+    if not order:
+        raise NotFound([FieldError(None, "not_found", _("No such option set."))])
+    by_code = {o.code: o for o in order}
+    if sorted(codes) != sorted(by_code):
+        message = _("The options changed meanwhile. Reload to see them.")
+        raise Conflict([FieldError(None, "changed_meanwhile", message)])
+    moved = sum(_option_write(user, by_code[code], now, position=i) for i, code in enumerate(codes))
+    if moved:
+        catalog_changed()
+    return moved
+
+
+@transaction.atomic
 def option_set_active(*, user: User, set_code: str, code: str, active: bool, now: datetime) -> None:
     """Retire an option (it stays on every action that used it, and leaves the forms) or bring it back.
     The stages that end the process (won, lost) are never retired."""

@@ -32,6 +32,7 @@ from salestrace.catalog.selectors import (
 from salestrace.catalog.services import (
     option_add,
     option_move,
+    option_order,
     option_rename,
     option_set_active,
     setting_rollback,
@@ -279,6 +280,8 @@ def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
                     seen=seen,
                     now=now,
                 )
+            elif what == "order":
+                option_order(user=user, set_code=set_code, codes=post.getlist("order"), now=now)
             elif what in {"up", "down"}:
                 option_move(user=user, set_code=set_code, code=code, step=-1 if what == "up" else 1, now=now)
             elif what in {"retire", "restore"}:

@@ -181,3 +181,16 @@ def test_every_settings_page_fits_and_is_looked_at(
         expect(page.locator("nav.tabs [aria-current=page]")).to_have_count(1)
         assert no_horizontal_overflow(page), path
         screenshot(page, f"settings-all-{label}-{name}")
+
+
+def test_options_are_reordered_by_dragging(page_as: Any, personas: Any, loaded: None) -> None:
+    from salestrace.catalog.selectors import option_catalog
+
+    page = page_as(personas.admin, DESKTOP)
+    page.goto("/settings/options/emotion/")
+    expect(page.locator("[data-drag-hint]")).to_be_visible()
+    rows = page.locator("tbody tr")
+    last = rows.last.get_attribute("data-code")
+    rows.last.locator(".drag-handle").drag_to(rows.first.locator(".drag-handle"), target_position={"x": 2, "y": 1})
+    expect(page.locator(".messages")).to_contain_text("已保存")
+    assert option_catalog().choices["emotion"][0][0] == last

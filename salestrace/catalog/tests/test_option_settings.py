@@ -141,3 +141,18 @@ def test_the_pages_add_rename_and_show_the_history(client: Any, personas: Any, l
     history = client.get("/settings/history/").content.decode()
     assert "账期太长 / Credit terms too long" in history
     assert client.get("/settings/options/nope/").status_code == 404
+
+
+@pytestmark_db
+def test_a_dragged_order_is_one_recorded_change_per_moved_option(personas: Any, loaded: None, now: datetime) -> None:
+    from salestrace.catalog.services import option_order
+
+    before = order("emotion")
+    dragged = [before[-1], *before[:-1]]
+    assert option_order(user=personas.admin, set_code="emotion", codes=dragged, now=now) == len(before)
+    assert order("emotion") == dragged
+    assert [c for c, _ in option_catalog().choices["emotion"]] == dragged
+    with pytest.raises(Conflict):  # a set that changed meanwhile is not reordered from a stale page
+        option_order(user=personas.admin, set_code="emotion", codes=dragged[:-1], now=now)
+    with pytest.raises(PermissionDenied):
+        option_order(user=personas.alice, set_code="emotion", codes=before, now=now)
