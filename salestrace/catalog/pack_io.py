@@ -35,11 +35,30 @@ from salestrace.org.models import User
 MAX_PACK_BYTES = 512 * 1024
 
 
+MAX_YAML_DEPTH = 20
+
+
+def checked_yaml(source: str) -> Any:
+    """Load an uploaded YAML text safely: no anchors or aliases (a small file cannot expand into a huge
+    one), nesting at most MAX_YAML_DEPTH deep; yaml.YAMLError or PackError otherwise."""
+    depth = 0
+    for event in yaml.parse(source, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise PackError("anchors and aliases (& and *) are not allowed")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise PackError(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.safe_load(source)
+
+
 def pack_definition(code: str) -> PackDef:
     """The pack of that code: uploaded in Settings, else shipped in packs/ (PackError when neither)."""
     imported = ImportedPack.objects.filter(code=code).values_list("source", flat=True).first()
     if imported is not None:
-        return parse_pack(yaml.safe_load(imported), where=code)
+        return parse_pack(checked_yaml(imported), where=code)
     return read_pack(code)
 
 
@@ -129,7 +148,11 @@ def pack_upload(*, user: User, text: bytes, now: datetime) -> PackDef:
         raise RuleViolation([FieldError("file", "too_large", _("A template pack is at most 512 KB."))])
     try:
         source = text.decode("utf-8-sig")
-        data = yaml.safe_load(source)
+        data = checked_yaml(source)
+    except PackError as exc:
+        raise RuleViolation(
+            [FieldError("file", "pack", _("The pack cannot be used: %(problem)s") % {"problem": exc})]
+        ) from None
     except UnicodeDecodeError:
         raise RuleViolation([FieldError("file", "encoding", _("Save the file as UTF-8."))]) from None
     except yaml.YAMLError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -56,6 +57,10 @@ POLICY_CHECKS: dict[str, tuple[str, Any]] = {
 # Evidence a rule may require: filled when a file of that kind is attached (evidence_<kind>).
 EVIDENCE_FIELDS: frozenset[str] = frozenset({"evidence_photo", "evidence_screenshot", "evidence_audio"})
 REQUIRABLE_FIELDS: frozenset[str] = ACTION_FIELDS | EVIDENCE_FIELDS
+
+
+# Codes in a pack end up in URLs, file names and headers: letters, digits and _, as option codes are.
+_SLUG = re.compile(r"[a-z][a-z0-9_]{0,79}")
 
 
 class PackError(ValueError):
@@ -160,8 +165,8 @@ def _parse_follow_ups(raw_list: Any, where: str) -> tuple[FollowUpDef, ...]:
     seen: set[str] = set()
     for i, raw in enumerate(raw_list):
         item_where = f"{where}[{i}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
-            raise PackError(f"{item_where}: needs a code")
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not _SLUG.fullmatch(raw["code"]):
+            raise PackError(f"{item_where}: needs a code of lower-case letters, digits and _")
         unknown = set(raw) - _FOLLOW_UP_KEYS
         if unknown:
             raise PackError(f"{item_where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
@@ -221,8 +226,8 @@ def _parse_plan_lint(raw_list: Any, sets: list[OptionSetDef], where: str) -> tup
     seen: set[str] = set()
     for i, raw in enumerate(raw_list):
         item_where = f"{where}[{i}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not raw["code"]:
-            raise PackError(f"{item_where}: needs a code")
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not _SLUG.fullmatch(raw["code"]):
+            raise PackError(f"{item_where}: needs a code of lower-case letters, digits and _")
         unknown = set(raw) - _LINT_KEYS
         if unknown:
             raise PackError(f"{item_where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
@@ -249,7 +254,9 @@ def available_packs(directory: Path = PACKS_DIR) -> list[str]:
 
 
 def read_pack(code: str, directory: Path = PACKS_DIR) -> PackDef:
-    """Read packs/<code>.yaml and check it whole."""
+    """Read packs/<code>.yaml and check it whole; `code` is a slug (never a path)."""
+    if not _SLUG.fullmatch(code):
+        raise PackError(f"no template pack {code!r}")
     path = directory / f"{code}.yaml"
     if not path.is_file():
         raise PackError(f"no template pack {code!r}; available: {', '.join(available_packs(directory)) or 'none'}")
@@ -271,8 +278,8 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
     if not isinstance(data, dict):
         raise PackError(f"{where}: must be a mapping")
     code = data.get("code")
-    if not isinstance(code, str) or not code:
-        raise PackError(f"{where}: needs a code")
+    if not isinstance(code, str) or not _SLUG.fullmatch(code):
+        raise PackError(f"{where}: needs a code of lower-case letters, digits and _ (at most 50)")
     name_zh, name_en = _text(data.get("name"), f"{where}.name")
     sets: list[OptionSetDef] = []
     raw_sets = data.get("option_sets") or {}
@@ -287,8 +294,8 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
         seen: set[str] = set()
         for i, opt in enumerate(raw.get("options") or []):
             opt_where = f"{set_where}.options[{i}]"
-            if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
-                raise PackError(f"{opt_where}: needs a code")
+            if not isinstance(opt, dict) or not isinstance(opt.get("code"), str) or not _SLUG.fullmatch(opt["code"]):
+                raise PackError(f"{opt_where}: needs a code of lower-case letters, digits and _")
             if opt["code"] in seen:
                 raise PackError(f"{opt_where}: duplicate code {opt['code']!r}")
             seen.add(opt["code"])
@@ -304,8 +311,8 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
     rules: list[RuleDef] = []
     for i, raw in enumerate(data.get("rules") or []):
         rule_where = f"{where}.rules[{i}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str):
-            raise PackError(f"{rule_where}: needs a code")
+        if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not _SLUG.fullmatch(raw["code"]):
+            raise PackError(f"{rule_where}: needs a code of lower-case letters, digits and _")
         condition = raw.get("when") or {}
         try:
             parse_condition(condition, fields=ACTION_FIELDS, where=f"{rule_where}.when")
@@ -323,6 +330,8 @@ def parse_pack(data: Any, *, where: str = "pack") -> PackDef:
     thresholds: list[ThresholdDef] = []
     for t_code, raw in (data.get("thresholds") or {}).items():
         t_where = f"{where}.thresholds.{t_code}"
+        if not isinstance(t_code, str) or not _SLUG.fullmatch(t_code):
+            raise PackError(f"{t_where}: a threshold's code is lower-case letters, digits and _")
         value = raw.get("value") if isinstance(raw, dict) else raw
         try:
             number = Decimal(str(value))

@@ -343,6 +343,9 @@ def setting_rollback(*, user: User, change_id: int, now: datetime) -> list[str]:
         if _option_write(user, option, now, rolled_back=change, **before):
             catalog_changed()
         return [change.key]
+    if change.area != SettingChange.Area.THRESHOLD:
+        message = _("This change cannot be rolled back here: make it again on its Settings page.")
+        raise Conflict([FieldError(change.key, "not_rollbackable", message)])
     if (override := split_override(change.key)) is not None and None in (change.before, change.after):
         # an override added or removed: put it back as it was (the value it had, or none)
         now_value = Threshold.objects.filter(code=change.key).values_list("value", flat=True).first()

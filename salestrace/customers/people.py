@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import SettingChange
 from salestrace.catalog.selectors import may_configure
-from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
-from salestrace.customers.models import Customer
+from salestrace.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied, RuleViolation
+from salestrace.customers.models import Customer, Deal
 from salestrace.customers.services import customer_update, pool_release
 from salestrace.org.models import ApiToken, Role, Team, User
 from salestrace.org.services import api_token_create
@@ -32,6 +33,33 @@ from salestrace.org.services import api_token_create
 def _refuse_unless_configurer(user: User) -> None:
     if not may_configure(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+
+
+_ROLE_RANK: dict[str, int] = {Role.ADMIN.value: 2, Role.DIRECTOR.value: 1}
+
+
+def _rank(user: User) -> int:
+    """Who outranks whom in Settings: superusers, admins, directors, then everyone else."""
+    if user.is_superuser:
+        return 3
+    return _ROLE_RANK.get(user.role, 0)
+
+
+def _refuse_unless_above(by: User, person: User | None, role: str | None = None) -> None:
+    """Nobody changes, resets or issues a token for someone of their own rank or above (a director who
+    may configure cannot take over an admin's account), and nobody grants a role above their own
+    rank's: only a superuser makes or changes admins."""
+    if person is not None and person.pk != by.pk and not by.is_superuser and _rank(person) >= _rank(by):
+        message = _("Only a superuser may change an administrator's account.")
+        raise PermissionDenied([FieldError(None, "rank", message)])
+    if (
+        role is not None
+        and role in _ROLE_RANK
+        and not by.is_superuser
+        and (person is None or person.role != role)
+        and _rank(by) <= _ROLE_RANK[role]
+    ):
+        raise PermissionDenied([FieldError("role", "rank", _("Only someone above that role may give it."))])
 
 
 def person_state(person: User) -> dict[str, Any]:
@@ -90,6 +118,7 @@ def new_password() -> str:
 def person_create(*, by: User, username: str, data: PersonInput, now: datetime) -> tuple[User, str]:
     """A new person with a generated password (returned once, never stored in clear)."""
     _refuse_unless_configurer(by)
+    _refuse_unless_above(by, None, data.role)
     username = username.strip()
     errors = _person_problems(data)
     if not username or not re.fullmatch(r"[\w.@+-]{1,150}", username):
@@ -129,6 +158,7 @@ def person_update(*, by: User, user_id: int, data: PersonInput, now: datetime) -
     with their owner: a rep who moves takes their customers along."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
+    _refuse_unless_above(by, person, data.role)
     errors = _person_problems(data)
     if person.pk == by.pk and data.role != person.role:
         errors.append(FieldError("role", "own_role", _("You cannot change your own role.")))
@@ -153,6 +183,7 @@ def person_reset_password(*, by: User, user_id: int, now: datetime) -> str:
     """A new password (returned once); the person's API tokens stay, their sessions end at next request."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
+    _refuse_unless_above(by, person)
     password = new_password()
     validate_password(password, person)
     person.set_password(password)
@@ -166,11 +197,16 @@ def person_issue_token(*, by: User, user_id: int, name: str, now: datetime) -> s
     """An API token for the person (e.g. a data assistant's script), returned once."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
+    _refuse_unless_above(by, person)
     if not person.is_active:
         raise RuleViolation([FieldError(None, "inactive", _("This person has left: no new token."))])
     _token, raw = api_token_create(user=person, name=name or str(_("issued in Settings")), now=now)
     _record(by, str(person.pk), None, {"api_token": raw[:8] + "…"}, now)
     return raw
+
+
+# Apps above customers register what else a leaver hands on: hook(person, to_user_id or None, now).
+LEAVER_HOOKS: list[Callable[[User, int | None, datetime], None]] = []
 
 
 @dataclass(frozen=True)
@@ -187,6 +223,7 @@ def person_deactivate(*, by: User, user_id: int, to_user_id: int | None, reason:
     the pool stay there."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
+    _refuse_unless_above(by, person)
     if person.pk == by.pk:
         raise RuleViolation([FieldError(None, "self", _("You cannot switch off your own account."))])
     if not person.is_active:
@@ -199,13 +236,21 @@ def person_deactivate(*, by: User, user_id: int, to_user_id: int | None, reason:
     reason = reason.strip() or str(_("left the company"))
     reassigned = pooled = 0
     active = Customer.objects.filter(owner=person, status=Customer.Status.ACTIVE).order_by("pk")
-    for customer_id in list(active.values_list("pk", flat=True)):
-        if to_user_id is not None:
-            customer_update(user=by, customer_id=customer_id, changes={"owner_id": to_user_id}, now=now)
-            reassigned += 1
-        else:
-            pool_release(user=by, customer_id=customer_id, reason=reason, now=now)
-            pooled += 1
+    try:
+        for customer_id in list(active.values_list("pk", flat=True)):
+            if to_user_id is not None:
+                customer_update(user=by, customer_id=customer_id, changes={"owner_id": to_user_id}, now=now)
+                reassigned += 1
+            else:
+                pool_release(user=by, customer_id=customer_id, reason=reason, now=now)
+                pooled += 1
+    except DomainError as exc:  # the colleague cannot own these customers: said on the field chosen
+        raise type(exc)([FieldError("to_user_id", e.code, e.message) for e in exc.errors]) from None
+    if to_user_id is not None:
+        # what they were working on goes along: open deals and open tasks
+        Deal.objects.filter(owner=person, outcome=Deal.Outcome.OPEN).update(owner_id=to_user_id, updated_at=now)
+    for hand_on in LEAVER_HOOKS:  # apps above this one (todos: open tasks) hand on what they keep
+        hand_on(person, to_user_id, now)
     person.is_active = False
     person.save(update_fields=["is_active"])
     ApiToken.objects.filter(user=person, revoked_at=None).update(revoked_at=now)
@@ -218,6 +263,7 @@ def person_reactivate(*, by: User, user_id: int, now: datetime) -> bool:
     """Someone who came back: signs in again (their old customers stay where they went)."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
+    _refuse_unless_above(by, person)
     if person.is_active:
         return False
     before = person_state(person)
@@ -237,6 +283,9 @@ def person_rollback(by: User, change: SettingChange, now: datetime) -> None:
         if change.before is None:
             message = _("A new person, a password or a token cannot be rolled back.")
         raise Conflict([FieldError(change.key, "changed_since", message)])
+    _refuse_unless_above(by, person, change.before.get("role"))
+    if person.pk == by.pk and change.before.get("role") != person.role:
+        raise RuleViolation([FieldError("role", "own_role", _("You cannot change your own role."))])
     before = person_state(person)
     for key, value in change.before.items():
         setattr(person, key, value)
@@ -259,10 +308,12 @@ def _team_problems(name: str, kind: str, parent_id: int | None, team: Team | Non
             errors.append(FieldError("parent_id", "invalid", _("Choose a team above it.")))
         elif team is not None:
             at: int | None = parent_id
-            while at is not None:
+            seen: set[int] = set()
+            while at is not None and at not in seen:
                 if at == team.pk:
                     errors.append(FieldError("parent_id", "cycle", _("A team cannot sit under itself.")))
                     break
+                seen.add(at)
                 at = parents.get(at)
     sibling = Team.objects.filter(parent_id=parent_id, name=name.strip())
     if team is not None:
@@ -291,7 +342,9 @@ def team_create(*, by: User, name: str, kind: str, parent_id: int | None, now: d
 def team_update(*, by: User, team_id: int, name: str, kind: str, parent_id: int | None, now: datetime) -> bool:
     """Rename a team or move it under another (never under itself); its people move with it."""
     _refuse_unless_configurer(by)
-    team = Team.objects.select_for_update().filter(pk=team_id).first()
+    # Every team locked: two moves at once (A under B, B under A) must not both pass the cycle check.
+    teams = {t.pk: t for t in Team.objects.select_for_update().order_by("pk")}
+    team = teams.get(team_id)
     if team is None:
         raise NotFound([FieldError(None, "not_found", _("No such team."))])
     errors = _team_problems(name, kind, parent_id, team)
@@ -304,3 +357,18 @@ def team_update(*, by: User, team_id: int, name: str, kind: str, parent_id: int 
     team.save(update_fields=["name", "kind", "parent"])
     _record(by, str(team.pk), before, team_state(team), now, area=SettingChange.Area.TEAM)
     return True
+
+
+def team_rollback(by: User, change: SettingChange, now: datetime) -> None:
+    """Registered with catalog's setting_rollback: a team's name, kind or place goes back (checked as a
+    move: never under itself); an added team is not removed (people may be in it)."""
+    if change.before is None:
+        raise Conflict([FieldError(change.key, "added", _("An added team cannot be rolled back; rename or move it."))])
+    team = Team.objects.filter(pk=int(change.key)).first()
+    if team is None or team_state(team) != change.after:
+        message = _("This setting has changed again since: roll back the later change first.")
+        raise Conflict([FieldError(change.key, "changed_since", message)])
+    before = change.before
+    team_update(
+        by=by, team_id=team.pk, name=before["name"], kind=before["kind"], parent_id=before["parent_id"], now=now
+    )

@@ -40,7 +40,7 @@ def _configurer(request: HttpRequest) -> User:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdecimal() and len(value) <= 12 else None
 
 
 def _person_input(post: QueryDict) -> PersonInput:
@@ -115,7 +115,10 @@ def people_page(request: HttpRequest) -> HttpResponse:
         "created": created,
         "show_left": show_left,
     }
-    return render(request, "customers/settings_people.html", context, status=422 if errors else 200)
+    response = render(request, "customers/settings_people.html", context, status=422 if errors else 200)
+    if created:
+        response["Cache-Control"] = "no-store"  # the new password is not kept by the browser's cache
+    return response
 
 
 @login_required

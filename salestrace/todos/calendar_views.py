@@ -46,6 +46,12 @@ def _day(text: str) -> date | None:
         return None
 
 
+def _year(text: str) -> int:
+    """A year from the form; 0 (which no schedule has) for anything else."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) == 4 else 0
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_page(request: HttpRequest) -> HttpResponse:
@@ -68,10 +74,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
                         loaded = calendar_upload(user=user, text=text, source=upload.name or "", now=now)
                         messages.success(request, _("Loaded: %(years)s.") % {"years": ", ".join(map(str, loaded))})
             elif what == "draft":
-                calendar_draft(user=user, year=int(post.get("year", "0") or 0), now=now)
+                calendar_draft(user=user, year=_year(post.get("year", "")), now=now)
                 messages.success(request, _("Draft made: add the adjusted working days from the notice, then confirm."))
             elif what == "confirm":
-                calendar_confirm(user=user, year=int(post.get("year", "0") or 0), now=now)
+                calendar_confirm(user=user, year=_year(post.get("year", "")), now=now)
                 messages.success(request, _("Saved."))
             elif what in {"official", "official_remove", "company", "company_remove"}:
                 day = _day(post.get("date", ""))

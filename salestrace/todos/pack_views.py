@@ -13,7 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from salestrace.catalog.models import ImportedPack, TemplatePack
-from salestrace.catalog.pack_io import current_pack, pack_codes, pack_definition, pack_upload, pack_yaml
+from salestrace.catalog.pack_io import (
+    MAX_PACK_BYTES,
+    current_pack,
+    pack_codes,
+    pack_definition,
+    pack_upload,
+    pack_yaml,
+)
 from salestrace.catalog.packs import PackError, available_packs
 from salestrace.catalog.selectors import may_configure
 from salestrace.core import clock
@@ -60,8 +67,10 @@ def packs_page(request: HttpRequest) -> HttpResponse:
                 upload = request.FILES.get("file")
                 if upload is None:
                     errors = {"file": _("Choose a YAML file.")}
+                elif upload.size is not None and upload.size > MAX_PACK_BYTES:
+                    errors = {"file": _("A template pack is at most 512 KB.")}
                 else:
-                    pack = pack_upload(user=user, text=upload.read(), now=clock.now())
+                    pack = pack_upload(user=user, text=upload.read(MAX_PACK_BYTES + 1), now=clock.now())
                     messages.success(request, _("Uploaded: check what it changes, then apply it."))
                     return redirect(f"{request.path}?preview={pack.code}")
         except DomainError as exc:

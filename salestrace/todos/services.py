@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import Rule, SettingChange, TemplatePack
-from salestrace.catalog.pack_io import current_pack, pack_definition
+from salestrace.catalog.pack_io import current_pack, pack_codes, pack_definition
 from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, PackChange, PackDef, pack_diff, parse_pack
 from salestrace.catalog.rule_builder import builder_rows
 from salestrace.catalog.services import LoadReport, condition_problems, refuse_unless_configurer, template_load
@@ -421,6 +421,8 @@ def pack_apply(*, user: User, code: str, now: datetime) -> LoadReport:
     """Load a pack (shipped or uploaded) over the current settings and copy its follow-ups at once;
     recorded in the settings history with what it changed."""
     refuse_unless_configurer(user)
+    if code not in pack_codes():
+        raise NotFound([FieldError(None, "not_found", _("No such template."))])
     pack, changes = pack_preview(code=code)
     before = TemplatePack.objects.order_by("-loaded_at").values_list("code", "version").first()
     report = template_load(code=code, now=now, pack=pack)
@@ -476,6 +478,8 @@ def calendar_upload(*, user: User, text: str, source: str, now: datetime) -> lis
 def calendar_draft(*, user: User, year: int, now: datetime) -> OfficialYear:
     """A draft of `year` from the holidays package (statutory days only, unconfirmed), to complete."""
     refuse_unless_configurer(user)
+    if not 2000 <= year <= 2100:
+        raise RuleViolation([FieldError("year", "invalid", _("Choose a year."))])
     schedule = official_year_draft(year=year, now=now)
     _calendar_record(user, str(year), None, {"days": schedule.days.count(), "confirmed": False}, now)
     return schedule
@@ -542,3 +546,10 @@ def calendar_rollback(user: User, change: SettingChange, now: datetime) -> None:
     """Registered with catalog's setting_rollback: a calendar change is undone on the calendar page."""
     message = _("Change the day back on Settings › Calendar (the official notice decides what it should be).")
     raise Conflict([FieldError(change.key, "on_calendar_page", message)])
+
+
+def leaver_tasks_hand_on(person: User, to_user_id: int | None, now: datetime) -> None:
+    """Registered with customers' leaver handoff: a leaver's open tasks go to the colleague taking
+    their customers over (with the pool instead, they stay: the leads' next owner sees their history)."""
+    if to_user_id is not None:
+        Task.objects.filter(assignee=person, status=Task.Status.OPEN).update(assignee_id=to_user_id, updated_at=now)

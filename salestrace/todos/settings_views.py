@@ -79,7 +79,7 @@ def _make(editor: Editor) -> tuple[FollowUpDraft | None, dict[str, str]]:
     except rb.BuilderError as exc:
         message = _("Choose the option(s) to compare with.") if exc.code == "missing" else _("Choose one option.")
         return None, {exc.where: message}
-    days = int(editor.days) if editor.days.isdigit() else None
+    days = int(editor.days) if editor.days.isascii() and editor.days.isdecimal() and len(editor.days) <= 4 else None
     if editor.title_auto:
         editor.title_zh = _proposed_title(condition, days, "zh-hans")
         editor.title_en = _proposed_title(condition, days, "en")

@@ -126,3 +126,49 @@ def test_the_pages_show_a_new_password_once_and_hand_on_a_leaver(personas: Any, 
     token = admin.post(f"/settings/people/{wangwu.pk}/", {"do": "token"})
     assert token["Cache-Control"] == "no-store"
     assert re.search(r"data-secret>(st_[^<]+)<", token.content.decode())
+
+
+def test_nobody_takes_over_an_account_of_their_rank_or_above(personas: Any, now: datetime) -> None:
+    from salestrace.catalog.models import Policy
+    from salestrace.customers.people import person_issue_token, person_reset_password
+
+    Policy.objects.update_or_create(code="directors_configure", defaults={"value": True})
+    boss, _pw = person_create(by=personas.admin, username="boss", data=PersonInput("Boss", Role.ADMIN, None), now=now)
+    for attempt in (
+        lambda: person_reset_password(by=personas.diana, user_id=boss.pk, now=now),
+        lambda: person_issue_token(by=personas.diana, user_id=boss.pk, name="", now=now),
+        lambda: person_deactivate(by=personas.diana, user_id=personas.admin.pk, to_user_id=None, reason="", now=now),
+        lambda: person_create(by=personas.diana, username="x", data=PersonInput("X", Role.ADMIN, None), now=now),
+        lambda: person_update(
+            by=personas.diana, user_id=personas.alice.pk, data=PersonInput("A", Role.ADMIN, None), now=now
+        ),
+        lambda: person_reset_password(by=boss, user_id=personas.admin.pk, now=now),  # an admin, a superuser
+        lambda: person_create(by=boss, username="y", data=PersonInput("Y", Role.ADMIN, None), now=now),
+    ):
+        with pytest.raises(PermissionDenied):
+            attempt()
+    assert person_reset_password(by=personas.diana, user_id=personas.alice.pk, now=now)  # a rep: yes
+
+
+def test_a_leavers_open_deals_and_tasks_go_along(personas: Any, now: datetime) -> None:
+    from salestrace.catalog.models import Policy
+    from salestrace.customers.services import DealInput, deal_create
+    from salestrace.todos.models import Task
+
+    Policy.objects.update_or_create(code="uses_deals", defaults={"value": True})
+    (shop,) = shops(personas.alice, now, 1)
+    deal = deal_create(user=personas.alice, customer_id=shop.pk, data=DealInput(title="年度合同"), now=now)
+    Task.objects.create(assignee=personas.alice, title="回访", due_at=now, created_at=now, updated_at=now)
+    person_deactivate(by=personas.admin, user_id=personas.alice.pk, to_user_id=personas.bob.pk, reason="", now=now)
+    deal.refresh_from_db()
+    assert deal.owner_id == personas.bob.pk
+    assert Task.objects.get(title="回访").assignee_id == personas.bob.pk
+
+
+def test_teams_never_loop_and_a_move_is_undone(personas: Any, now: datetime) -> None:
+    assert team_update(
+        by=personas.admin, team_id=personas.east1.pk, name="东一组", kind="team", parent_id=personas.east.pk, now=now
+    )
+    change = SettingChange.objects.get(area="team")
+    setting_rollback(user=personas.admin, change_id=change.pk, now=now)
+    assert personas.east1.__class__.objects.get(pk=personas.east1.pk).name == "East-1"

@@ -89,3 +89,29 @@ def test_a_bad_upload_is_refused_and_nothing_is_kept(personas: Any, body: bytes,
     assert words in answer.content.decode()
     assert not ImportedPack.objects.exists()
     assert Option.objects.filter(option_set__code="stage").exists()
+
+
+def test_a_template_code_is_never_a_path(personas: Any) -> None:
+    from salestrace.catalog.packs import PackError, read_pack
+
+    with pytest.raises(PackError):
+        read_pack("../../etc/secrets")
+    answer = as_user(personas.admin).post("/settings/templates/", {"do": "apply", "code": "../../etc/x"})
+    assert answer.status_code == 422
+    assert "没有这个模板" in answer.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"a: &x [1, 2]\nb: *x\n", "aliases"),
+        (b"a: " + b"[" * 30 + b"]" * 30 + b"\n", "nested deeper"),
+        (b"code: Mine!\nname: {zh: x, en: x}\n", "lower-case letters"),
+    ],
+)
+def test_an_upload_that_could_blow_up_is_refused(personas: Any, body: bytes, words: str) -> None:
+    upload = SimpleUploadedFile("x.yaml", body, "application/yaml")
+    answer = as_user(personas.admin).post("/settings/templates/", {"do": "upload", "file": upload})
+    assert answer.status_code == 422
+    assert words in answer.content.decode()
+    assert not ImportedPack.objects.exists()
