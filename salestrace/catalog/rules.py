@@ -31,7 +31,9 @@ def is_blank(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return value.strip() == ""
+        # Whitespace by Python's and JavaScript's definitions alike (rules.js agrees): a byte-order
+        # mark or a separator control is as blank as a space, on the phone and on the server.
+        return all(c.isspace() or c == "\ufeff" for c in value)
     if isinstance(value, list | tuple | set | frozenset | dict):
         return len(value) == 0
     return False

@@ -9,7 +9,8 @@
 
   function isBlank(value) {
     if (value === null || value === undefined) return true;
-    if (typeof value === "string") return value.trim() === "";
+    // Python's str.isspace() and JavaScript's \s together (catalog/rules.py agrees)
+    if (typeof value === "string") return /^[\s\u0085\u001c-\u001f\ufeff]*$/.test(value);
     if (Array.isArray(value)) return value.length === 0;
     if (typeof value === "object") return Object.keys(value).length === 0;
     return false;

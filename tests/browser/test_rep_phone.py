@@ -315,11 +315,15 @@ CONDITIONS: list[dict[str, Any]] = [
     {"all": []},
     {"any": []},
     {"field": "next_step_date", "is_empty": True},
+    {"field": "next_step_date", "is_empty": False},
 ]
 VALUES: list[dict[str, Any]] = [
     {"stage": "price_negotiation", "contact_method": "visit", "obstacle": "", "next_step_date": None},
     {"stage": "lead", "contact_method": "phone", "obstacle": "budget_shortage", "next_step_date": "2026-11-27"},
     {"stage": "won", "contact_method": "email", "obstacle": "   "},
+    # characters one language calls whitespace and the other did not: blank on both sides now
+    {"stage": "lead", "obstacle": "\ufeff", "next_step_date": "\u0085\u001f"},
+    {"stage": "lead", "obstacle": "\u00a0\u3000", "next_step_date": "x\u3000"},
     {},
 ]
 
