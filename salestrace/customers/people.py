@@ -8,6 +8,8 @@ services (the pool's rules, the owner scope, a PoolMove each). Who may: the conf
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -91,6 +93,17 @@ class PersonInput:
     mobile: str = ""
 
 
+def state_fingerprint(state: dict[str, Any]) -> str:
+    """A short digest of what an editor was shown, to catch a change made meanwhile."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def _refuse_if_changed(state: dict[str, Any], seen: str | None) -> None:
+    if seen is not None and state_fingerprint(state) != seen:
+        message = _("Someone else changed this meanwhile. Reload to see it.")
+        raise Conflict([FieldError(None, "changed_meanwhile", message)])
+
+
 def _person_problems(data: PersonInput) -> list[FieldError]:
     errors = []
     if not data.display_name.strip():
@@ -153,12 +166,13 @@ def _person(user_id: int) -> User:
 
 
 @transaction.atomic
-def person_update(*, by: User, user_id: int, data: PersonInput, now: datetime) -> bool:
+def person_update(*, by: User, user_id: int, data: PersonInput, now: datetime, seen: str | None = None) -> bool:
     """Name, role, team (a move between teams), contact ids; whether anything changed. Customers stay
     with their owner: a rep who moves takes their customers along."""
     _refuse_unless_configurer(by)
     person = _person(user_id)
     _refuse_unless_above(by, person, data.role)
+    _refuse_if_changed(person_state(person), seen)
     errors = _person_problems(data)
     if person.pk == by.pk and data.role != person.role:
         errors.append(FieldError("role", "own_role", _("You cannot change your own role.")))
@@ -339,7 +353,9 @@ def team_create(*, by: User, name: str, kind: str, parent_id: int | None, now: d
 
 
 @transaction.atomic
-def team_update(*, by: User, team_id: int, name: str, kind: str, parent_id: int | None, now: datetime) -> bool:
+def team_update(
+    *, by: User, team_id: int, name: str, kind: str, parent_id: int | None, now: datetime, seen: str | None = None
+) -> bool:
     """Rename a team or move it under another (never under itself); its people move with it."""
     _refuse_unless_configurer(by)
     # Every team locked: two moves at once (A under B, B under A) must not both pass the cycle check.
@@ -347,6 +363,7 @@ def team_update(*, by: User, team_id: int, name: str, kind: str, parent_id: int 
     team = teams.get(team_id)
     if team is None:
         raise NotFound([FieldError(None, "not_found", _("No such team."))])
+    _refuse_if_changed(team_state(team), seen)
     errors = _team_problems(name, kind, parent_id, team)
     if errors:
         raise RuleViolation(errors)

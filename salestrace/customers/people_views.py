@@ -25,8 +25,11 @@ from salestrace.customers.people import (
     person_issue_token,
     person_reactivate,
     person_reset_password,
+    person_state,
     person_update,
+    state_fingerprint,
     team_create,
+    team_state,
     team_update,
 )
 from salestrace.org.models import Role, Team, User
@@ -130,12 +133,19 @@ def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
     if person is None:
         raise Http404
     errors: dict[str, str] = {}
+    status = 422
     secret: tuple[str, str] | None = None  # (what, value), shown once
     if request.method == "POST":
         what, now = request.POST.get("do", ""), clock.now()
         try:
             if what == "save":
-                changed = person_update(by=user, user_id=person.pk, data=_person_input(request.POST), now=now)
+                changed = person_update(
+                    by=user,
+                    user_id=person.pk,
+                    data=_person_input(request.POST),
+                    now=now,
+                    seen=request.POST.get("seen") or None,
+                )
                 messages.success(request, _("Saved.") if changed else _("Nothing changed."))
                 return redirect("customers:person", user_id=person.pk)
             if what == "password":
@@ -159,6 +169,7 @@ def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
                 return redirect("customers:person", user_id=person.pk)
         except DomainError as exc:
             errors = {e.field or "": str(e.message) for e in exc.errors}
+            status = exc.status
         person.refresh_from_db()
     colleagues = User.objects.filter(is_active=True).exclude(pk=person.pk).select_related("team").order_by("username")
     context = {
@@ -171,8 +182,9 @@ def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
         "pooled": Customer.objects.filter(owner=person, status=Customer.Status.DORMANT).count(),
         "colleagues": colleagues,
         "posted": request.POST if errors else {},
+        "seen": request.POST.get("seen") or state_fingerprint(person_state(person)),
     }
-    response = render(request, "customers/settings_person.html", context, status=422 if errors else 200)
+    response = render(request, "customers/settings_person.html", context, status=status if errors else 200)
     if secret:
         response["Cache-Control"] = "no-store"  # a password or token is not kept by the browser's cache
     return response
@@ -196,6 +208,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
                 kind=request.POST.get("kind", team.kind),
                 parent_id=_int(request.POST.get("parent_id")),
                 now=clock.now(),
+                seen=request.POST.get("seen") or None,
             )
         except DomainError as exc:
             errors = {e.field or "": str(e.message) for e in exc.errors}
@@ -208,5 +221,6 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
         "kinds": Team.Kind.choices,
         "errors": errors,
         "members": team.members.filter(is_active=True).order_by("username"),
+        "seen": request.POST.get("seen") or state_fingerprint(team_state(team)),
     }
     return render(request, "customers/settings_team.html", context, status=422 if errors else 200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Iterable, Sequence
@@ -305,6 +307,14 @@ def channel_settings_reencrypt() -> Reencrypted:
 # --- the Settings page: a team's channels, changed by a configurer, recorded masked -------------------
 
 
+def channel_fingerprint(team: Team) -> str:
+    """A digest of a team's channels and reminder time as the page shows them (masked), so a save
+    from a page shown before someone else's change is caught."""
+    state = _masked_state(ChannelSettings.objects.filter(team=team).first())
+    state["reminder_time"] = team.reminder_time.isoformat() if team.reminder_time else ""
+    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
 def _masked_state(row: ChannelSettings | None) -> dict[str, str]:
     if row is None:
         return {}
@@ -323,6 +333,7 @@ def channel_settings_save(
     default_channels: list[str] | None,
     now: datetime,
     reminder_time: str | None = None,
+    seen: str | None = None,
 ) -> list[str]:
     """Set a team's channel settings from the Settings page: configurers only; endpoints on their
     vendors' hosts (refused by field otherwise). Each changed setting is recorded in the settings
@@ -342,6 +353,9 @@ def channel_settings_save(
         except ValueError:
             raise RuleViolation([FieldError("reminder_time", "invalid", _("Enter a time such as 18:00."))]) from None
     before = _masked_state(ChannelSettings.objects.select_for_update().filter(team=team).first())
+    if seen is not None and channel_fingerprint(team) != seen:
+        message = _("Someone else changed this team's channels meanwhile. Reload to see them.")
+        raise Conflict([FieldError(None, "changed_meanwhile", message)])
     try:
         row = channel_settings_update(team=team, changes=changes)
     except ValidationError as exc:

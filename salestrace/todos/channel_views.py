@@ -17,7 +17,7 @@ from salestrace.core.errors import DomainError
 from salestrace.notify.jobs import ChannelTest, channel_test
 from salestrace.notify.models import Channel, ChannelSettings
 from salestrace.notify.selectors import configured_channels, masked_settings, team_configs
-from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_settings_save
+from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_fingerprint, channel_settings_save
 from salestrace.org.models import Team, User
 from salestrace.todos.selectors import reminder_times
 
@@ -98,6 +98,7 @@ def channel_page(request: HttpRequest, team_id: int) -> HttpResponse:
     if team is None:
         raise Http404
     errors: dict[str, str] = {}
+    status = 422
     tested: tuple[str, ChannelTest] | None = None
     if request.method == "POST":
         post = request.POST
@@ -125,9 +126,11 @@ def channel_page(request: HttpRequest, team_id: int) -> HttpResponse:
                     default_channels=post.getlist("default_channels"),
                     reminder_time=post.get("reminder_time", ""),
                     now=clock.now(),
+                    seen=post.get("seen") or None,
                 )
             except DomainError as exc:
                 errors = {e.field or "": str(e.message) for e in exc.errors}
+                status = exc.status
             else:
                 if changed:
                     messages.success(request, _("Saved: %(n)d setting(s) changed.") % {"n": len(changed)})
@@ -168,5 +171,6 @@ def channel_page(request: HttpRequest, team_id: int) -> HttpResponse:
         "channel_choices": Channel.choices,
         "reminder_time": team.reminder_time.strftime("%H:%M") if team.reminder_time else "",
         "inherited_time": reminder_times().get(team.pk),
+        "seen": request.POST.get("seen") or channel_fingerprint(team),
     }
-    return render(request, "todos/settings_channel.html", context, status=422 if errors else 200)
+    return render(request, "todos/settings_channel.html", context, status=status if errors else 200)

@@ -172,3 +172,15 @@ def test_teams_never_loop_and_a_move_is_undone(personas: Any, now: datetime) -> 
     change = SettingChange.objects.get(area="team")
     setting_rollback(user=personas.admin, change_id=change.pk, now=now)
     assert personas.east1.__class__.objects.get(pk=personas.east1.pk).name == "East-1"
+
+
+def test_an_edit_made_meanwhile_is_not_overwritten(personas: Any) -> None:
+    admin = as_user(personas.admin)
+    page = admin.get(f"/settings/people/{personas.alice.pk}/").content.decode()
+    seen = re.search(r'name="seen" value="(\w+)"', page)
+    assert seen is not None
+    post = {"do": "save", "display_name": "Alice", "role": "rep", "team_id": personas.east1.pk, "seen": seen.group(1)}
+    assert admin.post(f"/settings/people/{personas.alice.pk}/", {**post, "display_name": "艾丽斯"}).status_code == 302
+    late = admin.post(f"/settings/people/{personas.alice.pk}/", {**post, "display_name": "晚到的修改"})
+    assert late.status_code == 409
+    assert User.objects.get(pk=personas.alice.pk).display_name == "艾丽斯"

@@ -101,3 +101,20 @@ def test_an_address_off_the_vendors_host_is_refused_by_its_field(personas: Any, 
     assert not ChannelSettings.objects.exists()
     untested = admin.post(page, {"test": "feishu"}).content.decode()
     assert "这个团队还没有设置这个渠道" in untested
+
+
+def test_a_channel_change_made_meanwhile_is_not_overwritten(
+    personas: Any, vendor: VendorServer, no_env_channels: None
+) -> None:
+    import re
+
+    admin = as_user(personas.admin)
+    page = f"/settings/channels/{personas.east1.pk}/"
+    seen = re.search(r'name="seen" value="(\w+)"', admin.get(page).content.decode())
+    assert seen is not None
+    first = {"do": "save", "reminder_time": "17:00", "seen": seen.group(1)}
+    assert admin.post(page, first).status_code == 302
+    late = admin.post(page, {**first, "reminder_time": "19:00"})
+    assert late.status_code == 409
+    assert "在此期间" in late.content.decode()
+    assert str(Team.objects.get(pk=personas.east1.pk).reminder_time) == "17:00:00"
