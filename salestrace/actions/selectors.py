@@ -276,12 +276,18 @@ class RuleImpact:
     capped: bool  # more actions than IMPACT_MOST in the window: the latest were checked
 
 
+def _impact_window(now: datetime, days: int) -> QuerySet[ActionLog]:
+    """The actions a preview runs a draft rule over: entered through the form (imports were not), that
+    happened in the last `days` days (by occurred_at, which is indexed: the window is read, not the log)."""
+    return ActionLog.objects.filter(occurred_at__gte=now - timedelta(days=days), source=ActionLog.Source.ENTERED)
+
+
 def condition_matches(*, condition: Condition, now: datetime, days: int = IMPACT_DAYS) -> tuple[int, int]:
     """(actions entered in the last `days` days, those the condition holds for): what a follow-up
     rule on it would have asked a follow-up for."""
     names = sorted(condition_fields(condition))
-    window = ActionLog.objects.filter(logged_at__gte=now - timedelta(days=days), source=ActionLog.Source.ENTERED)
-    rows = window.order_by("-logged_at", "-pk").values_list(*names)[:IMPACT_MOST] if names else []
+    window = _impact_window(now, days)
+    rows = window.order_by("-occurred_at").values_list(*names)[:IMPACT_MOST] if names else []
     checked = matched = 0
     for values in rows:
         checked += 1
@@ -290,13 +296,13 @@ def condition_matches(*, condition: Condition, now: datetime, days: int = IMPACT
 
 
 def rule_impact(*, rule: RuleSpec, now: datetime, days: int = IMPACT_DAYS, examples: int = 5) -> RuleImpact:
-    """Run one rule, through the same evaluator as a save, over every action entered in the last
-    `days` days (imports are not entered through the form, so they are not counted), with the
-    evidence attached to each. Reads only the fields the rule names."""
+    """Run one rule, through the same evaluator as a save, over every action entered in the form that
+    happened in the last `days` days (imports were not entered through it), with the evidence
+    attached to each. Reads only the fields the rule names."""
     names = sorted(rule_fields(rule))
     draft_fields = [n for n in names if n not in EVIDENCE_FIELDS]
-    window = ActionLog.objects.filter(logged_at__gte=now - timedelta(days=days), source=ActionLog.Source.ENTERED)
-    rows = list(window.order_by("-logged_at", "-pk").values_list("pk", *draft_fields)[: IMPACT_MOST + 1])
+    window = _impact_window(now, days)
+    rows = list(window.order_by("-occurred_at").values_list("pk", *draft_fields)[: IMPACT_MOST + 1])
     capped = len(rows) > IMPACT_MOST
     rows = rows[:IMPACT_MOST]
     kinds: dict[int, list[str]] = {}
@@ -315,8 +321,8 @@ def rule_impact(*, rule: RuleSpec, now: datetime, days: int = IMPACT_DAYS, examp
     samples = (
         ActionLog.objects.filter(pk__in=shown)
         .select_related("rep", "customer")
-        .only("occurred_at", "stage", "rep__username", "rep__first_name", "rep__last_name", "customer__name")
-        .order_by("-logged_at", "-pk")
+        .only("occurred_at", "stage", "rep__username", "rep__display_name", "customer__name")
+        .order_by("-occurred_at", "-pk")
     )
     return RuleImpact(
         days=days,
