@@ -5,6 +5,16 @@ from config.api import api
 from salestrace.actions import views as action_views
 from salestrace.customers import urls as customer_urls
 
+
+def _superusers_only(request: object) -> bool:
+    """The Django admin is for superusers (raw tables, the delivery log); everyone who configures the
+    product does it in 设置 (/settings/), through the services and their history."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_superuser)
+
+
+admin.site.has_permission = _superusers_only  # type: ignore[method-assign]
+
 # The "customers" pages: the list and the customer page show a customer with its actions, so their
 # views live in the actions app (above customers); the pool page is the customers app's own.
 customer_pages = [

@@ -314,3 +314,14 @@ def test_admin_offers_only_loaded_options_for_effective_actions(db: None, now: A
         }
     )
     assert "obstacle" in lint.errors
+
+
+def test_the_django_admin_is_for_superusers_only(client: Any, personas: Any) -> None:
+    from salestrace.org.models import Role, User
+
+    staff_admin = User.objects.create_user(username="ops", password="x", role=Role.ADMIN, is_staff=True)
+    client.force_login(staff_admin)
+    assert client.get("/admin/").status_code == 302  # to the admin's login: not theirs
+    assert client.get("/settings/rules/").status_code == 200  # Settings is
+    client.force_login(personas.admin)  # a superuser
+    assert client.get("/admin/").status_code == 200
