@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from salestrace.catalog import rule_builder as rb
 from salestrace.catalog.models import Rule
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.rules import ConditionError, RuleSpec, parse_condition, parse_requires
-from salestrace.catalog.selectors import may_configure, option_catalog
+from salestrace.catalog.selectors import option_catalog
 from salestrace.catalog.services import (
     RuleDraft,
     rule_create,
@@ -34,18 +33,11 @@ from salestrace.catalog.services import (
     rule_set_active,
     rule_update,
 )
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
-from salestrace.org.models import User
 
 FIELD_ORDER = tuple(rb.FIELD_LABELS)
-
-
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
 
 
 def _words() -> rb.Words:
@@ -181,7 +173,7 @@ def _editor(request: HttpRequest, builder: Builder, *, rule: Rule | None, status
 @login_required
 def rules_page(request: HttpRequest) -> HttpResponse:
     """规则: every rule in words, in force or switched off; switch one, edit one, or build a new one."""
-    user = _configurer(request)
+    user = settings_user(request)
     if request.method == "POST":
         what, code = request.POST.get("do", ""), request.POST.get("code", "")
         try:
@@ -209,7 +201,7 @@ def rules_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rule_new_page(request: HttpRequest) -> HttpResponse:
     """新建规则: dropdowns and tick boxes; the impact shown before saving."""
-    user = _configurer(request)
+    user = settings_user(request)
     if request.method == "GET":
         return _editor(request, Builder("all", [], [], [], "", "", message_auto=True), rule=None)
     builder = _from_post(request.POST)
@@ -230,7 +222,7 @@ def rule_new_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rule_edit_page(request: HttpRequest, code: str) -> HttpResponse:
     """One rule in the builder; saved only if nobody changed it since the page was shown."""
-    user = _configurer(request)
+    user = settings_user(request)
     rule = Rule.objects.filter(code=code).first()
     if rule is None:
         raise Http404
@@ -260,7 +252,7 @@ def rule_edit_page(request: HttpRequest, code: str) -> HttpResponse:
 def rule_preview(request: HttpRequest) -> HttpResponse:
     """The editor again for the builder's current choices (htmx, on every change): the value lists of
     the chosen fields, the sentence, the proposed messages, the impact and the phone preview."""
-    _configurer(request)
+    settings_user(request)
     code = request.POST.get("code", "")
     rule = Rule.objects.filter(code=code).first() if code else None
     return _editor(request, _from_post(request.POST), rule=rule)

@@ -555,11 +555,15 @@ def rule_state(rule: Rule) -> dict[str, Any]:
     }
 
 
-def rule_fingerprint(rule: Rule) -> str:
-    """A short digest of the rule's state: the editor keeps the one it was shown, to detect a
-    concurrent edit."""
-    text = json.dumps(rule_state(rule), sort_keys=True, ensure_ascii=False)
+def state_fingerprint(state: Mapping[str, Any]) -> str:
+    """A short digest of a setting's state as an editor was shown it: a page keeps it, and a service
+    refuses a save whose page showed another (a concurrent edit), for every kind of setting."""
+    text = json.dumps(state, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rule_fingerprint(rule: Rule) -> str:
+    return state_fingerprint(rule_state(rule))
 
 
 def _condition_values(condition: Any) -> list[tuple[str, object]]:

@@ -45,7 +45,9 @@ from salestrace.core.errors import DomainError
 from salestrace.org.models import Role, Team, User
 
 
-def _configurer(request: HttpRequest) -> User:
+def settings_user(request: HttpRequest) -> User:
+    """The signed-in user of a Settings page, who may configure (403 otherwise); every Settings view
+    of every app starts here."""
     user: User = request.user  # type: ignore[assignment]
     if not may_configure(user):
         raise DjangoPermissionDenied
@@ -66,7 +68,7 @@ def _stored(text: str, unit_code: str) -> Decimal:
 @require_http_methods(["GET", "POST"])
 def thresholds_page(request: HttpRequest) -> HttpResponse:
     """阈值: every threshold in its group, with its unit and the template's value beside it."""
-    user = _configurer(request)
+    user = settings_user(request)
     rows = threshold_rows()
     errors: dict[str, str] = {}
     typed: dict[str, str] = {}
@@ -202,7 +204,7 @@ def _plain_side(state: Any, other: Any, teams: dict[int, str]) -> str:
 @login_required
 def history_page(request: HttpRequest) -> HttpResponse:
     """变更记录: every settings change, who and when, before and after; each can be rolled back."""
-    _configurer(request)
+    settings_user(request)
     labels = threshold_labels()
     sets = {s.code: str(s) for s in OptionSet.objects.all()}
     words = rb.words(option_catalog().labels, CHOICE_FIELDS)
@@ -242,7 +244,7 @@ def history_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def option_sets_page(request: HttpRequest) -> HttpResponse:
     """选项: the option sets of the action form, each with its options in use and retired."""
-    _configurer(request)
+    settings_user(request)
     sets = list(option_sets_with_options(include_inactive=True))
     return render(request, "catalog/settings_option_sets.html", {"sets": sets})
 
@@ -251,7 +253,7 @@ def option_sets_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
     """One option set: rename, reorder, retire or bring back each option; add one at the end."""
-    user = _configurer(request)
+    user = settings_user(request)
     option_set = option_sets_with_options(include_inactive=True).filter(code=set_code).first()
     if option_set is None:
         raise Http404
@@ -299,7 +301,7 @@ def option_set_page(request: HttpRequest, set_code: str) -> HttpResponse:
 @login_required
 @require_POST
 def rollback(request: HttpRequest, change_id: int) -> HttpResponse:
-    user = _configurer(request)
+    user = settings_user(request)
     try:
         setting_rollback(user=user, change_id=change_id, now=clock.now())
     except DomainError as exc:

@@ -8,8 +8,6 @@ services (the pool's rules, the owner scope, a PoolMove each). Who may: the conf
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import secrets
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.models import SettingChange
 from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.services import state_fingerprint
 from salestrace.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.services import customer_update, pool_release
@@ -91,11 +90,6 @@ class PersonInput:
     email: str = ""
     wecom_userid: str = ""
     mobile: str = ""
-
-
-def state_fingerprint(state: dict[str, Any]) -> str:
-    """A short digest of what an editor was shown, to catch a change made meanwhile."""
-    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
 
 
 def _refuse_if_changed(state: dict[str, Any], seen: str | None) -> None:

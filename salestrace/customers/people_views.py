@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.services import state_fingerprint
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.customers.models import Customer
@@ -27,19 +27,11 @@ from salestrace.customers.people import (
     person_reset_password,
     person_state,
     person_update,
-    state_fingerprint,
     team_create,
     team_state,
     team_update,
 )
 from salestrace.org.models import Role, Team, User
-
-
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
 
 
 def _int(value: str | None) -> int | None:
@@ -78,7 +70,7 @@ def _teams() -> list[tuple[Team, str]]:
 @require_http_methods(["GET", "POST"])
 def people_page(request: HttpRequest) -> HttpResponse:
     """人员: everyone by team, with their role and how many active customers they own; add a person or a team."""
-    user = _configurer(request)
+    user = settings_user(request)
     errors: dict[str, str] = {}
     created: tuple[User, str] | None = None
     what = request.POST.get("do", "") if request.method == "POST" else ""
@@ -128,7 +120,7 @@ def people_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
     """One person: details, team and role; a new password or API token (shown once); leaving."""
-    user = _configurer(request)
+    user = settings_user(request)
     person = User.objects.select_related("team").filter(pk=user_id).first()
     if person is None:
         raise Http404
@@ -194,7 +186,7 @@ def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     """One team: rename it, or move it under another."""
-    user = _configurer(request)
+    user = settings_user(request)
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         raise Http404

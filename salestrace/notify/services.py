@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import traceback
 from collections.abc import Iterable, Sequence
@@ -18,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from salestrace.catalog.models import SettingChange
 from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.services import state_fingerprint
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.notify import crypto, hosts
 from salestrace.notify.compute import fits, pack
@@ -312,7 +311,7 @@ def channel_fingerprint(team: Team) -> str:
     from a page shown before someone else's change is caught."""
     state = _masked_state(ChannelSettings.objects.filter(team=team).first())
     state["reminder_time"] = team.reminder_time.isoformat() if team.reminder_time else ""
-    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    return state_fingerprint(state)
 
 
 def _masked_state(row: ChannelSettings | None) -> dict[str, str]:

@@ -8,17 +8,15 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
-from salestrace.org.models import User
 from salestrace.todos.models import CompanyDayOff, OfficialDay, OfficialYear
 from salestrace.todos.services import (
     calendar_confirm,
@@ -30,13 +28,6 @@ from salestrace.todos.services import (
 )
 
 MAX_CSV_BYTES = 64 * 1024
-
-
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
 
 
 def _day(text: str) -> date | None:
@@ -55,7 +46,7 @@ def _year(text: str) -> int:
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_page(request: HttpRequest) -> HttpResponse:
-    user = _configurer(request)
+    user = settings_user(request)
     today = timezone.localdate(clock.now())
     errors: dict[str, str] = {}
     if request.method == "POST":

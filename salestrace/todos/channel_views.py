@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.notify.jobs import ChannelTest, channel_test
 from salestrace.notify.models import Channel, ChannelSettings
 from salestrace.notify.selectors import configured_channels, masked_settings, team_configs
 from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_fingerprint, channel_settings_save
-from salestrace.org.models import Team, User
+from salestrace.org.models import Team
 from salestrace.todos.selectors import reminder_times
 
 # The form's fields by channel, in the order a person sets them up.
@@ -45,13 +44,6 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
-
-
 def _teams_in_order() -> list[tuple[Team, int]]:
     """Every team with its depth, parents before children."""
     teams = list(Team.objects.all())
@@ -72,7 +64,7 @@ def _teams_in_order() -> list[tuple[Team, int]]:
 @login_required
 def channels_page(request: HttpRequest) -> HttpResponse:
     """渠道: every team, the channels its messages go to (its own settings or inherited) and its reminder time."""
-    _configurer(request)
+    settings_user(request)
     configs, times = team_configs(), reminder_times()
     own = {row.team_id: set(masked_settings(row)) for row in ChannelSettings.objects.all()}
     rows = [
@@ -93,7 +85,7 @@ def channels_page(request: HttpRequest) -> HttpResponse:
 def channel_page(request: HttpRequest, team_id: int) -> HttpResponse:
     """One team's channels: set or clear each (secrets typed in, shown back masked), the reminder time,
     and a test message per channel."""
-    user = _configurer(request)
+    user = settings_user(request)
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         raise Http404

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,18 +21,10 @@ from salestrace.catalog.pack_io import (
     pack_yaml,
 )
 from salestrace.catalog.packs import PackError, available_packs
-from salestrace.catalog.selectors import may_configure
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
-from salestrace.org.models import User
 from salestrace.todos.services import follow_up_entries, pack_apply, pack_preview
-
-
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
 
 
 def _areas() -> dict[str, str]:
@@ -54,7 +45,7 @@ def _changes() -> dict[str, str]:
 @require_http_methods(["GET", "POST"])
 def packs_page(request: HttpRequest) -> HttpResponse:
     """模板: the templates there are, the one loaded; preview one, apply it, upload one, export."""
-    user = _configurer(request)
+    user = settings_user(request)
     errors: dict[str, str] = {}
     if request.method == "POST":
         what, code = request.POST.get("do", ""), request.POST.get("code", "")
@@ -111,7 +102,7 @@ def packs_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def pack_export(request: HttpRequest) -> HttpResponse:
     """The settings in force as a template (YAML), to keep, edit, or load on another server."""
-    _configurer(request)
+    settings_user(request)
     data = current_pack(follow_ups=follow_up_entries())
     response = HttpResponse(pack_yaml(data), content_type="application/yaml; charset=utf-8")
     stamp = clock.now().strftime("%Y%m%d")

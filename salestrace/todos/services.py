@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +18,13 @@ from salestrace.catalog.models import Rule, SettingChange, TemplatePack
 from salestrace.catalog.pack_io import current_pack, pack_codes, pack_definition
 from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, PackChange, PackDef, pack_diff, parse_pack
 from salestrace.catalog.rule_builder import builder_rows
-from salestrace.catalog.services import LoadReport, condition_problems, refuse_unless_configurer, template_load
+from salestrace.catalog.services import (
+    LoadReport,
+    condition_problems,
+    refuse_unless_configurer,
+    state_fingerprint,
+    template_load,
+)
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer
 from salestrace.org.models import User
@@ -269,8 +273,7 @@ def follow_up_state(rule: FollowUpRule) -> dict[str, Any]:
 
 
 def follow_up_fingerprint(rule: FollowUpRule) -> str:
-    text = json.dumps(follow_up_state(rule), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return state_fingerprint(follow_up_state(rule))
 
 
 def follow_up_problems(draft: FollowUpDraft) -> list[FieldError]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,7 +18,8 @@ from salestrace.actions.selectors import IMPACT_DAYS, condition_matches
 from salestrace.catalog import rule_builder as rb
 from salestrace.catalog.packs import CHOICE_FIELDS, MAX_FOLLOW_UP_DAYS
 from salestrace.catalog.rules import ConditionError, parse_condition
-from salestrace.catalog.selectors import may_configure, option_catalog
+from salestrace.catalog.selectors import option_catalog
+from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.org.models import User
@@ -32,13 +32,6 @@ from salestrace.todos.services import (
     follow_up_set_active,
     follow_up_update,
 )
-
-
-def _configurer(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    if not may_configure(user):
-        raise DjangoPermissionDenied
-    return user
 
 
 def _words() -> rb.Words:
@@ -121,7 +114,7 @@ def _editor(request: HttpRequest, editor: Editor, *, rule: FollowUpRule | None, 
 @login_required
 def follow_ups_page(request: HttpRequest) -> HttpResponse:
     """跟进规则: each in words; switch one off or on, edit one, or make a new one."""
-    user = _configurer(request)
+    user = settings_user(request)
     if request.method == "POST":
         try:
             active = request.POST.get("do") == "restore"
@@ -166,7 +159,7 @@ def _save(request: HttpRequest, user: User, rule: FollowUpRule | None) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def follow_up_new_page(request: HttpRequest) -> HttpResponse:
-    user = _configurer(request)
+    user = settings_user(request)
     if request.method == "GET":
         return _editor(request, Editor("all", [], "3", "", "", title_auto=True), rule=None)
     return _save(request, user, None)
@@ -175,7 +168,7 @@ def follow_up_new_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def follow_up_edit_page(request: HttpRequest, code: str) -> HttpResponse:
-    user = _configurer(request)
+    user = settings_user(request)
     rule = FollowUpRule.objects.filter(code=code).first()
     if rule is None:
         raise Http404
@@ -193,7 +186,7 @@ def follow_up_edit_page(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def follow_up_preview(request: HttpRequest) -> HttpResponse:
     """The editor again for the current choices (htmx, on every change)."""
-    _configurer(request)
+    settings_user(request)
     code = request.POST.get("code", "")
     rule = FollowUpRule.objects.filter(code=code).first() if code else None
     return _editor(request, _from_post(request.POST), rule=rule)
