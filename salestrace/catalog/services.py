@@ -562,6 +562,38 @@ def state_fingerprint(state: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# A setting kept as a model row with `is_active` (rules, follow-up rules): how it is switched and
+# rolled back, once for every kind. `record(before, rolled_back)` writes its SettingChange.
+Record = Callable[[dict[str, Any] | None, SettingChange | None], None]
+
+
+def switch_setting(*, row: Any, active: bool, state: Callable[[Any], dict[str, Any]], record: Record) -> bool:
+    """Switch a setting off (kept, with its history) or on again; whether anything changed."""
+    if row.is_active == active:
+        return False
+    before = state(row)
+    row.is_active = active
+    row.save(update_fields=["is_active"])
+    record(before, None)
+    return True
+
+
+def rollback_setting(
+    *, change: SettingChange, row: Any, state: Callable[[Any], dict[str, Any]], record: Record
+) -> None:
+    """Put a setting back to its state before `change` (one made here is switched off); refused when
+    it has changed again since."""
+    if row is None or state(row) != change.after:
+        message = _("This setting has changed again since: roll back the later change first.")
+        raise Conflict([FieldError(change.key, "changed_since", message)])
+    before = state(row)
+    restored = change.before or {**before, "is_active": False}
+    for key, value in restored.items():
+        setattr(row, key, value)
+    row.save(update_fields=list(restored))
+    record(before, change)
+
+
 def rule_fingerprint(rule: Rule) -> str:
     return state_fingerprint(rule_state(rule))
 
@@ -711,23 +743,16 @@ def rule_set_active(*, user: User, code: str, active: bool, now: datetime) -> bo
     """Switch a rule off (kept, with its history) or on again; whether anything changed."""
     _refuse_unless_configurer(user)
     rule = _rule_for_change(code, None)
-    if rule.is_active == active:
-        return False
-    before = rule_state(rule)
-    rule.is_active = active
-    rule.save(update_fields=["is_active"])
-    _rule_write(user, rule, now, before=before)
-    return True
+    return switch_setting(
+        row=rule, active=active, state=rule_state, record=lambda b, rb: _rule_write(user, rule, now, before=b)
+    )
 
 
 def _rule_rollback(user: User, change: SettingChange, now: datetime) -> None:
     rule = Rule.objects.select_for_update().filter(code=change.key).first()
-    if rule is None or rule_state(rule) != change.after:
-        message = _("This setting has changed again since: roll back the later change first.")
-        raise Conflict([FieldError(change.key, "changed_since", message)])
-    before = rule_state(rule)
-    state = change.before or {**before, "is_active": False}  # a rule made here: switched off
-    for key, value in state.items():
-        setattr(rule, key, value)
-    rule.save(update_fields=list(state))
-    _rule_write(user, rule, now, before=before, rolled_back=change)
+    rollback_setting(
+        change=change,
+        row=rule,
+        state=rule_state,
+        record=lambda b, rb: _rule_write(user, rule, now, before=b, rolled_back=rb),  # type: ignore[arg-type]
+    )

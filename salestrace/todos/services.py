@@ -22,7 +22,9 @@ from salestrace.catalog.services import (
     LoadReport,
     condition_problems,
     refuse_unless_configurer,
+    rollback_setting,
     state_fingerprint,
+    switch_setting,
     template_load,
 )
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
@@ -367,27 +369,23 @@ def follow_up_update(*, user: User, code: str, draft: FollowUpDraft, seen: str |
 def follow_up_set_active(*, user: User, code: str, active: bool, now: datetime) -> bool:
     refuse_unless_configurer(user)
     rule = _follow_up_for_change(code, None)
-    if rule.is_active == active:
-        return False
-    before = follow_up_state(rule)
-    rule.is_active = active
-    rule.save(update_fields=["is_active"])
-    _follow_up_record(user, rule, now, before=before)
-    return True
+    return switch_setting(
+        row=rule,
+        active=active,
+        state=follow_up_state,
+        record=lambda b, rb: _follow_up_record(user, rule, now, before=b),
+    )
 
 
 def follow_up_rollback(user: User, change: SettingChange, now: datetime) -> None:
     """Registered with catalog's setting_rollback (todos sits above catalog)."""
     rule = FollowUpRule.objects.select_for_update().filter(code=change.key).first()
-    if rule is None or follow_up_state(rule) != change.after:
-        message = _("This setting has changed again since: roll back the later change first.")
-        raise Conflict([FieldError(change.key, "changed_since", message)])
-    before = follow_up_state(rule)
-    state = change.before or {**before, "is_active": False}
-    for key, value in state.items():
-        setattr(rule, key, value)
-    rule.save(update_fields=list(state))
-    _follow_up_record(user, rule, now, before=before, rolled_back=change)
+    rollback_setting(
+        change=change,
+        row=rule,
+        state=follow_up_state,
+        record=lambda b, rb: _follow_up_record(user, rule, now, before=b, rolled_back=rb),  # type: ignore[arg-type]
+    )
 
 
 # --- template packs applied from Settings ------------------------------------------------------------
