@@ -26,7 +26,7 @@ from salestrace.org.selectors import can_import
 router = Router(tags=["imports"])
 
 ImportKind = Literal["teams", "products", "customers", "deals", "actions"]
-PresetCode = Literal["salestrace", "maven-crm"]
+PresetCode = Literal["salestrace", "maven-crm", "salesforce", "hubspot"]
 assert set(PresetCode.__args__) == set(PRESETS)  # type: ignore[attr-defined]
 
 

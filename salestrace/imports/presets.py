@@ -206,6 +206,101 @@ def maven_prices(products: Table) -> dict[str, str]:
     return prices
 
 
+# --- Salesforce and HubSpot exports (Account/Company and Opportunity/Deal reports) --------------------
+
+# Their default sales stages, by name or API value, to the stage codes every SalesTrace template has.
+CRM_STAGES = {
+    # Salesforce
+    "prospecting": "lead", "qualification": "needs_confirmed", "needsanalysis": "needs_confirmed",
+    "valueproposition": "solution_compare", "iddecisionmakers": "solution_compare",
+    "perceptionanalysis": "solution_compare", "proposalpricequote": "price_negotiation",
+    "negotiationreview": "price_negotiation", "closedwon": "won", "closedlost": "lost",
+    # HubSpot (labels and internal values)
+    "appointmentscheduled": "lead", "qualifiedtobuy": "needs_confirmed",
+    "presentationscheduled": "solution_compare", "decisionmakerboughtin": "price_negotiation",
+    "contractsent": "contract_signing",
+}  # fmt: skip
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?")
+
+
+def crm_date(value: str) -> str:
+    """A US export's date (12/31/2026, with or without a time) as 2026-12-31; other forms as they are
+    (the importer reads ISO dates, and refuses what it cannot know)."""
+    text = normalize_text(value)
+    if match := _US_DATE.fullmatch(text):
+        month, day, year = (int(g) for g in match.groups())
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return text.split(" ")[0].split("T")[0] if re.match(r"\d{4}-\d{2}-\d{2}", text) else text
+
+
+def _bare(text: str) -> str:
+    """A header or stage name with only its letters and digits ("Proposal/Price Quote" -> proposalpricequote)."""
+    return re.sub(r"[^a-z0-9]", "", normalize_key(text))
+
+
+def _crm_records(table: Table) -> list[dict[str, str]]:
+    keyed = {h: _bare(h) for h in table.headers}
+    return [{keyed[h]: v for h, v in record.items()} for _n, record in table.records()]
+
+
+def _first(record: Mapping[str, str], *keys: str) -> str:
+    return next((record[k] for k in keys if record.get(k)), "")
+
+
+def crm_customers(table: Table, context: Context) -> Table:
+    """A Salesforce Account or HubSpot Company export: an account per row; its owner's name becomes
+    the sign-in name it was imported under ("Jane Doe" -> jane.doe)."""
+    rows = []
+    for r in _crm_records(table):
+        rows.append({
+            "external_id": _first(r, "accountid", "recordid", "companyid"),
+            "name": normalize_text(_first(r, "accountname", "companyname", "name")),
+            "kind": "account",
+            "owner": username_for(_first(r, "accountowner", "companyowner", "owner")),
+            "region": _first(r, "billingstateprovince", "stateregion", "state"),
+            "city": _first(r, "billingcity", "city"),
+            "industry": _first(r, "industry"),
+        })  # fmt: skip
+    return _table("customers", rows, table.encoding)
+
+
+def crm_deals(table: Table, context: Context) -> Table:
+    """A Salesforce Opportunity or HubSpot Deal export: a deal per row under its account. The stage
+    names map to SalesTrace's (Closed Won / closedwon -> won …); a stage outside the defaults is
+    kept as written, for the importer to refuse by row or map."""
+    rows = []
+    for r in _crm_records(table):
+        raw_stage = _first(r, "stage", "dealstage")
+        stage = CRM_STAGES.get(_bare(raw_stage), raw_stage)
+        outcome = stage if stage in {"won", "lost"} else "open"
+        close = crm_date(_first(r, "closedate"))
+        rows.append({
+            "external_id": _first(r, "opportunityid", "recordid", "dealid"),
+            "customer_external_id": _first(
+                r, "accountid", "associatedcompanyidprimary", "associatedcompanyids", "companyid"
+            ).split(";")[0].strip(),
+            "owner": username_for(_first(r, "opportunityowner", "dealowner", "owner")),
+            "title": normalize_text(_first(r, "opportunityname", "dealname")),
+            "amount": _first(r, "amount"),
+            "currency": _first(r, "opportunitycurrency", "currency"),
+            "engaged_on": crm_date(_first(r, "createddate", "createdate")) or context.today.isoformat(),
+            "expected_close": close if outcome == "open" else "",
+            "stage": stage,
+            "outcome": outcome,
+            "closed_on": close if outcome != "open" else "",
+        })  # fmt: skip
+    return _table("deals", rows, table.encoding)
+
+
+def _crm_preset(code: str) -> Preset:
+    return Preset(
+        code,
+        {kind: {c.name: c.name for c in FORMAT[kind]} for kind in FORMAT},
+        transforms={"customers": crm_customers, "deals": crm_deals},
+        source=code,
+    )
+
+
 PRESETS: dict[str, Preset] = {
     "salestrace": Preset("salestrace", CHINESE_HEADERS),
     "maven-crm": Preset(
@@ -219,6 +314,8 @@ PRESETS: dict[str, Preset] = {
         },
         source="maven-crm",
     ),
+    "salesforce": _crm_preset("salesforce"),
+    "hubspot": _crm_preset("hubspot"),
 }
 
 # The files of a maven-crm folder, in the order they are imported.
