@@ -29,6 +29,7 @@ from salestrace.todos.services import (
     follow_up_create,
     follow_up_fingerprint,
     follow_up_problems,
+    follow_up_rules_sync,
     follow_up_set_active,
     follow_up_update,
 )
@@ -123,6 +124,9 @@ def follow_ups_page(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, " ".join(str(e.message) for e in exc.errors))
         return redirect("todos:follow_ups")
+    # The loaded template's follow-ups are copied by the worker every two minutes; a manager who opens
+    # this page right after loading one sees them already (one query when nothing is new).
+    follow_up_rules_sync()
     words, zh = _words(), request.LANGUAGE_CODE.startswith("zh")
     rules = [
         {

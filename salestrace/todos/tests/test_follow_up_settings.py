@@ -97,10 +97,7 @@ def test_a_concurrent_edit_is_caught_and_switching_is_recorded(personas: Any, de
 
 
 def test_the_pages_propose_a_title_show_the_rule_in_words_and_save(personas: Any, demo_option: None) -> None:
-    from salestrace.todos.services import follow_up_rules_sync
-
-    follow_up_rules_sync()  # the template's, as the worker copies them
-    admin = as_user(personas.admin)
+    admin = as_user(personas.admin)  # the template's follow-ups show without waiting for the worker
     assert as_user(personas.alice).get("/settings/follow-ups/").status_code == 403
     listing = admin.get("/settings/follow-ups/").content.decode()
     assert "在 关键动作 等于 发送报价单 之后第 3 个工作日提醒：报价已发出3个工作日，请跟进客户反馈" in listing
