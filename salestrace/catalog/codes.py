@@ -24,11 +24,16 @@ def code_for(label_zh: str, label_en: str, taken: Collection[str]) -> str:
     base = slug(label_zh) or slug(label_en) or "option"
     if not base[0].isalpha():
         base = f"o_{base}"[:MAX_LENGTH]
-    code, n = base, 1
+    return free_code(base, taken, MAX_LENGTH)
+
+
+def free_code(base: str, taken: Collection[str], max_length: int = MAX_LENGTH) -> str:
+    """`base`, or `base_2`, `base_3` … (cut to `max_length`), the first not taken."""
+    code, n = base[:max_length], 1
     while code in taken:
         n += 1
         suffix = f"_{n}"
-        code = base[: MAX_LENGTH - len(suffix)] + suffix
+        code = base[: max_length - len(suffix)] + suffix
     return code
 
 

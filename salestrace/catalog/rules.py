@@ -210,6 +210,19 @@ def condition_fields(condition: Condition) -> frozenset[str]:
     return frozenset()
 
 
+def condition_comparisons(condition: Condition) -> list[tuple[str, object]]:
+    """(field, value) of every comparison a condition makes (equals, and each value of in)."""
+    if isinstance(condition, Equals):
+        return [(condition.field, condition.value)]
+    if isinstance(condition, In):
+        return [(condition.field, v) for v in sorted(condition.options, key=str)]
+    if isinstance(condition, All | AnyOf):
+        return [pair for part in condition.parts for pair in condition_comparisons(part)]
+    if isinstance(condition, Not):
+        return condition_comparisons(condition.part)
+    return []
+
+
 def rule_fields(rule: RuleSpec) -> frozenset[str]:
     """Every field a rule reads: its condition's and its requirements'."""
     return condition_fields(rule.condition) | {name for requirement in rule.requires for name in requirement}

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.catalog.codes import code_for, valid_code
+from salestrace.catalog.codes import code_for, free_code, valid_code
 from salestrace.catalog.models import (
     CatalogVersion,
     EffectiveAction,
@@ -30,7 +30,7 @@ from salestrace.catalog.models import (
     Threshold,
 )
 from salestrace.catalog.packs import ACTION_FIELDS, CHOICE_FIELDS, REQUIRABLE_FIELDS, PackDef, read_pack
-from salestrace.catalog.rules import ConditionError, parse_condition, parse_requires
+from salestrace.catalog.rules import ConditionError, condition_comparisons, parse_condition, parse_requires
 from salestrace.catalog.selectors import may_configure, threshold_labels
 from salestrace.catalog.thresholds import (
     CUSTOMER_KINDS,
@@ -598,46 +598,11 @@ def rule_fingerprint(rule: Rule) -> str:
     return state_fingerprint(rule_state(rule))
 
 
-def _condition_values(condition: Any) -> list[tuple[str, object]]:
-    """(field, value) of every comparison in a parsed-valid condition."""
-    if not isinstance(condition, Mapping) or not condition:
-        return []
-    for key in ("all", "any"):
-        if key in condition:
-            return [pair for part in condition[key] for pair in _condition_values(part)]
-    if "not" in condition:
-        return _condition_values(condition["not"])
-    if "equals" in condition:
-        return [(condition["field"], condition["equals"])]
-    if "in" in condition:
-        return [(condition["field"], v) for v in condition["in"]]
-    return []
-
-
 def rule_problems(draft: RuleDraft) -> list[FieldError]:
     """Everything wrong with a draft rule, each on the builder's field: the condition and the
     requirements through the one rule parser (catalog.rules), every compared value an option of
     its field's set, at least one field required, a message in Chinese."""
-    errors: list[FieldError] = []
-    try:
-        parse_condition(draft.condition, fields=ACTION_FIELDS)
-    except ConditionError:
-        errors.append(FieldError("condition", "invalid", _("This condition cannot be understood.")))
-    else:
-        codes: dict[str, set[str]] = {}
-        for in_set, code in Option.objects.values_list("option_set__code", "code"):
-            codes.setdefault(in_set, set()).add(code)
-        for field, value in _condition_values(draft.condition):
-            set_code = CHOICE_FIELDS.get(field)
-            if set_code is None:
-                message = _(
-                    "Only a dropdown field is compared with an option; a text field is tested as empty or filled."
-                )
-                errors.append(FieldError("condition", "not_a_choice", message))
-            elif value not in codes.get(set_code, set()):
-                errors.append(
-                    FieldError("condition", "unknown_option", _("No such option: %(value)s") % {"value": value})
-                )
+    errors = condition_problems(draft.condition)
     try:
         parse_requires(draft.requires, fields=REQUIRABLE_FIELDS)
     except ConditionError:
@@ -657,8 +622,24 @@ def refuse_unless_configurer(user: User) -> None:
 
 
 def condition_problems(condition: Any) -> list[FieldError]:
-    """A condition a manager built, checked by the one parser and against the option sets."""
-    return [e for e in rule_problems(RuleDraft(condition, ["summary"], "-", "")) if e.field == "condition"]
+    """A condition a manager built (a rule's or a follow-up's), checked by the one parser, every
+    compared value an option of its field's set; each problem on the builder's "condition"."""
+    try:
+        parsed = parse_condition(condition, fields=ACTION_FIELDS)
+    except ConditionError:
+        return [FieldError("condition", "invalid", _("This condition cannot be understood."))]
+    codes: dict[str, set[str]] = {}
+    for in_set, code in Option.objects.values_list("option_set__code", "code"):
+        codes.setdefault(in_set, set()).add(code)
+    errors = []
+    for field, value in condition_comparisons(parsed):
+        set_code = CHOICE_FIELDS.get(field)
+        if set_code is None:
+            message = _("Only a dropdown field is compared with an option; a text field is tested as empty or filled.")
+            errors.append(FieldError("condition", "not_a_choice", message))
+        elif value not in codes.get(set_code, set()):
+            errors.append(FieldError("condition", "unknown_option", _("No such option: %(value)s") % {"value": value}))
+    return errors
 
 
 def _rule_write(user: User, rule: Rule, now: datetime, *, before: dict[str, Any] | None,
@@ -677,14 +658,12 @@ def _rule_write(user: User, rule: Rule, now: datetime, *, before: dict[str, Any]
 
 def _rule_code(draft: RuleDraft) -> str:
     """A code made once from what the rule is about ("stage_contract_signing_needs_next_step_deliverable")."""
-    about = [f"{field}_{value}" for field, value in _condition_values(draft.condition)[:2]] or ["always"]
+    compared = condition_comparisons(parse_condition(draft.condition))[:2]
+    about = [f"{field}_{value}" for field, value in compared] or ["always"]
     first = draft.requires[0] if draft.requires else "field"
     needs = first[0] if isinstance(first, list) else first
     base = f"{'_'.join(about)}_needs_{needs}"[:70].strip("_")
-    taken = set(Rule.objects.filter(code__startswith=base).values_list("code", flat=True))
-    if base not in taken:
-        return base
-    return next(f"{base}_{n}" for n in range(2, len(taken) + 3) if f"{base}_{n}" not in taken)
+    return free_code(base, set(Rule.objects.filter(code__startswith=base).values_list("code", flat=True)), 80)
 
 
 @transaction.atomic

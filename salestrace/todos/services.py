@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salestrace.catalog.codes import free_code
 from salestrace.catalog.models import Rule, SettingChange, TemplatePack
 from salestrace.catalog.pack_io import current_pack, pack_codes, pack_definition
 from salestrace.catalog.packs import MAX_FOLLOW_UP_DAYS, PackChange, PackDef, pack_diff, parse_pack
@@ -312,10 +313,7 @@ def _follow_up_code(condition: dict[str, Any]) -> str:
     shape = builder_rows(condition)
     about = "_".join(f"{r.field}_{r.values[0] if r.values else r.op}" for r in shape[1][:2]) if shape else "after"
     base = f"{about}_follow_up"[:70]
-    taken = set(FollowUpRule.objects.filter(code__startswith=base).values_list("code", flat=True))
-    if base not in taken:
-        return base
-    return next(f"{base}_{n}" for n in range(2, len(taken) + 3) if f"{base}_{n}" not in taken)
+    return free_code(base, set(FollowUpRule.objects.filter(code__startswith=base).values_list("code", flat=True)), 80)
 
 
 @transaction.atomic
