@@ -32,6 +32,7 @@ from salestrace.customers.people import (
     team_update,
 )
 from salestrace.org.models import Role, Team, User
+from salestrace.org.selectors import team_tree
 
 
 def _int(value: str | None) -> int | None:
@@ -50,20 +51,8 @@ def _person_input(post: QueryDict) -> PersonInput:
 
 
 def _teams() -> list[tuple[Team, str]]:
-    """Every team with its place in the tree ("华东大区 › 南京一组"), parents first."""
-    teams = {t.pk: t for t in Team.objects.all()}
-
-    def path(team: Team) -> str:
-        names: list[str] = []
-        seen: set[int] = set()
-        at: Team | None = team
-        while at is not None and at.pk not in seen:
-            seen.add(at.pk)
-            names.append(at.name)
-            at = teams.get(at.parent_id) if at.parent_id else None
-        return " › ".join(reversed(names))
-
-    return sorted(((t, path(t)) for t in teams.values()), key=lambda pair: pair[1])
+    """Every team with its place in the tree ("华东大区 › 南京一组"), parents first, for the pickers."""
+    return [(place.team, place.path) for place in team_tree()]
 
 
 @login_required

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from salestrace.notify import crypto
@@ -210,6 +210,16 @@ def address_for(channel: str, *, config: ChannelConfig, wecom_userid: str, email
     if channel == Channel.EMAIL and email and settings.NOTIFY_EMAIL_ENABLED:
         return Address(Target(email), email)
     return None
+
+
+def teams_with_own_channels() -> set[int]:
+    """The teams that set any channel of their own (the rest inherit); read from the stored columns,
+    nothing decrypted."""
+    stored = [*SECRET_COLUMNS.values(), "wecom_api_base", "wecom_corp_id", "wecom_agent_id"]
+    has_any = Q()
+    for column in stored:
+        has_any |= ~Q(**{column: ""})
+    return set(ChannelSettings.objects.filter(has_any).values_list("team_id", flat=True))
 
 
 def masked_settings(row: ChannelSettings) -> dict[str, str]:

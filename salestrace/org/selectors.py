@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
@@ -38,6 +39,33 @@ def team_chain(team_id: int, parents: Mapping[int, int | None]) -> list[int]:
         chain.append(current)
         current = parents[current]
     return chain
+
+
+@dataclass(frozen=True)
+class TeamPlace:
+    """A team where it stands in the organisation: its names from the top down, and its depth."""
+
+    team: Team
+    names: tuple[str, ...]
+
+    @property
+    def depth(self) -> int:
+        return len(self.names) - 1
+
+    @property
+    def path(self) -> str:
+        return " › ".join(self.names)
+
+
+def team_tree() -> list[TeamPlace]:
+    """Every team, parents before their children, siblings by name; one query."""
+    teams = {t.pk: t for t in Team.objects.all()}
+    parents = {pk: t.parent_id for pk, t in teams.items()}
+    places = [
+        TeamPlace(team, tuple(teams[pk].name for pk in reversed(team_chain(team.pk, parents))))
+        for team in teams.values()
+    ]
+    return sorted(places, key=lambda place: place.names)
 
 
 def customer_scope(user: User, *, for_write: bool = False, via: str = "") -> Q:

@@ -15,9 +15,10 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.notify.jobs import ChannelTest, channel_test
 from salestrace.notify.models import Channel, ChannelSettings
-from salestrace.notify.selectors import configured_channels, masked_settings, team_configs
+from salestrace.notify.selectors import configured_channels, masked_settings, team_configs, teams_with_own_channels
 from salestrace.notify.services import PLAIN_FIELDS, SECRET_FIELDS, channel_fingerprint, channel_settings_save
 from salestrace.org.models import Team
+from salestrace.org.selectors import team_tree
 from salestrace.todos.selectors import reminder_times
 
 # The form's fields by channel, in the order a person sets them up.
@@ -44,38 +45,21 @@ def _labels() -> dict[str, str]:
     }
 
 
-def _teams_in_order() -> list[tuple[Team, int]]:
-    """Every team with its depth, parents before children."""
-    teams = list(Team.objects.all())
-    children: dict[int | None, list[Team]] = {}
-    for team in teams:
-        children.setdefault(team.parent_id, []).append(team)
-    out: list[tuple[Team, int]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for team in sorted(children.get(parent, []), key=lambda t: t.name):
-            out.append((team, depth))
-            walk(team.pk, depth + 1)
-
-    walk(None, 0)
-    return out
-
-
 @login_required
 def channels_page(request: HttpRequest) -> HttpResponse:
     """渠道: every team, the channels its messages go to (its own settings or inherited) and its reminder time."""
     settings_user(request)
     configs, times = team_configs(), reminder_times()
-    own = {row.team_id: set(masked_settings(row)) for row in ChannelSettings.objects.all()}
+    own = teams_with_own_channels()
     rows = [
         {
-            "team": team,
-            "depth": range(depth),
-            "channels": configured_channels(configs[team.pk]) if team.pk in configs else (),
-            "own": bool(own.get(team.pk)),
-            "time": times.get(team.pk),
+            "team": place.team,
+            "depth": range(place.depth),
+            "channels": configured_channels(configs[place.team.pk]) if place.team.pk in configs else (),
+            "own": place.team.pk in own,
+            "time": times.get(place.team.pk),
         }
-        for team, depth in _teams_in_order()
+        for place in team_tree()
     ]
     return render(request, "todos/settings_channels.html", {"rows": rows, "labels": dict(Channel.choices)})
 
