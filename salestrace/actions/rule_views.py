@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,6 +35,7 @@ from salestrace.catalog.services import (
 from salestrace.catalog.views import settings_user
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
+from salestrace.org.models import User
 
 FIELD_ORDER = tuple(rb.FIELD_LABELS)
 
@@ -123,10 +123,11 @@ def _preview_values(builder: Builder) -> dict[str, str]:
 
 
 def _editor(request: HttpRequest, builder: Builder, *, rule: Rule | None, status: int = 200,
-            errors: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
-    """The editor page. Problems are shown once saving was tried (status 422 or a refusal), not
-    while the manager is still choosing."""
-    draft, problems = _make(builder)
+            errors: dict[str, str] | None = None,
+            made: tuple[RuleDraft | None, dict[str, str]] | None = None) -> HttpResponse:  # fmt: skip
+    """The editor page (`made`: the builder's draft and problems, when the caller has them already).
+    Problems are shown once saving was tried (status 422 or a refusal), not while choosing."""
+    draft, problems = made or _make(builder)
     shown_errors = {**problems, **(errors or {})} if status != 200 else {}
     words = _words()
     catalog = option_catalog()
@@ -197,6 +198,29 @@ def rules_page(request: HttpRequest) -> HttpResponse:
     return render(request, "actions/settings_rules.html", {"rules": rules})
 
 
+def _save(request: HttpRequest, user: User, rule: Rule | None) -> HttpResponse:
+    """A new rule, or `rule` changed (unless someone changed it since the page was shown); the editor
+    again with every problem by its field when it cannot be saved."""
+    builder = _from_post(request.POST)
+    made = draft, problems = _make(builder)
+    saving = request.POST.get("do") == "save"
+    if not saving or draft is None or problems:
+        return _editor(request, builder, rule=rule, status=422 if saving else 200, made=made)
+    try:
+        if rule is None:
+            rule_create(user=user, draft=draft, now=clock.now())
+            done = _("Saved: the rule applies from the next save, on the phone form and the server alike.")
+        else:
+            seen = request.POST.get("seen") or None
+            changed = rule_update(user=user, code=rule.code, draft=draft, seen=seen, now=clock.now())
+            done = _("Saved.") if changed else _("Nothing changed.")
+    except DomainError as exc:
+        errors = {e.field or "": str(e.message) for e in exc.errors}
+        return _editor(request, builder, rule=rule, status=exc.status, errors=errors, made=made)
+    messages.success(request, done)
+    return redirect("actions:rules")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def rule_new_page(request: HttpRequest) -> HttpResponse:
@@ -204,18 +228,7 @@ def rule_new_page(request: HttpRequest) -> HttpResponse:
     user = settings_user(request)
     if request.method == "GET":
         return _editor(request, Builder("all", [], [], [], "", "", message_auto=True), rule=None)
-    builder = _from_post(request.POST)
-    draft, problems = _make(builder)
-    if request.POST.get("do") != "save" or draft is None or problems:
-        return _editor(request, builder, rule=None, status=422 if request.POST.get("do") == "save" else 200)
-    try:
-        rule_create(user=user, draft=draft, now=clock.now())
-    except DomainError as exc:
-        return _editor(
-            request, builder, rule=None, status=exc.status, errors={e.field or "": str(e.message) for e in exc.errors}
-        )
-    messages.success(request, _("Saved: the rule applies from the next save, on the phone form and the server alike."))
-    return redirect("actions:rules")
+    return _save(request, user, None)
 
 
 @login_required
@@ -234,17 +247,7 @@ def rule_edit_page(request: HttpRequest, code: str) -> HttpResponse:
             )
             return redirect("actions:rules")
         return _editor(request, builder, rule=rule)
-    builder = _from_post(request.POST)
-    draft, problems = _make(builder)
-    if request.POST.get("do") != "save" or draft is None or problems:
-        return _editor(request, builder, rule=rule, status=422 if request.POST.get("do") == "save" else 200)
-    try:
-        changed = rule_update(user=user, code=code, draft=draft, seen=request.POST.get("seen") or None, now=clock.now())
-    except DomainError as exc:
-        errors: dict[str, Any] = {e.field or "": str(e.message) for e in exc.errors}
-        return _editor(request, builder, rule=rule, status=exc.status, errors=errors)
-    messages.success(request, _("Saved.") if changed else _("Nothing changed."))
-    return redirect("actions:rules")
+    return _save(request, user, rule)
 
 
 @login_required

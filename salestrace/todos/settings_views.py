@@ -82,8 +82,9 @@ def _make(editor: Editor) -> tuple[FollowUpDraft | None, dict[str, str]]:
 
 
 def _editor(request: HttpRequest, editor: Editor, *, rule: FollowUpRule | None, status: int = 200,
-            errors: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
-    draft, problems = _make(editor)
+            errors: dict[str, str] | None = None,
+            made: tuple[FollowUpDraft | None, dict[str, str]] | None = None) -> HttpResponse:  # fmt: skip
+    draft, problems = made or _make(editor)
     shown = {**problems, **(errors or {})} if status != 200 else {}
     words, catalog = _words(), option_catalog()
     choices = {field: catalog.choices.get(set_code, []) for field, set_code in CHOICE_FIELDS.items()}
@@ -143,10 +144,10 @@ def follow_ups_page(request: HttpRequest) -> HttpResponse:
 
 def _save(request: HttpRequest, user: User, rule: FollowUpRule | None) -> HttpResponse:
     editor = _from_post(request.POST)
-    draft, problems = _make(editor)
+    made = draft, problems = _make(editor)
     saving = request.POST.get("do") == "save"
     if not saving or draft is None or problems:
-        return _editor(request, editor, rule=rule, status=422 if saving else 200)
+        return _editor(request, editor, rule=rule, status=422 if saving else 200, made=made)
     try:
         if rule is None:
             follow_up_create(user=user, draft=draft, now=clock.now())
@@ -155,7 +156,7 @@ def _save(request: HttpRequest, user: User, rule: FollowUpRule | None) -> HttpRe
             follow_up_update(user=user, code=rule.code, draft=draft, seen=seen, now=clock.now())
     except DomainError as exc:
         errors = {e.field or "": str(e.message) for e in exc.errors}
-        return _editor(request, editor, rule=rule, status=exc.status, errors=errors)
+        return _editor(request, editor, rule=rule, status=exc.status, errors=errors, made=made)
     messages.success(request, _("Saved: actions logged from now on get this follow-up."))
     return redirect("todos:follow_ups")
 
