@@ -382,6 +382,10 @@ NOTIFY_ALLOWED_HOSTS = env_allowed_hosts("NOTIFY_ALLOWED_HOSTS")
 NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
 NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60, minimum=1)
+# Outgoing webhooks (Settings › Webhooks) go to any public https host; these private or local hosts
+# are let through too (a receiver on the LAN): same forms as NOTIFY_ALLOWED_HOSTS.
+WEBHOOK_ALLOWED_HOSTS = env_allowed_hosts("WEBHOOK_ALLOWED_HOSTS")
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WECOM_WEBHOOK_URL = env_vendor_url("WECOM_WEBHOOK_URL", vendor="wecom", allowed=NOTIFY_ALLOWED_HOSTS)
 WECOM_WEBHOOK_PER_MINUTE = env_int("WECOM_WEBHOOK_PER_MINUTE", 20, minimum=1)
 WECOM_API_BASE = env_vendor_url(

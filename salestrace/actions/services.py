@@ -30,6 +30,7 @@ from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
     action_edit_refusal,
     action_on_dormant_refusal,
+    customer_brief,
     customer_recompute_from_log,
     customer_record_action,
     deal_for_action,
@@ -37,6 +38,8 @@ from salestrace.customers.services import (
     deal_record_action,
     imported_action_record,
 )
+from salestrace.notify.models import WebhookEvent
+from salestrace.notify.webhook_services import webhook_batch, webhook_emit
 from salestrace.org.models import User
 from salestrace.org.selectors import can_import, can_log_actions
 
@@ -161,16 +164,18 @@ def action_log(
     if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
         return previous, False
     try:
-        return _action_log(
-            user=user,
-            customer_id=customer_id,
-            draft=draft,
-            now=now,
-            key=idempotency_key,
-            request_hash=request_hash,
-            evidence_ids=evidence_ids,
-            deal_id=deal_id,
-        ), True
+        with webhook_batch():
+            action = _action_log(
+                user=user,
+                customer_id=customer_id,
+                draft=draft,
+                now=now,
+                key=idempotency_key,
+                request_hash=request_hash,
+                evidence_ids=evidence_ids,
+                deal_id=deal_id,
+            )
+        return action, True
     except IntegrityError:
         # A concurrent request with the same key won the race; answer with its action.
         if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
@@ -226,7 +231,18 @@ def _action_log(
         evidence_attach(action=action, evidence=evidence, now=now)
     if key:
         IdempotencyRecord.objects.create(user=user, key=key, request_hash=request_hash, action=action, created_at=now)
+    webhook_emit(event=WebhookEvent.ACTION_LOGGED, data=lambda: _action_brief(action, customer), now=now)
     return action
+
+
+def _action_brief(action: ActionLog, customer: Customer) -> dict[str, Any]:
+    """A logged action as webhook receivers get it: its fields by code, the customer, the rep."""
+    values = {name: getattr(action, name) for name in ActionDraft.__dataclass_fields__}
+    return {
+        "action": {"id": action.pk, "logged_at": action.logged_at, "deal_id": action.deal_id, **values},
+        "customer": customer_brief(customer),
+        "rep": {"username": action.rep.username, "name": str(action.rep)},
+    }
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

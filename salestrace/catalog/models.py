@@ -270,6 +270,7 @@ class SettingChange(models.Model):
         CALENDAR = "calendar", _("calendar")
         PERSON = "person", _("person")
         TEAM = "team", _("team")
+        WEBHOOK = "webhook", _("webhook")
 
     area = models.CharField(_("area"), max_length=20, choices=Area.choices)
     key = models.CharField(_("setting"), max_length=80)

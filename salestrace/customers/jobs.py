@@ -13,6 +13,9 @@ from salestrace.catalog.selectors import threshold_values
 from salestrace.core.bulk import WriterTurns, sweep_batch
 from salestrace.customers.models import Customer, PoolMove
 from salestrace.customers.rules import IdleLimits
+from salestrace.customers.services import customer_brief
+from salestrace.notify.models import WebhookEvent
+from salestrace.notify.webhook_services import webhook_emit, webhook_listening
 
 
 def idle_since_before(cutoff: datetime) -> Q:
@@ -46,7 +49,12 @@ class DormantBatch(NamedTuple):
 
 
 def handle_one_dormant_batch(
-    *, now: datetime, limits: IdleLimits | None = None, size: int | None = None, after: int = 0
+    *,
+    now: datetime,
+    limits: IdleLimits | None = None,
+    size: int | None = None,
+    after: int = 0,
+    listening: bool = False,
 ) -> DormantBatch:
     """Move up to `size` active customers idle past their dormant limit (ids above `after`) into
     the pool, in one transaction of its own; `moved` is 0 when none is left.
@@ -88,6 +96,14 @@ def handle_one_dormant_batch(
                 f"WHERE id IN ({marks})",
                 [Customer.Status.DORMANT.value, at, at, *ids],
             )
+        if listening:
+            # One event per batch, not per lead: a catch-up night is thousands of leads.
+            moved = Customer.objects.filter(pk__in=ids).select_related("owner").order_by("pk")
+            webhook_emit(
+                event=WebhookEvent.CUSTOMER_DORMANT,
+                data={"reason": "idle", "customers": [customer_brief(c) for c in moved]},
+                now=now,
+            )
     return DormantBatch(len(ids), ids[-1])
 
 
@@ -96,7 +112,10 @@ def sweep_dormant(*, now: datetime, size: int | None = None) -> int:
     committed on its own); returns how many moved. Rerunning moves nothing twice."""
     limits = IdleLimits.from_thresholds(threshold_values())
     moved, after, turns = 0, 0, WriterTurns()
-    while (batch := handle_one_dormant_batch(now=now, limits=limits, size=size, after=after)).moved:
+    listening = webhook_listening(WebhookEvent.CUSTOMER_DORMANT)
+    while (
+        batch := handle_one_dormant_batch(now=now, limits=limits, size=size, after=after, listening=listening)
+    ).moved:
         moved += batch.moved
         after = batch.last_pk
         turns.after_batch()

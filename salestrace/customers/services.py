@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +18,8 @@ from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, Deal, PoolMove, StageHistory
 from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
 from salestrace.customers.selectors import customer_get, deal_get, pool_entry_released, pool_get, pool_policy
+from salestrace.notify.models import WebhookEvent
+from salestrace.notify.webhook_services import webhook_emit
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import (
     assignable_users,
@@ -44,6 +46,36 @@ class LoggedAction(Protocol):
 
 
 EDITABLE_FIELDS = ("kind", "name", "region", "city", "industry", "owner_id")
+
+
+def customer_brief(customer: Customer) -> dict[str, Any]:
+    """A customer as webhook receivers get it."""
+    owner = customer.owner if customer.owner_id else None
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "kind": customer.kind,
+        "stage": customer.stage,
+        "status": customer.status,
+        "owner": owner.username if owner else None,
+    }
+
+
+def deal_brief(deal: Deal) -> dict[str, Any]:
+    return {
+        "id": deal.pk,
+        "customer_id": deal.customer_id,
+        "title": deal.title,
+        "product": deal.product,
+        "amount": deal.amount,
+        "currency": deal.currency,
+        "stage": deal.stage,
+        "outcome": deal.outcome,
+        "engaged_on": deal.engaged_on,
+        "closed_on": deal.closed_on,
+        "lost_reason": deal.lost_reason,
+        "owner": deal.owner.username if deal.owner_id else None,
+    }
 
 
 def status_for_stage(stage: str) -> str:
@@ -221,6 +253,7 @@ def _follow_action(
     A dormant customer keeps its status: leaving the pool is recorded by the caller (a PoolMove).
     """
     fields = ["last_active_at", "status", "updated_at"]
+    moved_from = None
     if action.stage != customer.stage:
         StageHistory.objects.create(
             customer=customer,
@@ -230,13 +263,37 @@ def _follow_action(
             action_id=action.pk,
             changed_by=by,
         )
-        customer.stage = action.stage
+        moved_from, customer.stage = customer.stage, action.stage
         fields.append("stage")
     customer.last_active_at = action.occurred_at
     if customer.status != Customer.Status.DORMANT:
         customer.status = status_for_stage(customer.stage)
     customer.updated_at = now
     customer.save(update_fields=fields)
+    if moved_from is not None:
+        _stage_changed(lambda: customer, None, moved_from, action, changed_at, now)
+
+
+def _stage_changed(
+    customer: Callable[[], Customer],
+    deal: Deal | None,
+    from_stage: str,
+    action: LoggedAction,
+    changed_at: datetime,
+    now: datetime,
+) -> None:
+    webhook_emit(
+        event=WebhookEvent.STAGE_CHANGED,
+        data=lambda: {
+            "customer": customer_brief(customer()),
+            "deal": deal_brief(deal) if deal is not None else None,
+            "from_stage": from_stage,
+            "to_stage": action.stage,
+            "changed_at": changed_at,
+            "action_id": action.pk,
+        },
+        now=now,
+    )
 
 
 # --- deals (商机) ----------------------------------------------------------------------------------
@@ -443,6 +500,7 @@ def deal_recompute_from_log(*, customer: Customer, deal_id: int, by: User, now: 
 
 def _deal_follow(deal: Deal, action: LoggedAction, *, changed_at: datetime, by: User | None, now: datetime) -> None:
     fields = ["last_action_at", "updated_at"]
+    moved_from = None
     if action.stage != deal.stage:
         StageHistory.objects.create(
             customer_id=deal.customer_id,
@@ -453,9 +511,10 @@ def _deal_follow(deal: Deal, action: LoggedAction, *, changed_at: datetime, by: 
             action_id=action.pk,
             changed_by=by,
         )
-        deal.stage = action.stage
+        moved_from, deal.stage = deal.stage, action.stage
         fields.append("stage")
     outcome = CLOSED_STAGES.get(deal.stage, Deal.Outcome.OPEN)
+    closed = outcome != deal.outcome and outcome != Deal.Outcome.OPEN
     if outcome != deal.outcome:
         deal.outcome = outcome
         deal.closed_on = None if outcome == Deal.Outcome.OPEN else timezone.localdate(action.occurred_at)
@@ -463,6 +522,15 @@ def _deal_follow(deal: Deal, action: LoggedAction, *, changed_at: datetime, by: 
     deal.last_action_at = action.occurred_at
     deal.updated_at = now
     deal.save(update_fields=fields)
+    if moved_from is not None:
+        _stage_changed(lambda: deal.customer, deal, moved_from, action, changed_at, now)
+    if closed:
+        event = WebhookEvent.DEAL_WON if outcome == Deal.Outcome.WON else WebhookEvent.DEAL_LOST
+        webhook_emit(
+            event=event,
+            data=lambda: {"deal": deal_brief(deal), "customer": customer_brief(deal.customer), "action_id": action.pk},
+            now=now,
+        )
 
 
 def _customer_follow_deals(customer: Customer, *, now: datetime) -> None:
@@ -602,6 +670,11 @@ def pool_release(*, user: User, customer_id: int, reason: str, now: datetime) ->
         customer=customer, kind=PoolMove.Kind.RELEASED, at=now, by=user, from_owner_id=customer.owner_id, reason=reason
     )
     customer.refresh_from_db()
+    webhook_emit(
+        event=WebhookEvent.CUSTOMER_DORMANT,
+        data=lambda: {"reason": "released", "customers": [customer_brief(customer)]},
+        now=now,
+    )
     return customer
 
 

@@ -27,7 +27,15 @@ from salestrace.actions.services import action_import
 from salestrace.catalog.models import Option
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.catalog.services import product_save
-from salestrace.core.errors import DomainError, FieldError, InvalidInput, PermissionDenied, RuleViolation
+from salestrace.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 from salestrace.customers.services import (
     CustomerInput,
     DealRecord,
@@ -38,7 +46,7 @@ from salestrace.customers.services import (
     deal_import_update,
 )
 from salestrace.imports.compute import Table, UnreadableFile, option_lookup, read_table
-from salestrace.imports.models import ExternalRef, ImportJob, Kind
+from salestrace.imports.models import ExternalRef, ImportJob, ImportMapping, Kind
 from salestrace.imports.presets import (
     MAVEN_FILES,
     PRESETS,
@@ -47,7 +55,8 @@ from salestrace.imports.presets import (
     maven_placeholder_owners,
     maven_prices,
 )
-from salestrace.imports.rules import Row, RowError, check_row, header_mapping, missing_columns
+from salestrace.imports.rules import FORMAT, Row, RowError, check_row, header_mapping, missing_columns
+from salestrace.notify.webhook_services import webhooks_muted
 from salestrace.org.models import Team, User
 from salestrace.org.selectors import can_import, can_log_actions
 from salestrace.org.services import team_import, user_import
@@ -96,6 +105,55 @@ def job_mapping(job: ImportJob, table: Table) -> dict[str, str]:
     return mapping
 
 
+def _job_from_upload(
+    *,
+    user: User,
+    kind: str,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    preset: str,
+    options: Mapping[str, Any] | None,
+    **fields: Any,
+) -> tuple[ImportJob, Table]:
+    """An unsaved job with its file stored and read; refused (nothing kept) when it cannot be."""
+    _refuse_unless_importer(user)
+    errors: list[FieldError] = []
+    if kind not in Kind.values:
+        errors.append(FieldError("kind", "invalid_choice", _("Unknown kind of import.")))
+    if preset not in PRESETS:
+        errors.append(FieldError("preset", "invalid_choice", _("Unknown preset.")))
+    if len(content) > settings.SALESTRACE_IMPORT_MAX_BYTES:
+        errors.append(FieldError("file", "too_large", _("The file is too large.")))
+    if errors:
+        raise InvalidInput(errors)
+    job = ImportJob(
+        created_by=user,
+        kind=kind,
+        preset=preset,
+        original_name=filename[-255:],
+        options=dict(options or {}),
+        created_at=now,
+        **fields,
+    )
+    job.file.save(filename or "import.csv", ContentFile(content), save=False)
+    try:
+        table = job_table(job)
+    except UnreadableFile as exc:
+        job.file.delete(save=False)
+        raise RuleViolation([FieldError("file", exc.code, UNREADABLE[exc.code])]) from None
+    job.encoding, job.total_rows = table.encoding, len(table.rows)
+    return job, table
+
+
+def _refuse_missing(job: ImportJob, used: Mapping[str, str], *, delete: bool) -> None:
+    if missing := missing_columns(job.kind, used):
+        if delete:
+            job.file.delete(save=False)
+        message = _("Required columns are missing: %(columns)s.") % {"columns": ", ".join(missing)}
+        raise RuleViolation([FieldError("file", "missing_columns", message)])
+
+
 @transaction.atomic
 def import_job_create(
     *,
@@ -114,45 +172,137 @@ def import_job_create(
     """A new import of one file; refused at once (nothing kept) when the file cannot be read or
     lacks a required column. Queued for the worker after the commit unless `run_in_background`
     is False (the caller then calls `import_run`)."""
-    _refuse_unless_importer(user)
-    errors: list[FieldError] = []
-    if kind not in Kind.values:
-        errors.append(FieldError("kind", "invalid_choice", _("Unknown kind of import.")))
-    if preset not in PRESETS:
-        errors.append(FieldError("preset", "invalid_choice", _("Unknown preset.")))
-    if len(content) > settings.SALESTRACE_IMPORT_MAX_BYTES:
-        errors.append(FieldError("file", "too_large", _("The file is too large.")))
-    if errors:
-        raise InvalidInput(errors)
-    job = ImportJob(
-        created_by=user,
+    job, table = _job_from_upload(
+        user=user,
         kind=kind,
+        filename=filename,
+        content=content,
+        now=now,
         preset=preset,
-        original_name=filename[-255:],
+        options=options,
         mapping=dict(mapping or {}),
-        options=dict(options or {}),
         skip_bad_rows=skip_bad_rows,
         dry_run=dry_run,
-        created_at=now,
     )
-    job.file.save(filename or "import.csv", ContentFile(content), save=False)
-    try:
-        table = job_table(job)
-    except UnreadableFile as exc:
-        job.file.delete(save=False)
-        raise RuleViolation([FieldError("file", exc.code, UNREADABLE[exc.code])]) from None
     used = job_mapping(job, table)
-    if missing := missing_columns(kind, used):
-        job.file.delete(save=False)
-        message = _("Required columns are missing: %(columns)s.") % {"columns": ", ".join(missing)}
-        raise RuleViolation([FieldError("file", "missing_columns", message)])
-    job.encoding, job.mapping, job.total_rows = table.encoding, used, len(table.rows)
+    _refuse_missing(job, used, delete=True)
+    job.mapping = used
     job.save()
     if run_in_background:
-        from salestrace.imports.tasks import import_run_task
-
-        transaction.on_commit(lambda: import_run_task(job.pk))
+        _queue(job)
     return job
+
+
+def _queue(job: ImportJob) -> None:
+    from salestrace.imports.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task(job.pk))
+
+
+# --- the wizard: upload, match the columns, preview (a dry run), import ------------------------------
+
+
+@transaction.atomic
+def import_upload(
+    *, user: User, kind: str, filename: str, content: bytes, now: datetime, preset: str = "salestrace"
+) -> ImportJob:
+    """The wizard's first step: the file kept as a draft with the columns matched as the preset
+    would match them, for the importer to check; nothing is checked row by row yet."""
+    job, table = _job_from_upload(
+        user=user,
+        kind=kind,
+        filename=filename,
+        content=content,
+        now=now,
+        preset=preset,
+        options=None,
+        status=ImportJob.Status.DRAFT,
+    )
+    job.mapping = job_mapping(job, table)
+    job.save()
+    return job
+
+
+def _draft(user: User, job_id: int) -> ImportJob:
+    job = ImportJob.objects.select_for_update().filter(pk=job_id, created_by=user).first()
+    if job is None:
+        raise NotFound([FieldError(None, "not_found", _("Import not found."))])
+    if job.status != ImportJob.Status.DRAFT:
+        message = _("This import has already started; upload the file again to change its columns.")
+        raise Conflict([FieldError(None, "started", message)])
+    return job
+
+
+@transaction.atomic
+def import_configure(
+    *,
+    user: User,
+    job_id: int,
+    mapping: Mapping[str, str],
+    skip_bad_rows: bool,
+    dry_run: bool,
+    now: datetime,
+    save_as: str = "",
+) -> ImportJob:
+    """The wizard's second step: the importer's matching of every header (a column of the format, or
+    "" to leave it out) is checked, optionally kept under a name, and the import queued (a dry run
+    is the preview: every row checked, nothing written)."""
+    _refuse_unless_importer(user)
+    job = _draft(user, job_id)
+    table = job_table(job)
+    columns = {c.name for c in FORMAT[job.kind]}
+    chosen = {h: c for h, c in mapping.items() if h in table.headers}
+    errors: list[FieldError] = []
+    if unknown := sorted({c for c in chosen.values() if c and c not in columns}):
+        errors.append(FieldError("mapping", "invalid_choice", _("No such column: %(c)s.") % {"c": ", ".join(unknown)}))
+    used = [c for c in chosen.values() if c]
+    if twice := sorted({c for c in used if used.count(c) > 1}):
+        message = _("Each column may be matched once; matched more than once: %(c)s.") % {"c": ", ".join(twice)}
+        errors.append(FieldError("mapping", "duplicate", message))
+    if errors:
+        raise RuleViolation(errors)
+    _refuse_missing(job, {h: c for h, c in chosen.items() if c}, delete=False)
+    if save_as.strip():
+        ImportMapping.objects.update_or_create(
+            kind=job.kind,
+            name=save_as.strip()[:100],
+            defaults={"mapping": chosen, "preset": job.preset, "created_by": user, "updated_at": now},
+        )
+    job.mapping = chosen  # "" leaves a header out, even one the preset would have matched
+    job.skip_bad_rows, job.dry_run, job.status = skip_bad_rows, dry_run, ImportJob.Status.PENDING
+    job.save(update_fields=["mapping", "skip_bad_rows", "dry_run", "status"])
+    _queue(job)
+    return job
+
+
+@transaction.atomic
+def import_commit_preview(*, user: User, job_id: int, now: datetime) -> ImportJob:
+    """After a preview (a finished dry run): the same file, columns and choices imported for real,
+    as a new job (the preview stays in the list as it was)."""
+    _refuse_unless_importer(user)
+    preview = ImportJob.objects.filter(pk=job_id, created_by=user).first()
+    if preview is None:
+        raise NotFound([FieldError(None, "not_found", _("Import not found."))])
+    if not preview.dry_run or preview.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        raise Conflict([FieldError(None, "not_a_preview", _("Only a finished preview can be imported."))])
+    with preview.file.open("rb") as handle:
+        content = handle.read()
+    return import_job_create(
+        user=user,
+        kind=preview.kind,
+        filename=preview.original_name or "import.csv",
+        content=content,
+        now=now,
+        preset=preview.preset,
+        mapping=preview.mapping,
+        options=preview.options,
+        skip_bad_rows=preview.skip_bad_rows,
+    )
+
+
+def import_mapping_delete(*, user: User, mapping_id: int) -> None:
+    _refuse_unless_importer(user)
+    ImportMapping.objects.filter(pk=mapping_id).delete()
 
 
 def _option_lookups() -> dict[str, dict[str, str]]:
@@ -223,7 +373,7 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
     writer = WRITERS[job.kind](importer=job.created_by, source=PRESETS[job.preset].source, now=now)
     counts: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0}
     try:
-        with transaction.atomic():
+        with transaction.atomic(), webhooks_muted():
             writer.prepare()
             for row in rows:
                 try:

@@ -12,6 +12,8 @@ class NotifyConfig(AppConfig):
         from salestrace.catalog.services import ROLLBACKS
         from salestrace.notify import tasks  # noqa: F401
         from salestrace.notify.services import channel_rollback
+        from salestrace.notify.webhook_services import webhook_rollback
 
         # A channel change in the settings history is answered by the Channels page (secrets are not kept).
         ROLLBACKS[SettingChange.Area.CHANNEL] = channel_rollback
+        ROLLBACKS[SettingChange.Area.WEBHOOK] = webhook_rollback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -17,9 +18,9 @@ from django.utils.translation import override
 from salestrace.catalog.selectors import may_configure
 from salestrace.core import clock
 from salestrace.core.errors import FieldError, PermissionDenied
-from salestrace.notify import transports
+from salestrace.notify import crypto, hosts, transports, webhooks
 from salestrace.notify.compute import failure_text, fits
-from salestrace.notify.models import Channel, Delivery
+from salestrace.notify.models import Channel, Delivery, WebhookDelivery, WebhookEndpoint
 from salestrace.notify.selectors import (
     GROUP_CHANNELS,
     Address,
@@ -38,6 +39,7 @@ from salestrace.notify.transports import (
     wecom_app,
     wecom_group,
 )
+from salestrace.notify.webhooks import WebhookFailed
 
 log = logging.getLogger(__name__)
 
@@ -305,3 +307,78 @@ def channel_test(*, user: User, team_id: int, channel: str, now: datetime) -> Ch
         log.info("channel test %s for team %s failed: %s", channel, team_id, exc)
         return ChannelTest(False, failure_text(channel, str(exc)), address.label)
     return ChannelTest(True, str(_("Delivered: the vendor accepted the test message.")), address.label)
+
+
+# --- outgoing webhooks ----------------------------------------------------------------------------
+
+
+def handle_one_webhook(*, now: datetime) -> bool:
+    """Send at most one due webhook delivery; False when nothing is due."""
+    delivery = (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .first()
+    )
+    if delivery is None:
+        return False
+    claimed = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now
+    )
+    if claimed != 1:
+        return True  # another worker took it
+    attempts = delivery.attempts + 1
+    endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+    values: dict[str, object]
+    try:
+        if endpoint is None or not endpoint.is_active:
+            raise WebhookFailed("endpoint switched off", retryable=False)
+        try:
+            secret = crypto.decrypt(endpoint.secret_enc)
+        except crypto.SecretUnreadable:
+            raise WebhookFailed("signing secret unreadable: rotate it", retryable=False) from None
+        body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        sent = webhooks.post(
+            endpoint.url,
+            body,
+            secret=secret,
+            event=delivery.event,
+            event_id=str(delivery.event_id),
+            timestamp=int(time.time()),  # signed at the real time: receivers refuse old signatures
+            timeout=settings.NOTIFY_HTTP_TIMEOUT,
+            allowed=hosts.parse_allowed(settings.WEBHOOK_ALLOWED_HOSTS),
+        )
+    except WebhookFailed as exc:
+        values = {"last_error": str(exc)[:300], "response_status": exc.status}
+        if exc.retryable and attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+            values |= {"status": WebhookDelivery.Status.PENDING, "next_attempt_at": now + backoff(attempts)}
+        else:
+            values |= {"status": WebhookDelivery.Status.FAILED}
+    except Exception as exc:  # a bug must not stop the outbox; the class only (texts may hold the URL)
+        log.error("webhook delivery %s crashed: %s", delivery.pk, type(exc).__name__, exc_info=False)
+        values = {"last_error": f"crashed: {type(exc).__name__}", "response_status": None}
+        if attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+            values |= {"status": WebhookDelivery.Status.PENDING, "next_attempt_at": now + backoff(attempts)}
+        else:
+            values |= {"status": WebhookDelivery.Status.FAILED}
+    else:
+        values = {
+            "status": WebhookDelivery.Status.SENT,
+            "sent_at": now,
+            "last_error": "",
+            "response_status": sent.status,
+        }
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**values)
+    return True
+
+
+def deliver_webhooks_due(*, now: datetime, budget_seconds: float | None = None) -> int:
+    """Send due webhook deliveries until none is due or the budget is spent; how many were tried."""
+    WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SENDING, last_attempt_at__lt=now - STALE_CLAIM).update(
+        status=WebhookDelivery.Status.PENDING
+    )
+    started, wall, handled = time.monotonic(), clock.now(), 0
+    while handle_one_webhook(now=now + (clock.now() - wall)):
+        handled += 1
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            break
+    return handled

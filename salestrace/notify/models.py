@@ -122,3 +122,75 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} → {self.recipient}: {self.title}"
+
+
+class WebhookEvent(models.TextChoices):
+    """What an outgoing webhook can be told; the value is the `event` of the JSON body."""
+
+    ACTION_LOGGED = "action.logged", _("An action was logged")
+    STAGE_CHANGED = "customer.stage_changed", _("A customer's stage changed")
+    DEAL_WON = "deal.won", _("A deal was won")
+    DEAL_LOST = "deal.lost", _("A deal was lost")
+    CUSTOMER_DORMANT = "customer.dormant", _("Leads went into the dormant pool")
+    PING = "ping", _("Test message")
+
+
+class WebhookEndpoint(models.Model):
+    """Another system's URL that is POSTed our events, signed with its own secret (HMAC-SHA256)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    # May carry the receiver's own token in its path or query: shown masked, never in an error text.
+    url = models.CharField(_("URL"), max_length=500)
+    secret_enc = models.TextField(_("signing secret (encrypted)"))
+    events = models.JSONField(_("events"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: written in the transaction that made the event (the outbox),
+    sent by the worker, retried with backoff; its log row afterwards."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name=_("endpoint"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(_("event"), max_length=40, choices=WebhookEvent.choices)
+    # The event's id, the same in every retry: receivers use it to drop a repeat.
+    event_id = models.UUIDField(_("event id"))
+    payload = models.JSONField(_("content"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    response_status = models.PositiveIntegerField(_("HTTP status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due_idx"),
+            models.Index(fields=["endpoint", "created_at"], name="webhookdelivery_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"
