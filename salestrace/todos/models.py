@@ -195,3 +195,26 @@ class JobCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.position}"
+
+
+class CalendarFeed(models.Model):
+    """A person's secret iCalendar address of their tasks and next steps, for a phone calendar to
+    subscribe to; only the SHA-256 of its token is kept. A new one revokes the one before."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    prefix = models.CharField(_("prefix"), max_length=8)
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+    last_used_at = models.DateTimeField(
+        _("last fetched at"), null=True, blank=True, help_text=_("Noted at most once an hour.")
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

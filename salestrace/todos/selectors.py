@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,7 +23,8 @@ from salestrace.customers.models import Customer
 from salestrace.org.models import Role, Team, User
 from salestrace.org.selectors import COMPANY_WIDE, team_chain, team_subtree_ids
 from salestrace.todos.compute import ActionRow, NextStepRow, TaskRow
-from salestrace.todos.models import CompanyDayOff, OfficialDay, OfficialYear, Task
+from salestrace.todos.ics import CalendarEntry
+from salestrace.todos.models import CalendarFeed, CompanyDayOff, OfficialDay, OfficialYear, Task
 from salestrace.todos.workdays import OfficialSchedule, WorkCalendar
 
 # --- links -------------------------------------------------------------------------------------
@@ -355,3 +357,94 @@ def supervisors_over_teams(team_ids: Iterable[int]) -> dict[int, list[int]]:
         nearest = next((t for t in team_chain(team_id, parents) if t in by_team), None)
         result[team_id] = sorted(by_team[nearest]) if nearest is not None else []
     return result
+
+
+# --- calendar feeds -------------------------------------------------------------------------------
+
+FEED_TASKS_MAX = 500
+
+
+def calendar_feed_get(raw: str) -> CalendarFeed | None:
+    """The live feed of an active person this token opens, or None (unknown, revoked, switched off)."""
+    if not raw.startswith("cal_") or len(raw) > 100:
+        return None
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return (
+        CalendarFeed.objects.select_related("user")
+        .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+
+
+def calendar_feed_live(user: User) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at").first()
+
+
+def calendar_entries(*, user: User, now: datetime) -> list[CalendarEntry]:
+    """What a person's calendar shows: their open tasks due from a month ago to a year ahead, and
+    the next steps they planned (from a week ago on) on active customers with nothing logged since,
+    where no task already stands for them."""
+    today = timezone.localdate(now)
+    tasks = (
+        Task.objects.filter(
+            assignee=user,
+            status=Task.Status.OPEN,
+            due_at__gte=now - timedelta(days=30),
+            due_at__lte=now + timedelta(days=366),
+        )
+        .select_related("customer")
+        .order_by("due_at", "pk")[:FEED_TASKS_MAX]
+    )
+    entries = [
+        CalendarEntry(
+            uid=f"task-{t.pk}",
+            title=t.title,
+            customer=t.customer.name if t.customer_id and t.customer else "",
+            detail=t.detail,
+            at=t.due_at,
+            day=None,
+            link=absolute(t.link) if t.link.startswith("/") else (t.link or tasks_page_link()),
+            changed_at=t.updated_at,
+        )
+        for t in tasks
+    ]
+    planned = (
+        ActionLog.objects.filter(
+            rep=user, next_step_date__gte=today - timedelta(days=7), next_step_date__lte=today + timedelta(days=183)
+        )
+        .order_by("customer_id", "-occurred_at", "-pk")
+        .values_list("pk", "customer_id", "occurred_at", "next_step_date", "next_step_plan", "updated_at")
+    )
+    latest: dict[int, tuple[int, datetime, date | None, str, datetime]] = {}
+    for pk, customer_id, occurred_at, day, plan, updated_at in planned:
+        latest.setdefault(customer_id, (pk, occurred_at, day, plan, updated_at))
+    customers = {
+        pk: (name, last_active)
+        for pk, name, last_active in Customer.objects.filter(
+            pk__in=list(latest), status=Customer.Status.ACTIVE
+        ).values_list("pk", "name", "last_active_at")
+    }
+    tasked = set(
+        Task.objects.filter(source=Task.Source.NEXT_STEP, action_id__in=[v[0] for v in latest.values()]).values_list(
+            "action_id", flat=True
+        )
+    )
+    for customer_id, (pk, occurred_at, day, plan, updated_at) in latest.items():
+        if customer_id not in customers or pk in tasked:
+            continue
+        name, last_active = customers[customer_id]
+        if last_active is not None and last_active > occurred_at:
+            continue  # something was logged since: the plan was acted on (or replaced)
+        entries.append(
+            CalendarEntry(
+                uid=f"next-step-{pk}",
+                title=str(_("Next step: %(plan)s") % {"plan": plan}) if plan else str(_("Next step")),
+                customer=name,
+                detail="",
+                at=None,
+                day=day,
+                link=absolute(new_action_link(customer_id, after=pk)),
+                changed_at=updated_at,
+            )
+        )
+    return entries

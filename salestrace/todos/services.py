@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,7 +35,15 @@ from salestrace.customers.models import Customer
 from salestrace.org.models import User
 from salestrace.org.selectors import assignable_users, customer_scope, is_manager
 from salestrace.todos.compute import schedule_problem_text
-from salestrace.todos.models import CompanyDayOff, FollowUpRule, JobCursor, OfficialDay, OfficialYear, Task
+from salestrace.todos.models import (
+    CalendarFeed,
+    CompanyDayOff,
+    FollowUpRule,
+    JobCursor,
+    OfficialDay,
+    OfficialYear,
+    Task,
+)
 from salestrace.todos.selectors import local_at, task_get, work_calendar
 from salestrace.todos.workdays import Reckoned, WorkCalendar, YearDef, parse_schedule_csv, statutory_draft
 
@@ -552,3 +562,36 @@ def leaver_tasks_hand_on(person: User, to_user_id: int | None, now: datetime) ->
     their customers over (with the pool instead, they stay: the leads' next owner sees their history)."""
     if to_user_id is not None:
         Task.objects.filter(assignee=person, status=Task.Status.OPEN).update(assignee_id=to_user_id, updated_at=now)
+
+
+# --- calendar feeds (iCalendar subscriptions) -----------------------------------------------------
+
+FEED_PREFIX = "cal_"
+
+
+def feed_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def calendar_feed_create(*, user: User, now: datetime) -> tuple[CalendarFeed, str]:
+    """A new secret calendar address for `user`; the token is returned once and never stored. The
+    address before it stops working at once (one live feed per person)."""
+    if not user.is_active:
+        raise PermissionDenied([FieldError(None, "forbidden", _("This account is switched off."))])
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    raw = FEED_PREFIX + secrets.token_urlsafe(32)
+    feed = CalendarFeed.objects.create(user=user, prefix=raw[:8], digest=feed_digest(raw), created_at=now)
+    return feed, raw
+
+
+def calendar_feed_revoke(*, user: User, now: datetime) -> int:
+    """Stop the person's calendar address; calendars subscribed to it get nothing more."""
+    return CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def calendar_feed_used(*, feed: CalendarFeed, now: datetime) -> None:
+    """Note a fetch, at most once an hour (calendars poll every few minutes)."""
+    if feed.last_used_at is None or now - feed.last_used_at > timedelta(hours=1):
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)

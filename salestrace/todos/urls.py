@@ -1,11 +1,13 @@
 from django.urls import path
 
-from salestrace.todos import calendar_views, channel_views, pack_views, settings_views, views
+from salestrace.todos import calendar_views, channel_views, feed_views, pack_views, settings_views, views
 
 app_name = "todos"
 
 urlpatterns = [
     path("tasks/", views.my_tasks_page, name="my_tasks"),
+    path("account/calendar/", feed_views.feed_page, name="calendar_feed"),
+    path("calendar/<str:token>.ics", feed_views.feed_ics, name="calendar_feed_ics"),
     path("tasks/<int:task_id>/status/", views.task_status_action, name="status"),
     path("settings/calendar/", calendar_views.calendar_page, name="calendar"),
     path("settings/templates/", pack_views.packs_page, name="packs"),
