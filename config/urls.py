@@ -30,6 +30,8 @@ urlpatterns = [
     path("", include("salestrace.todos.urls")),
     path("", include("salestrace.analytics.urls")),
     path("", include("salestrace.catalog.urls")),
+    path("", include("salestrace.notify.urls")),
+    path("", include("salestrace.imports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -28,6 +28,7 @@ class ImportJob(models.Model):
     """One uploaded file being imported: its mapping and options, progress, counts and row errors."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", _("Columns to match")
         PENDING = "pending", _("Waiting")
         CHECKING = "checking", _("Checking rows")
         WRITING = "writing", _("Writing")
@@ -92,3 +93,25 @@ class ExternalRef(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.kind}:{self.external_id} → {self.object_id}"
+
+
+class ImportMapping(models.Model):
+    """A column matching kept under a name, for the next file from the same source (the wizard)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    preset = models.CharField(_("preset"), max_length=32, default="salestrace")
+    # File header -> SalesTrace column; "" for a header to leave out.
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("saved column mapping")
+        verbose_name_plural = _("saved column mappings")
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="importmapping_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

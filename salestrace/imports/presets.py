@@ -22,8 +22,9 @@ CHINESE_HEADERS: dict[str, dict[str, str]] = {
     "teams": {"用户名": "username", "姓名": "display_name", "角色": "role", "团队": "team", "上级团队": "parent_team"},
     "products": {"产品": "name", "产品名称": "name", "系列": "series", "价格": "list_price", "单价": "list_price"},
     "customers": {
-        "客户编号": "external_id", "客户名称": "name", "客户类型": "kind", "负责人": "owner", "团队": "team",
-        "区域": "region", "城市": "city", "行业": "industry",
+        "客户编号": "external_id", "客户名称": "name", "门店名称": "name", "公司名称": "name", "客户类型": "kind",
+        "负责人": "owner", "业务员": "owner", "客户经理": "owner", "团队": "team", "区域": "region",
+        "城市": "city", "行业": "industry",
     },
     "deals": {
         "商机编号": "external_id", "客户编号": "customer_external_id", "负责人": "owner", "商机名称": "title",

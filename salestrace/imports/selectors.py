@@ -48,3 +48,14 @@ def failed_rows(job: ImportJob) -> tuple[list[str], list[list[str]]]:
         if number in problems
     ]
     return [*table.headers, _("Error")], rows
+
+
+RECENT_JOBS = 20
+
+
+def import_jobs_recent(*, user: User) -> list[ImportJob]:
+    """The latest imports the user may see (admins: everyone's; assistants: their own)."""
+    jobs = ImportJob.objects.select_related("created_by").order_by("-created_at", "-pk")
+    if not is_admin(user):
+        jobs = jobs.filter(created_by_id=user.pk)
+    return list(jobs[:RECENT_JOBS])

@@ -55,3 +55,11 @@ def configures(user: object) -> bool:
     from salestrace.catalog.selectors import may_configure
 
     return bool(getattr(user, "is_authenticated", False)) and may_configure(user)  # type: ignore[arg-type]
+
+
+@register.filter
+def imports_data(user: object) -> bool:
+    """Whether the navigation offers the import wizard (admins and assistants; the views check again)."""
+    from salestrace.org.selectors import can_import
+
+    return bool(getattr(user, "is_authenticated", False)) and can_import(user)  # type: ignore[arg-type]

@@ -1,0 +1,148 @@
+"""The import wizard in the browser's terms: upload → match columns (saved matchings) → preview →
+import in the background → report; admins and assistants only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from salestrace.customers.models import Customer
+from salestrace.imports.models import ImportJob, ImportMapping
+from salestrace.imports.tests.conftest import csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+# An ERP's own headers: a name column the preset does not know, one to leave out.
+ERP = csv_bytes(
+    [
+        ["客户编号", "终端简称", "业务员", "内部备注"],
+        ["E1", "联华超市(江宁店)", "alice", "x"],
+        ["E2", "苏果超市(河西店)", "nobody", "y"],
+        ["E3", "华润万家(新街口店)", "alice", "z"],
+    ],
+    "gb18030",
+)
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks: Any) -> Iterator[Any]:
+    """huey in immediate mode: `worker(post)` runs what the page queued when its request commits."""
+    from huey.contrib.djhuey import HUEY
+
+    def run(request: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return request()
+
+    HUEY.immediate = True
+    try:
+        yield run
+    finally:
+        HUEY.immediate = False
+
+
+def upload(client: Any, content: bytes = ERP, kind: str = "customers") -> Any:
+    return client.post(
+        "/imports/", {"kind": kind, "preset": "salestrace", "file": SimpleUploadedFile("erp.csv", content)}
+    )
+
+
+def columns(page: Any) -> dict[str, str]:
+    """{header: the column selected for it} as the matching page shows it."""
+    import re
+
+    html = page.content.decode()
+    found = {}
+    for index, header in re.findall(r'<label for="col-(\d+)">([^<]+)</label>', html):
+        select = re.search(rf'<select id="col-{index}" name="col-{index}">(.*?)</select>', html, re.S)
+        chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1)) if select else None
+        found[header] = chosen.group(1) if chosen else ""
+    return found
+
+
+def test_upload_match_preview_then_import_with_a_saved_matching(personas, client, worker):
+    client.force_login(personas.fay)
+    # when the assistant uploads her ERP's file
+    response = upload(client)
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.status, job.total_rows, job.encoding) == ("draft", 3, "gb18030")
+    page = client.get(response["Location"])
+    # then the page shows each header with its first values, the Chinese ones the preset knows matched
+    assert columns(page) == {"客户编号": "external_id", "终端简称": "", "业务员": "owner", "内部备注": ""}
+    assert "联华超市(江宁店) · 苏果超市(河西店) · 华润万家(新街口店)" in page.content.decode()
+    # when she leaves the remark out, keeps the matching, skips bad rows and previews
+    form = {"col-0": "external_id", "col-1": "name", "col-2": "owner", "col-3": "", "skip_bad_rows": "on"}
+    location = response["Location"]
+    response = worker(lambda: client.post(location, form | {"save_as": "ERP 客户", "do": "preview"}))
+    assert response.status_code == 302
+    report = client.get(response["Location"]).content.decode()
+    # then the preview has checked every row and written nothing
+    assert Customer.objects.count() == 0
+    job.refresh_from_db()
+    assert (job.status, job.dry_run, job.created_count, job.failed_count) == ("done", True, 2, 1)
+    assert "nobody" in report
+    assert ImportMapping.objects.get().mapping == {
+        "客户编号": "external_id",
+        "终端简称": "name",
+        "业务员": "owner",
+        "内部备注": "",
+    }
+    # when she imports what the preview checked
+    response = worker(lambda: client.post(f"/imports/{job.pk}/import/"))
+    done = ImportJob.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == f"/imports/{done.pk}/"
+    assert (done.status, done.dry_run, done.created_count, done.failed_count) == ("done", False, 2, 1)
+    assert sorted(Customer.objects.values_list("name", flat=True)) == ["华润万家(新街口店)", "联华超市(江宁店)"]
+    # and the refused row comes back as a spreadsheet to fix
+    sheet = client.get(f"/api/v1/imports/{done.pk}/failed-rows")
+    assert sheet.status_code == 200
+    assert sheet["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_a_saved_matching_is_applied_to_the_next_file(personas, client):
+    ImportMapping.objects.create(
+        name="ERP 客户",
+        kind="customers",
+        mapping={"终端简称": "name", "业务员": "owner", "客户编号": "external_id", "内部备注": "city"},
+        created_by=personas.fay,
+        updated_at=personas.fay.date_joined,
+    )
+    client.force_login(personas.fay)
+    location = upload(client)["Location"]
+    saved = ImportMapping.objects.get()
+    assert columns(client.get(f"{location}?saved={saved.pk}"))["内部备注"] == "city"
+
+
+def test_a_required_column_left_out_or_matched_twice_is_said_on_the_page(personas, client):
+    client.force_login(personas.admin)
+    location = upload(client)["Location"]
+    page = client.post(location, {"col-0": "external_id", "col-1": "", "col-2": "owner", "col-3": "", "do": "preview"})
+    assert page.status_code == 422
+    assert "name" in page.content.decode()
+    page = client.post(location, {"col-0": "external_id", "col-1": "name", "col-2": "name", "col-3": "", "do": "x"})
+    assert page.status_code == 422
+    assert ImportJob.objects.get().status == "draft"
+
+
+def test_an_unreadable_file_is_refused_on_the_first_page(personas, client):
+    client.force_login(personas.admin)
+    page = upload(client, b"PK\x03\x04 not really a workbook")
+    assert page.status_code == 422
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize("who", ["alice", "sam", "diana"])
+def test_the_wizard_is_for_admins_and_assistants(personas, client, who):
+    client.force_login(getattr(personas, who))
+    assert client.get("/imports/").status_code == 403
+    assert upload(client).status_code == 403
+
+
+def test_an_assistant_sees_only_her_own_imports(personas, client):
+    client.force_login(personas.admin)
+    location = upload(client)["Location"]
+    client.force_login(personas.fay)
+    assert client.get(location).status_code == 404
