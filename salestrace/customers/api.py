@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -20,6 +20,7 @@ from salestrace.customers.selectors import (
     deal_get,
     deal_list,
     deal_stage_history,
+    duplicate_check,
     pool_list,
     pool_policy,
 )
@@ -27,6 +28,7 @@ from salestrace.customers.services import (
     CustomerInput,
     DealInput,
     customer_create,
+    customer_merge,
     customer_update,
     deal_create,
     deal_update,
@@ -77,6 +79,10 @@ class PoolMoveOut(Schema):
 
 
 class CustomerDetailOut(CustomerOut):
+    phones: str
+    address: str
+    credit_code: str
+    contacts: str
     stage_history: list[StageChangeOut]
     pool_entered_at: datetime | None
     pool_moves: list[PoolMoveOut]
@@ -100,6 +106,20 @@ class CustomerIn(Schema):
     owner_id: BodyInt | None = Field(
         None, ge=1, le=MAX_ID, description="Defaults to you; supervisors and above may name another owner in scope."
     )
+    phones: str = Field("", max_length=200, description="One or more numbers, separated by commas.")
+    address: str = Field("", max_length=300)
+    credit_code: str = Field("", max_length=30, description="统一社会信用代码 (18 characters, checked).")
+    contacts: str = Field("", max_length=200, description="Contact names, separated by 、 or commas.")
+    duplicates: Literal["check", "create", "merge"] = Field(
+        "check",
+        description=(
+            "What to do when the customer may already exist. `check`: refuse a near match "
+            "(422 `possible_duplicate`) and an exact one (422 `duplicate`, or `held_by_other` when a "
+            "colleague holds it: its details are not given and the supervisors are told). `create`: "
+            "create despite near matches. `merge`: with an exact match you can see, add what you typed "
+            "to it and answer 200 with it."
+        ),
+    )
 
     model_config = {"extra": "forbid"}
 
@@ -111,6 +131,10 @@ class CustomerPatch(Schema):
     city: str | None = Field(None, max_length=100)
     industry: str | None = Field(None, max_length=100)
     owner_id: BodyInt | None = Field(None, ge=1, le=MAX_ID)
+    phones: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    credit_code: str | None = Field(None, max_length=30)
+    contacts: str | None = Field(None, max_length=200)
 
     model_config = {"extra": "forbid"}
 
@@ -121,7 +145,7 @@ class CustomerPatch(Schema):
             raise ValueError("may not be null")
         return value
 
-    @field_validator("region", "city", "industry", mode="before")
+    @field_validator("region", "city", "industry", "phones", "address", "credit_code", "contacts", mode="before")
     @classmethod
     def _null_is_blank(cls, value: Any) -> Any:
         return "" if value is None else value
@@ -142,11 +166,67 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]) -> Any:
     return customer_list(user=request.user, filters=CustomerFilters(**filters.dict()))  # type: ignore[arg-type]
 
 
-@router.post("/customers", response={201: CustomerDetailOut, **ERRORS})
+@router.post("/customers", response={201: CustomerDetailOut, 200: CustomerDetailOut, **ERRORS})
 def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, Customer]:
-    """Create a customer (lead, account or store); you own it unless you name an owner."""
-    customer = customer_create(user=request.user, data=CustomerInput(**payload.dict()), now=clock.now())  # type: ignore[arg-type]
-    return 201, customer
+    """Create a customer (lead, account or store); you own it unless you name an owner. It is
+    checked against the existing customers first (查重: credit code, phone, name): see `duplicates`."""
+    now = clock.now()
+    values = payload.dict()
+    duplicates = values.pop("duplicates")
+    customer = customer_create(user=request.user, data=CustomerInput(**values), now=now, duplicates=duplicates)  # type: ignore[arg-type]
+    return (201 if customer.created_at == now else 200), customer
+
+
+class DuplicateOut(Schema):
+    customer_id: int
+    name: str
+    owner_name: str
+    reason: str = Field(..., description="credit_code, phone, name (exact) or similar, sound (near).")
+    exact: bool
+
+
+class DuplicateCheckOut(Schema):
+    matches: list[DuplicateOut] = Field(..., description="Customers you can see that may be this one.")
+    held_by_other: bool = Field(..., description="An exact match exists that a colleague holds (no details).")
+    possibly_held_by_other: bool = Field(..., description="A near match exists that a colleague holds.")
+
+
+class DuplicateQuery(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    phones: str = Field("", max_length=200)
+    credit_code: str = Field("", max_length=30)
+
+
+@router.get("/customers/duplicates", response={200: DuplicateCheckOut, **ERRORS})
+def check_duplicates(request: HttpRequest, query: Query[DuplicateQuery]) -> dict[str, Any]:
+    """Before creating a customer: those that may be the same one (the phone form asks as you type)."""
+    return duplicate_check(user=request.user, **query.dict())  # type: ignore[arg-type]
+
+
+class MergeIn(Schema):
+    drop_id: BodyInt = Field(..., ge=1, le=MAX_ID, description="The duplicate to merge into this customer.")
+
+    model_config = {"extra": "forbid"}
+
+
+class MergeOut(Schema):
+    kept_id: int
+    dropped_id: int
+    dropped_name: str
+    moved: dict[str, int] = Field(..., description="Rows moved to the kept customer, by kind.")
+
+
+@router.post("/customers/{customer_id}/merge", response={200: MergeOut, **ERRORS})
+def merge_customers(request: HttpRequest, customer_id: IdPath, payload: MergeIn) -> dict[str, Any]:
+    """Merge a duplicate into this customer: its actions, deals, evidence, tasks and history move
+    here, and it is deleted; recorded. Supervisors and above, both customers in scope."""
+    record = customer_merge(user=request.user, keep_id=customer_id, drop_id=payload.drop_id, now=clock.now())  # type: ignore[arg-type]
+    return {
+        "kept_id": record.kept_id,
+        "dropped_id": record.dropped_id,
+        "dropped_name": record.dropped_name,
+        "moved": record.moved,
+    }
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerDetailOut, **ERRORS})

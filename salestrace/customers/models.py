@@ -34,6 +34,14 @@ class Customer(models.Model):
     region = models.CharField(_("region"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
+    # What a duplicate check (查重) compares besides the name: kept as typed; the services file the
+    # phones as keys (CustomerPhone) and the name as `name_key` (customers.dedupe).
+    phones = models.CharField(_("phone numbers"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True, db_index=True)
+    contacts = models.CharField(_("contact names"), max_length=200, blank=True)
+    name_key = models.CharField(_("name for duplicate checks"), max_length=200, blank=True, editable=False)
+    name_sound = models.CharField(_("name's pinyin for duplicate checks"), max_length=300, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="customers"
     )
@@ -61,6 +69,8 @@ class Customer(models.Model):
             # The nightly sweeps walk the active customers in id order, a batch at a time (id > the
             # last one done): without it SQLite read every active customer and sorted them, each batch.
             models.Index(fields=["status", "id"], name="customer_status_id_idx"),
+            models.Index(fields=["name_key"], name="customer_name_key_idx"),
+            models.Index(fields=["name_sound"], name="customer_name_sound_idx"),
         ]
 
     def __str__(self) -> str:
@@ -212,3 +222,45 @@ class PoolMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.kind} @ {self.at:%Y-%m-%d}"
+
+
+class CustomerPhone(models.Model):
+    """One phone number of a customer as a duplicate check compares it (digits, no country code)."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(_("number"), max_length=32)
+
+    class Meta:
+        verbose_name = _("customer phone")
+        verbose_name_plural = _("customer phones")
+        indexes = [models.Index(fields=["number"], name="customerphone_number_idx")]
+        constraints = [models.UniqueConstraint(fields=["customer", "number"], name="customerphone_unique")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CustomerMerge(models.Model):
+    """Two records of one customer made one: what was moved from the one that is gone, by whom."""
+
+    kept = models.ForeignKey(Customer, verbose_name=_("kept"), on_delete=models.CASCADE, related_name="merges")
+    dropped_id = models.BigIntegerField(_("merged customer id"))
+    dropped_name = models.CharField(_("merged customer name"), max_length=200)
+    dropped_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged customer's owner"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # {"actions": 3, "deals": 1, "tasks": 2, ...}: rows moved to the kept customer, per kind.
+    moved = models.JSONField(_("moved"), default=dict)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"{self.dropped_name} → {self.kept_id}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -11,11 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.selectors import policies, threshold_values
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers import dedupe
 from salestrace.customers.compute import COLOURS, VitalityBands, idle_days, vitality_colour, vitality_window
-from salestrace.customers.models import Customer, Deal, PoolMove, StageHistory
+from salestrace.customers.models import Customer, CustomerPhone, Deal, PoolMove, StageHistory
 from salestrace.customers.rules import PoolPolicy
-from salestrace.org.models import Role, User
-from salestrace.org.selectors import COMPANY_WIDE, customer_scope, deal_scope, team_subtree_ids
+from salestrace.org.models import Role, Team, User
+from salestrace.org.selectors import COMPANY_WIDE, customer_scope, deal_scope, team_chain, team_subtree_ids
 
 
 @dataclass(frozen=True)
@@ -241,3 +243,135 @@ def customer_row(customer: Customer, *, bands: VitalityBands, now: datetime) -> 
     active_at = getattr(customer, "active_at", None) or customer.last_active_at or customer.created_at
     days = idle_days(active_at, now)
     return CustomerRow(customer, days, vitality_colour(days, bands.for_customer(customer.kind, customer.stage)))
+
+
+# --- duplicates (查重) -----------------------------------------------------------------------------
+
+NEAR_CANDIDATES = 2000
+DUPLICATES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """An existing customer that may be the one being created; `exact` when a key is the same."""
+
+    customer_id: int
+    name: str
+    owner_id: int
+    owner_name: str
+    reason: str  # "credit_code", "phone", "name", "similar" or "sound"
+    score: float
+    exact: bool
+    status: str
+
+
+def duplicates_of(
+    *, name: str, phones: str = "", credit_code: str = "", exclude_id: int | None = None
+) -> list[DuplicateMatch]:
+    """Existing customers that may be this one, exact matches first (same credit code, phone or
+    normalized name), then near names (rapidfuzz similarity ≥ 85, or the same pinyin); at most five.
+    Everyone's customers: the caller decides what the user may learn of them."""
+    key = dedupe.name_key(name)
+    numbers = dedupe.phone_keys([phones])
+    code = dedupe.credit_code(credit_code)
+    found: dict[int, DuplicateMatch] = {}
+    others = Customer.objects.exclude(pk=exclude_id) if exclude_id else Customer.objects.all()
+    fields = ("pk", "name", "owner_id", "owner__display_name", "owner__username", "status")
+
+    def add(rows: Any, reason: str, score: float, exact: bool) -> None:
+        for pk, found_name, owner_id, display, username, status in rows:
+            if pk not in found or (exact and not found[pk].exact):
+                found[pk] = DuplicateMatch(pk, found_name, owner_id, display or username, reason, score, exact, status)
+
+    if code:
+        add(others.filter(credit_code=code).values_list(*fields)[:DUPLICATES_SHOWN], "credit_code", 100.0, True)
+    if numbers:
+        by_phone = others.filter(pk__in=CustomerPhone.objects.filter(number__in=numbers).values("customer_id"))
+        add(by_phone.values_list(*fields)[:DUPLICATES_SHOWN], "phone", 100.0, True)
+    if key:
+        add(others.filter(name_key=key).values_list(*fields)[:DUPLICATES_SHOWN], "name", 100.0, True)
+        sound = dedupe.name_sound(name)
+        near = others.filter(Q(name_key__startswith=key[:2]) | Q(name_sound=sound)).exclude(name_key=key)
+        for row in near.values_list(*fields, "name_key", "name_sound")[:NEAR_CANDIDATES]:
+            score = dedupe.key_similarity(key, row[6])
+            if score >= dedupe.NEAR_SCORE:
+                add([row[:6]], "similar", score, False)
+            elif sound and row[7] == sound:
+                add([row[:6]], "sound", score, False)
+    ranked = sorted(found.values(), key=lambda m: (not m.exact, -m.score, m.customer_id))
+    return ranked[:DUPLICATES_SHOWN]
+
+
+def visible_customer_ids(user: User, ids: list[int]) -> set[int]:
+    """Which of `ids` `user` may see (the rest are "held by someone else")."""
+    return set(Customer.objects.filter(customer_scope(user), pk__in=ids).values_list("pk", flat=True))
+
+
+def supervisors_of(user_ids: list[int]) -> list[User]:
+    """The nearest active supervisors above each user's team (directors where a team has none)."""
+    parents = dict(Team.objects.values_list("pk", "parent_id"))
+    managers = list(User.objects.filter(is_active=True, role__in=[Role.SUPERVISOR, Role.DIRECTOR], team__isnull=False))
+    chosen: dict[int, User] = {}
+    for team_id in User.objects.filter(pk__in=user_ids, team__isnull=False).values_list("team_id", flat=True):
+        for role in (Role.SUPERVISOR, Role.DIRECTOR):
+            chain = team_chain(team_id, parents)
+            nearest = next((t for t in chain if any(m.team_id == t and m.role == role for m in managers)), None)
+            if nearest is not None:
+                chosen.update({m.pk: m for m in managers if m.team_id == nearest and m.role == role})
+                break
+    return list(chosen.values())
+
+
+@dataclass
+class DuplicateKeys:
+    """Every customer's exact duplicate keys, for an import to look rows up in memory."""
+
+    credit: dict[str, int]
+    phone: dict[str, int]
+    name: dict[str, int]
+    names: dict[int, str]
+
+    def match(self, *, name: str, phones: str, credit_code: str) -> tuple[int, str] | None:
+        """(customer id, reason) of the first exact match, or None."""
+        if (code := dedupe.credit_code(credit_code)) and code in self.credit:
+            return self.credit[code], "credit_code"
+        for number in dedupe.phone_keys([phones]):
+            if number in self.phone:
+                return self.phone[number], "phone"
+        if (key := dedupe.name_key(name)) and key in self.name:
+            return self.name[key], "name"
+        return None
+
+    def add(self, pk: int, *, name: str, phones: str, credit_code: str) -> None:
+        self.names[pk] = name
+        if code := dedupe.credit_code(credit_code):
+            self.credit.setdefault(code, pk)
+        for number in dedupe.phone_keys([phones]):
+            self.phone.setdefault(number, pk)
+        if key := dedupe.name_key(name):
+            self.name.setdefault(key, pk)
+
+
+def duplicate_keys() -> DuplicateKeys:
+    keys = DuplicateKeys({}, {}, {}, {})
+    for pk, name, code, key in Customer.objects.order_by("pk").values_list("pk", "name", "credit_code", "name_key"):
+        keys.names[pk] = name
+        if code:
+            keys.credit.setdefault(code, pk)
+        if key:
+            keys.name.setdefault(key, pk)
+    for customer_id, number in CustomerPhone.objects.order_by("customer_id").values_list("customer_id", "number"):
+        keys.phone.setdefault(number, customer_id)
+    return keys
+
+
+def duplicate_check(*, user: User, name: str, phones: str = "", credit_code: str = "") -> dict[str, Any]:
+    """What `user` may learn before creating a customer: the possible duplicates they can see, and
+    whether one a colleague holds exists (exactly or nearly), without its details."""
+    matches = duplicates_of(name=name, phones=phones, credit_code=credit_code)
+    visible = visible_customer_ids(user, [m.customer_id for m in matches])
+    return {
+        "matches": [m for m in matches if m.customer_id in visible],
+        "held_by_other": any(m.exact and m.customer_id not in visible for m in matches),
+        "possibly_held_by_other": any(not m.exact and m.customer_id not in visible for m in matches),
+    }

@@ -9,15 +9,36 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
+from salestrace.customers import dedupe
 from salestrace.customers.compute import pinyin_keys
-from salestrace.customers.models import STAGE_LEAD, STAGE_LOST, STAGE_WON, Customer, Deal, PoolMove, StageHistory
+from salestrace.customers.models import (
+    STAGE_LEAD,
+    STAGE_LOST,
+    STAGE_WON,
+    Customer,
+    CustomerMerge,
+    CustomerPhone,
+    Deal,
+    PoolMove,
+    StageHistory,
+)
 from salestrace.customers.rules import ClaimRequest, claim_refusals, reactivation_refusal
-from salestrace.customers.selectors import customer_get, deal_get, pool_entry_released, pool_get, pool_policy
+from salestrace.customers.selectors import (
+    DuplicateMatch,
+    customer_get,
+    deal_get,
+    duplicates_of,
+    pool_entry_released,
+    pool_get,
+    pool_policy,
+    supervisors_of,
+    visible_customer_ids,
+)
 from salestrace.notify.models import WebhookEvent
 from salestrace.notify.webhook_services import webhook_emit
 from salestrace.org.models import Role, User
@@ -26,6 +47,7 @@ from salestrace.org.selectors import (
     can_assign_owner,
     can_import,
     can_log_actions,
+    is_manager,
     team_subtree_ids,
 )
 
@@ -45,7 +67,18 @@ class LoggedAction(Protocol):
     def rep(self) -> User: ...
 
 
-EDITABLE_FIELDS = ("kind", "name", "region", "city", "industry", "owner_id")
+EDITABLE_FIELDS = (
+    "kind",
+    "name",
+    "region",
+    "city",
+    "industry",
+    "owner_id",
+    "phones",
+    "address",
+    "credit_code",
+    "contacts",
+)
 
 
 def customer_brief(customer: Customer) -> dict[str, Any]:
@@ -96,6 +129,39 @@ class CustomerInput:
     industry: str = ""
     stage: str = STAGE_LEAD
     owner_id: int | None = None
+    phones: str = ""
+    address: str = ""
+    credit_code: str = ""
+    contacts: str = ""
+
+
+IDENTITY_LIMITS = {"phones": 200, "address": 300, "contacts": 200}
+
+
+def _identity(values: dict[str, Any], errors: list[FieldError]) -> dict[str, str]:
+    """phones, address, credit code and contacts as stored (trimmed, the code normalized), or errors."""
+    out = {name: str(values.get(name) or "").strip() for name in (*IDENTITY_LIMITS, "credit_code")}
+    for name, limit in IDENTITY_LIMITS.items():
+        if len(out[name]) > limit:
+            errors.append(FieldError(name, "too_long", _("At most %(n)d characters.") % {"n": limit}))
+    if bad := dedupe.bad_phones(out["phones"]):
+        message = _("Not a phone number: %(values)s (separate several numbers with commas).")
+        errors.append(FieldError("phones", "invalid", message % {"values": "、".join(bad[:3])}))
+    out["credit_code"] = dedupe.credit_code(out["credit_code"])
+    if out["credit_code"] and not dedupe.credit_code_valid(out["credit_code"]):
+        message = _("Not a valid unified social credit code (18 characters, the last one a check character).")
+        errors.append(FieldError("credit_code", "invalid", message))
+    return out
+
+
+def _file_keys(customer: Customer) -> None:
+    """The duplicate-check keys of a saved customer: its name's, and one row per phone number."""
+    customer.name_key, customer.name_sound = dedupe.name_key(customer.name), dedupe.name_sound(customer.name)
+    Customer.objects.filter(pk=customer.pk).update(name_key=customer.name_key, name_sound=customer.name_sound)
+    numbers = dedupe.phone_keys([customer.phones])
+    CustomerPhone.objects.filter(customer=customer).exclude(number__in=numbers).delete()
+    have = set(CustomerPhone.objects.filter(customer=customer).values_list("number", flat=True))
+    CustomerPhone.objects.bulk_create(CustomerPhone(customer=customer, number=n) for n in numbers if n not in have)
 
 
 def _check_owner(*, user: User, owner_id: int, errors: list[FieldError]) -> None:
@@ -119,6 +185,10 @@ def _customer_new(*, user: User, data: CustomerInput, owner_id: int, now: dateti
         region=data.region.strip(),
         city=data.city.strip(),
         industry=data.industry.strip(),
+        phones=data.phones.strip(),
+        address=data.address.strip(),
+        credit_code=dedupe.credit_code(data.credit_code),
+        contacts=data.contacts.strip(),
         owner_id=owner_id,
         stage=data.stage,
         status=status_for_stage(data.stage),
@@ -126,18 +196,103 @@ def _customer_new(*, user: User, data: CustomerInput, owner_id: int, now: dateti
         created_at=now,
         updated_at=now,
     )
+    _file_keys(customer)
     StageHistory.objects.create(customer=customer, from_stage="", to_stage=data.stage, changed_at=now, changed_by=user)
     return customer
 
 
-@transaction.atomic
-def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Customer:
-    """A new customer owned by `user` unless a supervisor or above names another owner in scope."""
+DUPLICATE_REASONS = {
+    "credit_code": _("the same credit code"),
+    "phone": _("the same phone number"),
+    "name": _("the same name"),
+    "similar": _("a similar name"),
+    "sound": _("a name that sounds the same"),
+}
+DUPLICATE_CHOICES = ("check", "create", "merge")
+
+
+def _duplicate_refusals(user: User, data: CustomerInput, duplicates: str, now: datetime) -> list[DuplicateMatch]:
+    """The existing customers this one may be; raises when the create must not go ahead.
+
+    Exact matches are never created twice: the user opens or merges the one they can see, or learns
+    only that someone else holds it (撞单), and the supervisors are told. Near matches are shown
+    first and created only when the user says so (`duplicates="create"`)."""
+    matches = duplicates_of(name=data.name, phones=data.phones, credit_code=data.credit_code)
+    exact = [m for m in matches if m.exact]
+    visible = visible_customer_ids(user, [m.customer_id for m in matches])
+    hidden_exact = [m for m in exact if m.customer_id not in visible]
+    if hidden_exact:
+        _tell_supervisors_of_clash(user, data, hidden_exact[0], now)
+        held = _(
+            "This customer is already held by a colleague, so it is not created again; your supervisor has been told."
+        )
+        raise RuleViolation([FieldError("name", "held_by_other", held)])
+    if exact and duplicates != "merge":
+        m = exact[0]
+        same = _(
+            "Already a customer: %(name)s (#%(id)d), owner %(owner)s (%(reason)s). Open it, or merge what you typed into it."
+        ) % {"name": m.name, "id": m.customer_id, "owner": m.owner_name, "reason": DUPLICATE_REASONS[m.reason]}
+        raise RuleViolation([FieldError("name", "duplicate", same)])
+    near = [m for m in matches if not m.exact]
+    if near and not exact and duplicates == "check":
+        shown = [m for m in near if m.customer_id in visible]
+        if shown:
+            names = "；".join(
+                _("%(name)s, owner %(owner)s") % {"name": m.name, "owner": m.owner_name} for m in shown[:3]
+            )
+            message = str(
+                _("Possibly a duplicate: %(names)s. Check, then save again to create it anyway.") % {"names": names}
+            )
+        else:
+            message = str(
+                _(
+                    "Possibly the same as a customer a colleague holds. Check the name, then save again to create it anyway."
+                )
+            )
+        raise RuleViolation([FieldError("name", "possible_duplicate", message)])
+    return exact
+
+
+def _tell_supervisors_of_clash(user: User, data: CustomerInput, match: DuplicateMatch, now: datetime) -> None:
+    """撞单: a rep tried to create a customer a colleague holds; the supervisors over both hear of it
+    (in their own transaction: the refused create rolls back, the notice must not)."""
+    from salestrace.notify.services import notify_user
+    from salestrace.notify.transports import Line, Message
+
+    for supervisor in supervisors_of([user.pk, match.owner_id]):
+        with translation.override(supervisor.message_language):
+            title = _("Customer clash (撞单): %(rep)s tried to create %(name)s") % {
+                "rep": user,
+                "name": data.name.strip(),
+            }
+            line = _("Held by %(owner)s as %(existing)s (%(reason)s).") % {
+                "owner": match.owner_name,
+                "existing": match.name,
+                "reason": DUPLICATE_REASONS[match.reason],
+            }
+            message = Message(title=str(title), lines=(Line(str(line)),))
+        notify_user(
+            user=supervisor,
+            message=message,
+            dedupe_key=f"clash:{user.pk}:{match.customer_id}:{timezone.localdate(now).isoformat()}:{supervisor.pk}",
+            source="clash",
+            now=now,
+        )
+
+
+def customer_create(*, user: User, data: CustomerInput, now: datetime, duplicates: str = "check") -> Customer:
+    """A new customer owned by `user` unless a supervisor or above names another owner in scope;
+    checked against the existing ones first (`_duplicate_refusals`). With `duplicates="merge"` and
+    an exact match the user can see, what was typed is merged into that customer, which is returned
+    (its `created_at` is then before `now`)."""
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not create customers."))])
+    if duplicates not in DUPLICATE_CHOICES:
+        raise InvalidInput([FieldError("duplicates", "invalid_choice", _("Choose check, create or merge."))])
     errors: list[FieldError] = []
     if not data.name.strip():
         errors.append(FieldError("name", "required", _("The customer name is required.")))
+    _identity(data.__dict__, errors)
     owner_id = data.owner_id if data.owner_id is not None else user.pk
     _check_owner(user=user, owner_id=owner_id, errors=errors)
     snapshot = catalog_snapshot()
@@ -145,7 +300,36 @@ def customer_create(*, user: User, data: CustomerInput, now: datetime) -> Custom
         errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
     if errors:
         raise RuleViolation(errors)
-    return _customer_new(user=user, data=data, owner_id=owner_id, now=now)
+    exact = _duplicate_refusals(user, data, duplicates, now)
+    with transaction.atomic():
+        if exact:
+            return _merge_typed(user=user, customer_id=exact[0].customer_id, data=data, now=now)
+        return _customer_new(user=user, data=data, owner_id=owner_id, now=now)
+
+
+def _merge_typed(*, user: User, customer_id: int, data: CustomerInput, now: datetime) -> Customer:
+    """What a user typed for a customer that already exists, added to it where it had nothing (a
+    phone number it lacked, the address, the credit code, a contact)."""
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    fields = []
+    for name in ("address", "credit_code", "region", "city", "industry"):
+        if not getattr(customer, name) and (value := str(getattr(data, name)).strip()):
+            setattr(customer, name, dedupe.credit_code(value) if name == "credit_code" else value)
+            fields.append(name)
+    have = dedupe.phone_keys([customer.phones])
+    phones = [p for p in dedupe.split_phones(data.phones) if dedupe.phone_key(p) not in have]
+    contacts = [c for c in dedupe.split_names(data.contacts) if c not in dedupe.split_names(customer.contacts)]
+    for name, added, sep in (("phones", phones, ", "), ("contacts", contacts, "、")):
+        current = getattr(customer, name)
+        merged = sep.join([current, *added] if current else added)
+        if added and len(merged) <= IDENTITY_LIMITS[name]:
+            setattr(customer, name, merged)
+            fields.append(name)
+    if fields:
+        customer.updated_at = now
+        customer.save(update_fields=[*fields, "updated_at"])
+        _file_keys(customer)
+    return customer
 
 
 def customer_update_check(*, user: User, customer: Customer, changes: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +341,8 @@ def customer_update_check(*, user: User, customer: Customer, changes: dict[str, 
     changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "name" in changes and not str(changes["name"]).strip():
         errors.append(FieldError("name", "required", _("The customer name is required.")))
+    if identity := {k: v for k, v in changes.items() if k in (*IDENTITY_LIMITS, "credit_code")}:
+        changes |= {k: v for k, v in _identity(identity, errors).items() if k in identity}
     if "owner_id" in changes and changes["owner_id"] != customer.owner_id:
         if changes["owner_id"] is None:
             errors.append(FieldError("owner_id", "required", _("A customer needs an owner.")))
@@ -201,6 +387,8 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
         fields += ["name_pinyin", "name_initials"]
     customer.updated_at = now
     customer.save(update_fields=fields)
+    if "name" in changes or "phones" in changes:
+        _file_keys(customer)
     return customer
 
 
@@ -705,6 +893,7 @@ def customer_import(*, user: User, data: CustomerInput, now: datetime) -> Custom
     if not data.name.strip():
         errors.append(FieldError("name", "required", _("The customer name is required.")))
     _import_owner_errors(data.owner_id, errors)
+    _identity(data.__dict__, errors)
     if data.stage not in catalog_snapshot().active_codes.get("stage", frozenset()):
         errors.append(FieldError("stage", "invalid_choice", _("Unknown or inactive stage.")))
     if errors:
@@ -727,6 +916,10 @@ def customer_import_update(*, user: User, customer_id: int, data: CustomerInput,
         "city": data.city.strip(),
         "industry": data.industry.strip(),
         "owner_id": data.owner_id,
+        "phones": data.phones.strip(),
+        "address": data.address.strip(),
+        "credit_code": dedupe.credit_code(data.credit_code),
+        "contacts": data.contacts.strip(),
     }
     if customer.status == Customer.Status.DORMANT:
         wanted.pop("owner_id")
@@ -736,6 +929,7 @@ def customer_import_update(*, user: User, customer_id: int, data: CustomerInput,
     errors: list[FieldError] = []
     if "owner_id" in changes:
         _import_owner_errors(changes["owner_id"], errors)
+    _identity(changes, errors)
     if errors:
         raise RuleViolation(errors)
     if "owner_id" in changes:
@@ -755,6 +949,8 @@ def customer_import_update(*, user: User, customer_id: int, data: CustomerInput,
         setattr(customer, name, value)
     customer.updated_at = now
     customer.save()
+    if "name" in changes or "phones" in changes:
+        _file_keys(customer)
     return True
 
 
@@ -900,3 +1096,68 @@ def customers_follow_deals(*, customer_ids: Iterable[int], now: datetime) -> Non
     """Each customer shows its deals again (its most advanced open one), after a bulk import."""
     for customer in Customer.objects.select_for_update(of=("self",)).filter(pk__in=list(customer_ids)).order_by("pk"):
         _customer_follow_deals(customer, now=now)
+
+
+# --- merging two records of one customer -----------------------------------------------------------
+
+# Apps above this one keep rows that name a customer by id without a foreign key (imports' external
+# ids): each registers `hook(drop_id, keep_id) -> rows moved` (see imports.apps).
+MERGE_HOOKS: dict[str, Callable[[int, int], int]] = {}
+
+
+@transaction.atomic
+def customer_merge(*, user: User, keep_id: int, drop_id: int, now: datetime) -> CustomerMerge:
+    """Make two records of one customer one: everything that names the dropped one (actions, deals,
+    evidence, tasks, stage history, pool moves, phones, external ids …) moves to the kept one, its
+    details fill what the kept one lacks, and the merge is recorded; the dropped record is deleted.
+    Supervisors and above, for two customers both in their scope."""
+    if not is_manager(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only supervisors and above may merge customers."))])
+    if keep_id == drop_id:
+        raise RuleViolation([FieldError("drop_id", "same", _("Choose two different customers."))])
+    first, second = sorted((keep_id, drop_id))
+    locked = {pk: customer_get(user=user, customer_id=pk, for_write=True, lock=True) for pk in (first, second)}
+    keep, drop = locked[keep_id], locked[drop_id]
+    # A number both have stays once (phones are unique per customer).
+    CustomerPhone.objects.filter(
+        customer=drop, number__in=CustomerPhone.objects.filter(customer=keep).values("number")
+    ).delete()
+    moved: dict[str, int] = {}
+    for relation in Customer._meta.get_fields(include_hidden=True):
+        if not (relation.one_to_many and relation.auto_created) or relation.related_model is None:
+            continue
+        name = relation.field.name  # type: ignore[union-attr]
+        model = relation.related_model
+        count = model._default_manager.filter(**{name: drop}).update(**{name: keep})
+        if count:
+            moved[model._meta.model_name or name] = count
+    for label, hook in MERGE_HOOKS.items():
+        if count := hook(drop.pk, keep.pk):
+            moved[label] = count
+    typed = CustomerInput(
+        name=drop.name,
+        region=drop.region,
+        city=drop.city,
+        industry=drop.industry,
+        phones=drop.phones,
+        address=drop.address,
+        credit_code=drop.credit_code,
+        contacts=drop.contacts,
+    )
+    record = CustomerMerge.objects.create(
+        kept=keep,
+        dropped_id=drop.pk,
+        dropped_name=drop.name,
+        dropped_owner_id=drop.owner_id,
+        moved=moved,
+        by=user,
+        at=now,
+    )
+    drop.delete()
+    keep = _merge_typed(user=user, customer_id=keep.pk, data=typed, now=now)
+    if catalog_snapshot().uses_deals and Deal.objects.filter(customer=keep).exists():
+        _customer_follow_deals(keep, now=now)
+    latest = keep.actions.order_by("-occurred_at", "-id").first()
+    if latest is not None and (keep.last_active_at is None or latest.occurred_at > keep.last_active_at):
+        customer_recompute_from_log(customer=keep, by=user, now=now)
+    return record

@@ -38,6 +38,14 @@ class RowErrorOut(Schema):
     message: str
 
 
+class DuplicateOut(Schema):
+    row: int
+    external_id: str
+    customer_id: int
+    name: str
+    reason: str = Field(..., description="credit_code, phone or name")
+
+
 class ImportOut(Schema):
     id: int
     kind: str
@@ -56,6 +64,9 @@ class ImportOut(Schema):
     failed_count: int = Field(..., description="Rows refused (see `errors`).")
     message: str = Field(..., description="Why the file as a whole was refused; empty otherwise.")
     errors: list[RowErrorOut]
+    duplicates: list[DuplicateOut] = Field(
+        ..., description="Customer rows already here (same credit code, phone or name): linked, not created again."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

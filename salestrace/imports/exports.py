@@ -79,7 +79,20 @@ def _rows(kind: str) -> Iterable[tuple[Any, ...]]:
 
 def _customers() -> Iterator[tuple[Any, ...]]:
     ids = _ids(Kind.CUSTOMERS)
-    fields = ("pk", "name", "kind", "owner__username", "owner__team__name", "region", "city", "industry")
+    fields = (
+        "pk",
+        "name",
+        "kind",
+        "owner__username",
+        "owner__team__name",
+        "region",
+        "city",
+        "industry",
+        "phones",
+        "address",
+        "credit_code",
+        "contacts",
+    )
     for pk, *rest in Customer.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK):
         yield (_named(ids, pk), *rest)
 

@@ -59,6 +59,9 @@ class ImportJob(models.Model):
     # Row-level problems: [{"row": 2, "column": "stage", "value": "x", "code": "...", "message": "..."}];
     # row 1 is the header, as a spreadsheet numbers it. Messages are kept in the importer's language.
     errors = models.JSONField(_("row errors"), default=list, blank=True)
+    # Customer rows that were already here (same credit code, phone or name), linked instead of
+    # created: [{"row": 3, "external_id": "C9", "customer_id": 12, "name": "...", "reason": "phone"}].
+    duplicates = models.JSONField(_("linked duplicates"), default=list, blank=True)
     # Why the file as a whole could not be read or written (empty when it was).
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"))
@@ -82,6 +85,9 @@ class ExternalRef(models.Model):
     source = models.CharField(_("source"), max_length=32)
     external_id = models.CharField(_("external id"), max_length=200)
     object_id = models.BigIntegerField(_("object id"))
+    # The id was linked to a customer already here (a duplicate): a re-import does not overwrite
+    # that customer's details with the source's.
+    linked = models.BooleanField(_("linked to an existing record"), default=False)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

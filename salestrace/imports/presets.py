@@ -24,7 +24,8 @@ CHINESE_HEADERS: dict[str, dict[str, str]] = {
     "customers": {
         "客户编号": "external_id", "客户名称": "name", "门店名称": "name", "公司名称": "name", "客户类型": "kind",
         "负责人": "owner", "业务员": "owner", "客户经理": "owner", "团队": "team", "区域": "region",
-        "城市": "city", "行业": "industry",
+        "城市": "city", "行业": "industry", "电话": "phones", "联系电话": "phones", "手机": "phones",
+        "地址": "address", "统一社会信用代码": "credit_code", "信用代码": "credit_code", "联系人": "contacts",
     },
     "deals": {
         "商机编号": "external_id", "客户编号": "customer_external_id", "负责人": "owner", "商机名称": "title",

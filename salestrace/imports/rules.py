@@ -106,6 +106,10 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("region", max_length=100),
         Column("city", max_length=100),
         Column("industry", max_length=100),
+        Column("phones", max_length=200),
+        Column("address", max_length=300),
+        Column("credit_code", max_length=30),
+        Column("contacts", max_length=200),
     ),
     "deals": (
         Column("external_id", required=True),

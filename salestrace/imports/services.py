@@ -36,6 +36,7 @@ from salestrace.core.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from salestrace.customers.selectors import duplicate_keys
 from salestrace.customers.services import (
     CustomerInput,
     DealRecord,
@@ -410,6 +411,7 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
         skipped_count=counts["unchanged"] if written else 0,
         failed_count=failed_rows,
         errors=[e.as_dict() for e in errors[:MAX_ERRORS_KEPT]],
+        duplicates=writer.duplicates[:MAX_ERRORS_KEPT] if written else [],
         finished_at=timezone.now(),
     )
     return job
@@ -434,15 +436,19 @@ class Writer:
     now: datetime
     users: dict[str, User] = field(default_factory=dict)
     refs: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Rows that named a customer already here, linked to it instead of creating a second copy.
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    linked: set[tuple[str, str]] = field(default_factory=set)
 
     def prepare(self) -> None:
         self.users = {u.username: u for u in User.objects.filter(is_active=True)}
-        self.refs = {
-            (kind, ext): pk
-            for kind, ext, pk in ExternalRef.objects.filter(source=self.source).values_list(
-                "kind", "external_id", "object_id"
-            )
-        }
+        self.refs, self.linked = {}, set()
+        for kind, ext, pk, linked in ExternalRef.objects.filter(source=self.source).values_list(
+            "kind", "external_id", "object_id", "linked"
+        ):
+            self.refs[(kind, ext)] = pk
+            if linked:
+                self.linked.add((kind, ext))
 
     def write(self, row: Row) -> str:
         raise NotImplementedError
@@ -462,11 +468,13 @@ class Writer:
             raise _refuse(column, external_id, "unknown_id", message % {"kind": str(Kind(kind).label).lower()})
         return pk
 
-    def remember(self, kind: str, external_id: str, pk: int) -> None:
+    def remember(self, kind: str, external_id: str, pk: int, *, linked: bool = False) -> None:
         ExternalRef.objects.create(
-            kind=kind, source=self.source, external_id=external_id, object_id=pk, created_at=self.now
+            kind=kind, source=self.source, external_id=external_id, object_id=pk, linked=linked, created_at=self.now
         )
         self.refs[(kind, external_id)] = pk
+        if linked:
+            self.linked.add((kind, external_id))
 
 
 class TeamsWriter(Writer):
@@ -521,6 +529,7 @@ class CustomersWriter(Writer):
     def prepare(self) -> None:
         super().prepare()
         self.first_stage = (catalog_snapshot().stage_order or ("lead",))[0]
+        self.keys = duplicate_keys()
 
     def write(self, row: Row) -> str:
         v = row.values
@@ -533,14 +542,42 @@ class CustomersWriter(Writer):
             industry=v["industry"],
             stage=self.first_stage,
             owner_id=owner.pk if owner else None,
+            phones=v["phones"],
+            address=v["address"],
+            credit_code=v["credit_code"],
+            contacts=v["contacts"],
         )
         existing = self.refs.get((Kind.CUSTOMERS, v["external_id"]))
+        identity = {"name": v["name"], "phones": v["phones"], "credit_code": v["credit_code"]}
+        if existing is not None and (Kind.CUSTOMERS, v["external_id"]) in self.linked:
+            self._linked(row, existing, (self.keys.match(**identity) or (existing, "name"))[1])
+            return "unchanged"
         if existing is not None:
             changed = customer_import_update(user=self.importer, customer_id=existing, data=data, now=self.now)
             return "updated" if changed else "unchanged"
+        if (found := self.keys.match(**identity)) is not None:
+            # Already here (typed in by a rep, or an earlier row of this file): never a second copy.
+            # The row's id now names that customer, so its deals and actions find it; nothing else
+            # changes, now or on a re-import.
+            pk, reason = found
+            self.remember(Kind.CUSTOMERS, v["external_id"], pk, linked=True)
+            self._linked(row, pk, reason)
+            return "unchanged"
         customer = customer_import(user=self.importer, data=data, now=self.now)
         self.remember(Kind.CUSTOMERS, v["external_id"], customer.pk)
+        self.keys.add(customer.pk, **identity)
         return "created"
+
+    def _linked(self, row: Row, pk: int, reason: str) -> None:
+        self.duplicates.append(
+            {
+                "row": row.number,
+                "external_id": row.values["external_id"],
+                "customer_id": pk,
+                "name": self.keys.names.get(pk, ""),
+                "reason": reason,
+            }
+        )
 
 
 class DealsWriter(Writer):
@@ -667,3 +704,9 @@ def maven_folder_import(
     except _Rollback:
         pass
     return jobs
+
+
+def external_ids_follow_merge(drop_id: int, keep_id: int) -> int:
+    """Registered with customers' merge: the external ids of a merged customer name the kept one, so
+    a re-import of either source finds it (and never creates the dropped one again)."""
+    return ExternalRef.objects.filter(kind=Kind.CUSTOMERS, object_id=drop_id).update(object_id=keep_id)

@@ -63,3 +63,17 @@ def imports_data(user: object) -> bool:
     from salestrace.org.selectors import can_import
 
     return bool(getattr(user, "is_authenticated", False)) and can_import(user)  # type: ignore[arg-type]
+
+
+@register.filter
+def get_reason(reasons: dict[str, str] | None, code: str) -> str:
+    """Why two customers may be the same, in words."""
+    return (reasons or {}).get(code, code)
+
+
+@register.filter
+def manages(user: object) -> bool:
+    """Supervisors and above (merging duplicates, assigning); the views check again."""
+    from salestrace.org.selectors import is_manager
+
+    return bool(getattr(user, "is_authenticated", False)) and is_manager(user)  # type: ignore[arg-type]

@@ -89,7 +89,9 @@ def wipe() -> None:
 def test_an_export_imports_back_as_it_was(personas: Any, history: None, now: datetime) -> None:
     # given everything exported
     first = export_all()
-    assert first["customers"].startswith("\ufeffexternal_id,name,kind,owner,team,region,city,industry\r\n")
+    assert first["customers"].startswith(
+        "\ufeffexternal_id,name,kind,owner,team,region,city,industry,phones,address,credit_code,contacts\r\n"
+    )
     assert "'=HYPERLINK(1)" in first["customers"]  # inert for a spreadsheet
     assert '"客户说：价格可以谈，\n但要先看样件。"' in first["actions"]  # free text as written
     assert "2026-03-02 18:00:00" in first["actions"]  # when it was logged, kept

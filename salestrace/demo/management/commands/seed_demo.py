@@ -26,6 +26,7 @@ from salestrace.actions.evidence_services import evidence_prepare, evidence_stam
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
+from salestrace.customers import dedupe
 from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import Customer, StageHistory
 from salestrace.customers.services import status_for_stage
@@ -325,6 +326,8 @@ class Command(BaseCommand):
             name=name,
             name_pinyin=name_pinyin,
             name_initials=name_initials,
+            name_key=dedupe.name_key(name),
+            name_sound=dedupe.name_sound(name),
             region=REGIONS[city],
             city=city,
             industry="快消零售",
