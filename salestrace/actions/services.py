@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from salestrace.actions.selectors import (
     own_uploads,
 )
 from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
+from salestrace.core.bulk import insert_with_ids, stored_date, stored_datetime
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import customer_get
@@ -36,7 +37,7 @@ from salestrace.customers.services import (
     deal_for_action,
     deal_recompute_from_log,
     deal_record_action,
-    imported_action_record,
+    imported_actions_record,
 )
 from salestrace.notify.models import WebhookEvent
 from salestrace.notify.webhook_services import webhook_batch, webhook_emit
@@ -300,6 +301,122 @@ def action_update(*, user: User, action_id: int, changes: dict[str, Any], now: d
     return action
 
 
+@dataclass(frozen=True)
+class ImportedAction:
+    """One action of an import, as `action_import` takes it; `key` is the caller's (a row number)."""
+
+    key: int
+    rep: User
+    customer_id: int
+    deal_id: int | None
+    draft: ActionDraft
+    logged_at: datetime | None
+
+
+IMPORT_LOOKUP_CHUNK = 500  # ids per IN (…): SQLite allows a few hundred to thousands of variables
+
+
+def action_import_many(
+    *, user: User, items: Sequence[ImportedAction], now: datetime
+) -> tuple[dict[int, int], dict[int, list[FieldError]]]:
+    """`action_import` for many actions at once, with the same checks item by item and the same
+    result, written in sets: ({key: action id} for those written, {key: errors} for those refused).
+    The refused ones change nothing; the caller's transaction decides whether the others stay."""
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+    snapshot = catalog_snapshot()
+    skew = timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS)
+    local_tz = timezone.get_default_timezone()
+    customer_ids = sorted({item.customer_id for item in items})
+    deal_ids = sorted({item.deal_id for item in items if item.deal_id is not None})
+    customers: dict[int, Customer] = {}
+    deals: dict[int, Deal] = {}
+    for start in range(0, len(customer_ids), IMPORT_LOOKUP_CHUNK):
+        chunk = customer_ids[start : start + IMPORT_LOOKUP_CHUNK]
+        customers.update(Customer.objects.select_for_update(of=("self",)).in_bulk(chunk))
+    for start in range(0, len(deal_ids), IMPORT_LOOKUP_CHUNK):
+        chunk = deal_ids[start : start + IMPORT_LOOKUP_CHUNK]
+        deals.update(Deal.objects.select_for_update(of=("self",)).in_bulk(chunk))
+    may_log: dict[int, bool] = {}
+    errors: dict[int, list[FieldError]] = {}
+    written: list[ImportedAction] = []
+    for item in items:
+        problems: list[FieldError] = []
+        if may_log.setdefault(item.rep.pk, can_log_actions(item.rep)) is False:
+            problems.append(FieldError("rep", "invalid", _("This user cannot log sales actions.")))
+        customer = customers.get(item.customer_id)
+        if customer is None:
+            gone = _("What this id was imported as no longer exists; give it a new id.")
+            errors[item.key] = [FieldError("customer_external_id", "gone", gone)]
+            continue
+        if customer.status == Customer.Status.DORMANT:
+            message = _("This customer is in the dormant pool: claim or reassign it before importing its actions.")
+            problems.append(FieldError("customer_external_id", "dormant", message))
+        found = check_draft(
+            item.draft,
+            active_codes=snapshot.active_codes,
+            rules=(),
+            now=now,
+            backdate=timedelta(days=365_000),
+            clock_skew=skew,
+            local_tz=local_tz,
+        )
+        problems += [_to_field_error(p) for p in found]
+        if item.logged_at is not None and item.logged_at > now + skew:
+            problems.append(FieldError("logged_at", "in_future", _BUILTIN_MESSAGES["in_future"]))
+        if item.deal_id is not None and (
+            (deal := deals.get(item.deal_id)) is None or deal.customer_id != item.customer_id
+        ):
+            message = _("This deal is not one of this customer's.")
+            problems.append(FieldError("deal_external_id", "unknown_deal", message))
+        if problems:
+            errors[item.key] = problems
+            continue
+        written.append(item)
+    # Written as the database stores them, in one set (`bulk_create` would prepare every value of a
+    # million rows through its field); read back as ActionLog rows only by those who ask.
+    stored_now = stored_datetime(now)
+    rows = []
+    for item in written:
+        values = _clean(item.draft.as_values())
+        values["occurred_at"] = stored_datetime(item.draft.occurred_at)
+        values["next_step_date"] = stored_date(item.draft.next_step_date)
+        logged_at = item.logged_at or item.draft.occurred_at
+        rows.append(
+            values
+            | {
+                "customer_id": item.customer_id,
+                "deal_id": item.deal_id,
+                "rep_id": item.rep.pk,
+                "logged_at": stored_datetime(logged_at),
+                "updated_at": stored_now,
+                "source": ActionLog.Source.IMPORTED.value,
+            }
+        )
+    ids = insert_with_ids(ActionLog, rows)
+    logged = [
+        ImportedLog(pk, item.draft.stage, item.draft.occurred_at, item.logged_at or item.draft.occurred_at, item.rep)
+        for pk, item in zip(ids, written, strict=True)
+    ]
+    imported_actions_record(
+        customers=customers,
+        deals=deals,
+        actions=[(item.customer_id, item.deal_id, log) for item, log in zip(written, logged, strict=True)],
+        uses_deals=snapshot.uses_deals,
+    )
+    return {item.key: log.pk for item, log in zip(written, logged, strict=True)}, errors
+
+
+class ImportedLog(NamedTuple):
+    """An imported action as the customers' follow-up reads it (no model instance per row)."""
+
+    pk: int
+    stage: str
+    occurred_at: datetime
+    logged_at: datetime
+    rep: User
+
+
 @transaction.atomic
 def action_import(
     *,
@@ -318,43 +435,8 @@ def action_import(
     are not applied; option codes, a time not in the future and a next step not before the action
     are. It may name any deal of the customer, a closed one too (history happened before it
     closed), and never reopens it. A pooled lead is refused: claim or reassign it first."""
-    if not can_import(user):
-        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
-    errors: list[FieldError] = []
-    if not can_log_actions(rep):
-        errors.append(FieldError("rep", "invalid", _("This user cannot log sales actions.")))
-    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
-    if customer.status == Customer.Status.DORMANT:
-        message = _("This customer is in the dormant pool: claim or reassign it before importing its actions.")
-        errors.append(FieldError("customer_external_id", "dormant", message))
-    snapshot = catalog_snapshot()
-    problems = check_draft(
-        draft,
-        active_codes=snapshot.active_codes,
-        rules=(),
-        now=now,
-        backdate=timedelta(days=365_000),
-        clock_skew=timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS),
-        local_tz=timezone.get_default_timezone(),
-    )
-    errors += [_to_field_error(p) for p in problems]
-    if logged_at is not None and logged_at > now + timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS):
-        errors.append(FieldError("logged_at", "in_future", _BUILTIN_MESSAGES["in_future"]))
-    deal: Deal | None = None
-    if deal_id is not None:
-        deal = Deal.objects.select_for_update(of=("self",)).filter(pk=deal_id, customer_id=customer.pk).first()
-        if deal is None:
-            errors.append(FieldError("deal_external_id", "unknown_deal", _("This deal is not one of this customer's.")))
-    if errors:
-        raise RuleViolation(errors)
-    action = ActionLog.objects.create(
-        customer=customer,
-        deal=deal,
-        rep=rep,
-        logged_at=logged_at or draft.occurred_at,
-        updated_at=now,
-        source=ActionLog.Source.IMPORTED,
-        **_clean(draft.as_values()),
-    )
-    imported_action_record(customer=customer, deal=deal, action=action, uses_deals=snapshot.uses_deals)
-    return action
+    item = ImportedAction(0, rep, customer_id, deal_id, draft, logged_at)
+    written, refused = action_import_many(user=user, items=[item], now=now)
+    if refused:
+        raise RuleViolation(refused[0])
+    return ActionLog.objects.get(pk=written[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,12 +24,16 @@ PG_CHUNK = 5_000
 
 def stored_datetime(value: datetime) -> Any:
     """An aware datetime as this database stores it (UTC text on SQLite, as is on PostgreSQL)."""
+    if connection.vendor == "sqlite" and value.tzinfo is not None:
+        # What adapt_datetimefield_value writes (str of the naive UTC time), without its checks:
+        # an import writes a few of these per row, a million rows at a time.
+        return str(value.astimezone(UTC).replace(tzinfo=None))
     return connection.ops.adapt_datetimefield_value(value)
 
 
 def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING of `rows` (by field attname; missing ones take the field's
-    default). Datetimes must come through `stored_datetime`.
+    default). Datetimes must come through `stored_datetime`, dates through `stored_date`.
 
     On PostgreSQL one statement per chunk takes each column as one array (`unnest`), so the
     statement has as many parameters as the table has columns, whatever the rows: psycopg's
@@ -37,6 +41,43 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[Mapping[
     of thousands of placeholders costs more to parse than the database takes to insert it. SQLite
     gets multi-row VALUES statements.
     """
+    _insert(model, rows, ids=None, conflicts="ON CONFLICT DO NOTHING")
+
+
+def insert_with_ids(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """INSERT `rows` as `insert_ignoring_conflicts` does (a conflict is an error here), with ids
+    reserved first and returned in the rows' order — what `bulk_create` returns, without preparing
+    every value through its field. Inside a transaction: on SQLite the caller's transaction holds
+    the one write lock (IMMEDIATE), so the next ids are ours; PostgreSQL hands them out from the
+    table's sequence."""
+    if not rows:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk
+    assert pk is not None
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk.column, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        else:
+            if not connection.in_atomic_block:
+                raise RuntimeError("insert_with_ids needs the caller's transaction (the write lock) on SQLite")
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            seq = cursor.fetchone()
+            column, quoted = connection.ops.quote_name(str(pk.column)), connection.ops.quote_name(table)
+            cursor.execute(f"SELECT MAX({column}) FROM {quoted}")  # noqa: S608 - our table and column names
+            top = max((seq[0] if seq else 0) or 0, cursor.fetchone()[0] or 0)
+            ids = list(range(top + 1, top + 1 + len(rows)))
+    _insert(model, rows, ids=ids, conflicts="")
+    return ids
+
+
+def _insert(
+    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, ids: list[int] | None, conflicts: str
+) -> None:
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -44,21 +85,38 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[Mapping[
     if unknown:
         raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
     defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     names = [f.attname for f in fields]
+    if ids is not None:
+        pk = model._meta.pk
+        assert pk is not None
+        fields = [pk, *fields]
+        names = [pk.attname, *names]
+        defaults[pk.attname] = None
+        rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor == "postgresql":
-        _insert_unnest(table, columns, fields, names, defaults, rows)
+        _insert_unnest(table, columns, fields, names, defaults, rows, conflicts)
         return
     with connection.cursor() as cursor:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
+        per_statement = max(1, min(CHUNK, SQLITE_VARIABLES // len(fields)))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
             params = [row[name] if name in row else defaults[name] for row in chunk for name in names]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING",  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} {conflicts}",  # noqa: S608
                 params,
             )
+
+
+# SQLite before 3.32 allowed 999 variables in one statement; newer ones 32,766.
+SQLITE_VARIABLES = 32_766
+
+
+def stored_date(value: date | None) -> Any:
+    """A date as this database stores it (ISO text on SQLite, as is on PostgreSQL)."""
+    return connection.ops.adapt_datefield_value(value)
 
 
 def _insert_unnest(
@@ -68,6 +126,7 @@ def _insert_unnest(
     names: list[str],
     defaults: dict[str, Any],
     rows: Sequence[Mapping[str, Any]],
+    conflicts: str,
 ) -> None:
     """PostgreSQL: each column sent as one binary array, bound by the server (`%b`), in the
     transaction Django has open on the same connection."""
@@ -75,13 +134,26 @@ def _insert_unnest(
 
     connection.ensure_connection()
     arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
-    statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"  # noqa: S608
+    statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {conflicts}"  # noqa: S608
     with psycopg.Cursor(connection.connection) as cursor:
         for start in range(0, len(rows), PG_CHUNK):
             chunk = rows[start : start + PG_CHUNK]
             cursor.execute(
                 statement, [[row[name] if name in row else defaults[name] for row in chunk] for name in names]
             )
+
+
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """UPDATE each row by id: `rows` are (value of each of `fields` as the database stores it…, id).
+    One prepared statement run for every row (executemany), where `bulk_update` builds a CASE per
+    field over the whole batch."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [model._meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{connection.ops.quote_name(str(c.column))} = %s" for c in columns)  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", [list(r) for r in rows])  # noqa: S608
 
 
 # SQLite's busy handler polls a waiting writer at most every 100 ms: a pause this long lets every

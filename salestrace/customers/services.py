@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
+from salestrace.core.bulk import insert_with_ids, stored_date, stored_datetime, update_rows
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers import dedupe
 from salestrace.customers.compute import pinyin_keys
@@ -1075,21 +1076,98 @@ def deal_import_update(*, user: User, deal_id: int, data: DealRecord, now: datet
     return True
 
 
-def imported_action_record(*, customer: Customer, deal: Deal | None, action: LoggedAction, uses_deals: bool) -> None:
-    """An imported action is history: it makes the customer (and its deal) active as of when it
-    happened, and moves an open deal (or, without deals, the customer) like a logged action when it
-    is the latest; it never reopens a closed deal, nor moves a customer whose stage follows its deals."""
-    if deal is not None and deal.outcome == Deal.Outcome.OPEN:
-        deal_record_action(customer=customer, deal=deal, action=action)
-        return
-    if deal is None and not uses_deals:
-        customer_record_action(customer=customer, action=action)
-        return
-    if deal is not None and (deal.last_action_at is None or action.occurred_at > deal.last_action_at):
-        Deal.objects.filter(pk=deal.pk).update(last_action_at=action.occurred_at)
-    if customer.last_active_at is None or action.occurred_at > customer.last_active_at:
-        customer.last_active_at = action.occurred_at
-        customer.save(update_fields=["last_active_at"])
+def imported_actions_record(
+    *,
+    customers: Mapping[int, Customer],
+    deals: Mapping[int, Deal],
+    actions: Sequence[tuple[int, int | None, LoggedAction]],
+    uses_deals: bool,
+) -> None:
+    """Imported actions — (customer id, deal id, action), in the file's order — are history: each
+    makes its customer (and deal) active as of when it happened, and moves an open deal (or, without
+    deals, the customer) like a logged action when it is the latest; it never reopens a closed deal,
+    nor moves a customer whose stage follows its deals. The end state and stage history are those
+    of one action at a time, written in sets (an import of a million actions cannot afford a query
+    per row). The customers and deals are the caller's locked instances; none is in the pool
+    (imports refuse those)."""
+    history: list[dict[str, Any]] = []
+    touched: dict[int, datetime | None] = {}  # customer -> the updated_at its last follow set, if any
+    follow_deals: dict[int, datetime] = {}
+    moved_deals: set[int] = set()
+    for customer_id, deal_id, action in actions:
+        customer = customers[customer_id]
+        deal = deals.get(deal_id) if deal_id is not None else None
+        newer = customer.last_active_at is None or action.occurred_at >= customer.last_active_at
+        if deal is not None and deal.outcome == Deal.Outcome.OPEN:
+            if deal.last_action_at is None or action.occurred_at >= deal.last_action_at:
+                if action.stage != deal.stage:
+                    history.append(_history(customer_id, deal, deal.stage, action))
+                    deal.stage = action.stage
+                outcome = CLOSED_STAGES.get(deal.stage, Deal.Outcome.OPEN)
+                if outcome != deal.outcome:
+                    deal.outcome = outcome
+                    deal.closed_on = None if outcome == Deal.Outcome.OPEN else timezone.localdate(action.occurred_at)
+                deal.last_action_at, deal.updated_at = action.occurred_at, action.logged_at
+                moved_deals.add(deal.pk)
+            if newer:
+                customer.last_active_at = action.occurred_at
+            follow_deals[customer_id] = action.logged_at
+            touched.setdefault(customer_id, None)
+        elif deal is None and not uses_deals:
+            if customer.last_active_at is not None and action.occurred_at < customer.last_active_at:
+                continue
+            if action.stage != customer.stage:
+                history.append(_history(customer_id, None, customer.stage, action))
+                customer.stage = action.stage
+            customer.last_active_at = action.occurred_at
+            customer.status = status_for_stage(customer.stage)
+            touched[customer_id] = action.logged_at
+        else:
+            if deal is not None and (deal.last_action_at is None or action.occurred_at > deal.last_action_at):
+                deal.last_action_at = action.occurred_at
+                moved_deals.add(deal.pk)
+            if customer.last_active_at is None or action.occurred_at > customer.last_active_at:
+                customer.last_active_at = action.occurred_at
+                touched.setdefault(customer_id, None)
+    insert_with_ids(StageHistory, history)
+    update_rows(
+        Deal,
+        ["stage", "outcome", "closed_on", "last_action_at", "updated_at"],
+        [
+            (d.stage, d.outcome, stored_date(d.closed_on), _stored(d.last_action_at), _stored(d.updated_at), d.pk)
+            for d in (deals[pk] for pk in moved_deals)
+        ],
+    )
+    for customer_id, updated_at in touched.items():
+        if updated_at is not None:
+            customers[customer_id].updated_at = updated_at
+    update_rows(
+        Customer,
+        ["stage", "status", "last_active_at", "updated_at"],
+        [
+            (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
+            for c in (customers[pk] for pk in touched)
+        ],
+    )
+    for customer_id, at in follow_deals.items():
+        _customer_follow_deals(customers[customer_id], now=at)
+
+
+def _stored(value: datetime | None) -> Any:
+    return None if value is None else stored_datetime(value)
+
+
+def _history(customer_id: int, deal: Deal | None, from_stage: str, action: LoggedAction) -> dict[str, Any]:
+    """A stage history row as the database stores it (written in sets by `imported_actions_record`)."""
+    return {
+        "customer_id": customer_id,
+        "deal_id": deal.pk if deal is not None else None,
+        "from_stage": from_stage,
+        "to_stage": action.stage,
+        "changed_at": stored_datetime(action.occurred_at),
+        "action_id": action.pk,
+        "changed_by_id": action.rep.pk,
+    }
 
 
 def customers_follow_deals(*, customer_ids: Iterable[int], now: datetime) -> None:

@@ -33,7 +33,7 @@ class ImportJob(models.Model):
         CHECKING = "checking", _("Checking rows")
         WRITING = "writing", _("Writing")
         DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        FAILED = "failed", pgettext_lazy("import status", "Failed")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"

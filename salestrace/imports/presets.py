@@ -44,6 +44,14 @@ CHINESE_HEADERS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+def column_labels(kind: str) -> dict[str, str]:
+    """{column: its first Chinese header} for `kind`: how the wizard names a column to a Chinese user."""
+    labels: dict[str, str] = {}
+    for header, column in CHINESE_HEADERS.get(kind, {}).items():
+        labels.setdefault(column, header)
+    return labels
+
+
 @dataclass(frozen=True)
 class Context:
     """What a transform may need beyond its own file: today's local date, the options of the job."""

@@ -208,8 +208,8 @@ def check_row(
     for column in FORMAT[kind]:
         cell = by_column.get(column.name, "")
         # free text (full-width punctuation, line breaks) as written; names and codes normalized
-        raw = cell.strip() if column.free else normalize_text(cell)
-        if column.type == TEXT:
+        raw = "" if not cell else cell.strip() if column.free else normalize_text(cell)
+        if raw and column.type == TEXT:
             raw = uninert(raw)
         if not raw:
             if column.required:

@@ -8,7 +8,7 @@ that service's checks and the importer's permission. A file commits whole or not
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,10 +23,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from salestrace.actions.rules import ActionDraft
-from salestrace.actions.services import action_import
+from salestrace.actions.services import ImportedAction, action_import_many
 from salestrace.catalog.models import Option
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.catalog.services import product_save
+from salestrace.core.bulk import insert_with_ids, stored_datetime
 from salestrace.core.errors import (
     Conflict,
     DomainError,
@@ -376,6 +377,15 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
     try:
         with transaction.atomic(), webhooks_muted():
             writer.prepare()
+            if isinstance(writer, ActionsWriter):
+                # Set-based: the rows are checked one by one but written a chunk at a time, and a
+                # refused row writes nothing, so no row needs a savepoint of its own.
+                for start in range(0, len(rows), ActionsWriter.CHUNK):
+                    chunk_counts, chunk_errors = writer.write_many(rows[start : start + ActionsWriter.CHUNK])
+                    for key, n in chunk_counts.items():
+                        counts[key] += n
+                    errors += chunk_errors
+                rows = []
             for row in rows:
                 try:
                     # A row's own savepoint only where its failure must leave the others written:
@@ -620,31 +630,63 @@ class DealsWriter(Writer):
 
 
 class ActionsWriter(Writer):
+    CHUNK = 2000
+
     def write(self, row: Row) -> str:
-        v = row.values
-        if (Kind.ACTIONS, v["external_id"]) in self.refs:
-            return "unchanged"  # a logged action changes only through an edit, which is kept
-        customer_id = self.ref(Kind.CUSTOMERS, v["customer_external_id"], "customer_external_id")
-        deal_id = self.ref(Kind.DEALS, v["deal_external_id"], "deal_external_id") if v["deal_external_id"] else None
-        rep = self.user(v["rep"], "rep")
-        draft_fields = {k: v[k] for k in ActionDraft.__dataclass_fields__ if k != "occurred_at"}
-        draft = ActionDraft(occurred_at=_aware(v["occurred_at"]), **draft_fields)
-        action = action_import(
-            user=self.importer,
-            rep=rep,
-            customer_id=customer_id,
-            deal_id=deal_id,
-            draft=draft,
-            logged_at=_aware(v["logged_at"]) if v["logged_at"] else None,
-            now=self.now,
-        )
-        self.remember(Kind.ACTIONS, v["external_id"], action.pk)
-        return "created"
+        counts, errors = self.write_many([row])
+        if errors:
+            raise RuleViolation([FieldError(e.column, e.code, e.message) for e in errors])
+        return next(result for result, n in counts.items() if n)
+
+    def write_many(self, rows: Sequence[Row]) -> tuple[dict[str, int], list[RowError]]:
+        """Resolve each row's ids, then check and write them all through `action_import_many`."""
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        errors: list[RowError] = []
+        items: list[ImportedAction] = []
+        by_number: dict[int, Row] = {}
+        for row in rows:
+            v = row.values
+            if (Kind.ACTIONS, v["external_id"]) in self.refs:
+                counts["unchanged"] += 1  # a logged action changes only through an edit, which is kept
+                continue
+            try:
+                customer_id = self.ref(Kind.CUSTOMERS, v["customer_external_id"], "customer_external_id")
+                deal_id = (
+                    self.ref(Kind.DEALS, v["deal_external_id"], "deal_external_id") if v["deal_external_id"] else None
+                )
+                rep = self.user(v["rep"], "rep")
+            except DomainError as exc:
+                errors += [_row_error(row, e) for e in exc.errors]
+                continue
+            draft_fields = {k: v[k] for k in ActionDraft.__dataclass_fields__ if k != "occurred_at"}
+            draft = ActionDraft(occurred_at=_aware(v["occurred_at"]), **draft_fields)
+            logged_at = _aware(v["logged_at"]) if v["logged_at"] else None
+            items.append(ImportedAction(row.number, rep, customer_id, deal_id, draft, logged_at))
+            by_number[row.number] = row
+        written, refused = action_import_many(user=self.importer, items=items, now=self.now)
+        for number, problems in sorted(refused.items()):
+            errors += [_row_error(by_number[number], e) for e in problems]
+        created_at = stored_datetime(self.now)
+        refs = [
+            {
+                "kind": Kind.ACTIONS.value,
+                "source": self.source,
+                "external_id": by_number[number].values["external_id"],
+                "object_id": pk,
+                "linked": False,
+                "created_at": created_at,
+            }
+            for number, pk in written.items()
+        ]
+        insert_with_ids(ExternalRef, refs)
+        self.refs.update({(Kind.ACTIONS, ref["external_id"]): ref["object_id"] for ref in refs})
+        counts["created"] += len(written)
+        return counts, errors
 
 
 def _aware(value: datetime) -> datetime:
     """A time from a file without an offset is Asia/Shanghai wall-clock time."""
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    return timezone.make_aware(value, timezone.get_default_timezone()) if value.tzinfo is None else value
 
 
 WRITERS: dict[str, Callable[..., Writer]] = {

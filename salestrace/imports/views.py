@@ -11,12 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound
 from salestrace.imports.models import ImportJob, ImportMapping, Kind
+from salestrace.imports.presets import column_labels
 from salestrace.imports.rules import FORMAT
 from salestrace.imports.selectors import import_job_get, import_jobs_recent
 from salestrace.imports.services import (
@@ -131,6 +133,7 @@ def map_page(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             return redirect("imports:job", job_id=job.pk)
     samples = [record for _number, record in zip(range(SAMPLE_ROWS), table.records(), strict=False)]
+    labels = column_labels(job.kind) if get_language().startswith("zh") else {}
     rows = [
         {
             "index": i,
@@ -143,7 +146,7 @@ def map_page(request: HttpRequest, job_id: int) -> HttpResponse:
     context: dict[str, Any] = {
         "job": job,
         "rows": rows,
-        "columns": [(c.name, c.required) for c in FORMAT[job.kind]],
+        "columns": [(c.name, labels.get(c.name, ""), c.required) for c in FORMAT[job.kind]],
         "saved": saved,
         "errors": errors,
         "kind_label": Kind(job.kind).label,
@@ -154,11 +157,13 @@ def map_page(request: HttpRequest, job_id: int) -> HttpResponse:
 def _job_context(job: ImportJob) -> dict[str, Any]:
     running = job.status in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING, ImportJob.Status.WRITING)
     percent = int(100 * job.checked_rows / job.total_rows) if job.total_rows else (0 if running else 100)
+    headers = {column: header for header, column in (job.mapping or {}).items() if column}
     return {
         "job": job,
         "running": running,
         "percent": percent,
-        "errors_shown": job.errors[:ERRORS_SHOWN],
+        # Each problem names the file's own header beside the column it went into.
+        "errors_shown": [e | {"header": headers.get(e["column"], "")} for e in job.errors[:ERRORS_SHOWN]],
         "kind_label": Kind(job.kind).label,
     }
 

@@ -26,7 +26,7 @@ def subscribe(client: Any, user: Any) -> str:
     """Make the address on the page as `user` and read it off the page (shown once)."""
     client.force_login(user)
     page = client.post("/account/calendar/", {"do": "create"}, follow=True)
-    found = re.search(r"<code>(http[^<]+\.ics)</code>", page.content.decode())
+    found = re.search(r'value="(http[^"]+\.ics)"', page.content.decode())
     assert found, page.content.decode()
     client.logout()
     return found.group(1).split("://", 1)[1].split("/", 1)[1].join(["/", ""])
