@@ -177,10 +177,10 @@ def _parse_date(text: str) -> date | None:
     if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
         # The common case (our own export, ISO dates) without the patterns.
         try:
-            day = date(int(text[:4]), int(text[5:7]), int(text[8:]))
+            iso = date(int(text[:4]), int(text[5:7]), int(text[8:]))
         except ValueError:
             return None
-        return day if 2000 <= day.year <= 2099 else None
+        return iso if 2000 <= iso.year <= 2099 else None
     for pattern in _DATE_PATTERNS:
         if match := pattern.fullmatch(text):
             year, month, day = (int(g) for g in match.groups())
