@@ -313,7 +313,10 @@ SALESTRACE_SWEEP_LOCK_MS = env_int("SALESTRACE_SWEEP_LOCK_MS", 1000, minimum=0)
 
 # --- evidence (issue 4): photos, screenshots, recordings ------------------------------------------
 # The largest file an import accepts (bytes); a CSV of a million actions is about 300 MB.
-SALESTRACE_IMPORT_MAX_BYTES = env_int("SALESTRACE_IMPORT_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
+# A CSV is read from disk row by row (a million-row actions.csv is about 190 MB); an xlsx is unzipped
+# and parsed in memory, so it has a lower limit of its own.
+SALESTRACE_IMPORT_MAX_BYTES = env_int("SALESTRACE_IMPORT_MAX_BYTES", 256 * 1024 * 1024, minimum=1)
+SALESTRACE_IMPORT_XLSX_MAX_BYTES = env_int("SALESTRACE_IMPORT_XLSX_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 # Decompression-bomb guard: a picture with more pixels than this is refused before it is decoded.
 EVIDENCE_MAX_IMAGE_PIXELS = env_int("EVIDENCE_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)

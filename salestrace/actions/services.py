@@ -352,6 +352,11 @@ def action_import_many(
         if customer.status == Customer.Status.DORMANT:
             message = _("This customer is in the dormant pool: claim or reassign it before importing its actions.")
             problems.append(FieldError("customer_external_id", "dormant", message))
+        if not item.draft.stage:
+            # History that names no stage (a CRM's calls and meetings) happened where its deal, or
+            # its customer, stands.
+            deal = deals.get(item.deal_id) if item.deal_id is not None else None
+            item = replace(item, draft=replace(item.draft, stage=deal.stage if deal is not None else customer.stage))
         found = check_draft(
             item.draft,
             active_codes=snapshot.active_codes,

@@ -75,7 +75,7 @@ def current_pack(*, follow_ups: list[dict[str, Any]]) -> dict[str, Any]:
     """The settings in force, in the pack format (every option in use, every rule and follow-up in
     force, the thresholds, the policies, effective actions and plan checks): what an export writes
     and a preview compares with. Its code and version are the last loaded pack's."""
-    loaded = TemplatePack.objects.order_by("-loaded_at").first()
+    loaded = TemplatePack.objects.order_by("-loaded_at", "-pk").first()
     sets: dict[str, Any] = {}
     for option_set in OptionSet.objects.order_by("code"):
         options = Option.objects.filter(option_set=option_set, is_active=True).order_by("position", "code")
@@ -139,16 +139,13 @@ def pack_yaml(data: dict[str, Any]) -> str:
 
 
 @transaction.atomic
-def pack_upload(*, user: User, text: bytes, now: datetime) -> PackDef:
-    """Keep an uploaded pack (checked whole by the one pack parser) under its code, to preview and
-    apply. A shipped pack's code is refused: change the file's `code` first."""
-    if not may_configure(user):
-        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+def _pack_data(text: bytes) -> tuple[Any, str]:
+    """A pack file's YAML, checked (size, encoding, no anchors or aliases, depth), and its text."""
     if len(text) > MAX_PACK_BYTES:
         raise RuleViolation([FieldError("file", "too_large", _("A template pack is at most 512 KB."))])
     try:
         source = text.decode("utf-8-sig")
-        data = checked_yaml(source)
+        return checked_yaml(source), source
     except PackError as exc:
         raise RuleViolation(
             [FieldError("file", "pack", _("The pack cannot be used: %(problem)s") % {"problem": exc})]
@@ -161,16 +158,35 @@ def pack_upload(*, user: User, text: bytes, now: datetime) -> PackDef:
         raise RuleViolation(
             [FieldError("file", "yaml", _("This is not a YAML file%(where)s.") % {"where": where})]
         ) from None
-    code = data.get("code") if isinstance(data, dict) else None
-    if isinstance(code, str) and code in available_packs():
-        message = _("A shipped template is called %(code)s: give the file another code.") % {"code": code}
-        raise RuleViolation([FieldError("file", "shipped", message)])
+
+
+def _pack_from(data: Any) -> PackDef:
     try:
-        pack = parse_pack(data, where="file")
+        return parse_pack(data, where="file")
     except PackError as exc:
         raise RuleViolation(
             [FieldError("file", "pack", _("The pack cannot be used: %(problem)s") % {"problem": exc})]
         ) from None
+
+
+def pack_parsed(text: bytes) -> tuple[PackDef, str]:
+    """A pack file checked whole by the one pack parser, and its text; refused with the problem in
+    words (size, encoding, YAML, the pack's own checks)."""
+    data, source = _pack_data(text)
+    return _pack_from(data), source
+
+
+def pack_upload(*, user: User, text: bytes, now: datetime) -> PackDef:
+    """Keep an uploaded pack (checked whole by the one pack parser) under its code, to preview and
+    apply. A shipped pack's code is refused: change the file's `code` first."""
+    if not may_configure(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may change the settings."))])
+    data, source = _pack_data(text)
+    code = data.get("code") if isinstance(data, dict) else None
+    if isinstance(code, str) and code in available_packs():
+        message = _("A shipped template is called %(code)s: give the file another code.") % {"code": code}
+        raise RuleViolation([FieldError("file", "shipped", message)])
+    pack = _pack_from(data)
     ImportedPack.objects.update_or_create(
         code=pack.code, defaults={"source": source, "uploaded_by": user, "uploaded_at": now}
     )

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +23,15 @@ CHUNK = 500
 PG_CHUNK = 5_000
 
 
+@cache
+def _on_sqlite() -> bool:
+    # `connection` is a proxy looked up per thread: asked once, not for each of a million values.
+    return connection.vendor == "sqlite"
+
+
 def stored_datetime(value: datetime) -> Any:
     """An aware datetime as this database stores it (UTC text on SQLite, as is on PostgreSQL)."""
-    if connection.vendor == "sqlite" and value.tzinfo is not None:
+    if value.tzinfo is not None and _on_sqlite():
         # What adapt_datetimefield_value writes (str of the naive UTC time), without its checks:
         # an import writes a few of these per row, a million rows at a time.
         return str(value.astimezone(UTC).replace(tzinfo=None))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Router, Schema, UploadedFile
 
@@ -15,13 +17,13 @@ from salestrace.analytics.views import xlsx_response
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, IdPath
 from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
-from salestrace.imports.exports import csv_lines
+from salestrace.imports.exports import csv_lines, full_export
 from salestrace.imports.models import ImportJob
 from salestrace.imports.presets import PRESETS
 from salestrace.imports.selectors import failed_rows, import_job_get
 from salestrace.imports.services import import_job_create
 from salestrace.org.models import User
-from salestrace.org.selectors import can_import
+from salestrace.org.selectors import can_import, is_admin
 
 router = Router(tags=["imports"])
 
@@ -134,6 +136,22 @@ def get_failed_rows(request: HttpRequest, import_id: IdPath) -> HttpResponse:
 
 
 ExportKind = Literal["teams", "products", "customers", "deals", "actions"]
+
+
+@router.get("/exports/full.zip", response={200: None, **ERRORS}, url_name="export_full")
+def export_full(request: HttpRequest) -> Any:
+    """Everything in one zip (docs/import-format.md, "the full export"): the settings as a template,
+    the calendar, every kind in the import format, and a manifest of what is left out (secrets,
+    evidence files, passwords). `import_data full` reads it back into an empty install. Admins only."""
+    user: User = request.user  # type: ignore[assignment]
+    if not (can_import(user) and is_admin(user)):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may export everything."))])
+    now = clock.now()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    full_export(out, now=now)
+    out.seek(0)
+    name = f"salestrace-{timezone.localtime(now).strftime('%Y%m%d-%H%M')}.zip"
+    return FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")
 
 
 @router.get("/exports/{kind}", response={200: None, **ERRORS}, url_name="export_csv")

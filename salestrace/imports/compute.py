@@ -6,14 +6,16 @@ person would type), so one set of parsers judges CSV and xlsx alike; money is ne
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any, BinaryIO, Protocol
 
 # Chinese Excel saves "CSV" as GB18030 (GBK); tools of the rest of the world as UTF-8, often with a BOM.
 BOM = b"\xef\xbb\xbf"
@@ -42,6 +44,9 @@ class Table:
         """(row number, {header: cell}) for each data row; short rows are padded with empty cells."""
         for index, row in enumerate(self.rows, start=2):
             yield index, {h: (row[i] if i < len(row) else "") for i, h in enumerate(self.headers)}
+
+    def count(self) -> int:
+        return len(self.rows)
 
 
 def detect_encoding(data: bytes) -> str:
@@ -77,6 +82,93 @@ def read_csv(data: bytes) -> Table:
     except csv.Error as exc:
         raise UnreadableFile("malformed", str(exc)) from None
     return _table(rows, encoding)
+
+
+STREAM_CHUNK = 1 << 20
+
+
+class Sheet(Protocol):
+    """What an import reads of a file: the header row and the data rows, numbered as a spreadsheet
+    numbers them (a Table in memory, or a CsvStream read from disk)."""
+
+    @property
+    def headers(self) -> tuple[str, ...]: ...
+    @property
+    def encoding(self) -> str: ...
+    def records(self) -> Iterator[tuple[int, dict[str, str]]]: ...
+    def count(self) -> int: ...
+
+
+def _stream_encoding(open_binary: Callable[[], BinaryIO]) -> str:
+    """`detect_encoding` over a file read a megabyte at a time (memory flat, however large)."""
+    with open_binary() as handle:
+        if handle.read(len(BOM)) == BOM:
+            return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open_binary() as handle:
+                while chunk := handle.read(STREAM_CHUNK):
+                    if "\x00" in decoder.decode(chunk):
+                        raise UnreadableFile("binary")
+                if "\x00" in decoder.decode(b"", final=True):
+                    raise UnreadableFile("binary")
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise UnreadableFile("encoding")
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A CSV file read row by row from disk each time its records are asked for: an import of a
+    million rows holds one row at a time, not the file. Rows and numbers as `read_csv` gives them."""
+
+    open_binary: Callable[[], BinaryIO]
+    encoding: str
+    dialect: Any
+    headers: tuple[str, ...]
+
+    @classmethod
+    def open(cls, open_binary: Callable[[], BinaryIO]) -> CsvStream:
+        encoding = _stream_encoding(open_binary)
+        with open_binary() as handle:
+            sample = io.TextIOWrapper(handle, encoding=encoding, newline="").read(4096)
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        stream = cls(open_binary, encoding, dialect, ())
+        for headers in stream._rows():
+            while headers and not headers[-1]:
+                headers = headers[:-1]
+            if len(headers) > MAX_COLUMNS:
+                raise UnreadableFile("too_many_columns")
+            return cls(open_binary, encoding, dialect, headers)
+        raise UnreadableFile("empty")
+
+    def _rows(self) -> Iterator[tuple[str, ...]]:
+        with self.open_binary() as handle:
+            text = io.TextIOWrapper(handle, encoding=self.encoding, newline="")
+            try:
+                for row in csv.reader(text, self.dialect):
+                    cells = tuple(cell.strip() for cell in row)
+                    if any(cells):
+                        yield cells
+            except csv.Error as exc:
+                raise UnreadableFile("malformed", str(exc)) from None
+            except UnicodeDecodeError:
+                raise UnreadableFile("encoding") from None
+
+    def records(self) -> Iterator[tuple[int, dict[str, str]]]:
+        rows = self._rows()
+        next(rows, None)  # the header row
+        headers = self.headers
+        for index, row in enumerate(rows, start=2):
+            yield index, {h: (row[i] if i < len(row) else "") for i, h in enumerate(headers)}
+
+    def count(self) -> int:
+        return sum(1 for _row in self._rows()) - 1
 
 
 def _cell_text(value: object) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,11 +21,14 @@ from django.utils import timezone
 
 from salestrace.actions.models import ActionLog
 from salestrace.catalog.models import Product
+from salestrace.catalog.pack_io import current_pack, pack_yaml
 from salestrace.customers.models import Customer, Deal
 from salestrace.imports.models import ExternalRef, Kind
 from salestrace.imports.rules import FORMAT
 from salestrace.imports.selectors import inert
 from salestrace.org.models import User
+from salestrace.todos.models import CompanyDayOff, OfficialDay
+from salestrace.todos.services import follow_up_entries
 
 SOURCE = "salestrace"
 ORDER = (Kind.TEAMS, Kind.PRODUCTS, Kind.CUSTOMERS, Kind.DEALS, Kind.ACTIONS)
@@ -146,3 +151,67 @@ def csv_lines(kind: str, *, bom: bool = True) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate(0)
+
+
+# --- the full export: everything in one zip --------------------------------------------------------
+
+FULL_FORMAT = "salestrace-full-export"
+FULL_VERSION = 1
+TEMPLATE_MEMBER = "settings/template.yaml"
+CALENDAR_MEMBER = "settings/calendar.csv"
+DAYS_OFF_MEMBER = "settings/company_days_off.csv"
+# What a full export leaves out, and why (the manifest says so to whoever reads it back).
+NOT_INCLUDED = {
+    "channel_secrets": "webhook URLs and secrets of WeCom, DingTalk and Feishu are never written out: enter them again",
+    "webhook_endpoints": "their URLs and signing secrets are secrets: add them again under Settings > Webhooks",
+    "evidence_files": "photos, screenshots and recordings stay in the file storage (copy MEDIA_ROOT or the bucket)",
+    "passwords_and_tokens": "people sign in again: set passwords (Settings > People) and issue new API tokens",
+}
+
+
+def _calendar_csv() -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["date", "kind", "name"])
+    days = OfficialDay.objects.filter(schedule__confirmed=True).order_by("date")
+    for day, kind, name in days.values_list("date", "kind", "name"):
+        writer.writerow([day.isoformat(), kind, inert(name)])
+    return buffer.getvalue()
+
+
+def _days_off_csv() -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["date", "name"])
+    for day, name in CompanyDayOff.objects.order_by("date").values_list("date", "name"):
+        writer.writerow([day.isoformat(), inert(name)])
+    return buffer.getvalue()
+
+
+def full_export(out: Any, *, now: datetime) -> dict[str, int]:
+    """Everything an empty install needs to become this one, as a zip written to `out`: the settings
+    in force as a template (YAML), the confirmed official calendar and the company's days off, and
+    one CSV per kind in the import format; `manifest.json` says what is in it and what is not.
+    `import_data full` reads it back. Returns the rows per kind."""
+    counts: dict[str, int] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(TEMPLATE_MEMBER, pack_yaml(current_pack(follow_ups=follow_up_entries())))
+        archive.writestr(CALENDAR_MEMBER, _calendar_csv())
+        archive.writestr(DAYS_OFF_MEMBER, _days_off_csv())
+        for kind in ORDER:
+            rows = -1  # the header
+            with archive.open(f"{kind}.csv", "w", force_zip64=True) as member:
+                for line in csv_lines(kind):
+                    member.write(line.encode("utf-8"))
+                    rows += line != "\ufeff"
+            counts[str(kind)] = rows
+        manifest = {
+            "format": FULL_FORMAT,
+            "version": FULL_VERSION,
+            "exported_at": timezone.localtime(now).isoformat(),
+            "rows": counts,
+            "order": [str(k) for k in ORDER],
+            "not_included": NOT_INCLUDED,
+        }
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return counts

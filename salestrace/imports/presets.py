@@ -302,11 +302,71 @@ def crm_deals(table: Table, context: Context) -> Table:
     return _table("deals", rows, table.encoding)
 
 
+# Activity types (Salesforce Task Subtype / Type, HubSpot Activity type) to contact methods.
+CRM_CONTACT_METHODS = {
+    "call": "phone", "phonecall": "phone", "email": "email", "listemail": "email", "meeting": "visit",
+    "event": "visit", "visit": "visit", "wechat": "wechat",
+}  # fmt: skip
+_US_DATETIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
+
+
+def crm_datetime(value: str) -> str:
+    """A US export's date and time (12/31/2026 2:30 PM, or 24-hour) as 2026-12-31 14:30:00; a date
+    alone as `crm_date` gives it; ISO as it is."""
+    text = normalize_text(value)
+    if match := _US_DATETIME.fullmatch(text):
+        month, day, year, hour, minute = (int(g) for g in match.groups()[:5])
+        second = int(match.group(6) or 0)
+        half = (match.group(7) or "").lower()
+        if half == "pm" and hour < 12:
+            hour += 12
+        elif half == "am" and hour == 12:
+            hour = 0
+        return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
+    if re.match(r"\d{4}-\d{2}-\d{2}[ T]\d", text):
+        return text.replace("T", " ").removesuffix("Z").split(".")[0].split("+")[0]
+    return crm_date(text)
+
+
+def crm_actions(table: Table, context: Context) -> Table:
+    """A Salesforce Task/Activity or HubSpot activity export: an action per row, under its account
+    (and opportunity/deal when it names one), by the person it was assigned to. Calls are phone
+    calls, meetings and events visits, e-mails e-mails; other types (a note, a to-do) are kept as
+    written, for the importer to refuse by row. The subject and the comments become the summary; an
+    activity names no stage, so it takes its deal's or customer's stage as it stands."""
+    rows = []
+    for r in _crm_records(table):
+        kind = _bare(_first(r, "tasksubtype", "type", "activitytype", "engagementtype"))
+        subject = normalize_text(_first(r, "subject", "activitytitle", "title"))
+        body = _first(r, "fullcomments", "comments", "description", "body", "callnotes", "notes", "emailbody")
+        summary = "\n".join(part for part in (subject, body.strip()) if part)[:5000]
+        occurred = crm_datetime(
+            _first(r, "activitydate", "date", "duedate", "activitydatetime", "createddate", "createdate")
+        )
+        created = crm_datetime(_first(r, "createddate", "createdate"))
+        rows.append({
+            "external_id": _first(r, "activityid", "taskid", "eventid", "recordid", "engagementid"),
+            "customer_external_id": _first(
+                r, "accountid", "associatedcompanyids", "associatedcompanyid", "companyid"
+            ).split(";")[0].strip(),
+            "deal_external_id": _first(
+                r, "opportunityid", "associateddealids", "associateddealid", "dealid"
+            ).split(";")[0].strip(),
+            "rep": username_for(_first(r, "assigned", "assignedto", "activityassignedto", "owner", "createdby")),
+            "occurred_at": occurred,
+            "logged_at": created if created and created >= occurred else "",
+            "contact_method": CRM_CONTACT_METHODS.get(kind, kind),
+            "stage": "",
+            "summary": summary,
+        })  # fmt: skip
+    return _table("actions", rows, table.encoding)
+
+
 def _crm_preset(code: str) -> Preset:
     return Preset(
         code,
         {kind: {c.name: c.name for c in FORMAT[kind]} for kind in FORMAT},
-        transforms={"customers": crm_customers, "deals": crm_deals},
+        transforms={"customers": crm_customers, "deals": crm_deals, "actions": crm_actions},
         source=code,
     )
 

@@ -134,7 +134,8 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("occurred_at", DATETIME, required=True),
         Column("logged_at", DATETIME),
         Column("contact_method", OPTION, required=True, option_set="contact_method"),
-        Column("stage", OPTION, required=True, option_set="stage"),
+        # Empty: the stage its deal (or, without one, its customer) is at when it is imported.
+        Column("stage", OPTION, option_set="stage"),
         Column("key_action", OPTION, option_set="key_action"),
         Column("obstacle", OPTION, option_set="obstacle"),
         Column("next_step_plan", max_length=500, free=True),
@@ -244,7 +245,7 @@ def check_row(
         errors += _action_problems(number, values)
     if errors:
         return None, errors
-    return Row(number, values, dict(record)), []
+    return Row(number, values), []
 
 
 def _deal_problems(number: int, values: dict[str, Any]) -> list[RowError]:

@@ -7,13 +7,19 @@ that service's checks and the importer's permission. A file commits whole or not
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -25,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from salestrace.actions.rules import ActionDraft
 from salestrace.actions.services import ImportedAction, action_import_many
 from salestrace.catalog.models import Option
+from salestrace.catalog.pack_io import pack_parsed
 from salestrace.catalog.selectors import catalog_snapshot
 from salestrace.catalog.services import product_save
 from salestrace.core.bulk import insert_with_ids, stored_datetime
@@ -47,7 +54,7 @@ from salestrace.customers.services import (
     deal_import,
     deal_import_update,
 )
-from salestrace.imports.compute import Table, UnreadableFile, option_lookup, read_table
+from salestrace.imports.compute import CsvStream, Sheet, UnreadableFile, option_lookup, read_table
 from salestrace.imports.models import ExternalRef, ImportJob, ImportMapping, Kind
 from salestrace.imports.presets import (
     MAVEN_FILES,
@@ -60,8 +67,9 @@ from salestrace.imports.presets import (
 from salestrace.imports.rules import FORMAT, Row, RowError, check_row, header_mapping, missing_columns
 from salestrace.notify.webhook_services import webhooks_muted
 from salestrace.org.models import Team, User
-from salestrace.org.selectors import can_import, can_log_actions
+from salestrace.org.selectors import can_import, can_log_actions, is_admin
 from salestrace.org.services import team_import, user_import
+from salestrace.todos.services import calendar_upload, company_day_off_set, pack_apply_definition
 
 logger = logging.getLogger(__name__)
 
@@ -85,18 +93,29 @@ def _refuse_unless_importer(user: User) -> None:
         raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
 
 
-def job_table(job: ImportJob) -> Table:
-    """The job's file as the SalesTrace format's table (the preset's transform applied)."""
-    with job.file.open("rb") as handle:
-        data = handle.read()
-    table = read_table(data, job.original_name or job.file.name or "")
+def job_table(job: ImportJob) -> Sheet:
+    """The job's file as the SalesTrace format's table (the preset's transform applied). A CSV file
+    that needs no transform is read from disk row by row each time (memory flat, however long)."""
+    name = job.file.name or ""
+
+    def open_binary() -> BinaryIO:
+        return cast(BinaryIO, job.file.storage.open(name, "rb"))
+
     transform = PRESETS[job.preset].transforms.get(job.kind)
+    with open_binary() as handle:
+        head = handle.read(2)
+    is_xlsx = head == b"PK" or (job.original_name or name or "").lower().endswith(".xlsx")
+    if transform is None and not is_xlsx:
+        return CsvStream.open(open_binary)
+    with open_binary() as handle:
+        data = handle.read()
+    table = read_table(data, job.original_name or name or "")
     if transform is not None:
         table = transform(table, Context(today=timezone.localdate(job.created_at), options=job.options))
     return table
 
 
-def job_mapping(job: ImportJob, table: Table) -> dict[str, str]:
+def job_mapping(job: ImportJob, table: Sheet) -> dict[str, str]:
     """{header: column}: the preset's aliases, then the job's own mapping over them."""
     mapping = header_mapping(table.headers, job.kind, PRESETS[job.preset].aliases.get(job.kind, {}))
     for header, column in (job.mapping or {}).items():
@@ -117,7 +136,7 @@ def _job_from_upload(
     preset: str,
     options: Mapping[str, Any] | None,
     **fields: Any,
-) -> tuple[ImportJob, Table]:
+) -> tuple[ImportJob, Sheet]:
     """An unsaved job with its file stored and read; refused (nothing kept) when it cannot be."""
     _refuse_unless_importer(user)
     errors: list[FieldError] = []
@@ -127,6 +146,11 @@ def _job_from_upload(
         errors.append(FieldError("preset", "invalid_choice", _("Unknown preset.")))
     if len(content) > settings.SALESTRACE_IMPORT_MAX_BYTES:
         errors.append(FieldError("file", "too_large", _("The file is too large.")))
+    elif (content[:2] == b"PK" or filename.lower().endswith(".xlsx")) and len(
+        content
+    ) > settings.SALESTRACE_IMPORT_XLSX_MAX_BYTES:
+        message = _("The workbook is too large to read: save it as CSV (UTF-8), which has no such limit.")
+        errors.append(FieldError("file", "too_large", message))
     if errors:
         raise InvalidInput(errors)
     job = ImportJob(
@@ -144,7 +168,7 @@ def _job_from_upload(
     except UnreadableFile as exc:
         job.file.delete(save=False)
         raise RuleViolation([FieldError("file", exc.code, UNREADABLE[exc.code])]) from None
-    job.encoding, job.total_rows = table.encoding, len(table.rows)
+    job.encoding, job.total_rows = table.encoding, table.count()
     return job, table
 
 
@@ -351,14 +375,67 @@ def import_run(*, job_id: int, now: datetime) -> ImportJob:
             raise
 
 
+class _CheckedRows:
+    """The rows that passed their checks, kept in a temporary file a chunk at a time between the
+    check and the write (pickled), so an import of a million rows holds one chunk, not the file."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.chunk: list[Row] = []
+        self.count = 0
+
+    def add(self, row: Row) -> None:
+        self.chunk.append(row)
+        self.count += 1
+        if len(self.chunk) >= WRITE_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.chunk:
+            pickle.dump(self.chunk, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.chunk = []
+
+    def chunks(self) -> Iterator[list[Row]]:
+        self._flush()
+        self.file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.file)  # noqa: S301 - our own file, written just before
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self.file.close()
+
+
+WRITE_CHUNK = 2000
+
+
 def _run(job: ImportJob, *, now: datetime) -> ImportJob:
     table = job_table(job)
     mapping = job_mapping(job, table)
     lookups = _option_lookups()
-    rows: list[Row] = []
+    checked = _CheckedRows()
+    try:
+        return _check_and_write(job, table, mapping, lookups, checked, now=now)
+    finally:
+        checked.close()
+
+
+def _check_and_write(
+    job: ImportJob,
+    table: Sheet,
+    mapping: dict[str, str],
+    lookups: dict[str, dict[str, str]],
+    checked: _CheckedRows,
+    *,
+    now: datetime,
+) -> ImportJob:
     errors: list[RowError] = []
     seen: dict[str, int] = {}
+    total = 0
     for number, record in table.records():
+        total += 1
         row, problems = check_row(number, record, kind=job.kind, mapping=mapping, options=lookups)
         if row is not None and (ext := row.values.get("external_id") or row.values.get("username")):
             if ext in seen:
@@ -368,40 +445,40 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
                 seen[ext] = number
         errors += problems
         if row is not None:
-            rows.append(row)
+            checked.add(row)
         if (number - 1) % PROGRESS_EVERY == 0:
             _save(job, checked_rows=number - 1)
-    _save(job, checked_rows=len(table.rows), total_rows=len(table.rows), status=ImportJob.Status.WRITING)
+    _save(job, checked_rows=total, total_rows=total, status=ImportJob.Status.WRITING)
     writer = WRITERS[job.kind](importer=job.created_by, source=PRESETS[job.preset].source, now=now)
     counts: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0}
     try:
         with transaction.atomic(), webhooks_muted():
             writer.prepare()
-            if isinstance(writer, ActionsWriter):
-                # Set-based: the rows are checked one by one but written a chunk at a time, and a
-                # refused row writes nothing, so no row needs a savepoint of its own.
-                for start in range(0, len(rows), ActionsWriter.CHUNK):
-                    chunk_counts, chunk_errors = writer.write_many(rows[start : start + ActionsWriter.CHUNK])
+            for rows in checked.chunks():
+                if isinstance(writer, ActionsWriter):
+                    # Set-based: the rows were checked one by one, they are written a chunk at a
+                    # time, and a refused row writes nothing, so none needs a savepoint of its own.
+                    chunk_counts, chunk_errors = writer.write_many(rows)
                     for key, n in chunk_counts.items():
                         counts[key] += n
                     errors += chunk_errors
-                rows = []
-            for row in rows:
-                try:
-                    # A row's own savepoint only where its failure must leave the others written:
-                    # without skipping, any failure rolls the whole file back (services refuse
-                    # before they write, so the rows after it are still checked as they would be).
-                    if job.skip_bad_rows:
-                        with transaction.atomic():
+                    continue
+                for row in rows:
+                    try:
+                        # A row's own savepoint only where its failure must leave the others written:
+                        # without skipping, any failure rolls the whole file back (services refuse
+                        # before they write, so the rows after it are still checked as they would be).
+                        if job.skip_bad_rows:
+                            with transaction.atomic():
+                                counts[writer.write(row)] += 1
+                        else:
                             counts[writer.write(row)] += 1
-                    else:
-                        counts[writer.write(row)] += 1
-                except DomainError as exc:
-                    errors += [_row_error(row, e) for e in exc.errors]
-                except ObjectDoesNotExist:
-                    # An id imported before whose row has since been deleted.
-                    gone = _("What this id was imported as no longer exists; give it a new id.")
-                    errors.append(RowError(row.number, "", "", "gone", gone))
+                    except DomainError as exc:
+                        errors += [_row_error(row, e) for e in exc.errors]
+                    except ObjectDoesNotExist:
+                        # An id imported before whose row has since been deleted.
+                        gone = _("What this id was imported as no longer exists; give it a new id.")
+                        errors.append(RowError(row.number, "", "", "gone", gone))
             writer.finish()
             if (errors and not job.skip_bad_rows) or job.dry_run:
                 raise _Rollback
@@ -450,12 +527,16 @@ class Writer:
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     linked: set[tuple[str, str]] = field(default_factory=set)
 
+    # The kinds of ids this writer looks up in memory (an actions import does not hold a million
+    # action ids: it asks for each chunk's).
+    ref_kinds: tuple[str, ...] = (Kind.TEAMS, Kind.PRODUCTS, Kind.CUSTOMERS, Kind.DEALS, Kind.ACTIONS)
+
     def prepare(self) -> None:
         self.users = {u.username: u for u in User.objects.filter(is_active=True)}
         self.refs, self.linked = {}, set()
-        for kind, ext, pk, linked in ExternalRef.objects.filter(source=self.source).values_list(
-            "kind", "external_id", "object_id", "linked"
-        ):
+        for kind, ext, pk, linked in ExternalRef.objects.filter(
+            source=self.source, kind__in=self.ref_kinds
+        ).values_list("kind", "external_id", "object_id", "linked"):
             self.refs[(kind, ext)] = pk
             if linked:
                 self.linked.add((kind, ext))
@@ -630,7 +711,8 @@ class DealsWriter(Writer):
 
 
 class ActionsWriter(Writer):
-    CHUNK = 2000
+    CHUNK = WRITE_CHUNK
+    ref_kinds = (Kind.CUSTOMERS, Kind.DEALS)
 
     def write(self, row: Row) -> str:
         counts, errors = self.write_many([row])
@@ -644,9 +726,14 @@ class ActionsWriter(Writer):
         errors: list[RowError] = []
         items: list[ImportedAction] = []
         by_number: dict[int, Row] = {}
+        known = set(
+            ExternalRef.objects.filter(
+                kind=Kind.ACTIONS, source=self.source, external_id__in=[r.values["external_id"] for r in rows]
+            ).values_list("external_id", flat=True)
+        )
         for row in rows:
             v = row.values
-            if (Kind.ACTIONS, v["external_id"]) in self.refs:
+            if v["external_id"] in known:
                 counts["unchanged"] += 1  # a logged action changes only through an edit, which is kept
                 continue
             try:
@@ -679,7 +766,6 @@ class ActionsWriter(Writer):
             for number, pk in written.items()
         ]
         insert_with_ids(ExternalRef, refs)
-        self.refs.update({(Kind.ACTIONS, ref["external_id"]): ref["object_id"] for ref in refs})
         counts["created"] += len(written)
         return counts, errors
 
@@ -752,3 +838,65 @@ def external_ids_follow_merge(drop_id: int, keep_id: int) -> int:
     """Registered with customers' merge: the external ids of a merged customer name the kept one, so
     a re-import of either source finds it (and never creates the dropped one again)."""
     return ExternalRef.objects.filter(kind=Kind.CUSTOMERS, object_id=drop_id).update(object_id=keep_id)
+
+
+# --- reading a full export back ---------------------------------------------------------------------
+
+FULL_MEMBERS = ("manifest.json", "settings/template.yaml", "settings/calendar.csv", "settings/company_days_off.csv")
+
+
+def full_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool = False) -> list[ImportJob]:
+    """A full export (exports.full_export) read back into this install: its template applied, its
+    calendar and days off loaded, then each kind's file imported in order (each a job, as
+    `import_data` makes them; the first refused one stops the rest). Admins only: it changes the
+    settings. The zip is checked before anything is written (its members, their sizes)."""
+    if not (is_admin(user) and can_import(user)):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may read a full export back."))])
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = {info.filename: info for info in archive.infolist()}
+    except zipfile.BadZipFile:
+        raise RuleViolation([FieldError("file", "malformed", _("This is not a full export (zip)."))]) from None
+    expected = set(FULL_MEMBERS) | {f"{kind}.csv" for kind in Kind.values}
+    limit = settings.SALESTRACE_IMPORT_MAX_BYTES
+    if set(members) - expected or "manifest.json" not in members:
+        message = _("This zip is not a SalesTrace full export: unexpected or missing files.")
+        raise RuleViolation([FieldError("file", "not_an_export", message)])
+    if any(info.file_size > limit for info in members.values()):
+        raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
+    manifest = json.loads(archive.read("manifest.json"))
+    if manifest.get("format") != "salestrace-full-export" or manifest.get("version") != 1:
+        message = _("This zip is not a SalesTrace full export: unexpected or missing files.")
+        raise RuleViolation([FieldError("file", "not_an_export", message)])
+    with transaction.atomic():
+        if "settings/template.yaml" in members:
+            pack, _source = pack_parsed(archive.read("settings/template.yaml"))
+            pack_apply_definition(user=user, pack=pack, now=now)
+        calendar = archive.read("settings/calendar.csv").decode("utf-8") if "settings/calendar.csv" in members else ""
+        if len(calendar.strip().splitlines()) > 1:
+            calendar_upload(user=user, text=calendar, source=str(_("full export")), now=now)
+        if "settings/company_days_off.csv" in members:
+            text = archive.read("settings/company_days_off.csv").decode("utf-8")
+            for line in list(csv.reader(io.StringIO(text)))[1:]:
+                if line:
+                    company_day_off_set(
+                        user=user, day=date.fromisoformat(line[0]), name=line[1] if len(line) > 1 else "", now=now
+                    )
+    jobs: list[ImportJob] = []
+    for kind in manifest.get("order", []):
+        name = f"{kind}.csv"
+        if kind not in Kind.values or name not in members:
+            continue
+        job = import_job_create(
+            user=user,
+            kind=kind,
+            filename=name,
+            content=archive.read(name),
+            now=now,
+            skip_bad_rows=skip_bad_rows,
+            run_in_background=False,
+        )
+        jobs.append(import_run(job_id=job.pk, now=now))
+        if jobs[-1].status != ImportJob.Status.DONE:
+            break
+    return jobs

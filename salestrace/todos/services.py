@@ -149,8 +149,9 @@ def tasks_resolve_by_later_actions(*, now: datetime) -> int:
 
 
 @transaction.atomic
-def follow_up_rules_sync() -> int:
-    """Copy the follow-up rules of the template loaded last, when that load is newer than the last copy.
+def follow_up_rules_sync(*, definition: PackDef | None = None) -> int:
+    """Copy the follow-up rules of the template loaded last, when that load is newer than the last copy
+    (`definition`: that template as it was loaded, when it is not a shipped or uploaded one).
 
     Like the entry rules on a load: the template's rules are written (an admin's edits to them last
     until the template is loaded again), and follow-ups of other templates are switched off; the ones
@@ -163,7 +164,7 @@ def follow_up_rules_sync() -> int:
     cursor, _ = JobCursor.objects.select_for_update().get_or_create(name="followups-template")
     if cursor.stamp == stamp:
         return 0
-    definition = pack_definition(pack.code)
+    definition = definition if definition is not None and definition.code == pack.code else pack_definition(pack.code)
     codes = set()
     for rule in definition.follow_ups:
         codes.add(rule.code)
@@ -419,10 +420,14 @@ def pack_preview(*, code: str) -> tuple[PackDef, list[PackChange]]:
     """The pack and what applying it would change now. Rules and follow-ups made in Settings (or
     loaded by another pack) stay in force, so they are not listed as retired."""
     pack = pack_definition(code)
+    return pack, _pack_changes(pack)
+
+
+def _pack_changes(pack: PackDef) -> list[PackChange]:
     current = parse_pack(current_pack(follow_ups=follow_up_entries()), where="current settings")
-    kept_rules = frozenset(Rule.objects.exclude(pack=code).filter(pack="").values_list("code", flat=True))
+    kept_rules = frozenset(Rule.objects.exclude(pack=pack.code).filter(pack="").values_list("code", flat=True))
     kept_follow_ups = frozenset(FollowUpRule.objects.filter(pack="").values_list("code", flat=True))
-    return pack, pack_diff(current, pack, kept_rules=kept_rules, kept_follow_ups=kept_follow_ups)
+    return pack_diff(current, pack, kept_rules=kept_rules, kept_follow_ups=kept_follow_ups)
 
 
 @transaction.atomic
@@ -432,10 +437,19 @@ def pack_apply(*, user: User, code: str, now: datetime) -> LoadReport:
     refuse_unless_configurer(user)
     if code not in pack_codes():
         raise NotFound([FieldError(None, "not_found", _("No such template."))])
-    pack, changes = pack_preview(code=code)
+    return pack_apply_definition(user=user, pack=pack_definition(code), now=now)
+
+
+@transaction.atomic
+def pack_apply_definition(*, user: User, pack: PackDef, now: datetime) -> LoadReport:
+    """`pack_apply` for a pack read from a file that is not kept as an upload (a full export's
+    settings, whose code is that of the template they came from)."""
+    refuse_unless_configurer(user)
+    code = pack.code
+    changes = _pack_changes(pack)
     before = TemplatePack.objects.order_by("-loaded_at").values_list("code", "version").first()
     report = template_load(code=code, now=now, pack=pack)
-    follow_up_rules_sync()
+    follow_up_rules_sync(definition=pack)
     SettingChange.objects.create(
         area=SettingChange.Area.PACK,
         key=code,

@@ -74,3 +74,49 @@ def test_a_hubspot_export_comes_in_and_an_unknown_stage_is_refused_by_row(
     call_command("import_data", "deals", str(deals), "--preset", "hubspot", "--skip-bad-rows", "--as", "root")
     pilot = Deal.objects.get()
     assert (pilot.title, pilot.stage, pilot.customer.name) == ("Globex pilot", "contract_signing", "Globex")
+
+
+def test_us_times_become_iso() -> None:
+    from salestrace.imports.presets import crm_datetime
+
+    assert crm_datetime("3/1/2026 2:05 PM") == "2026-03-01 14:05:00"
+    assert crm_datetime("3/1/2026 12:30 AM") == "2026-03-01 00:30:00"
+    assert crm_datetime("12/31/2026 17:45") == "2026-12-31 17:45:00"
+    assert crm_datetime("2026-03-01T09:30:00Z") == "2026-03-01 09:30:00"
+    assert crm_datetime("12/31/2026") == "2026-12-31"
+
+
+@pytest.mark.django_db
+def test_salesforce_tasks_and_hubspot_activities_become_actions(
+    personas: Any, b2b: None, jane: User, now: datetime, tmp_path: Path
+) -> None:
+    from salestrace.actions.models import ActionLog
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_bytes(
+        csv_bytes([["Account ID", "Account Name", "Account Owner"], ["001A", "Acme Corp", "Jane Doe"]])
+    )
+    call_command("import_data", "customers", str(accounts), "--preset", "salesforce", "--as", "root")
+    opportunities = tmp_path / "opportunities.csv"
+    opportunities.write_bytes(csv_bytes([
+        ["Opportunity ID", "Opportunity Name", "Account ID", "Opportunity Owner", "Stage", "Close Date", "Created Date"],
+        ["006B", "Acme spares", "001A", "Jane Doe", "Proposal/Price Quote", "12/31/2026", "10/2/2026"],
+    ]))  # fmt: skip
+    call_command("import_data", "deals", str(opportunities), "--preset", "salesforce", "--as", "root")
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_bytes(csv_bytes([
+        ["Activity ID", "Subject", "Task Subtype", "Date", "Assigned", "Account ID", "Opportunity ID", "Comments", "Created Date"],
+        ["00T1", "Call about spares", "Call", "10/5/2026 3:30 PM", "Jane Doe", "001A", "006B", "Wants a quote by Friday", "10/5/2026 4:00 PM"],
+        ["00T2", "Intro meeting", "Event", "10/3/2026 10:00 AM", "Jane Doe", "001A", "", "", ""],
+        ["00T3", "Remember to call", "Task", "10/6/2026", "Jane Doe", "001A", "", "", ""],
+    ]))  # fmt: skip
+    with pytest.raises(CommandError):  # a to-do is not a contact: refused by row, so nothing is written
+        call_command("import_data", "actions", str(tasks), "--preset", "salesforce", "--as", "root")
+    call_command("import_data", "actions", str(tasks), "--preset", "salesforce", "--skip-bad-rows", "--as", "root")
+    call, meeting = ActionLog.objects.order_by("occurred_at").reverse()
+    assert (call.contact_method, call.rep, call.stage, call.source) == ("phone", jane, "price_negotiation", "imported")
+    assert call.summary == "Call about spares\nWants a quote by Friday"
+    assert call.deal is not None
+    assert call.deal.title == "Acme spares"
+    # an activity that names no opportunity stays the customer's, at the stage the customer shows
+    assert (meeting.contact_method, meeting.deal_id, meeting.stage) == ("visit", None, "price_negotiation")

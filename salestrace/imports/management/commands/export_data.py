@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from salestrace.imports.exports import ORDER, csv_lines
+from salestrace.core import clock
+from salestrace.imports.exports import ORDER, csv_lines, full_export
 
 
 class Command(BaseCommand):
@@ -19,8 +20,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("folder")
         parser.add_argument("--kind", action="append", choices=[str(k) for k in ORDER], help="Only these kinds.")
+        parser.add_argument(
+            "--zip",
+            help="Write everything (settings, calendar and every kind) as one zip instead, which "
+            "`import_data full <zip>` reads back into an empty install.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["zip"]:
+            target = Path(options["zip"])
+            with target.open("wb") as out:
+                counts = full_export(out, now=clock.now())
+            self.stdout.write(f"{target}: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
+            return
         folder = Path(options["folder"])
         folder.mkdir(parents=True, exist_ok=True)
         for kind in options["kind"] or [str(k) for k in ORDER]:

@@ -12,7 +12,7 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.imports.models import ImportJob, Kind
 from salestrace.imports.presets import PRESETS
-from salestrace.imports.services import import_job_create, import_run, maven_folder_import
+from salestrace.imports.services import full_import, import_job_create, import_run, maven_folder_import
 from salestrace.org.models import Role, User
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=[*Kind.values, "maven-crm"])
+        parser.add_argument("kind", choices=[*Kind.values, "maven-crm", "full"])
         parser.add_argument("path")
         parser.add_argument("--preset", default="salestrace", choices=sorted(PRESETS))
         parser.add_argument("--skip-bad-rows", action="store_true", help="Write the good rows, report the others.")
@@ -37,7 +37,13 @@ class Command(BaseCommand):
         path = Path(options["path"])
         started = time.monotonic()
         try:
-            if options["kind"] == "maven-crm":
+            if options["kind"] == "full":
+                if not path.is_file():
+                    raise CommandError(f"{path} is not a file")
+                jobs = full_import(
+                    user=user, data=path.read_bytes(), now=clock.now(), skip_bad_rows=options["skip_bad_rows"]
+                )
+            elif options["kind"] == "maven-crm":
                 if not path.is_dir():
                     raise CommandError(f"{path} is not a folder")
                 jobs = maven_folder_import(
