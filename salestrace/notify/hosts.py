@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 from urllib.parse import urlsplit
 
 # The vendors' documented endpoints: WeCom group robot and application API (企业微信), DingTalk
@@ -62,9 +63,28 @@ def parse_allowed(entries: Iterable[str]) -> tuple[Allowed, ...]:
     return tuple(rules)
 
 
-def problem(url: str, *, vendor: str, allowed: Iterable[Allowed] = ()) -> Problem | None:
-    """Why `url` may not be called for `vendor` ("wecom", "dingtalk", "feishu"), or None when it may."""
-    if not url or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+@dataclass(frozen=True)
+class Target:
+    """Where a URL points: its scheme, host (no trailing dot) and port (None: the scheme's)."""
+
+    scheme: str
+    host: str
+    port: int | None
+
+    def allowed_by(self, rules: Iterable[Allowed]) -> Problem | Literal[False] | None:
+        """None when a rule lets it through, SCHEME when one names it but not for plain http, False
+        when none names it."""
+        for rule in rules:
+            if rule.host == self.host and rule.port in (None, self.port):
+                return None if self.scheme == "https" or rule.http else Problem.SCHEME
+        return False
+
+
+def target(url: str, *, max_length: int | None = None) -> Target | Problem:
+    """A URL split into what the checks look at, or why it is not a URL we call (malformed, or with a
+    user name or password before the host)."""
+    too_long = max_length is not None and len(url) > max_length
+    if not url or too_long or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
         return Problem.MALFORMED
     try:
         parts = urlsplit(url)
@@ -76,12 +96,20 @@ def problem(url: str, *, vendor: str, allowed: Iterable[Allowed] = ()) -> Proble
         return Problem.MALFORMED
     if "@" in parts.netloc:
         return Problem.USERINFO
-    if host in VENDOR_HOSTS[vendor] and port in (None, 443):
-        return None if parts.scheme == "https" else Problem.SCHEME
-    for rule in allowed:
-        if rule.host == host and rule.port in (None, port):
-            return None if parts.scheme == "https" or rule.http else Problem.SCHEME
-    return Problem.HOST
+    return Target(parts.scheme, host, port)
+
+
+def problem(url: str, *, vendor: str, allowed: Iterable[Allowed] = ()) -> Problem | None:
+    """Why `url` may not be called for `vendor` ("wecom", "dingtalk", "feishu"), or None when it may."""
+    found = target(url)
+    if isinstance(found, Problem):
+        return found
+    if found.host in VENDOR_HOSTS[vendor] and found.port in (None, 443):
+        return None if found.scheme == "https" else Problem.SCHEME
+    verdict = found.allowed_by(allowed)
+    if verdict is False:
+        return Problem.HOST
+    return verdict
 
 
 def describe(found: Problem, *, vendor: str) -> str:

@@ -21,12 +21,11 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 import requests
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.notify import crypto
+from salestrace.notify import crypto, hosts
 from salestrace.notify.hosts import Allowed
 
 SIGNATURE_HEADER = "X-SalesTrace-Signature"
@@ -78,24 +77,15 @@ def _addresses(host: str, port: int) -> list[str]:
 def url_problem(url: str, *, allowed: Iterable[Allowed] = ()) -> UrlProblem | None:
     """Why `url` may not be called now, or None. Resolves the host (the check is repeated before
     every call, so a name later pointed at an internal address is refused then)."""
-    if not url or len(url) > 500 or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
-        return UrlProblem.MALFORMED
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return UrlProblem.MALFORMED
-    host = (parts.hostname or "").rstrip(".")
-    if parts.scheme not in ("http", "https") or not host:
-        return UrlProblem.MALFORMED
-    if "@" in parts.netloc:
-        return UrlProblem.USERINFO
-    for rule in allowed:
-        if rule.host == host and rule.port in (None, port):
-            return None if parts.scheme == "https" or rule.http else UrlProblem.SCHEME
-    if parts.scheme != "https":
+    found = hosts.target(url, max_length=500)
+    if isinstance(found, hosts.Problem):
+        return UrlProblem.USERINFO if found == hosts.Problem.USERINFO else UrlProblem.MALFORMED
+    verdict = found.allowed_by(allowed)
+    if verdict is not False:
+        return UrlProblem.SCHEME if verdict == hosts.Problem.SCHEME else None
+    if found.scheme != "https":
         return UrlProblem.SCHEME
-    addresses = _addresses(host, port or 443)
+    addresses = _addresses(found.host, found.port or 443)
     if not addresses:
         return UrlProblem.UNRESOLVED
     if not all(_public(a) for a in addresses):
