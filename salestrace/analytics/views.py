@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 from typing import Any
 from urllib.parse import urlencode
 
@@ -68,6 +67,7 @@ from salestrace.analytics.services import (
 from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.errors import InvalidInput
+from salestrace.core.xlsx import xlsx_response
 from salestrace.customers.compute import COLOURS
 from salestrace.customers.models import Deal
 from salestrace.org.models import Role, User
@@ -153,39 +153,6 @@ def deal_params(request: HttpRequest) -> DealParams:
 
 def _percent(share: float | None) -> str:
     return "–" if share is None else f"{round(100 * share)}%"
-
-
-def xlsx_response(
-    filename: str, title: str, headers: list[str], rows: list[list[Any]], formats: dict[int, str] | None = None
-) -> HttpResponse:
-    """One sheet: a bold header row, then the rows as typed values (numbers as numbers, dates as
-    dates); `formats` gives a number format per 0-based column (shares as "0%")."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for index, number_format in (formats or {}).items():
-        for cells in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-            cells[0].number_format = number_format
-    for column, header in zip(sheet.columns, headers, strict=False):
-        sheet.column_dimensions[column[0].column_letter].width = max(10, min(len(str(header)) * 2 + 2, 40))
-    sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _funnel_rows(result: FunnelResult, labels: dict[str, str]) -> list[dict[str, Any]]:

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Form, Router, Schema, UploadedFile
 
-from salestrace.analytics.views import xlsx_response
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, IdPath
 from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied
+from salestrace.core.xlsx import xlsx_response
 from salestrace.imports.exports import csv_lines, full_export
 from salestrace.imports.models import ImportJob
 from salestrace.imports.presets import PRESETS
