@@ -158,9 +158,33 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
         return
     table = connection.ops.quote_name(model._meta.db_table)
     columns = [model._meta.get_field(name) for name in fields]
+    if connection.vendor == "postgresql":
+        _update_unnest(table, columns, rows)  # type: ignore[arg-type]
+        return
     assignments = ", ".join(f"{connection.ops.quote_name(str(c.column))} = %s" for c in columns)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", [list(r) for r in rows])  # noqa: S608
+
+
+def _update_unnest(table: str, columns: list[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: one UPDATE … FROM unnest(…) per chunk, each column one binary array (a round trip
+    per row costs more than the update itself)."""
+    import psycopg
+
+    connection.ensure_connection()
+    names = [f"c{i}" for i in range(len(columns))]
+    arrays = ", ".join([*(f"%b::{c.db_type(connection)}[]" for c in columns), "%b::bigint[]"])
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(str(c.column))} = v.{name}" for c, name in zip(columns, names, strict=True)
+    )
+    statement = (
+        f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join([*names, 'id'])}) "  # noqa: S608
+        "WHERE t.id = v.id"
+    )
+    with psycopg.Cursor(connection.connection) as cursor:
+        for start in range(0, len(rows), PG_CHUNK):
+            chunk = rows[start : start + PG_CHUNK]
+            cursor.execute(statement, [[row[i] for row in chunk] for i in range(len(columns) + 1)])
 
 
 # SQLite's busy handler polls a waiting writer at most every 100 ms: a pause this long lets every

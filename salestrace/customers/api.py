@@ -177,7 +177,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, Cus
     return (201 if customer.created_at == now else 200), customer
 
 
-class DuplicateOut(Schema):
+class DuplicateMatchOut(Schema):
     customer_id: int
     name: str
     owner_name: str
@@ -186,7 +186,7 @@ class DuplicateOut(Schema):
 
 
 class DuplicateCheckOut(Schema):
-    matches: list[DuplicateOut] = Field(..., description="Customers you can see that may be this one.")
+    matches: list[DuplicateMatchOut] = Field(..., description="Customers you can see that may be this one.")
     held_by_other: bool = Field(..., description="An exact match exists that a colleague holds (no details).")
     possibly_held_by_other: bool = Field(..., description="A near match exists that a colleague holds.")
 

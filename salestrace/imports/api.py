@@ -40,7 +40,7 @@ class RowErrorOut(Schema):
     message: str
 
 
-class DuplicateOut(Schema):
+class LinkedDuplicateOut(Schema):
     row: int
     external_id: str
     customer_id: int
@@ -66,7 +66,7 @@ class ImportOut(Schema):
     failed_count: int = Field(..., description="Rows refused (see `errors`).")
     message: str = Field(..., description="Why the file as a whole was refused; empty otherwise.")
     errors: list[RowErrorOut]
-    duplicates: list[DuplicateOut] = Field(
+    duplicates: list[LinkedDuplicateOut] = Field(
         ..., description="Customer rows already here (same credit code, phone or name): linked, not created again."
     )
     created_at: datetime
