@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from salestrace.core import clock
 from salestrace.core.errors import DomainError, NotFound
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import customer_get, duplicate_check, duplicates_of, visible_customer_ids
+from salestrace.customers.selectors import customer_get, duplicate_check
 from salestrace.customers.services import DUPLICATE_REASONS, CustomerInput, customer_create, customer_merge
 from salestrace.org.models import User
 from salestrace.org.selectors import can_log_actions, is_manager
@@ -73,7 +73,7 @@ def new_customer_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Added to the existing customer %(name)s.") % {"name": customer.name})
             return redirect("customers:detail", customer_id=customer.pk)
     check = (
-        duplicate_check(user=user, **{k: values[k] for k in ("name", "phones", "credit_code")})
+        duplicate_check(user=user, name=values["name"], phones=values["phones"], credit_code=values["credit_code"])
         if values["name"]
         else None
     )
@@ -135,13 +135,12 @@ def merge_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                 % {"name": record.dropped_name, "n": moved},
             )
             return redirect("customers:detail", customer_id=customer.pk)
-    matches = duplicates_of(
-        name=customer.name, phones=customer.phones, credit_code=customer.credit_code, exclude_id=customer.pk
+    check = duplicate_check(
+        user=user, name=customer.name, phones=customer.phones, credit_code=customer.credit_code, exclude_id=customer.pk
     )
-    visible = visible_customer_ids(user, [m.customer_id for m in matches])
     context = {
         "customer": customer,
-        "matches": [m for m in matches if m.customer_id in visible],
+        "matches": check["matches"],
         "reasons": _reasons(),
         "errors": errors,
     }

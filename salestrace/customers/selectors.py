@@ -365,10 +365,13 @@ def duplicate_keys() -> DuplicateKeys:
     return keys
 
 
-def duplicate_check(*, user: User, name: str, phones: str = "", credit_code: str = "") -> dict[str, Any]:
-    """What `user` may learn before creating a customer: the possible duplicates they can see, and
-    whether one a colleague holds exists (exactly or nearly), without its details."""
-    matches = duplicates_of(name=name, phones=phones, credit_code=credit_code)
+def duplicate_check(
+    *, user: User, name: str, phones: str = "", credit_code: str = "", exclude_id: int | None = None
+) -> dict[str, Any]:
+    """What `user` may learn of the customers that may be this one (before creating it, or of an
+    existing one: `exclude_id`): the possible duplicates they can see, and whether one a colleague
+    holds exists (exactly or nearly), without its details."""
+    matches = duplicates_of(name=name, phones=phones, credit_code=credit_code, exclude_id=exclude_id)
     visible = visible_customer_ids(user, [m.customer_id for m in matches])
     return {
         "matches": [m for m in matches if m.customer_id in visible],

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from salestrace.notify import crypto
-from salestrace.notify.models import Channel, ChannelSettings, InboxMessage
+from salestrace.notify.models import Channel, ChannelSettings, InboxMessage, WebhookDelivery, WebhookEndpoint
 from salestrace.notify.transports import Target
 from salestrace.org.models import Team, User
 from salestrace.org.selectors import team_chain
@@ -235,3 +236,26 @@ def inbox_list(*, user: User, unread_only: bool = False) -> QuerySet[InboxMessag
     if unread_only:
         qs = qs.filter(read_at=None)
     return qs.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    """A webhook endpoint as the Settings list shows it: its URL masked and its last delivery."""
+
+    endpoint: WebhookEndpoint
+    url: str
+    last_status: str | None
+    last_at: datetime | None
+
+    @property
+    def last_status_label(self) -> str:
+        return str(WebhookDelivery.Status(self.last_status).label) if self.last_status else ""
+
+
+def webhook_endpoint_rows() -> list[EndpointRow]:
+    """Every endpoint with its last delivery, in one query (the log may hold thousands per endpoint)."""
+    latest = WebhookDelivery.objects.filter(endpoint=OuterRef("pk")).order_by("-created_at", "-pk")
+    endpoints = WebhookEndpoint.objects.annotate(
+        last_status=Subquery(latest.values("status")[:1]), last_at=Subquery(latest.values("created_at")[:1])
+    ).order_by("name", "pk")
+    return [EndpointRow(e, crypto.mask(e.url), e.last_status, e.last_at) for e in endpoints]

@@ -17,6 +17,7 @@ from salestrace.core import clock
 from salestrace.core.errors import DomainError
 from salestrace.notify import crypto
 from salestrace.notify.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from salestrace.notify.selectors import webhook_endpoint_rows
 from salestrace.notify.webhook_services import (
     SUBSCRIBABLE,
     endpoint_fingerprint,
@@ -68,12 +69,7 @@ def webhooks_page(request: HttpRequest) -> HttpResponse:
         else:
             request.session[NEW_SECRET_SESSION_KEY] = {"id": endpoint.pk, "secret": secret}
             return redirect("notify:webhook", endpoint_id=endpoint.pk)
-    endpoints = list(WebhookEndpoint.objects.order_by("name", "pk"))
-    last: dict[int, WebhookDelivery] = {}
-    for d in WebhookDelivery.objects.filter(endpoint__in=endpoints).order_by("endpoint_id", "-created_at", "-pk"):
-        last.setdefault(d.endpoint_id, d)
-    rows = [{"endpoint": e, "url": crypto.mask(e.url), "last": last.get(e.pk)} for e in endpoints]
-    context = {"rows": rows, "form": form, "errors": errors, "events": _events()}
+    context = {"rows": webhook_endpoint_rows(), "form": form, "errors": errors, "events": _events()}
     return render(request, "notify/settings_webhooks.html", context, status=422 if errors else 200)
 
 

@@ -120,9 +120,7 @@ def webhook_listening(event: str) -> bool:
     """Whether any active endpoint wants `event` (a sweep asks once before building its payloads)."""
     if _muted.get():
         return False
-    return any(
-        event in events for events in WebhookEndpoint.objects.filter(is_active=True).values_list("events", flat=True)
-    )
+    return any(event in events for _pk, events in _subscriptions())
 
 
 def endpoint_state(endpoint: WebhookEndpoint | None) -> dict[str, Any]:

@@ -355,6 +355,9 @@ def test_the_page_adds_an_endpoint_shows_its_secret_once_and_pings_it(personas, 
     deliver_webhooks_due(now=now)
     assert receiver.bodies()[0]["event"] == "ping"
     assert "ping" in client.get(page["Location"]).content.decode()
+    # and the list shows each endpoint's last delivery
+    listed = client.get("/settings/webhooks/").content.decode()
+    assert "已发送" in listed
 
 
 def test_the_page_is_for_admins_only(personas, client, settings):
