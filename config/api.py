@@ -12,6 +12,7 @@ from salestrace.catalog.api import router as catalog_router
 from salestrace.core.api import StrictParser, install_error_handlers
 from salestrace.customers.api import deals_router, pool_router
 from salestrace.customers.api import router as customers_router
+from salestrace.field.api import router as field_router
 from salestrace.imports.api import router as imports_router
 from salestrace.org.api import api_auth
 from salestrace.org.api import router as auth_router
@@ -45,3 +46,4 @@ api.add_router("/", analytics_router)
 api.add_router("/", actions_router)
 api.add_router("/", tasks_router)
 api.add_router("/", imports_router)
+api.add_router("/", field_router)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "salestrace.actions",
     "salestrace.notify",
     "salestrace.todos",
+    "salestrace.field",
     "salestrace.analytics",
     "salestrace.imports",
     "salestrace.demo",

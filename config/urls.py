@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("salestrace.catalog.urls")),
     path("", include("salestrace.notify.urls")),
     path("", include("salestrace.imports.urls")),
+    path("field/", include("salestrace.field.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["core", "org", "catalog", "notify", "customers", "actions", "todos", "analytics", "imports", "demo"]
+LAYERS = ["core", "org", "catalog", "notify", "customers", "actions", "todos", "field", "analytics", "imports", "demo"]
 
 
 def _imports(path: Path) -> set[str]:

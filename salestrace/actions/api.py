@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -298,7 +298,12 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
     return with_evidence(action)
 
 
-def _position(latitude: Decimal | None, longitude: Decimal | None) -> dict[str, Decimal | None]:
+class _Position(TypedDict):
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _position(latitude: Decimal | None, longitude: Decimal | None) -> _Position:
     if latitude is not None and not -90 <= latitude <= 90:
         raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
     if longitude is not None and not -180 <= longitude <= 180:

@@ -279,11 +279,13 @@ def evidence_upload(
     now: datetime,
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    kept: bool = False,
 ) -> Evidence:
     """Upload a file for an action not saved yet; attach it with `action_log(evidence_ids=...)`.
 
     Only someone who may log actions on the customer may upload for it. Screenshots and
     recordings start being read at once, so the text may be there when the action is saved.
+    A `kept` upload (a check-in's photo) is not swept when no action takes it.
     """
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
@@ -291,6 +293,7 @@ def evidence_upload(
     evidence = evidence_prepare(
         user=user, customer=customer, kind=kind, upload=upload, now=now, latitude=latitude, longitude=longitude
     )
+    evidence.kept = kept
     return _store(evidence)
 
 
@@ -367,12 +370,12 @@ def evidence_sweep_unattached(*, now: datetime) -> int:
         with transaction.atomic():
             batch = list(
                 Evidence.objects.select_for_update(skip_locked=True)
-                .filter(action__isnull=True, created_at__lt=cutoff)
+                .filter(action__isnull=True, kept=False, created_at__lt=cutoff)
                 .order_by("created_at", "pk")[:SWEEP_BATCH]
             )
             if not batch:
                 return deleted
-            Evidence.objects.filter(pk__in=[e.pk for e in batch], action__isnull=True).delete()
+            Evidence.objects.filter(pk__in=[e.pk for e in batch], action__isnull=True, kept=False).delete()
             transaction.on_commit(partial(_delete_files_of, batch))
         deleted += len(batch)
 

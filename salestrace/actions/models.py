@@ -181,6 +181,8 @@ class Evidence(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     flags = models.JSONField(_("flags"), default=list, blank=True)
+    # Kept though no action took it: a check-in's photo (field). The unattached sweep leaves it.
+    kept = models.BooleanField(_("kept without an action"), default=False)
     recognition = models.CharField(
         _("recognition"), max_length=20, choices=Recognition.choices, default=Recognition.NOT_APPLICABLE
     )

@@ -174,13 +174,19 @@ def own_uploads(
     transaction that attaches them. Whatever else is asked for is simply missing from the answer."""
     if not evidence_ids:
         return []
-    qs = Evidence.objects.filter(
-        pk__in=evidence_ids,
-        uploaded_by=user,
-        customer_id=customer_id,
-        action__isnull=True,
-        created_at__gte=now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS),
-    ).order_by("created_at", "pk")
+    qs = (
+        Evidence.objects.filter(
+            pk__in=evidence_ids,
+            uploaded_by=user,
+            customer_id=customer_id,
+            action__isnull=True,
+        )
+        .filter(
+            # A check-in's photo is kept (not swept), so the visit can still be logged with it later.
+            Q(created_at__gte=now - timedelta(hours=settings.EVIDENCE_UNATTACHED_HOURS)) | Q(kept=True)
+        )
+        .order_by("created_at", "pk")
+    )
     return list(qs.select_for_update() if lock else qs)
 
 

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -160,6 +161,14 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             now=now,
         )
         form.initial["kept_evidence"] = ",".join(str(e.pk) for e in kept)
+        # A visit logged from a check-in (field) opens at the check-in's time (?occurred_at=2026-12-04T10:15).
+        at = request.GET.get("occurred_at", "")
+        if (
+            len(at) == 16
+            and (parsed := parse_datetime(at)) is not None
+            and parsed <= timezone.localtime(now).replace(tzinfo=None)
+        ):
+            form.initial["occurred_at"] = at
     catalog = option_catalog()
     if not form.is_bound:
         # Links from tasks and reminders may preset choices (?key_action=quick_diagnosis); unknown codes are ignored.

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-DAYS, HOURS, SHARE, WEIGHT, COUNT, RATE = "days", "hours", "share", "weight", "count", "rate"
+DAYS, HOURS, SHARE, WEIGHT, COUNT, RATE, METERS = "days", "hours", "share", "weight", "count", "rate", "meters"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ UNITS = {
     WEIGHT: Unit(WEIGHT, _("weight (0–1)"), Decimal(0), Decimal(1), False),
     COUNT: Unit(COUNT, _("count"), Decimal(1), Decimal(100000), True),
     RATE: Unit(RATE, _("per week"), Decimal(0), Decimal(100), False),
+    METERS: Unit(METERS, _("metres"), Decimal(10), Decimal(100000), True),
 }
 
 # Which part of the product a threshold belongs to, in the order the page shows them.
@@ -43,6 +44,7 @@ GROUPS: tuple[tuple[str, Promise], ...] = (
     ("entry", _("Entry")),
     ("health", _("Action health")),
     ("analysis", _("Analysis")),
+    ("field", _("Field visits")),
 )
 
 
@@ -60,6 +62,8 @@ def unit_of(code: str) -> Unit:
         return UNITS[DAYS]
     if code.endswith("_hours"):
         return UNITS[HOURS]
+    if code.endswith("_meters"):
+        return UNITS[METERS]
     if code.endswith("_line"):
         return UNITS[SHARE]
     if code.startswith("health_weight_"):
@@ -76,6 +80,8 @@ def group_of(code: str) -> str:
         return "health"
     if code.startswith("analysis_"):
         return "analysis"
+    if code.startswith("field_"):
+        return "field"
     return "entry"
 
 

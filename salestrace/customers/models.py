@@ -42,6 +42,9 @@ class Customer(models.Model):
     contacts = models.CharField(_("contact names"), max_length=200, blank=True)
     name_key = models.CharField(_("name for duplicate checks"), max_length=200, blank=True, editable=False)
     name_sound = models.CharField(_("name's pinyin for duplicate checks"), max_length=300, blank=True, editable=False)
+    # Where the store is (WGS-84, what a phone's GPS reports): check-ins are measured against it.
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="customers"
     )

@@ -393,6 +393,34 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     return customer
 
 
+@transaction.atomic
+def customer_locate(
+    *, user: User, customer_id: int, latitude: Decimal | None, longitude: Decimal | None, now: datetime
+) -> Customer:
+    """Set (or clear, with both None) where a store is, WGS-84 degrees; check-ins are measured against it.
+
+    Supervisors and above only: a rep who could move their own store would never be out of range.
+    """
+    if not is_manager(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only a supervisor may set where a store is."))])
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
+    errors: list[FieldError] = []
+    if (latitude is None) != (longitude is None):
+        errors.append(FieldError("latitude", "required", _("Give both the latitude and the longitude, or neither.")))
+    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
+        errors.append(FieldError("latitude", "out_of_range", _("A latitude is between -90 and 90.")))
+    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
+        errors.append(FieldError("longitude", "out_of_range", _("A longitude is between -180 and 180.")))
+    if errors:
+        raise RuleViolation(errors)
+    quantum = Decimal("0.000001")
+    customer.latitude = latitude.quantize(quantum) if latitude is not None else None
+    customer.longitude = longitude.quantize(quantum) if longitude is not None else None
+    customer.updated_at = now
+    customer.save(update_fields=["latitude", "longitude", "updated_at"])
+    return customer
+
+
 def customer_record_action(*, customer: Customer, action: LoggedAction) -> None:
     """Move the customer to the action's stage and mark it active, if the action is its latest.
 

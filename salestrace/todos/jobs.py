@@ -12,6 +12,7 @@ The runners at the bottom are what huey (todos/tasks.py) and `manage.py run_job`
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -70,6 +71,12 @@ from salestrace.todos.services import (
     tasks_resolve_by_later_actions,
 )
 from salestrace.todos.workdays import WorkCalendar
+
+# Higher apps add lines to each rep's 18:00 message (field: planned stores not visited, visits not
+# logged): name -> provider(rep ids, local date), which reads once for the team and returns a
+# function giving one rep's lines, rendered in the language active when it is called.
+DailyLines = Callable[[list[int], date], Callable[[int], list[Line]]]
+DAILY_LINE_PROVIDERS: dict[str, DailyLines] = {}
 
 DAILY_SOURCE = "daily_reminder"
 TASK_SOURCE = "task_reminder"
@@ -149,6 +156,7 @@ def _daily_notes(team_id: int, reps: list[RepRow], ctx: SweepContext) -> tuple[l
     actions = actions_logged(ids, ctx.local_date)
     steps = next_steps_due(ids, ctx.local_date)
     tasks = open_tasks_due(ids, ctx.local_date)
+    extra = [provider(ids, ctx.local_date) for provider in DAILY_LINE_PROVIDERS.values()]
     page = tasks_page_link()
     notes: list[Note] = []
     rows: list[compute.DigestRow] = []
@@ -161,6 +169,7 @@ def _daily_notes(team_id: int, reps: list[RepRow], ctx: SweepContext) -> tuple[l
                 rules=ctx.rules,
                 field_labels=ctx.field_labels(rep.language or settings.LANGUAGE_CODE),
             )
+            lines += [line for lines_of in extra for line in lines_of(rep.id)]
             if not lines:
                 continue
             message = compute.daily_message(

@@ -87,15 +87,16 @@ def shop(personas: Any) -> Shop:
 
 @pytest.fixture
 def page_as(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """page_as(user or None, viewport=PHONE) -> a Playwright page; with a user, already signed in."""
+    """page_as(user or None, viewport=PHONE, **context options) -> a Playwright page; with a user, already signed in."""
     from django.conf import settings
     from django.test import Client
 
     contexts: list[Any] = []
 
-    def make(user: Any | None, viewport: dict[str, int] | None = None) -> Any:
+    def make(user: Any | None, viewport: dict[str, int] | None = None, **options: Any) -> Any:
         # An English phone: pages must still answer in Chinese until the person switches.
-        context = browser.new_context(viewport=viewport or PHONE, locale="en-US", base_url=live_server.url)
+        # `options` go to the browser context (geolocation, permissions).
+        context = browser.new_context(viewport=viewport or PHONE, locale="en-US", base_url=live_server.url, **options)
         context.set_default_timeout(5000)
         contexts.append(context)
         if user is not None:

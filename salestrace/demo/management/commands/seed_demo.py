@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,8 @@ from salestrace.customers import dedupe
 from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import Customer, StageHistory
 from salestrace.customers.services import status_for_stage
+from salestrace.field.models import CheckIn, RouteStop
+from salestrace.field.services import check_in
 from salestrace.org.models import ApiToken, Role, Team, User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -43,6 +45,18 @@ CITIES = {
     "无锡": ["梁溪", "滨湖", "新吴"],
     "合肥": ["蜀山", "包河", "庐阳"],
 }
+# Where each city's stores are scattered around (WGS-84, as a phone reports).
+CITY_CENTRES = {
+    "上海": (31.2304, 121.4737),
+    "杭州": (30.2741, 120.1551),
+    "南京": (32.0603, 118.7969),
+    "苏州": (31.2990, 120.5853),
+    "宁波": (29.8683, 121.5440),
+    "无锡": (31.4912, 120.3119),
+    "合肥": (31.8206, 117.2272),
+}
+# Field days seeded back from today: routes, check-ins and the visits they did (or did not) lead to.
+FIELD_DAYS = 10
 REGIONS = {
     "上海": "华东一区",
     "苏州": "华东一区",
@@ -203,11 +217,15 @@ class Command(BaseCommand):
         now = clock.now()
         self.photos_since = now - timedelta(days=max(0, opts["photo_days"]))
         self.photo_seed = opts["seed"] * 100_000
+        # Store coordinates come from a generator of their own, so the rest of the demo stays as it was.
+        self.geo = random.Random(opts["seed"] + 1)
         with transaction.atomic():
             profiles = self._team(rng, reps=opts["reps"], password=opts["password"], now=now)
         total = self._customers_and_actions(rng, profiles, count=opts["customers"], days=opts["days"], now=now)
+        check_ins = self._field(random.Random(opts["seed"] + 2), now=now)
         self.stdout.write(
-            f"demo: {len(profiles)} reps, {opts['customers']} customers, {total} actions over {opts['days']} days"
+            f"demo: {len(profiles)} reps, {opts['customers']} customers, {total} actions over {opts['days']} days, "
+            f"{check_ins} store check-ins over {FIELD_DAYS} days"
         )
 
     def _visit_photos(self, visits: list[ActionLog]) -> None:
@@ -234,8 +252,88 @@ class Command(BaseCommand):
             rows.append(evidence)
         Evidence.objects.bulk_create(rows, batch_size=500)
 
+    def _field(self, rng: random.Random, *, now: datetime) -> int:
+        """The last FIELD_DAYS working days in the field, built around the visits the log has: each
+        rep's route is the stores they logged visits at plus some they did not (some checked in at but
+        never logged, some never reached), planned by the team's supervisor; check-ins go through the
+        check-in service (distance and flags are real), near the store, a few far or without a fix."""
+        today = now.astimezone(SHANGHAI).date()
+        days = [d for d in (today - timedelta(days=n) for n in range(14)) if d.weekday() < 5][:FIELD_DAYS]
+        supervisors = dict(User.objects.filter(role=Role.SUPERVISOR).values_list("team_id", "pk"))
+        reps = list(User.objects.filter(role=Role.REP).order_by("username"))
+        first = datetime.combine(min(days), time.min, tzinfo=SHANGHAI)
+        logged: dict[tuple[int, date], list[tuple[datetime, int]]] = {}
+        for rep_id, customer_id, at in (
+            ActionLog.objects.filter(contact_method="visit", occurred_at__gte=first, occurred_at__lte=now)
+            .order_by("occurred_at")
+            .values_list("rep_id", "customer_id", "occurred_at")
+        ):
+            logged.setdefault((rep_id, at.astimezone(SHANGHAI).date()), []).append((at, customer_id))
+        stores_of: dict[int, list[Customer]] = {}
+        for store in Customer.objects.filter(kind__in=[Customer.Kind.STORE, Customer.Kind.ACCOUNT]).exclude(
+            status__in=[Customer.Status.LOST, Customer.Status.DORMANT]
+        ):
+            stores_of.setdefault(store.owner_id, []).append(store)
+        by_id = {c.pk: c for listed in stores_of.values() for c in listed}
+        stops: list[RouteStop] = []
+        made = 0
+        for rep in reps:
+            for day in days:
+                visits = [(at, c) for at, c in logged.get((rep.pk, day), []) if c in by_id]
+                seen = {c for _, c in visits}
+                spare = [c.pk for c in stores_of.get(rep.pk, []) if c.pk not in seen]
+                # About one planned store in four or five never gets a visit logged (the seed's 23 %).
+                wanted = sum(rng.random() < 0.25 for _ in visits) + (4 if day == today else 0)
+                extra = rng.sample(spare, k=min(len(spare), wanted))
+                planned = [c for _, c in visits if rng.random() > 0.05] + extra
+                rng.shuffle(planned)
+                stops += [
+                    RouteStop(
+                        rep=rep,
+                        day=day,
+                        customer_id=c,
+                        position=n,
+                        planned_by_id=supervisors.get(rep.team_id or 0, rep.pk),
+                        created_at=first,
+                    )
+                    for n, c in enumerate(planned, start=1)
+                ]
+                unlogged = [c for c in extra if rng.random() < 0.6]
+                checked = [(at - timedelta(minutes=rng.randint(5, 25)), c) for at, c in visits]
+                noon = datetime.combine(day, time(12), tzinfo=SHANGHAI)
+                checked += [(self._working_time(rng, noon), c) for c in unlogged]
+                for at, customer_id in checked:
+                    if at > now:
+                        continue
+                    made += self._check_in(rng, rep, by_id[customer_id], at, now)
+        RouteStop.objects.bulk_create(stops, batch_size=1000, ignore_conflicts=True)
+        return made
+
+    def _check_in(self, rng: random.Random, rep: User, store: Customer, at: datetime, now: datetime) -> int:
+        roll = rng.random()
+        lat = lng = None
+        if store.latitude is not None and store.longitude is not None and roll > 0.02:
+            spread = 0.0054 if roll > 0.96 else 0.0004  # a few check-ins ~600 m away, most within ~50 m
+            lat = (store.latitude + Decimal(f"{rng.uniform(-spread, spread):.6f}")).quantize(Decimal("0.000001"))
+            lng = (store.longitude + Decimal(f"{rng.uniform(-spread, spread):.6f}")).quantize(Decimal("0.000001"))
+        elif store.latitude is None and roll > 0.02:
+            lat, lng = Decimal(f"{31.2 + rng.uniform(0, 0.1):.6f}"), Decimal(f"{121.4 + rng.uniform(0, 0.1):.6f}")
+        received = min(now, at + timedelta(seconds=rng.randint(1, 40)))
+        check_in(
+            rep=rep,
+            customer_id=store.pk,
+            now=received,
+            occurred_at=at,
+            latitude=lat,
+            longitude=lng,
+            accuracy_m=rng.randint(8, 40) if lat is not None else None,
+        )
+        return 1
+
     def _reset(self) -> None:
         with transaction.atomic():
+            CheckIn.objects.all().delete()
+            RouteStop.objects.all().delete()
             Evidence.objects.all().delete()
             IdempotencyRecord.objects.all().delete()
             ActionEdit.objects.all().delete()
@@ -321,6 +419,13 @@ class Command(BaseCommand):
             kind, name = Customer.Kind.LEAD, f"{district}{rng.choice(STORE_BRANDS)}{rng.choice(STORE_TYPES)}(待开发)"
         created = now - timedelta(days=rng.uniform(days * 0.5, days + 30))
         name_pinyin, name_initials = pinyin_keys(name)
+        latitude = longitude = None
+        # Stores and accounts have a location; one in ten is new and has none yet (a supervisor takes
+        # it from a check-in).
+        if kind != Customer.Kind.LEAD and self.geo.random() < 0.9:
+            lat, lng = CITY_CENTRES[city]
+            latitude = Decimal(f"{lat + self.geo.uniform(-0.08, 0.08):.6f}")
+            longitude = Decimal(f"{lng + self.geo.uniform(-0.08, 0.08):.6f}")
         return Customer(
             kind=kind,
             name=name,
@@ -337,6 +442,8 @@ class Command(BaseCommand):
             created_at=created,
             updated_at=created,
             assigned_at=created,
+            latitude=latitude,
+            longitude=longitude,
         )
 
     def _weighted(self, rng: random.Random, options: list[tuple[str, int]]) -> str:

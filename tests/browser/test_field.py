@@ -1,0 +1,95 @@
+"""Field visits in a real browser: a rep's route and check-in with the location granted and denied,
+the visit form opened from the check-in, and the supervisor's compliance page."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from salestrace.core import clock
+from salestrace.field.models import CheckIn
+from salestrace.field.services import route_plan_set
+from salestrace.field.tests.helpers import METRES_PER_DEGREE, make_store
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+@pytest.fixture
+def route(personas: Any) -> list[Any]:
+    stores = [
+        make_store(personas.alice, "联华超市(曹杨店)"),
+        make_store(personas.alice, "好德便利店(长风店)", latitude="31.230000"),
+    ]
+    today = timezone.localdate(clock.now())
+    route_plan_set(
+        by=personas.sam, rep_id=personas.alice.pk, day=today, customer_ids=[s.pk for s in stores], now=clock.now()
+    )
+    return stores
+
+
+def test_a_rep_checks_in_with_the_location_granted_then_logs_the_visit_from_it(
+    page_as: Any, personas: Any, route: Any
+) -> None:
+    # given alice's phone at 50 m north of the first store, location allowed
+    here = {"latitude": 31.24 + 50 / METRES_PER_DEGREE, "longitude": 121.41, "accuracy": 12}
+    page = page_as(personas.alice, geolocation=here, permissions=["geolocation"])
+    page.goto("/field/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("今日路线")
+    expect(page.locator(".route-stop")).to_have_count(2)
+    screenshot(page, "field-01-route")
+    # when she taps 签到 on the first store, then 签到 on its page
+    page.locator(".route-stop").first.get_by_role("link", name="签到").click()
+    page.get_by_role("button", name="签到").click()
+    # then the route says where she was, and the store is checked in
+    expect(page.locator(".message")).to_contain_text("距门店 50 米")
+    expect(page.locator(".route-stop").first.locator(".badge").first).to_contain_text("已签到")
+    made = CheckIn.objects.get()
+    assert made.distance_m == 50
+    assert made.flags == []
+    assert made.accuracy_m == 12
+    screenshot(page, "field-02-checked-in")
+    # and 记录拜访 opens the visit form at the check-in's time
+    page.get_by_role("link", name="记录拜访").click()
+    expect(page).to_have_url(re.compile(r"/customers/\d+/actions/new/\?contact_method=visit"))
+    local = timezone.localtime(made.occurred_at).strftime("%Y-%m-%dT%H:%M")
+    expect(page.locator('input[name="occurred_at"]')).to_have_value(local)
+
+
+def test_a_rep_who_denies_the_location_still_checks_in_and_it_is_flagged(
+    page_as: Any, personas: Any, route: Any
+) -> None:
+    page = page_as(personas.alice)  # no permission granted: the browser answers "denied"
+    page.goto("/field/")
+    page.locator(".route-stop").nth(1).get_by_role("link", name="签到").click()
+    page.get_by_role("button", name="签到").click()
+    expect(page.locator(".message")).to_contain_text("未提供位置")
+    made = CheckIn.objects.get()
+    assert made.flags == ["no_location"]
+    assert made.latitude is None
+    screenshot(page, "field-03-denied")
+
+
+def test_the_supervisor_sees_the_days_compliance_and_the_flagged_check_in(
+    page_as: Any, personas: Any, route: Any
+) -> None:
+    from salestrace.field.services import check_in
+
+    far = Decimal("31.240000") + Decimal(800 / METRES_PER_DEGREE).quantize(Decimal("0.000001"))
+    check_in(rep=personas.alice, customer_id=route[0].pk, now=clock.now(), latitude=far, longitude=Decimal("121.41"))
+    page = page_as(personas.sam, viewport={"width": 1280, "height": 900})
+    page.goto("/field/compliance/")
+    expect(page.locator("#missing-rate")).to_have_text("100.0%")
+    expect(page.locator("#compliance-reps")).to_contain_text("好德便利店(长风店)")
+    expect(page.locator("#flagged-check-ins")).to_contain_text("距门店超出签到范围")
+    screenshot(page, "field-04-compliance")
