@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salestrace.core.middleware.FetchRedirectMiddleware",
     # Last: turns a sign-in refused for too many failures into our own answer (page or JSON).
     "axes.middleware.AxesMiddleware",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from django.utils.functional import Promise
@@ -180,19 +180,31 @@ class Compliance:
 
 
 def compliance(days: Iterable[RepDay]) -> Compliance:
-    """Sum rep-days into counts (a pure fold: a team is the sum of its reps)."""
-    totals = dict.fromkeys(
-        ("rep_days", "planned", "planned_visited", "planned_logged", "visits", "visits_logged", "unplanned_visits"), 0
-    )
+    """Sum rep-days into counts (a pure fold: a team is the sum of its reps, see `combined`)."""
+    totals = [0] * 7
     for day in days:
-        planned = set(day.planned)
-        totals["rep_days"] += 1
-        totals["planned"] += len(planned)
-        totals["planned_visited"] += len(planned & day.visited)
-        totals["planned_logged"] += len(planned & day.logged)
-        totals["visits"] += len(day.visited)
-        totals["visits_logged"] += len(day.visited & day.logged)
-        totals["unplanned_visits"] += len(day.visited - planned)
+        planned = frozenset(day.planned)
+        visited, logged = day.visited, day.logged
+        counts = (
+            1,
+            len(planned),
+            len(planned & visited),
+            len(planned & logged),
+            len(visited),
+            len(visited & logged),
+            len(visited - planned),
+        )
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+    return Compliance(*totals)
+
+
+def combined(parts: Iterable[Compliance]) -> Compliance:
+    """The counts of several groups of rep-days together (a team from its reps)."""
+    names = [f.name for f in fields(Compliance)]
+    totals = dict.fromkeys(names, 0)
+    for part in parts:
+        for name in names:
+            totals[name] += getattr(part, name)
     return Compliance(**totals)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -133,9 +133,12 @@ class FieldFacts:
 
 
 def field_facts(*, rep_ids: Sequence[int], first: date, last: date) -> FieldFacts:
-    """Plans, check-ins and logged visits of these reps on local days first..last, three queries."""
-    start, _end = day_bounds(first)
-    _start, end = day_bounds(last)
+    """Plans, check-ins and logged visits of these reps on local days first..last.
+
+    One query for the plans, then two per day, each asking only for distinct (rep, store) pairs
+    within the day's bounds: no timestamps cross into Python (converting them was most of the
+    time), and the (rep, occurred_at) indexes answer each.
+    """
     plans: dict[tuple[int, date], list[int]] = defaultdict(list)
     for rep_id, day, customer_id in (
         RouteStop.objects.filter(rep_id__in=rep_ids, day__gte=first, day__lte=last)
@@ -143,26 +146,41 @@ def field_facts(*, rep_ids: Sequence[int], first: date, last: date) -> FieldFact
         .values_list("rep_id", "day", "customer_id")
     ):
         plans[(rep_id, day)].append(customer_id)
-    zone = timezone.get_default_timezone()
     visits: dict[tuple[int, date], set[int]] = defaultdict(set)
-    for rep_id, customer_id, at in CheckIn.objects.filter(
-        rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end
-    ).values_list("rep_id", "customer_id", "occurred_at"):
-        visits[(rep_id, at.astimezone(zone).date())].add(customer_id)
     logs: dict[tuple[int, date], set[int]] = defaultdict(set)
-    for rep_id, customer_id, at in ActionLog.objects.filter(
-        rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end, contact_method__in=VISIT_METHODS
-    ).values_list("rep_id", "customer_id", "occurred_at"):
-        logs[(rep_id, at.astimezone(zone).date())].add(customer_id)
+    day = first
+    while day <= last:
+        start, end = day_bounds(day)
+        for rep_id, customer_id in (
+            CheckIn.objects.filter(rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end)
+            .values_list("rep_id", "customer_id")
+            .distinct()
+        ):
+            visits[(rep_id, day)].add(customer_id)
+        for rep_id, customer_id in (
+            ActionLog.objects.filter(
+                rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end, contact_method__in=VISIT_METHODS
+            )
+            .values_list("rep_id", "customer_id")
+            .distinct()
+        ):
+            logs[(rep_id, day)].add(customer_id)
+        day += timedelta(days=1)
     return FieldFacts(dict(plans), dict(visits), dict(logs))
+
+
+@dataclass(frozen=True)
+class Store:
+    pk: int
+    name: str
 
 
 @dataclass(frozen=True)
 class RepCompliance:
     rep: User
     figures: compute.Compliance
-    not_visited: list[tuple[date, Customer]]
-    not_logged: list[tuple[date, Customer]]
+    not_visited: list[tuple[date, Store]]
+    not_logged: list[tuple[date, Store]]
 
 
 @dataclass(frozen=True)
@@ -188,7 +206,7 @@ def compliance_report(*, user: User, first: date, last: date, team_id: int | Non
     wanted = {
         c for listed in per_rep.values() for _day, rd in listed for c in (*rd.not_visited, *rd.visited_not_logged)
     }
-    stores = Customer.objects.in_bulk(wanted)
+    stores = {pk: Store(pk, name) for pk, name in Customer.objects.filter(pk__in=wanted).values_list("pk", "name")}
     rows = []
     for rep in reps:
         listed = per_rep.get(rep.pk, [])
@@ -200,7 +218,7 @@ def compliance_report(*, user: User, first: date, last: date, team_id: int | Non
                 [(day, stores[c]) for day, rd in listed for c in rd.visited_not_logged if c in stores],
             )
         )
-    team = compute.compliance(rd for listed in per_rep.values() for _day, rd in listed)
+    team = compute.combined(row.figures for row in rows)
     return ComplianceReport(first, last, team, rows)
 
 
@@ -258,28 +276,6 @@ def daily_field_lines(rep_ids: list[int], day: date) -> Callable[[int], list[Lin
     return lines
 
 
-def day_of(at: datetime) -> date:
-    return timezone.localtime(at).date()
-
-
-def stores_by_id(ids: Iterable[int]) -> dict[int, Customer]:
-    return Customer.objects.in_bulk(list(ids))
-
-
-def routes_for(rep_ids: Sequence[int], day: date) -> dict[int, list[RouteStop]]:
-    """Each rep's route on a day (one query)."""
-    out: dict[int, list[RouteStop]] = defaultdict(list)
-    for stop in (
-        RouteStop.objects.filter(rep_id__in=rep_ids, day=day).select_related("customer").order_by("position", "pk")
-    ):
-        out[stop.rep_id].append(stop)
-    return dict(out)
-
-
 def own_check_ins(*, rep: User, day: date) -> dict[int, CheckIn]:
     """The rep's latest check-in per store on a day."""
     return {c.customer_id: c for c in check_ins_on(rep_ids=[rep.pk], day=day)}
-
-
-def store_filter(q: str) -> Q:
-    return Q(name__icontains=q) | Q(name_pinyin__icontains=q.lower()) | Q(name_initials__icontains=q.lower())

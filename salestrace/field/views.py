@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -62,6 +62,12 @@ def _decimal(raw: str | None) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+def _moment(raw: str | None) -> datetime | None:
+    """The phone's time of the tap (ISO 8601 with its offset); None when absent or unreadable."""
+    parsed = parse_datetime(raw[:40]) if raw else None
+    return parsed if parsed is not None and timezone.is_aware(parsed) else None
 
 
 def _int(raw: str | None) -> int | None:
@@ -128,6 +134,7 @@ def check_in_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                 accuracy_m=_int(request.POST.get("accuracy")),
                 photo=request.FILES.get("photo"),
                 key=key,
+                occurred_at=_moment(request.POST.get("occurred_at")),
             )
         except PermissionDenied as exc:
             raise DjangoPermissionDenied from exc
@@ -158,6 +165,7 @@ def check_out_page(request: HttpRequest, check_in_id: int) -> HttpResponse:
             rep=user,
             check_in_id=check_in_id,
             now=clock.now(),
+            occurred_at=_moment(request.POST.get("occurred_at")),
             latitude=_decimal(request.POST.get("latitude")),
             longitude=_decimal(request.POST.get("longitude")),
         )

@@ -1,6 +1,7 @@
 /* 签到 / 签退: ask the phone for its position when the rep taps, fill the hidden fields, then
  * send the form. A denied or unavailable position still sends it (the server flags it), so a rep
- * is never stuck at the door; a position older than a minute is not reused. */
+ * is never stuck at the door; a position older than a minute is not reused. Without signal the
+ * form is kept on the phone and sent later (offline.js), with the time of the tap. */
 (function () {
   "use strict";
   var forms = document.querySelectorAll("form.locate-form");
@@ -9,6 +10,8 @@
     form.addEventListener("submit", function (event) {
       if (sent) return;
       event.preventDefault();
+      // The moment of the tap: kept when the check-in waits offline for the signal.
+      if (form.elements.occurred_at) form.elements.occurred_at.value = new Date().toISOString();
       var status = document.getElementById("location-status");
       var button = form.querySelector("button[type=submit]");
       if (button) {
@@ -18,7 +21,8 @@
       function send() {
         sent = true;
         if (button) button.disabled = false;
-        HTMLFormElement.prototype.submit.call(form);
+        if (window.stOffline && form.hasAttribute("data-offline-label")) window.stOffline.send(form);
+        else HTMLFormElement.prototype.submit.call(form);
         if (button) button.disabled = true;
       }
       if (!("geolocation" in navigator)) {

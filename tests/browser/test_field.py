@@ -93,3 +93,48 @@ def test_the_supervisor_sees_the_days_compliance_and_the_flagged_check_in(
     expect(page.locator("#compliance-reps")).to_contain_text("好德便利店(长风店)")
     expect(page.locator("#flagged-check-ins")).to_contain_text("距门店超出签到范围")
     screenshot(page, "field-04-compliance")
+
+
+def test_without_signal_a_check_in_and_an_action_wait_on_the_phone_and_are_sent_once_when_it_returns(
+    page_as: Any, personas: Any, route: Any
+) -> None:
+    from salestrace.actions.models import ActionLog
+
+    here = {"latitude": 31.24 + 30 / METRES_PER_DEGREE, "longitude": 121.41, "accuracy": 10}
+    page = page_as(personas.alice, geolocation=here, permissions=["geolocation"])
+    context = page.context
+    # given alice opened her route, the check-in page and the action form while there was signal
+    page.goto("/field/")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.goto(f"/field/check-in/{route[0].pk}/")
+    page.goto(f"/customers/{route[1].pk}/actions/new/")
+    expect(page.locator("#action-form[data-rules-ready=true]")).to_be_visible()
+    # when the signal goes in the store
+    context.set_offline(True)
+    page.goto(f"/field/check-in/{route[0].pk}/")  # served by the service worker from what it kept
+    page.get_by_role("button", name="签到").click()
+    expect(page.locator("#offline-saved")).to_be_visible()
+    expect(page.locator("#offline-queue [data-count]")).to_contain_text("1")
+    tapped = timezone.now()
+    # and she logs an e-mail contact on the other store, offline too
+    page.goto(f"/customers/{route[1].pk}/actions/new/")
+    page.locator('[data-field="contact_method"] label.chip', has_text=re.compile("^邮件$")).click()
+    page.locator('[data-field="key_action"] label.chip', has_text=re.compile("^发送报价单$")).click()
+    page.locator('[data-field="emotion"] label.chip', has_text=re.compile("^中性$")).click()
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#offline-queue [data-count]")).to_contain_text("2")
+    screenshot(page, "field-05-offline-queue")
+    assert not CheckIn.objects.exists()
+    assert not ActionLog.objects.exists()
+    # then, the signal back, both are sent, once each, the check-in with the time of the tap
+    context.set_offline(False)
+    expect(page.locator("#offline-queue")).to_be_hidden(timeout=15000)
+    made = CheckIn.objects.get()
+    assert made.occurred_at <= tapped
+    assert made.distance_m == 30
+    assert ActionLog.objects.filter(customer=route[1], contact_method="email").count() == 1
+    page.evaluate("window.stOffline.sync()")
+    page.goto("/field/")
+    assert CheckIn.objects.count() == 1
+    assert ActionLog.objects.count() == 1
+    expect(page.locator(".route-stop").first.locator(".badge").first).to_contain_text("已签到")

@@ -88,6 +88,7 @@ rep_days = st.builds(
 @given(st.lists(rep_days, max_size=20), st.lists(rep_days, max_size=20))
 def test_a_team_is_the_sum_of_its_reps_and_rates_stay_between_0_and_1(a, b):
     whole, left, right = compliance(a + b), compliance(a), compliance(b)
+    assert compute.combined([left, right]) == whole
     for name in ("rep_days", "planned", "planned_visited", "planned_logged", "visits", "visits_logged"):
         assert getattr(whole, name) == getattr(left, name) + getattr(right, name)
     for rate in (whole.visit_rate, whole.missing_record_rate, whole.unlogged_visit_rate):
