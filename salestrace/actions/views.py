@@ -73,6 +73,8 @@ QUALITY_CHOICES = ("channel", "content_type", "response_strength")
 def today_page(request: HttpRequest) -> HttpResponse:
     """今日: next steps due today and overdue, customers by urgency, counts of what is still open."""
     user: User = request.user  # type: ignore[assignment]
+    if user.role == Role.STORE_STAFF:
+        return redirect(reverse("field:card"))  # store staff work the promotion card only
     now = clock.now()
     local = timezone.localtime(now)
     today = local.date()

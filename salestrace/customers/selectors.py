@@ -178,7 +178,7 @@ def pool_policy() -> PoolPolicy:
 
 def pool_scope(user: User, *, claim_scope: str) -> Q:
     """The pooled leads `user` may see: company-wide roles all; with a 'team' scope, others their team's."""
-    if not user.is_active or user.role == Role.ASSISTANT:
+    if not user.is_active or user.role in (Role.ASSISTANT, Role.STORE_STAFF):
         return Q(pk__in=[])
     if user.role in COMPANY_WIDE or user.is_superuser or claim_scope == "any":
         return Q()

@@ -909,7 +909,11 @@ def _refuse_unless_importer(user: User) -> None:
 def _import_owner_errors(owner_id: int | None, errors: list[FieldError]) -> None:
     if owner_id is None:
         errors.append(FieldError("owner", "required", _("The owner is required.")))
-    elif not User.objects.filter(pk=owner_id, is_active=True).exclude(role=Role.ASSISTANT).exists():
+    elif (
+        not User.objects.filter(pk=owner_id, is_active=True)
+        .exclude(role__in=[Role.ASSISTANT, Role.STORE_STAFF])
+        .exists()
+    ):
         errors.append(FieldError("owner", "invalid", _("This user cannot own customers.")))
 
 

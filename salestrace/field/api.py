@@ -12,10 +12,12 @@ from ninja.params.functions import File as FileParam
 
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime
-from salestrace.core.errors import FieldError, InvalidInput, RuleViolation
+from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers.services import customer_locate
 from salestrace.field import compute
-from salestrace.field.models import CheckIn, RouteStop
+from salestrace.field.models import CheckIn, ExecutionReport, Promotion, Redemption, RouteStop
+from salestrace.field.promotion_selectors import promotion_get, promotions_visible, store_facts
+from salestrace.field.promotion_services import PromotionInput, execution_report, promotion_create, redemption_record
 from salestrace.field.selectors import (
     check_in_get,
     check_ins_on,
@@ -26,6 +28,7 @@ from salestrace.field.selectors import (
 )
 from salestrace.field.services import check_in, check_out, route_plan_copy_week, route_plan_set
 from salestrace.org.models import User
+from salestrace.org.selectors import is_manager
 
 router = Router(tags=["field"])
 
@@ -332,3 +335,191 @@ def put_store_location(request: HttpRequest, customer_id: IdPath, payload: Store
         now=clock.now(),
     )
     return {"customer_id": customer.pk, "latitude": customer.latitude, "longitude": customer.longitude}
+
+
+# --- promotions --------------------------------------------------------------------------------------
+
+
+class PromotionOut(Schema):
+    id: int
+    name: str
+    rule_text: str
+    threshold: Decimal
+    discount: Decimal
+    product: str
+    starts_on: date
+    ends_on: date
+    store_ids: list[int]
+
+    @staticmethod
+    def resolve_store_ids(obj: Promotion) -> list[int]:
+        return sorted(s.pk for s in obj.stores.all())
+
+
+class PromotionIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    rule_text: str = Field(..., min_length=1, max_length=200, description="As stores say it, e.g. 满299减50.")
+    threshold: Decimal | None = Field(
+        None, gt=0, max_digits=12, decimal_places=2, description="Default: from the rule."
+    )
+    discount: Decimal | None = Field(None, gt=0, max_digits=12, decimal_places=2, description="Default: from the rule.")
+    product: str = Field("", max_length=100)
+    starts_on: IsoDate
+    ends_on: IsoDate
+    store_ids: list[Annotated[BodyInt, Field(ge=1, le=MAX_ID)]] = Field(..., min_length=1, max_length=5000)
+
+    model_config = {"extra": "forbid"}
+
+
+@router.get("/field/promotions", response={200: list[PromotionOut], **ERRORS})
+def list_promotions(request: HttpRequest) -> list[Promotion]:
+    """Promotions with a store you may see, newest first."""
+    return list(promotions_visible(request.user).prefetch_related("stores")[:500])  # type: ignore[arg-type]
+
+
+@router.post("/field/promotions", response={201: PromotionOut, **ERRORS})
+def create_promotion(request: HttpRequest, payload: PromotionIn) -> tuple[int, Promotion]:
+    """A campaign over stores in your scope (supervisors and above)."""
+    data = PromotionInput(**payload.dict())
+    return 201, promotion_create(user=request.user, data=data, now=clock.now())  # type: ignore[arg-type]
+
+
+class RegionReality(Schema):
+    region: str
+    stores: int
+    reported: int
+    redeemed: int
+    unbacked: int
+    reported_rate: float | None
+    redeemed_rate: float | None
+    gap: float | None
+
+
+class StoreRealityOut(Schema):
+    store_id: int
+    name: str
+    region: str
+    reported: bool
+    receipts: int
+    discount: Decimal
+    claim_unbacked: bool
+
+
+class RealityOut(Schema):
+    promotion_id: int
+    totals: RegionReality
+    regions: list[RegionReality]
+    visit_first: list[StoreRealityOut] = Field(
+        ..., description="Reported as running but never redeemed, then neither reported nor redeemed."
+    )
+
+
+def _region(name: str, r: compute.Reality) -> dict[str, Any]:
+    return {
+        "region": name,
+        "stores": r.stores,
+        "reported": r.reported,
+        "redeemed": r.redeemed,
+        "unbacked": r.unbacked,
+        "reported_rate": r.reported_rate,
+        "redeemed_rate": r.redeemed_rate,
+        "gap": r.gap,
+    }
+
+
+@router.get("/field/promotions/{promotion_id}/reality", response={200: RealityOut, **ERRORS})
+def get_reality(request: HttpRequest, promotion_id: IdPath) -> dict[str, Any]:
+    """Reported execution vs actual redemption: in total, per region, and the stores to visit first."""
+    user: User = request.user  # type: ignore[assignment]
+    if not is_manager(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only supervisors and above see this."))])
+    promotion = promotion_get(user=user, promotion_id=promotion_id)
+    facts = store_facts(user=user, promotion=promotion)
+    return {
+        "promotion_id": promotion.pk,
+        "totals": _region("", compute.reality(facts)),
+        "regions": [_region(name, r) for name, r in compute.reality_by_region(facts).items()],
+        "visit_first": [
+            {
+                "store_id": f.store_id,
+                "name": f.name,
+                "region": f.region,
+                "reported": f.reported,
+                "receipts": f.receipts,
+                "discount": f.discount,
+                "claim_unbacked": f.claim_unbacked,
+            }
+            for f in compute.visit_first(facts)
+        ],
+    }
+
+
+class RedemptionIn(Schema):
+    store_id: BodyInt = Field(..., ge=1, le=MAX_ID)
+    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2, description="The receipt's total.")
+    member_phone: str = Field("", max_length=30)
+
+    model_config = {"extra": "forbid"}
+
+
+class RedemptionOut(Schema):
+    id: int
+    promotion_id: int
+    store_id: int
+    day: date
+    receipts: int
+    discount_total: Decimal
+    source: str
+    member_phone: str
+
+
+@router.post(
+    "/field/promotions/{promotion_id}/redemptions", response={201: RedemptionOut, 200: RedemptionOut, **ERRORS}
+)
+def create_redemption(
+    request: HttpRequest, response: HttpResponse, promotion_id: IdPath, payload: RedemptionIn
+) -> tuple[int, Redemption]:
+    """Record one discount given at the till (the promotion card). Send an `Idempotency-Key` header
+    so a retry is the same redemption (200, `Idempotent-Replayed: true`)."""
+    made, created = redemption_record(
+        user=request.user,  # type: ignore[arg-type]
+        promotion_id=promotion_id,
+        store_id=payload.store_id,
+        amount=payload.amount,
+        now=clock.now(),
+        member_phone=payload.member_phone,
+        key=_key(request),
+    )
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return (201 if created else 200), made
+
+
+class ReportOut(Schema):
+    id: int
+    promotion_id: int
+    store_id: int
+    reported_by_id: int
+    reported_at: datetime
+    photo_id: int | None
+    note: str
+
+
+@router.post("/field/promotions/{promotion_id}/reports", response={201: ReportOut, **ERRORS})
+def create_report(
+    request: HttpRequest,
+    promotion_id: IdPath,
+    store_id: Form[Annotated[int, Field(ge=1, le=MAX_ID)]],
+    note: Form[Annotated[str, Field(max_length=200)]] = "",
+    photo: UploadedFile | None = PHOTO_PART,
+) -> tuple[int, ExecutionReport]:
+    """Report that a store runs the promotion (multipart; a photo of the display for reps)."""
+    made = execution_report(
+        user=request.user,  # type: ignore[arg-type]
+        promotion_id=promotion_id,
+        store_id=store_id,
+        now=clock.now(),
+        photo=photo,
+        note=note,
+    )
+    return 201, made

@@ -8,6 +8,7 @@ ellipsoid at the few hundred metres a check-in radius is about.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -240,3 +241,110 @@ def check_plan(customer_ids: Sequence[int], *, allowed: Collection[int]) -> Plan
             check.problems.append(PlanProblem("not_allowed", customer_id))
         seen.add(customer_id)
     return check
+
+
+# --- promotions: what stores said vs what the till shows -------------------------------------------
+
+_RULE = re.compile(r"满\s*(\d+(?:\.\d{1,2})?)\s*(?:元)?\s*减\s*(\d+(?:\.\d{1,2})?)")
+
+
+def parse_rule(text: str) -> tuple[Decimal, Decimal] | None:
+    """满299减50 → (299, 50); None when the text says no such thing (the numbers are then asked for)."""
+    found = _RULE.search(text.replace("，", ",").replace(" ", ""))
+    if not found:
+        return None
+    threshold, discount = Decimal(found.group(1)), Decimal(found.group(2))
+    return (threshold, discount) if Decimal(0) < discount < threshold else None
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """One store of a promotion: whether anyone reported it running, and what its tills redeemed."""
+
+    store_id: int
+    name: str
+    region: str
+    reported: bool
+    receipts: int
+    discount: Decimal
+
+    @property
+    def redeemed(self) -> bool:
+        return self.receipts > 0
+
+    @property
+    def claim_unbacked(self) -> bool:
+        """Reported as running, yet not one discount at the till: the first store to visit."""
+        return self.reported and not self.redeemed
+
+
+@dataclass(frozen=True)
+class Reality:
+    """Reported execution vs actual redemption over a set of stores (a promotion, a region)."""
+
+    stores: int
+    reported: int
+    redeemed: int
+    unbacked: int
+    receipts: int
+    discount: Decimal
+
+    @property
+    def reported_rate(self) -> float | None:
+        return self.reported / self.stores if self.stores else None
+
+    @property
+    def redeemed_rate(self) -> float | None:
+        return self.redeemed / self.stores if self.stores else None
+
+    @property
+    def gap(self) -> float | None:
+        """Reported rate minus redeemed rate (0.92 − 0.635 = 0.285 in the seed); None without stores."""
+        if self.reported_rate is None or self.redeemed_rate is None:
+            return None
+        return self.reported_rate - self.redeemed_rate
+
+
+def reality(stores: Iterable[StoreFacts]) -> Reality:
+    listed = list(stores)
+    return Reality(
+        stores=len(listed),
+        reported=sum(s.reported for s in listed),
+        redeemed=sum(s.redeemed for s in listed),
+        unbacked=sum(s.claim_unbacked for s in listed),
+        receipts=sum(s.receipts for s in listed),
+        discount=sum((s.discount for s in listed), Decimal(0)),
+    )
+
+
+def reality_by_region(stores: Iterable[StoreFacts]) -> dict[str, Reality]:
+    """Each region's Reality, regions by name ("" for stores without one)."""
+    groups: dict[str, list[StoreFacts]] = {}
+    for store in stores:
+        groups.setdefault(store.region, []).append(store)
+    return {region: reality(groups[region]) for region in sorted(groups)}
+
+
+def visit_first(stores: Iterable[StoreFacts]) -> list[StoreFacts]:
+    """The stores to visit first: reported but never redeemed (the claim is not backed), then never
+    reported and never redeemed; by region and name within each."""
+    unbacked = [s for s in stores if s.claim_unbacked]
+    silent = [s for s in stores if not s.reported and not s.redeemed]
+    key = lambda s: (s.region, s.name)  # noqa: E731
+    return sorted(unbacked, key=key) + sorted(silent, key=key)
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """Whether a receipt may get the promotion's discount at the till, and why not."""
+
+    allowed: bool
+    code: str = ""
+
+
+def check_redemption(*, amount: Decimal, threshold: Decimal, running: bool) -> CardCheck:
+    if not running:
+        return CardCheck(False, "not_running")
+    if amount < threshold:
+        return CardCheck(False, "below_threshold")
+    return CardCheck(True)

@@ -25,7 +25,7 @@ from salestrace.field.selectors import (
     same_spot_elsewhere,
 )
 from salestrace.org.models import User
-from salestrace.org.selectors import can_log_actions, is_manager
+from salestrace.org.selectors import can_import, can_log_actions, is_manager
 
 QUANTUM = Decimal("0.000001")
 # A phone's clock may run a little ahead of the server's.
@@ -257,3 +257,29 @@ def check_out(
     made.out_distance_m = round(compute.distance_m(here, store)) if here and store else None
     made.save(update_fields=["checked_out_at", "out_latitude", "out_longitude", "out_distance_m"])
     return made
+
+
+@transaction.atomic
+def route_plans_import(*, user: User, plans: dict[tuple[int, date], list[int]], now: datetime) -> int:
+    """Routes from a file (the import wizard; admins and assistants): each (rep, day) named is
+    replaced by the file's stores in order, past days included (history brought in). The caller
+    checked each store is one the rep may visit. Returns the stops written."""
+    if not can_import(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
+    stops = []
+    for (rep_id, day), customer_ids in plans.items():
+        RouteStop.objects.filter(rep_id=rep_id, day=day).delete()
+        stops += [
+            RouteStop(
+                rep_id=rep_id,
+                day=day,
+                customer_id=c,
+                position=n,
+                source=RouteStop.Source.IMPORTED,
+                planned_by=user,
+                created_at=now,
+            )
+            for n, c in enumerate(dict.fromkeys(customer_ids), start=1)
+        ]
+    RouteStop.objects.bulk_create(stops, batch_size=2000)
+    return len(stops)

@@ -27,7 +27,7 @@ from salestrace.org.selectors import can_import, is_admin
 
 router = Router(tags=["imports"])
 
-ImportKind = Literal["teams", "products", "customers", "deals", "actions"]
+ImportKind = Literal["teams", "products", "customers", "deals", "actions", "routes", "redemptions", "members", "stock"]
 PresetCode = Literal["salestrace", "maven-crm", "salesforce", "hubspot"]
 assert set(PresetCode.__args__) == set(PRESETS)  # type: ignore[attr-defined]
 

@@ -16,6 +16,10 @@ class Kind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
     DEALS = "deals", _("Deals")
     ACTIONS = "actions", pgettext_lazy("what a file holds", "Actions")
+    ROUTES = "routes", _("Route plans")
+    REDEMPTIONS = "redemptions", _("POS redemptions")
+    MEMBERS = "members", _("Members")
+    STOCK = "stock", _("Stock levels")
 
 
 def _import_path(instance: ImportJob, filename: str) -> str:

@@ -41,6 +41,20 @@ CHINESE_HEADERS: dict[str, dict[str, str]] = {
         "交付物": "next_step_deliverable", "客户情绪": "emotion", "摘要": "summary", "渠道": "channel",
         "内容类型": "content_type", "回应强度": "response_strength",
     },
+    "routes": {
+        "业务员": "rep", "销售": "rep", "日期": "day", "拜访日期": "day", "门店编号": "customer_external_id",
+        "客户编号": "customer_external_id", "门店编码": "customer_external_id", "顺序": "position", "序号": "position",
+    },
+    "redemptions": {
+        "流水号": "external_id", "单号": "external_id", "活动": "promotion", "活动名称": "promotion",
+        "门店编号": "store_external_id", "门店编码": "store_external_id", "日期": "day", "核销日期": "day",
+        "小票数": "receipts", "核销笔数": "receipts", "优惠金额": "discount", "折扣金额": "discount",
+    },
+    "members": {"手机号": "phone", "手机": "phone", "会员等级": "level", "等级": "level", "姓名": "name", "会员姓名": "name"},
+    "stock": {
+        "门店编号": "store_external_id", "门店编码": "store_external_id", "商品": "product", "商品名称": "product",
+        "库存": "quantity", "库存数量": "quantity", "盘点时间": "as_of", "更新时间": "as_of",
+    },
 }  # fmt: skip
 
 

@@ -25,7 +25,8 @@ from salestrace.imports.compute import (
     resolve_option,
 )
 
-TEXT, DATE, DATETIME, MONEY, OPTION, CHOICE = "text", "date", "datetime", "money", "option", "choice"
+TEXT, DATE, DATETIME, MONEY, OPTION, CHOICE, COUNT = "text", "date", "datetime", "money", "option", "choice", "count"
+MAX_COUNT = 10**9
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Row:
 
 
 OUTCOMES = ("open", "won", "lost")
-ROLES = ("rep", "supervisor", "director", "assistant", "admin")
+ROLES = ("rep", "supervisor", "director", "assistant", "admin", "store_staff")
 CUSTOMER_KINDS = ("lead", "account", "store")
 
 FORMAT: dict[str, tuple[Column, ...]] = {
@@ -147,6 +148,33 @@ FORMAT: dict[str, tuple[Column, ...]] = {
         Column("content_type", OPTION, option_set="content_type"),
         Column("response_strength", OPTION, option_set="response_strength"),
     ),
+    # Field execution (issue 14): route plans, the POS's redemptions, the CRM's members, the ERP's stock.
+    "routes": (
+        Column("rep", required=True, max_length=150),
+        Column("day", DATE, required=True),
+        Column("customer_external_id", required=True),
+        # Empty: the order of the rows in the file.
+        Column("position", COUNT),
+    ),
+    "redemptions": (
+        Column("external_id", required=True),
+        Column("promotion", required=True, max_length=100),
+        Column("store_external_id", required=True),
+        Column("day", DATE, required=True),
+        Column("receipts", COUNT, required=True),
+        Column("discount", MONEY, required=True),
+    ),
+    "members": (
+        Column("phone", required=True, max_length=30),
+        Column("level", required=True, max_length=50),
+        Column("name", max_length=100),
+    ),
+    "stock": (
+        Column("store_external_id", required=True),
+        Column("product", required=True, max_length=100),
+        Column("quantity", COUNT, required=True),
+        Column("as_of", DATETIME),
+    ),
 }
 
 # The import's own fixed choices, accepted by code or by their Chinese or English word.
@@ -158,6 +186,7 @@ CHOICES: dict[str, Mapping[str, str]] = {
         "director": "director", "salesdirector": "director", "销售总监": "director",
         "assistant": "assistant", "销售助理": "assistant", "财务": "assistant",
         "admin": "admin", "administrator": "admin", "管理员": "admin",
+        "store_staff": "store_staff", "storestaff": "store_staff", "店员": "store_staff",
     },
     "customer_kind": {
         "lead": "lead", "线索": "lead", "account": "account", "客户": "account", "store": "store", "门店": "store",
@@ -215,7 +244,7 @@ def check_row(
         if not raw:
             if column.required:
                 refuse(column.name, raw, "required", _("This column must be filled."))
-            values[column.name] = None if column.type in {DATE, DATETIME, MONEY} else ""
+            values[column.name] = None if column.type in {DATE, DATETIME, MONEY, COUNT} else ""
             continue
         value: Any = raw
         if column.type == TEXT and len(raw) > column.max_length:
@@ -227,6 +256,8 @@ def check_row(
         elif column.type == MONEY and (value := parse_money(raw)) is None:
             message = _("Not an amount: a number from 0 up with at most two decimals, e.g. 1234.50 or ¥1,234.50.")
             refuse(column.name, raw, "invalid_amount", message)
+        elif column.type == COUNT and (value := parse_count(raw)) is None:
+            refuse(column.name, raw, "invalid_count", _("Not a whole number from 0 up, e.g. 12 or 1,200."))
         elif column.type == OPTION:
             lookup = options.get(column.option_set, {})
             if (value := resolve_option(raw, lookup)) is None:
@@ -246,6 +277,17 @@ def check_row(
     if errors:
         return None, errors
     return Row(number, values), []
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number from 0 up as a spreadsheet writes it (1,200; 12.0); None otherwise."""
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    if cleaned.endswith(".0"):
+        cleaned = cleaned[:-2]
+    if not cleaned.isdigit() or len(cleaned) > 10:
+        return None
+    value = int(cleaned)
+    return value if value <= MAX_COUNT else None
 
 
 def _deal_problems(number: int, values: dict[str, Any]) -> list[RowError]:

@@ -54,6 +54,10 @@ from salestrace.customers.services import (
     deal_import,
     deal_import_update,
 )
+from salestrace.field.models import Promotion
+from salestrace.field.promotion_services import RedemptionRow, member_import, redemptions_import_many, stock_import
+from salestrace.field.selectors import plannable_stores
+from salestrace.field.services import route_plans_import
 from salestrace.imports.compute import CsvStream, Sheet, UnreadableFile, option_lookup, read_table
 from salestrace.imports.models import ExternalRef, ImportJob, ImportMapping, Kind
 from salestrace.imports.presets import (
@@ -455,7 +459,7 @@ def _check_and_write(
         with transaction.atomic(), webhooks_muted():
             writer.prepare()
             for rows in checked.chunks():
-                if isinstance(writer, ActionsWriter):
+                if isinstance(writer, ActionsWriter | RedemptionsWriter):
                     # Set-based: the rows were checked one by one, they are written a chunk at a
                     # time, and a refused row writes nothing, so none needs a savepoint of its own.
                     chunk_counts, chunk_errors = writer.write_many(rows)
@@ -775,12 +779,107 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value, timezone.get_default_timezone()) if value.tzinfo is None else value
 
 
+class RoutesWriter(Writer):
+    """Route plans: rows are gathered per (rep, day) in file order (or by `position`), then each
+    day named is replaced whole when the file is written."""
+
+    ref_kinds = (Kind.CUSTOMERS,)
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.plans: dict[tuple[int, date], list[tuple[int, int]]] = {}
+        self.allowed: dict[int, set[int]] = {}
+
+    def write(self, row: Row) -> str:
+        v = row.values
+        rep = self.user(v["rep"], "rep")
+        customer_id = self.ref(Kind.CUSTOMERS, v["customer_external_id"], "customer_external_id")
+        if rep.pk not in self.allowed:
+            self.allowed[rep.pk] = set(plannable_stores(rep).values_list("pk", flat=True))
+        if customer_id not in self.allowed[rep.pk]:
+            message = _("This rep may not visit this store (it is not theirs, or it is lost).")
+            raise _refuse("customer_external_id", v["customer_external_id"], "not_allowed", message)
+        self.plans.setdefault((rep.pk, v["day"]), []).append((v["position"] or row.number, customer_id))
+        return "created"
+
+    def finish(self) -> None:
+        ordered = {key: [c for _n, c in sorted(stops)] for key, stops in self.plans.items()}
+        route_plans_import(user=self.importer, plans=ordered, now=self.now)
+
+
+class MembersWriter(Writer):
+    def write(self, row: Row) -> str:
+        v = row.values
+        return member_import(user=self.importer, phone=v["phone"], level=v["level"], name=v["name"], now=self.now)
+
+
+class StockWriter(Writer):
+    ref_kinds = (Kind.CUSTOMERS,)
+
+    def write(self, row: Row) -> str:
+        v = row.values
+        store_id = self.ref(Kind.CUSTOMERS, v["store_external_id"], "store_external_id")
+        as_of = _aware(v["as_of"]) if v["as_of"] else self.now
+        return stock_import(
+            user=self.importer, store_id=store_id, product=v["product"], quantity=v["quantity"], as_of=as_of
+        )
+
+
+class RedemptionsWriter(Writer):
+    """The POS's redemptions, set-based: each chunk's promotions and stores resolved in memory, then
+    written in one set (new ids created, known ones updated)."""
+
+    ref_kinds = (Kind.CUSTOMERS,)
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.promotions: dict[str, list[Promotion]] = {}
+        for promotion in Promotion.objects.prefetch_related("stores"):
+            self.promotions.setdefault(promotion.name, []).append(promotion)
+        self.stores_of = {p.pk: {s.pk for s in p.stores.all()} for ps in self.promotions.values() for p in ps}
+
+    def _row(self, row: Row) -> RedemptionRow:
+        v = row.values
+        store_id = self.ref(Kind.CUSTOMERS, v["store_external_id"], "store_external_id")
+        named = self.promotions.get(v["promotion"], [])
+        running = [p for p in named if p.starts_on <= v["day"] <= p.ends_on and store_id in self.stores_of[p.pk]]
+        if not named:
+            raise _refuse("promotion", v["promotion"], "unknown_promotion", _("No promotion has this name."))
+        if len(running) != 1:
+            message = _("No promotion of this name runs at this store on this day.")
+            if len(running) > 1:
+                message = _("Several promotions of this name run at this store on this day: rename one.")
+            raise _refuse("promotion", v["promotion"], "not_running", message)
+        return RedemptionRow(running[0].pk, store_id, v["day"], v["receipts"], v["discount"], v["external_id"])
+
+    def write(self, row: Row) -> str:
+        counts, errors = self.write_many([row])
+        if errors:
+            raise RuleViolation([FieldError(errors[0].column, errors[0].code, errors[0].message)])
+        return next(k for k, n in counts.items() if n)
+
+    def write_many(self, rows: Sequence[Row]) -> tuple[dict[str, int], list[RowError]]:
+        ready: list[RedemptionRow] = []
+        errors: list[RowError] = []
+        for row in rows:
+            try:
+                ready.append(self._row(row))
+            except DomainError as exc:
+                errors += [_row_error(row, e) for e in exc.errors]
+        counts = redemptions_import_many(user=self.importer, rows=ready, now=self.now) if ready else {}
+        return counts, errors
+
+
 WRITERS: dict[str, Callable[..., Writer]] = {
     Kind.TEAMS: TeamsWriter,
     Kind.PRODUCTS: ProductsWriter,
     Kind.CUSTOMERS: CustomersWriter,
     Kind.DEALS: DealsWriter,
     Kind.ACTIONS: ActionsWriter,
+    Kind.ROUTES: RoutesWriter,
+    Kind.REDEMPTIONS: RedemptionsWriter,
+    Kind.MEMBERS: MembersWriter,
+    Kind.STOCK: StockWriter,
 }
 
 

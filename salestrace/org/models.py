@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     DIRECTOR = "director", _("Sales director")
     ASSISTANT = "assistant", _("Sales assistant / finance")
     ADMIN = "admin", _("Administrator")
+    STORE_STAFF = "store_staff", _("Store staff")
 
 
 class Channel(models.TextChoices):

@@ -77,6 +77,8 @@ def customer_scope(user: User, *, for_write: bool = False, via: str = "") -> Q:
         return Q()
     if user.role == Role.ASSISTANT:
         return Q(pk__in=[]) if for_write else Q()
+    if user.role == Role.STORE_STAFF:
+        return Q(pk__in=[])  # store staff see their store's promotion card only (field)
     if user.role == Role.SUPERVISOR and user.team_id is not None:
         return Q(**{f"{via}owner": user}) | Q(**{f"{via}owner__team_id__in": team_subtree_ids(user.team_id)})
     return Q(**{f"{via}owner": user})
@@ -94,7 +96,7 @@ def action_scope(user: User) -> Q:
         return Q(pk__in=[])
     if user.role in COMPANY_WIDE or user.is_superuser:
         return Q()
-    if user.role == Role.ASSISTANT:
+    if user.role in (Role.ASSISTANT, Role.STORE_STAFF):
         return Q(pk__in=[])
     if user.role == Role.SUPERVISOR and user.team_id is not None:
         teams = team_subtree_ids(user.team_id)
@@ -108,8 +110,8 @@ def action_scope(user: User) -> Q:
 
 
 def can_log_actions(user: User) -> bool:
-    """Assistants keep the books; they do not log sales actions."""
-    return user.is_active and user.role != Role.ASSISTANT
+    """Assistants keep the books and store staff run the till; neither logs sales actions."""
+    return user.is_active and user.role not in (Role.ASSISTANT, Role.STORE_STAFF)
 
 
 def is_admin(user: User) -> bool:
@@ -138,11 +140,13 @@ def can_assign_owner(user: User) -> bool:
 
 
 def assignable_users(user: User) -> Q:
-    """The users `user` may make owner of a customer, as a filter on User."""
+    """The users `user` may make owner of a customer, as a filter on User (never an assistant or
+    store staff: they hold no customers)."""
+    sellers = Q(is_active=True) & ~Q(role__in=[Role.ASSISTANT, Role.STORE_STAFF])
     if user.role in COMPANY_WIDE or user.is_superuser:
-        return Q(is_active=True)
+        return sellers
     if user.role == Role.SUPERVISOR and user.team_id is not None:
-        return Q(is_active=True) & (Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
+        return sellers & (Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
     return Q(pk=user.pk)
 
 

@@ -135,3 +135,42 @@ def test_only_a_supervisor_sets_where_a_store_is(personas, api_as, stores, now):
         ).status_code
         == 422
     )
+
+
+def test_promotions_through_the_api_a_supervisor_creates_a_rep_redeems_once_the_reality_follows(
+    personas, api_as, stores, now
+):
+    sam, alice = api_as(personas.sam), api_as(personas.alice)
+    body = {
+        "name": "双十二",
+        "rule_text": "满299减50",
+        "starts_on": "2026-11-20",
+        "ends_on": "2026-12-12",
+        "store_ids": [s.pk for s in stores],
+    }
+    assert alice.post("/field/promotions", body).status_code == 403
+    created = sam.post("/field/promotions", body)
+    assert created.status_code == 201, created.content
+    promo = created.json()
+    assert (promo["threshold"], promo["discount"]) == ("299.00", "50.00")
+    redeem = {"store_id": stores[0].pk, "amount": "320.00"}
+    first = alice.post(f"/field/promotions/{promo['id']}/redemptions", redeem, HTTP_IDEMPOTENCY_KEY="r-1")
+    assert first.status_code == 201, first.content
+    again = alice.post(f"/field/promotions/{promo['id']}/redemptions", redeem, HTTP_IDEMPOTENCY_KEY="r-1")
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    low = alice.post(f"/field/promotions/{promo['id']}/redemptions", {"store_id": stores[0].pk, "amount": "100"})
+    assert low.status_code == 422
+    assert low.json()["errors"][0]["code"] == "below_threshold"
+    report = multipart(
+        alice, f"/field/promotions/{promo['id']}/reports", {"store_id": stores[1].pk, "note": "堆头已布置"}
+    )
+    assert report.status_code == 201, report.content
+    reality = sam.get(f"/field/promotions/{promo['id']}/reality").json()
+    assert reality["totals"]["stores"] == 3
+    assert reality["totals"]["reported"] == 1
+    assert reality["totals"]["redeemed"] == 1
+    assert reality["visit_first"][0]["name"] == stores[1].name  # reported, never redeemed
+    assert alice.get(f"/field/promotions/{promo['id']}/reality").status_code == 403
+    assert [p["name"] for p in alice.get("/field/promotions").json()] == ["双十二"]
+    assert api_as(personas.bob).get("/field/promotions").json() == []
