@@ -54,7 +54,7 @@ run: system-deps-soft demo
 	@echo ""
 	@echo "SalesTrace is starting at http://$(HOST):$(PORT)/"
 	@echo "  API docs:      http://$(HOST):$(PORT)/api/v1/docs"
-	@echo "  Demo logins (password: demo): director, sup1..sup3, rep01..rep24, assistant, admin"
+	@echo "  Demo logins (password: demo): director, sup1..sup3, rep01..rep24, assistant, admin, clerk (store staff)"
 	@echo "  Stop with Ctrl-C."
 	@echo ""
 	@export SALESTRACE_BASE_URL="$${SALESTRACE_BASE_URL:-http://$(HOST):$(PORT)}"; \

@@ -30,7 +30,17 @@ from salestrace.customers import dedupe
 from salestrace.customers.compute import pinyin_keys
 from salestrace.customers.models import Customer, StageHistory
 from salestrace.customers.services import status_for_stage
-from salestrace.field.models import CheckIn, RouteStop
+from salestrace.field.models import (
+    CheckIn,
+    ExecutionReport,
+    Member,
+    Promotion,
+    Redemption,
+    RouteStop,
+    StockLevel,
+    StoreStaff,
+)
+from salestrace.field.promotion_services import PromotionInput, promotion_create
 from salestrace.field.services import check_in
 from salestrace.org.models import ApiToken, Role, Team, User
 
@@ -223,6 +233,7 @@ class Command(BaseCommand):
             profiles = self._team(rng, reps=opts["reps"], password=opts["password"], now=now)
         total = self._customers_and_actions(rng, profiles, count=opts["customers"], days=opts["days"], now=now)
         check_ins = self._field(random.Random(opts["seed"] + 2), now=now)
+        self._promotion(random.Random(opts["seed"] + 3), now=now, password=opts["password"])
         self.stdout.write(
             f"demo: {len(profiles)} reps, {opts['customers']} customers, {total} actions over {opts['days']} days, "
             f"{check_ins} store check-ins over {FIELD_DAYS} days"
@@ -309,6 +320,73 @@ class Command(BaseCommand):
         RouteStop.objects.bulk_create(stops, batch_size=1000, ignore_conflicts=True)
         return made
 
+    def _promotion(self, rng: random.Random, *, now: datetime, password: str) -> None:
+        """The seed's 满299减50 in the demo's stores, a week old: most stores reported running it,
+        about two in three have redemptions in the POS export (some reported ones none at all);
+        members, stock, and a clerk (`clerk`) placed in one store."""
+        today = now.astimezone(SHANGHAI).date()
+        stores = list(Customer.objects.filter(kind=Customer.Kind.STORE, status=Customer.Status.WON).order_by("pk"))
+        if not stores:
+            return
+        director = User.objects.get(username="director")
+        promotion = promotion_create(
+            user=director,
+            data=PromotionInput(
+                name="双十二会员节",
+                rule_text="满299减50",
+                starts_on=today - timedelta(days=7),
+                ends_on=today + timedelta(days=8),
+                store_ids=[s.pk for s in stores],
+                product="婴儿配方奶粉900g",
+            ),
+            now=now - timedelta(days=8),
+        )
+        reports, redemptions, stock = [], [], []
+        for store in stores:
+            reported = rng.random() < 0.92
+            if reported:
+                reports.append(
+                    ExecutionReport(
+                        promotion=promotion,
+                        store=store,
+                        reported_by_id=store.owner_id,
+                        reported_at=now - timedelta(days=7, hours=-rng.randint(1, 30)),
+                    )
+                )
+            if rng.random() < (0.69 if reported else 0.2):
+                for back in range(1, 8):
+                    day = today - timedelta(days=back)
+                    receipts = rng.randint(0, 9)
+                    if receipts:
+                        redemptions.append(
+                            Redemption(
+                                promotion=promotion,
+                                store=store,
+                                day=day,
+                                receipts=receipts,
+                                discount_total=promotion.discount * receipts,
+                                source=Redemption.Source.POS,
+                                external_id=f"POS-{store.pk}-{day.isoformat()}",
+                                created_at=now,
+                            )
+                        )
+            stock.append(StockLevel(store=store, product=promotion.product, quantity=rng.randint(0, 60), as_of=now))
+        ExecutionReport.objects.bulk_create(reports, batch_size=1000)
+        Redemption.objects.bulk_create(redemptions, batch_size=1000)
+        StockLevel.objects.bulk_create(stock, batch_size=1000)
+        levels = ["普通", "银卡", "金卡", "钻石卡"]
+        Member.objects.bulk_create(
+            [
+                Member(phone=f"1380013{n:04d}", name=self._person(rng), level=rng.choice(levels), updated_at=now)
+                for n in range(200)
+            ],
+            ignore_conflicts=True,
+        )
+        clerk = User.objects.create(
+            username="clerk", password=make_password(password), role=Role.STORE_STAFF, display_name=self._person(rng)
+        )
+        StoreStaff.objects.create(user=clerk, store=stores[0])
+
     def _check_in(self, rng: random.Random, rep: User, store: Customer, at: datetime, now: datetime) -> int:
         roll = rng.random()
         lat = lng = None
@@ -334,6 +412,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             CheckIn.objects.all().delete()
             RouteStop.objects.all().delete()
+            Promotion.objects.all().delete()
+            ExecutionReport.objects.all().delete()
+            Member.objects.all().delete()
+            StockLevel.objects.all().delete()
             Evidence.objects.all().delete()
             IdempotencyRecord.objects.all().delete()
             ActionEdit.objects.all().delete()
