@@ -65,36 +65,18 @@ def working_days() -> list[date]:
 def build_data() -> dict[str, int]:
     from django.db import transaction
 
+    from bench.fresh_db import company_of_reps
     from salestrace.actions.models import ActionLog
     from salestrace.customers.models import Customer
     from salestrace.field.models import CheckIn, RouteStop
-    from salestrace.org.models import Role, Team, User
+    from salestrace.org.models import Role, User
 
     rng = random.Random(14)
     at = datetime(2026, 10, 1, tzinfo=SHANGHAI)
     with transaction.atomic():
-        company = Team.objects.create(name="公司", kind=Team.Kind.COMPANY)
-        regions = Team.objects.bulk_create(
-            [Team(name=f"大区{r:02d}", kind=Team.Kind.REGION, parent=company) for r in range(10)]
-        )
-        teams = Team.objects.bulk_create(
-            [Team(name=f"{t:03d}组", kind=Team.Kind.TEAM, parent=regions[t % 10]) for t in range(REPS // TEAM_SIZE)]
-        )
+        company, _teams, users = company_of_reps(regions=10, teams=REPS // TEAM_SIZE, reps=REPS)
         supervisor = User.objects.create(username="sup", role=Role.SUPERVISOR, team=company, password="!")
         director = User.objects.create(username="director", role=Role.DIRECTOR, team=company, password="!")
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"rep{i:05d}",
-                    display_name=f"业务员{i:05d}",
-                    role=Role.REP,
-                    team=teams[i // TEAM_SIZE],
-                    password="!",
-                )
-                for i in range(REPS)
-            ],
-            batch_size=2000,
-        )
         stores = Customer.objects.bulk_create(
             [
                 Customer(

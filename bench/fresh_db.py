@@ -123,3 +123,33 @@ def company_bench_main(
         results.append(result)
     if not args.no_write:
         write_section(results, " ".join([".venv/bin/python", f"bench/{name}", *sys.argv[1:]]))
+
+
+def company_of_reps(*, regions: int, teams: int, reps: int, email: bool = False) -> tuple[Any, list[Any], list[Any]]:
+    """A company of `regions` regions holding `teams` teams (round robin) of `reps` reps in order
+    (rep00000 …, named 业务员00000 …): (company, teams, reps). Call inside a transaction."""
+    from salestrace.org.models import Role, Team, User
+
+    company = Team.objects.create(name="公司", kind=Team.Kind.COMPANY)
+    made_regions = Team.objects.bulk_create(
+        [Team(name=f"大区{r:02d}", kind=Team.Kind.REGION, parent=company) for r in range(regions)]
+    )
+    made_teams = Team.objects.bulk_create(
+        [Team(name=f"{t:04d}组", kind=Team.Kind.TEAM, parent=made_regions[t % regions]) for t in range(teams)]
+    )
+    per_team = max(1, reps // teams)
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"rep{i:05d}",
+                display_name=f"业务员{i:05d}",
+                role=Role.REP,
+                team=made_teams[min(i // per_team, teams - 1)],
+                password="!",
+                email=f"rep{i:05d}@example.com" if email else "",
+            )
+            for i in range(reps)
+        ],
+        batch_size=2000,
+    )
+    return company, made_teams, users

@@ -141,36 +141,16 @@ def run_setup(setup: str) -> dict[str, object]:
 def build_data() -> dict[str, int]:
     from django.db import transaction
 
+    from bench.fresh_db import company_of_reps
     from salestrace.actions.models import ActionLog
     from salestrace.catalog.models import Rule
     from salestrace.customers.models import Customer
-    from salestrace.org.models import Role, Team, User
     from salestrace.todos.models import Task
 
     rng = random.Random(5)
     at = datetime(2026, 11, 1, tzinfo=SHANGHAI)
     with transaction.atomic():
-        company = Team.objects.create(name="公司", kind=Team.Kind.COMPANY)
-        regions = Team.objects.bulk_create(
-            [Team(name=f"大区{r:02d}", kind=Team.Kind.REGION, parent=company) for r in range(20)]
-        )
-        teams = Team.objects.bulk_create(
-            [Team(name=f"{t:04d}组", kind=Team.Kind.TEAM, parent=regions[t % 20]) for t in range(REPS // TEAM_SIZE)]
-        )
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"rep{i:05d}",
-                    display_name=f"业务员{i:05d}",
-                    role=Role.REP,
-                    team=teams[i // TEAM_SIZE],
-                    password="!",
-                    email=f"rep{i:05d}@example.com",
-                )
-                for i in range(REPS)
-            ],
-            batch_size=2000,
-        )
+        _company, _teams, users = company_of_reps(regions=20, teams=REPS // TEAM_SIZE, reps=REPS, email=True)
         customers = Customer.objects.bulk_create(
             [
                 Customer(

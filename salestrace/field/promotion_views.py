@@ -4,8 +4,6 @@ reality (supervisors and above)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -14,16 +12,16 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salestrace.core import clock
-from salestrace.core.errors import DomainError, NotFound, PermissionDenied
+from salestrace.core.errors import DomainError, NotFound
 from salestrace.core.xlsx import xlsx_response
 from salestrace.customers.models import Customer
 from salestrace.field import compute
+from salestrace.field.forms import attempt, decimal_or_none, id_or_none, today
 from salestrace.field.models import StoreStaff
 from salestrace.field.promotion_selectors import (
     card_of,
@@ -48,21 +46,6 @@ from salestrace.org.selectors import customer_scope
 STORES_OFFERED = 1000
 
 
-def _today() -> date:
-    return timezone.localtime(clock.now()).date()
-
-
-def _money(raw: str | None) -> Decimal | None:
-    text = (raw or "").replace(",", "").replace("￥", "").replace("¥", "").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and abs(value) < Decimal(10) ** 10 else None
-
-
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -80,7 +63,7 @@ def card_page(request: HttpRequest) -> HttpResponse:
             return render(request, "field/card.html", {"unplaced": True})
     else:
         chosen = request.GET.get("store", "")
-        store = stores.filter(pk=int(chosen)).first() if chosen.isdigit() and len(chosen) < 12 else None
+        store = stores.filter(pk=id_or_none(chosen) or 0).first()
     context: dict[str, Any] = {
         "store": store,
         "stores": None
@@ -89,7 +72,7 @@ def card_page(request: HttpRequest) -> HttpResponse:
         "key": uuid.uuid4().hex,
     }
     if store is not None:
-        context["card"] = card_of(store=store, day=_today())
+        context["card"] = card_of(store=store, day=today())
     return render(request, "field/card.html", context)
 
 
@@ -111,27 +94,24 @@ def redeem_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     store_id = request.POST.get("store", "")
     back = reverse("field:card") + (f"?store={store_id}" if user.role != Role.STORE_STAFF else "")
-    amount = _money(request.POST.get("amount"))
+    amount = decimal_or_none(request.POST.get("amount"))
     if amount is None:
         messages.error(request, _("Type the receipt's amount."))
         return redirect(back)
-    try:
-        made, created = redemption_record(
+    recorded = attempt(
+        request,
+        lambda: redemption_record(
             user=user,
             promotion_id=promotion_id,
-            store_id=int(store_id) if store_id.isdigit() and len(store_id) < 12 else 0,
+            store_id=id_or_none(store_id) or 0,
             amount=amount,
             now=clock.now(),
             member_phone=request.POST.get("member_phone", "")[:30],
             key=(request.POST.get("key") or "")[:100] or None,
-        )
-    except NotFound as exc:
-        raise Http404 from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
-    else:
+        ),
+    )
+    if recorded is not None:
+        made, created = recorded
         text = _("Redeemed: %(discount)s off a receipt of %(amount)s.") % {
             "discount": f"{made.discount_total:,.2f}",
             "amount": f"{amount:,.2f}",
@@ -147,22 +127,18 @@ def report_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     store_id = request.POST.get("store", "")
     back = reverse("field:card") + (f"?store={store_id}" if user.role != Role.STORE_STAFF else "")
-    try:
-        execution_report(
+    reported = attempt(
+        request,
+        lambda: execution_report(
             user=user,
             promotion_id=promotion_id,
-            store_id=int(store_id) if store_id.isdigit() and len(store_id) < 12 else 0,
+            store_id=id_or_none(store_id) or 0,
             now=clock.now(),
             photo=request.FILES.get("photo"),
             note=request.POST.get("note", ""),
-        )
-    except NotFound as exc:
-        raise Http404 from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
-    else:
+        ),
+    )
+    if reported is not None:
         messages.success(request, _("Reported: this store runs the promotion."))
     return redirect(back)
 
@@ -179,7 +155,7 @@ def promotions_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("op") == "staff":
         return _assign_staff(request, user)
     if request.method == "POST":
-        ids = [int(v) for v in request.POST.getlist("stores") if v.isdigit() and len(v) < 12]
+        ids = [i for v in request.POST.getlist("stores") if (i := id_or_none(v)) is not None]
         region = request.POST.get("region", "").strip()
         if region:
             ids += list(stores.filter(region=region).values_list("pk", flat=True))
@@ -189,11 +165,11 @@ def promotions_page(request: HttpRequest) -> HttpResponse:
                 data=PromotionInput(
                     name=request.POST.get("name", "")[:100],
                     rule_text=request.POST.get("rule_text", "")[:200],
-                    starts_on=parse_date(request.POST.get("starts_on", "")[:10]) or _today(),
-                    ends_on=parse_date(request.POST.get("ends_on", "")[:10]) or _today(),
+                    starts_on=parse_date(request.POST.get("starts_on", "")[:10]) or today(),
+                    ends_on=parse_date(request.POST.get("ends_on", "")[:10]) or today(),
                     store_ids=sorted(set(ids)),
-                    threshold=_money(request.POST.get("threshold")),
-                    discount=_money(request.POST.get("discount")),
+                    threshold=decimal_or_none(request.POST.get("threshold")),
+                    discount=decimal_or_none(request.POST.get("discount")),
                     product=request.POST.get("product", "")[:100],
                 ),
                 now=clock.now(),
@@ -212,7 +188,7 @@ def promotions_page(request: HttpRequest) -> HttpResponse:
         "form": request.POST if request.method == "POST" else {},
         "staff": list(User.objects.filter(role=Role.STORE_STAFF, is_active=True).order_by("username")[:500]),
         "posts": dict(StoreStaff.objects.values_list("user_id", "store__name")),
-        "today": _today(),
+        "today": today(),
     }
     return render(request, "field/promotions.html", context, status=422 if errors else 200)
 
@@ -220,17 +196,12 @@ def promotions_page(request: HttpRequest) -> HttpResponse:
 def _assign_staff(request: HttpRequest, user: User) -> HttpResponse:
     person = request.POST.get("user", "")
     store = request.POST.get("store", "")
-    try:
-        store_staff_assign(
-            by=user,
-            user_id=int(person) if person.isdigit() and len(person) < 12 else 0,
-            store_id=int(store) if store.isdigit() and len(store) < 12 else None,
-        )
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
-    else:
+    # None from the service means "taken out of their store", so success is marked apart from it.
+    placed = attempt(
+        request,
+        lambda: store_staff_assign(by=user, user_id=id_or_none(person) or 0, store_id=id_or_none(store)) or True,
+    )
+    if placed:
         messages.success(request, _("Store staff placed."))
     return redirect(reverse("field:promotions"))
 

@@ -28,6 +28,8 @@ from salestrace.org.models import User
 from salestrace.org.selectors import can_import, can_log_actions, is_manager
 
 QUANTUM = Decimal("0.000001")
+# A fix vaguer than this (metres) is no position at all.
+MAX_ACCURACY_M = 1_000_000
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -136,7 +138,7 @@ def _coordinates(
         errors.append(FieldError("latitude", "out_of_range", _("A latitude is between -90 and 90.")))
     if longitude is not None and not -180 <= longitude <= 180:
         errors.append(FieldError("longitude", "out_of_range", _("A longitude is between -180 and 180.")))
-    if accuracy_m is not None and accuracy_m < 0:
+    if accuracy_m is not None and not 0 <= accuracy_m <= MAX_ACCURACY_M:
         errors.append(FieldError("accuracy_m", "out_of_range", _("The accuracy is a distance in metres.")))
     if errors:
         raise RuleViolation(errors)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,8 +12,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,7 +20,8 @@ from salestrace.core.errors import DomainError, NotFound, PermissionDenied
 from salestrace.core.xlsx import xlsx_response
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import customer_locate
-from salestrace.field import compute
+from salestrace.field import compute, forms
+from salestrace.field.forms import attempt, day_or, decimal_or_none, id_or_none, moment_or_none
 from salestrace.field.models import CheckIn
 from salestrace.field.selectors import (
     ComplianceReport,
@@ -44,37 +42,6 @@ from salestrace.org.selectors import can_log_actions, is_manager, team_tree
 STORES_OFFERED = 500
 
 
-def _today() -> date:
-    return timezone.localtime(clock.now()).date()
-
-
-def _day_param(request: HttpRequest, name: str, default: date) -> date:
-    raw = request.GET.get(name) or request.POST.get(name) or ""
-    parsed = parse_date(raw) if len(raw) == 10 else None
-    return parsed or default
-
-
-def _decimal(raw: str | None) -> Decimal | None:
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _moment(raw: str | None) -> datetime | None:
-    """The phone's time of the tap (ISO 8601 with its offset); None when absent or unreadable."""
-    parsed = parse_datetime(raw[:40]) if raw else None
-    return parsed if parsed is not None and timezone.is_aware(parsed) else None
-
-
-def _int(raw: str | None) -> int | None:
-    value = _decimal(raw)
-    return int(value) if value is not None and 0 <= value < 10**7 else None
-
-
 def _flag_labels(flags: list[str]) -> list[str]:
     return [str(compute.FLAGS.get(f, f)) for f in flags]
 
@@ -93,9 +60,9 @@ def route_page(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not can_log_actions(user):
         raise DjangoPermissionDenied
-    if (store := _int(request.GET.get("store"))) is not None:
+    if (store := id_or_none(request.GET.get("store"))) is not None:
         return redirect(reverse("field:check_in", args=[store]))
-    today = _today()
+    today = forms.today()
     stops = route_of(rep_id=user.pk, day=today)
     visits = own_check_ins(rep=user, day=today)
     planned = {s.customer_id for s in stops}
@@ -129,12 +96,12 @@ def check_in_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                 rep=user,
                 customer_id=customer.pk,
                 now=clock.now(),
-                latitude=_decimal(request.POST.get("latitude")),
-                longitude=_decimal(request.POST.get("longitude")),
-                accuracy_m=_int(request.POST.get("accuracy")),
+                latitude=decimal_or_none(request.POST.get("latitude")),
+                longitude=decimal_or_none(request.POST.get("longitude")),
+                accuracy_m=id_or_none(request.POST.get("accuracy")),
                 photo=request.FILES.get("photo"),
                 key=key,
-                occurred_at=_moment(request.POST.get("occurred_at")),
+                occurred_at=moment_or_none(request.POST.get("occurred_at")),
             )
         except PermissionDenied as exc:
             raise DjangoPermissionDenied from exc
@@ -160,20 +127,18 @@ def check_in_page(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def check_out_page(request: HttpRequest, check_in_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    try:
-        made = check_out(
+    made = attempt(
+        request,
+        lambda: check_out(
             rep=user,
             check_in_id=check_in_id,
             now=clock.now(),
-            occurred_at=_moment(request.POST.get("occurred_at")),
-            latitude=_decimal(request.POST.get("latitude")),
-            longitude=_decimal(request.POST.get("longitude")),
-        )
-    except NotFound as exc:
-        raise Http404 from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
-    else:
+            occurred_at=moment_or_none(request.POST.get("occurred_at")),
+            latitude=decimal_or_none(request.POST.get("latitude")),
+            longitude=decimal_or_none(request.POST.get("longitude")),
+        ),
+    )
+    if made is not None:
         messages.success(request, _("Checked out of %(store)s.") % {"store": made.customer.name})
     return redirect(reverse("field:route"))
 
@@ -186,9 +151,9 @@ def plans_page(request: HttpRequest) -> HttpResponse:
     if not is_manager(user):
         raise DjangoPermissionDenied
     reps = list(field_reps(user).order_by("username")[:STORES_OFFERED])
-    today = _today()
-    day = _day_param(request, "day", today)
-    rep_id = _int(request.GET.get("rep") or request.POST.get("rep"))
+    today = forms.today()
+    day = day_or(request.GET.get("day") or request.POST.get("day"), today)
+    rep_id = id_or_none(request.GET.get("rep") or request.POST.get("rep"))
     rep = next((r for r in reps if r.pk == rep_id), reps[0] if reps else None)
     if request.method == "POST":
         return _plans_post(request, user=user, rep=rep, day=day)
@@ -228,7 +193,7 @@ def _plans_post(request: HttpRequest, *, user: User, rep: User | None, day: date
             raise Http404
         rep = field_rep_get(user=user, rep_id=rep.pk)
         ids = [s.customer_id for s in route_of(rep_id=rep.pk, day=day)]
-        target = _int(request.POST.get("customer_id"))
+        target = id_or_none(request.POST.get("customer_id"))
         if op == "add" and target is not None and target not in ids:
             ids.append(target)
         elif op == "remove" and target in ids:
@@ -256,14 +221,14 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not is_manager(user):
         raise DjangoPermissionDenied
-    today = _today()
+    today = forms.today()
     if request.method == "POST":
         return _locate_from_check_in(request, user=user)
-    last = _day_param(request, "last", today)
-    first = _day_param(request, "first", last)
+    last = day_or(request.GET.get("last") or request.POST.get("last"), today)
+    first = day_or(request.GET.get("first") or request.POST.get("first"), last)
     if first > last or (last - first).days > 91:
         first = last
-    team_id = _int(request.GET.get("team"))
+    team_id = id_or_none(request.GET.get("team"))
     report = compliance_report(user=user, first=first, last=last, team_id=team_id)
     if request.GET.get("format") == "xlsx":
         return _compliance_xlsx(report)
@@ -282,19 +247,16 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
 
 
 def _locate_from_check_in(request: HttpRequest, *, user: User) -> HttpResponse:
-    check_in_id = _int(request.POST.get("check_in"))
-    try:
+    check_in_id = id_or_none(request.POST.get("check_in"))
+
+    def locate() -> CheckIn:
         made = check_in_get(user=user, check_in_id=check_in_id or 0)
         customer_locate(
             user=user, customer_id=made.customer_id, latitude=made.latitude, longitude=made.longitude, now=clock.now()
         )
-    except NotFound as exc:
-        raise Http404 from exc
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
-    else:
+        return made
+
+    if (made := attempt(request, locate)) is not None:
         messages.success(
             request, _("%(store)s is now located where this check-in was.") % {"store": made.customer.name}
         )
