@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from salestrace.catalog.selectors import option_catalog
 from salestrace.core import clock
 from salestrace.core.errors import DomainError
+from salestrace.core.xlsx import xlsx_response
 from salestrace.customers.compute import idle_days
 from salestrace.customers.rules import reactivation_refusal
 from salestrace.customers.selectors import pool_entry_released, pool_list, pool_policy
@@ -52,6 +54,8 @@ def pool_page(request: HttpRequest) -> HttpResponse:
         }
         for c in entries
     ]
+    if request.GET.get("format") == "xlsx":
+        return _pool_xlsx(rows)
     may_reassign = can_assign_owner(user)
     context = {
         "rows": rows,
@@ -62,6 +66,23 @@ def pool_page(request: HttpRequest) -> HttpResponse:
         "q": request.GET.get("q", ""),
     }
     return render(request, "customers/pool.html", context)
+
+
+def _pool_xlsx(rows: list[dict[str, Any]]) -> HttpResponse:
+    """The pool as the page lists it (search applied), for Excel."""
+    headers = [_("Customer"), _("Stage"), _("Previous owner"), _("Days in the pool"), _("City"), _("Region")]
+    data = [
+        [
+            r["customer"].name,
+            r["stage"],
+            str(r["customer"].owner),
+            r["pool_days"],
+            r["customer"].city,
+            r["customer"].region,
+        ]
+        for r in rows
+    ]
+    return xlsx_response("dormant-pool.xlsx", str(_("Dormant pool")), headers, data)
 
 
 def _pool_post(request: HttpRequest, user: User, now: datetime) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,12 +15,37 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salestrace.core import clock
 from salestrace.core.errors import NotFound, PermissionDenied
+from salestrace.core.xlsx import xlsx_response
 from salestrace.notify.selectors import inbox_list
 from salestrace.notify.services import inbox_mark_read
 from salestrace.org.models import User
 from salestrace.todos.models import Task
 from salestrace.todos.selectors import TaskFilters, local_day_bounds, task_list
 from salestrace.todos.services import task_set_status
+
+
+def _tasks_xlsx(tasks: list[Task]) -> HttpResponse:
+    """My open tasks and those done in the last 7 days, as the page lists them, for Excel."""
+    headers = [_("Task"), _("Customer"), _("Due"), _("Status"), _("Source"), _("Completed")]
+    zone = timezone.get_default_timezone()
+
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(zone).replace(tzinfo=None) if at else None
+
+    rows = [
+        [
+            t.title,
+            t.customer.name if t.customer else "",
+            local(t.due_at),
+            t.get_status_display(),
+            t.get_source_display(),
+            local(t.completed_at),
+        ]
+        for t in tasks
+    ]
+    return xlsx_response(
+        "my-tasks.xlsx", str(_("My tasks")), headers, rows, formats={2: "yyyy-mm-dd hh:mm", 5: "yyyy-mm-dd hh:mm"}
+    )
 
 
 @login_required
@@ -36,6 +61,8 @@ def my_tasks_page(request: HttpRequest) -> HttpResponse:
         .order_by("-completed_at")[:20]
     )
     cc = list(task_list(user=user, filters=TaskFilters(status=Task.Status.OPEN)).filter(cc=user)[:50])
+    if request.GET.get("format") == "xlsx":
+        return _tasks_xlsx(open_tasks + done)
     inbox = list(inbox_list(user=user)[:10])
     context = {
         "overdue": [t for t in open_tasks if t.due_at < now],

@@ -132,3 +132,35 @@ def test_the_compliance_page_downloads_as_xlsx_and_takes_a_store_location_from_a
     assert nowhere.longitude == made.longitude
     assert login(personas.alice).get("/field/compliance/").status_code == 403
     assert (now - timedelta(days=1)).date() < THURSDAY
+
+
+def test_the_pool_and_my_tasks_download_as_xlsx_with_chinese_headers(personas, stores, now):
+    import io
+
+    from salestrace.customers.models import Customer
+    from salestrace.todos.models import Task
+
+    Customer.objects.filter(pk=stores[0].pk).update(
+        status=Customer.Status.DORMANT, pool_entered_at=now - timedelta(days=3)
+    )
+    Task.objects.create(
+        assignee=personas.alice,
+        title='=HYPERLINK("x")复查陈列',
+        due_at=now,
+        source=Task.Source.MANUAL,
+        customer=stores[1],
+        created_at=now,
+        updated_at=now,
+    )
+    alice = login(personas.alice)
+    pool = load_workbook(io.BytesIO(alice.get("/pool/?format=xlsx").content)).active
+    rows = list(pool.iter_rows(values_only=True))
+    assert rows[0][0] == "客户"
+    assert rows[1][0] == "联华超市(1号店)"
+    assert rows[1][3] == 3
+    tasks = load_workbook(io.BytesIO(alice.get("/tasks/?format=xlsx").content)).active
+    rows = list(tasks.iter_rows(values_only=True))
+    assert rows[0][0] == "任务"
+    assert rows[1][0].startswith("=HYPERLINK")  # kept as text, never a formula
+    assert tasks.cell(row=2, column=1).data_type == "s"
+    assert rows[1][1] == "联华超市(2号店)"
