@@ -205,6 +205,22 @@
   if (!("indexedDB" in window)) return;
   window.stOffline = { send: send, sync: sync, show: show };
 
+  // Each showing of a form gets its own idempotency key: a page kept by the service worker is shown
+  // again and again without signal, and two visits made from it must not count as one. A retry of
+  // the same entry keeps its key (it is stored with the entry), so a resend is still the same record.
+  function freshKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+    var hex = "";
+    for (var i = 0; i < 32; i++) hex += Math.floor(Math.random() * 16).toString(16);
+    return hex;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-offline-label]"), function (form) {
+    ["idempotency_key", "key"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.type === "hidden") field.value = freshKey();
+    });
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-offline-label")) return;

@@ -186,3 +186,21 @@ def test_store_staff_record_a_redemption_on_the_card_in_three_interactions_and_w
     assert done.count <= 3, done.log
     assert elapsed <= 30
     expect(page.locator(f"#promo-{promo.pk}")).to_contain_text("今日卡上已核销 1 笔")
+
+
+def test_two_check_ins_made_offline_from_one_kept_page_are_two_records(page_as: Any, personas: Any, route: Any) -> None:
+    here = {"latitude": 31.24, "longitude": 121.41, "accuracy": 10}
+    page = page_as(personas.alice, geolocation=here, permissions=["geolocation"])
+    page.goto("/field/")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.goto(f"/field/check-in/{route[0].pk}/")
+    page.context.set_offline(True)
+    # the same kept page, shown twice without signal: a morning visit and an afternoon visit
+    for count in ("1", "2"):
+        page.goto(f"/field/check-in/{route[0].pk}/")
+        page.get_by_role("button", name="签到").click()
+        expect(page.locator("#offline-queue [data-count]")).to_contain_text(count)
+    page.context.set_offline(False)
+    expect(page.locator("#offline-queue")).to_be_hidden(timeout=15000)
+    assert CheckIn.objects.filter(customer=route[0]).count() == 2
+    assert len(set(CheckIn.objects.values_list("key", flat=True))) == 2
