@@ -22,7 +22,7 @@ from salestrace.field import compute
 from salestrace.field.models import ExecutionReport, Member, Promotion, Redemption, StockLevel, StoreStaff
 from salestrace.field.promotion_selectors import card_store_get, member_by_phone, promotion_get
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import can_import, customer_scope, is_manager
+from salestrace.org.selectors import can_import, customer_scope, is_manager, team_subtree_ids
 
 CENT = Decimal("0.01")
 
@@ -167,7 +167,11 @@ def store_staff_assign(*, by: User, user_id: int, store_id: int | None) -> Store
     """Place a store-staff account in a store (or take it out, with None); supervisors and above,
     for stores in their scope."""
     _refuse_unless_manager(by)
-    person = User.objects.filter(pk=user_id, role=Role.STORE_STAFF).first()
+    staff = User.objects.filter(pk=user_id, role=Role.STORE_STAFF)
+    if not (by.role in (Role.DIRECTOR, Role.ADMIN) or by.is_superuser):
+        # A supervisor places the staff of their own teams only.
+        staff = staff.filter(team_id__in=team_subtree_ids(by.team_id) if by.team_id else [])
+    person = staff.first()
     if person is None:
         raise RuleViolation([FieldError("user_id", "not_staff", _("Choose an account with the store staff role."))])
     if store_id is None:

@@ -183,6 +183,12 @@ def test_store_staff_see_their_stores_card_only_and_nothing_else(personas, store
         store_staff_assign(by=personas.sam, user_id=personas.alice.pk, store_id=stores[0].pk)
     with pytest.raises(PermissionDenied):
         store_staff_assign(by=personas.alice, user_id=clerk.pk, store_id=stores[0].pk)
+    # a supervisor places the staff of their own teams only
+    west_clerk = User.objects.create_user(
+        username="west-clerk", password="pw", role=Role.STORE_STAFF, team=personas.west1
+    )
+    with pytest.raises(RuleViolation):
+        store_staff_assign(by=personas.sam, user_id=west_clerk.pk, store_id=stores[0].pk)
 
 
 @pytest.mark.django_db
@@ -236,6 +242,8 @@ def test_the_card_shows_the_rule_stock_and_member_level(personas, stores, promo,
     assert "37" in html
     level = alice.get("/field/card/member/?member_phone=138%200013%208000").content.decode()
     assert "金卡" in level
+    assert "王*" in level
+    assert "王女士" not in level  # the card shows the level, not the member's full name
     assert (
         "不是会员" in alice.get("/field/card/member/?member_phone=13900000000").content.decode()
         or "Not a member" in alice.get("/field/card/member/?member_phone=13900000000").content.decode()
