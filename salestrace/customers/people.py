@@ -108,6 +108,9 @@ def _person_problems(data: PersonInput) -> list[FieldError]:
         errors.append(FieldError("team_id", "invalid", _("Choose a team.")))
     if data.role in (Role.REP, Role.SUPERVISOR) and data.team_id is None:
         errors.append(FieldError("team_id", "required", _("A rep or supervisor belongs to a team.")))
+    if data.role == Role.STORE_STAFF and data.team_id is None:
+        # The team whose supervisor places them in a store (field.promotion_services.store_staff_assign).
+        errors.append(FieldError("team_id", "required", _("Store staff belong to the team that runs their store.")))
     if data.email.strip():
         try:
             validate_email(data.email.strip())
