@@ -383,7 +383,11 @@ class Command(BaseCommand):
             ignore_conflicts=True,
         )
         clerk = User.objects.create(
-            username="clerk", password=make_password(password), role=Role.STORE_STAFF, display_name=self._person(rng)
+            username="clerk",
+            password=make_password(password),
+            role=Role.STORE_STAFF,
+            display_name=self._person(rng),
+            team_id=stores[0].owner.team_id,  # the team whose supervisor runs the store
         )
         StoreStaff.objects.create(user=clerk, store=stores[0])
 
