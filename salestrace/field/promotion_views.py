@@ -237,6 +237,16 @@ def promotion_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
             for name, r in regions.items()
         ],
         "visit_first": compute.visit_first(facts)[:100],
+        "chart": {
+            "regions": [name or "—" for name in regions],
+            "names": {"reported": _("Reported"), "redeemed": _("Redeemed")},
+            "reported": [
+                None if r.reported_rate is None else round(r.reported_rate * 100, 1) for r in regions.values()
+            ],
+            "redeemed": [
+                None if r.redeemed_rate is None else round(r.redeemed_rate * 100, 1) for r in regions.values()
+            ],
+        },
     }
     return render(request, "field/promotion.html", context)
 

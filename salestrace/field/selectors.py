@@ -189,6 +189,7 @@ class ComplianceReport:
     last: date
     team: compute.Compliance
     reps: list[RepCompliance]
+    by_day: list[tuple[date, compute.Compliance]]  # the reps together, day by day (the trend)
 
 
 def compliance_report(*, user: User, first: date, last: date, team_id: int | None = None) -> ComplianceReport:
@@ -219,7 +220,10 @@ def compliance_report(*, user: User, first: date, last: date, team_id: int | Non
             )
         )
     team = compute.combined(row.figures for row in rows)
-    return ComplianceReport(first, last, team, rows)
+    by_day = [
+        (day, compute.compliance(rd for listed in per_rep.values() for d, rd in listed if d == day)) for day in days
+    ]
+    return ComplianceReport(first, last, team, rows, by_day)
 
 
 def flagged_check_ins(*, user: User, first: date, last: date, limit: int = 200) -> list[CheckIn]:

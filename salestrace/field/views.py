@@ -242,8 +242,19 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
         "team_id": team_id,
         "teams": team_tree(),
         "flagged": [{"check_in": c, "flags": _flag_labels(c.flags)} for c in flagged],
+        "trend": {
+            "days": [d.strftime("%m-%d") for d, _c in report.by_day],
+            "names": {"missing": _("Missing record rate"), "visit": _("Visit rate")},
+            "missing": [_share(c.missing_record_rate) for _d, c in report.by_day],
+            "visit": [_share(c.visit_rate) for _d, c in report.by_day],
+        },
     }
     return render(request, "field/compliance.html", context)
+
+
+def _share(value: float | None) -> float | None:
+    """A rate as a chart's percentage (one decimal), None where nothing was planned."""
+    return None if value is None else round(value * 100, 1)
 
 
 def _locate_from_check_in(request: HttpRequest, *, user: User) -> HttpResponse:
