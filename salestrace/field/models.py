@@ -157,6 +157,8 @@ class Redemption(models.Model):
     day = models.DateField(_("day"))
     receipts = models.PositiveIntegerField(_("receipts"))
     discount_total = models.DecimalField(_("discount given"), max_digits=14, decimal_places=2)
+    # The receipt's total, for one recorded on the card (a POS day's row has none).
+    receipt_amount = models.DecimalField(_("receipt amount"), max_digits=12, decimal_places=2, null=True, blank=True)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     member_phone = models.CharField(_("member phone"), max_length=20, blank=True)
     recorded_by = models.ForeignKey(

@@ -90,6 +90,7 @@ class Card:
     promotions: list[Promotion]
     stock: dict[int, StockLevel | None]  # promotion id -> its product's latest stock at the store
     today_count: dict[int, int]  # promotion id -> redemptions recorded on cards today
+    today: list[Redemption]  # the store's card redemptions today, newest first
 
 
 def card_of(*, store: Customer, day: date) -> Card:
@@ -102,11 +103,17 @@ def card_of(*, store: Customer, day: date) -> Card:
         .annotate(n=Count("pk"))
         .values_list("promotion_id", "n")
     )
+    today = list(
+        Redemption.objects.filter(store=store, day=day, source=Redemption.Source.CARD)
+        .select_related("recorded_by", "promotion")
+        .order_by("-created_at")[:50]
+    )
     return Card(
         store,
         promotions,
         {p.pk: levels.get(p.product) for p in promotions},
         {p.pk: counted.get(p.pk, 0) for p in promotions},
+        today,
     )
 
 

@@ -148,6 +148,7 @@ def redemption_record(
                 day=day,
                 receipts=1,
                 discount_total=promotion.discount,
+                receipt_amount=amount.quantize(CENT),
                 source=Redemption.Source.CARD,
                 member_phone=member.phone if member else "".join(c for c in member_phone if c.isdigit())[:20],
                 recorded_by=user,

@@ -252,4 +252,10 @@ def test_the_card_shows_the_rule_stock_and_member_level(personas, stores, promo,
         f"/field/promotions/{promo.pk}/redeem/", {"store": stores[0].pk, "amount": "￥318", "key": "k"}, follow=True
     )
     assert Redemption.objects.filter(source=Redemption.Source.CARD).count() == 1
-    assert "50.00" in done.content.decode()
+    assert Redemption.objects.get().receipt_amount == Decimal("318.00")
+    html = done.content.decode()
+    assert "50.00" in html
+    # the card lists today's redemptions at the store: the receipt, the discount, who recorded it
+    today = html.split('id="card-today"')[1]
+    assert "318.00" in today
+    assert "alice" in today
