@@ -153,3 +153,23 @@ def company_of_reps(*, regions: int, teams: int, reps: int, email: bool = False)
         batch_size=2000,
     )
     return company, made_teams, users
+
+
+def import_file(kind: str, content: bytes, admin: Any) -> tuple[float, Any]:
+    """Import one file of `kind` as the worker does (`import_run` on a job `import_job_create` made),
+    timed: (seconds, job). Stops the bench when a row was refused."""
+    import time
+
+    from salestrace.core import clock
+    from salestrace.imports.services import import_job_create, import_run
+
+    now = clock.now()
+    job = import_job_create(
+        user=admin, kind=kind, filename=f"{kind}.csv", content=content, now=now, run_in_background=False
+    )
+    started = time.perf_counter()
+    job = import_run(job_id=job.pk, now=now)
+    elapsed = time.perf_counter() - started
+    if job.status != "done" or job.failed_count:
+        raise SystemExit(f"{kind}: {job.status} {job.message} {job.errors[:3]}")
+    return elapsed, job

@@ -34,7 +34,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.fresh_db import machine, replace_section, setup_django, vendor  # noqa: E402
+from bench.fresh_db import import_file, machine, replace_section, setup_django, vendor  # noqa: E402
 
 SECTION = "## Import (issue 13)"
 PG_DATABASE = "salestrace_bench_import"
@@ -94,22 +94,6 @@ def _files(rows: int, seed: int = 7) -> tuple[bytes, bytes, bytes]:
     return _csv(teams), _csv(customers), buffer.getvalue().encode("utf-8")
 
 
-def _import(kind: str, content: bytes, admin: Any) -> tuple[float, Any]:
-    from salestrace.core import clock
-    from salestrace.imports.services import import_job_create, import_run
-
-    now = clock.now()
-    job = import_job_create(
-        user=admin, kind=kind, filename=f"{kind}.csv", content=content, now=now, run_in_background=False
-    )
-    started = time.perf_counter()
-    job = import_run(job_id=job.pk, now=now)
-    elapsed = time.perf_counter() - started
-    if job.status != "done" or job.failed_count:
-        raise SystemExit(f"{kind}: {job.status} {job.message} {job.errors[:3]}")
-    return elapsed, job
-
-
 def _baseline(content: bytes) -> float:
     """Hand-written SQL: the same rows straight into the action table (ids of the customers and reps
     looked up once), executemany in one transaction."""
@@ -162,10 +146,10 @@ def child(backend: str, rows: int, pg_database: str) -> dict[str, Any]:
 
     admin = User.objects.create_user(username="admin", password="x", role=Role.ADMIN, is_superuser=True)
     teams, customers, actions = _files(rows)
-    _import("teams", teams, admin)
-    customers_s, customers_job = _import("customers", customers, admin)
+    import_file("teams", teams, admin)
+    customers_s, customers_job = import_file("customers", customers, admin)
     rss_before = _max_rss_mb()
-    actions_s, actions_job = _import("actions", actions, admin)
+    actions_s, actions_job = import_file("actions", actions, admin)
     rss_after = _max_rss_mb()
     baseline_s = _baseline(actions)
     return {

@@ -33,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.fresh_db import machine, replace_section, setup_django, vendor  # noqa: E402
+from bench.fresh_db import import_file, machine, replace_section, setup_django, vendor  # noqa: E402
 
 SECTION = "## POS redemption import (issue 14)"
 PG_DATABASE = "salestrace_bench_pos"
@@ -62,22 +62,6 @@ def _redemptions(rows: int, seed: int = 14) -> bytes:
                 lines.append([f"POS-{s}-{day}-{till}", "双十二", f"S{s}", day, str(receipts), f"{receipts * 50}.00"])
                 n += 1
     return _csv(lines)
-
-
-def _import(kind: str, content: bytes, admin: Any) -> tuple[float, Any]:
-    from salestrace.core import clock
-    from salestrace.imports.services import import_job_create, import_run
-
-    now = clock.now()
-    job = import_job_create(
-        user=admin, kind=kind, filename=f"{kind}.csv", content=content, now=now, run_in_background=False
-    )
-    started = time.perf_counter()
-    job = import_run(job_id=job.pk, now=now)
-    elapsed = time.perf_counter() - started
-    if job.status != "done" or job.failed_count:
-        raise SystemExit(f"{kind}: {job.status} {job.message} {job.errors[:3]}")
-    return elapsed, job
 
 
 def _baseline(content: bytes, promotion_id: int) -> float:
@@ -135,7 +119,7 @@ def child(backend: str, rows: int, pg_database: str) -> dict[str, Any]:
     customers = _csv(
         [["external_id", "name", "kind", "owner"], *([f"S{s}", f"门店{s:04d}", "store", "rep"] for s in range(STORES))]
     )
-    _import("customers", customers, admin)
+    import_file("customers", customers, admin)
     from salestrace.customers.models import Customer
 
     promotion = promotion_create(
@@ -151,7 +135,7 @@ def child(backend: str, rows: int, pg_database: str) -> dict[str, Any]:
     )
     content = _redemptions(rows)
     rss_before = _max_rss_mb()
-    seconds, job = _import("redemptions", content, admin)
+    seconds, job = import_file("redemptions", content, admin)
     rss_after = _max_rss_mb()
     baseline = _baseline(content, promotion.pk)
     return {

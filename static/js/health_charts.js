@@ -2,18 +2,9 @@
 // and contact quality per rep and week by week. ECharts, vendored; data from json_script blocks.
 (function () {
   "use strict";
-  function data(id) {
-    var node = document.getElementById(id);
-    return node ? JSON.parse(node.textContent) : null;
-  }
-  function mount(id) {
-    var node = document.getElementById(id);
-    if (!node || !window.echarts) return null;
-    var chart = window.echarts.init(node);
-    window.addEventListener("resize", function () { chart.resize(); });
-    return chart;
-  }
-  var percent = function (v) { return v === null || v === undefined ? "–" : v + "%"; };
+  var data = window.stCharts.data;
+  var mount = window.stCharts.mount;
+  var percent = window.stCharts.percent;
 
   function trend() {
     var d = data("trend-data");
