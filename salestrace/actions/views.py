@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -197,6 +197,8 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "quality_choices": quality,
         "quality_open": any(row["value"] or row["errors"] for row in quality),
         "server_now": local_now.strftime("%Y-%m-%dT%H:%M"),
+        # The site's zone as an offset, so a page kept offline can tell the local "now" itself.
+        "utc_offset_minutes": int((local_now.utcoffset() or timedelta()).total_seconds() // 60),
         # What the browser's rule check reads: every field a person fills in, and the files.
         "rule_fields": ",".join([*(f.name for f in fields(ActionDraft) if f.name != "occurred_at"), *_EVIDENCE_INPUTS]),
     }

@@ -219,6 +219,18 @@
       var field = form.elements[name];
       if (field && field.type === "hidden") field.value = freshKey();
     });
+    // A kept page opened later says "now" as of when it was kept: until the rep changes it, the
+    // entry's time is the phone's now (its shortcuts, 30 分钟前 …, count from it too).
+    var occurred = form.elements.occurred_at;
+    var offset = parseInt(form.dataset.utcOffset, 10);
+    if (occurred && occurred.type === "datetime-local" && !isNaN(offset) && occurred.value === form.dataset.serverNow) {
+      // The site's wall clock (Asia/Shanghai), whatever zone the phone is set to.
+      var now = new Date(Date.now() + offset * 60000);
+      var stamp = now.getUTCFullYear() + "-" + pad(now.getUTCMonth() + 1) + "-" + pad(now.getUTCDate()) + "T" +
+        pad(now.getUTCHours()) + ":" + pad(now.getUTCMinutes());
+      occurred.value = stamp;
+      form.dataset.serverNow = stamp;
+    }
   });
 
   document.addEventListener("submit", function (event) {

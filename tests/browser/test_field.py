@@ -204,3 +204,20 @@ def test_two_check_ins_made_offline_from_one_kept_page_are_two_records(page_as: 
     expect(page.locator("#offline-queue")).to_be_hidden(timeout=15000)
     assert CheckIn.objects.filter(customer=route[0]).count() == 2
     assert len(set(CheckIn.objects.values_list("key", flat=True))) == 2
+
+
+def test_an_action_form_kept_offline_opens_at_the_phones_now_not_the_time_it_was_kept(
+    page_as: Any, personas: Any, route: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    # given a phone whose clock reads three hours after the server's page was made (a page kept
+    # from the morning, opened in the afternoon without signal)
+    page = page_as(personas.alice)
+    later = datetime.now(UTC) + timedelta(hours=3)
+    page.clock.set_fixed_time(later)
+    page.goto(f"/customers/{route[1].pk}/actions/new/")
+    # then the entry's time is the phone's now, on the site's clock (Asia/Shanghai)
+    expected = later.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    expect(page.locator('input[name="occurred_at"]')).to_have_value(expected)
