@@ -179,11 +179,12 @@ def child(backend: str, rounds: int) -> dict[str, object]:
     counts = build_data()
     build_seconds = time.perf_counter() - built
 
-    from salestrace.field.selectors import compliance_report, daily_field_lines, day_bounds
+    from salestrace.field.selectors import compliance_report, daily_field_lines
     from salestrace.notify.models import Delivery, InboxMessage
     from salestrace.org.models import Role, User
     from salestrace.todos.jobs import daily_reminders
     from salestrace.todos.models import ReminderRun
+    from salestrace.todos.selectors import local_day_bounds
 
     director = User.objects.get(pk=counts.pop("director_id"))
     by_team: dict[int, list[int]] = {}
@@ -197,7 +198,7 @@ def child(backend: str, rounds: int) -> dict[str, object]:
             lines += sum(len(render(r)) for r in reps)
         return lines
 
-    start, end = day_bounds(DAY)
+    start, end = local_day_bounds(DAY)
 
     def baseline() -> int:
         with connection.cursor() as cursor:

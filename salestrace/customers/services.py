@@ -393,6 +393,28 @@ def customer_update(*, user: User, customer_id: int, changes: dict[str, Any], no
     return customer
 
 
+COORDINATE_STEP = Decimal("0.000001")  # the 6 decimals (~0.1 m) a phone reports and the columns keep
+
+
+def coordinate_errors(latitude: Decimal | None, longitude: Decimal | None) -> list[FieldError]:
+    """Every problem of a WGS-84 position: both or neither, each within its range."""
+    errors: list[FieldError] = []
+    if (latitude is None) != (longitude is None):
+        errors.append(FieldError("latitude", "required", _("Give both the latitude and the longitude, or neither.")))
+    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
+        errors.append(FieldError("latitude", "out_of_range", _("A latitude is between -90 and 90.")))
+    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
+        errors.append(FieldError("longitude", "out_of_range", _("A longitude is between -180 and 180.")))
+    return errors
+
+
+def coordinates_rounded(latitude: Decimal | None, longitude: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
+    """A checked position as the columns keep it (None, None when either is missing)."""
+    if latitude is None or longitude is None:
+        return None, None
+    return latitude.quantize(COORDINATE_STEP), longitude.quantize(COORDINATE_STEP)
+
+
 @transaction.atomic
 def customer_locate(
     *, user: User, customer_id: int, latitude: Decimal | None, longitude: Decimal | None, now: datetime
@@ -404,18 +426,9 @@ def customer_locate(
     if not is_manager(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only a supervisor may set where a store is."))])
     customer = customer_get(user=user, customer_id=customer_id, for_write=True, lock=True)
-    errors: list[FieldError] = []
-    if (latitude is None) != (longitude is None):
-        errors.append(FieldError("latitude", "required", _("Give both the latitude and the longitude, or neither.")))
-    if latitude is not None and not Decimal(-90) <= latitude <= Decimal(90):
-        errors.append(FieldError("latitude", "out_of_range", _("A latitude is between -90 and 90.")))
-    if longitude is not None and not Decimal(-180) <= longitude <= Decimal(180):
-        errors.append(FieldError("longitude", "out_of_range", _("A longitude is between -180 and 180.")))
-    if errors:
+    if errors := coordinate_errors(latitude, longitude):
         raise RuleViolation(errors)
-    quantum = Decimal("0.000001")
-    customer.latitude = latitude.quantize(quantum) if latitude is not None else None
-    customer.longitude = longitude.quantize(quantum) if longitude is not None else None
+    customer.latitude, customer.longitude = coordinates_rounded(latitude, longitude)
     customer.updated_at = now
     customer.save(update_fields=["latitude", "longitude", "updated_at"])
     return customer

@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Form, Query, Router, Schema, UploadedFile
 from ninja.params.functions import File as FileParam
@@ -15,10 +14,12 @@ from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDat
 from salestrace.core.errors import FieldError, InvalidInput, PermissionDenied, RuleViolation
 from salestrace.customers.services import customer_locate
 from salestrace.field import compute
+from salestrace.field.forms import today
 from salestrace.field.models import CheckIn, ExecutionReport, Promotion, Redemption, RouteStop
 from salestrace.field.promotion_selectors import promotion_get, promotions_visible, store_facts
 from salestrace.field.promotion_services import PromotionInput, execution_report, promotion_create, redemption_record
 from salestrace.field.selectors import (
+    REPORT_DAYS_MAX,
     check_in_get,
     check_ins_on,
     compliance_report,
@@ -33,12 +34,6 @@ from salestrace.org.selectors import is_manager
 router = Router(tags=["field"])
 
 MAX_KEY = 100
-# A compliance report covers at most this many days (a quarter).
-MAX_REPORT_DAYS = 92
-
-
-def _today() -> date:
-    return timezone.localtime(clock.now()).date()
 
 
 class RouteStopOut(Schema):
@@ -97,7 +92,7 @@ def get_route(request: HttpRequest, query: Query[RouteQuery]) -> dict[str, Any]:
     """A rep's route for a day, in visiting order (yours by default; supervisors: their reps')."""
     user: User = request.user  # type: ignore[assignment]
     rep = field_rep_get(user=user, rep_id=query.rep_id or user.pk)
-    day = query.day or _today()
+    day = query.day or today()
     return {"rep_id": rep.pk, "day": day, "stops": route_of(rep_id=rep.pk, day=day)}
 
 
@@ -216,7 +211,7 @@ def list_check_ins(request: HttpRequest, query: Query[CheckInQuery]) -> list[Che
         rep_ids = [field_rep_get(user=user, rep_id=query.rep_id).pk]
     else:
         rep_ids = list(field_reps(user).values_list("pk", flat=True))
-    rows = check_ins_on(rep_ids=rep_ids, day=query.day or _today())
+    rows = check_ins_on(rep_ids=rep_ids, day=query.day or today())
     if query.flagged:
         rows = rows.exclude(flags=[])
     return list(rows[:2000])
@@ -288,10 +283,10 @@ def _figures(c: compute.Compliance) -> dict[str, Any]:
 @router.get("/field/compliance", response={200: ComplianceOut, **ERRORS})
 def get_compliance(request: HttpRequest, query: Query[ComplianceQuery]) -> dict[str, Any]:
     """Planned vs visited vs logged per rep over a span of days, with the stores behind each gap."""
-    first = query.first or _today()
+    first = query.first or today()
     last = query.last or first
-    if last < first or last - first > timedelta(days=MAX_REPORT_DAYS - 1):
-        message = _("Choose at most %(days)d days, the last not before the first.") % {"days": MAX_REPORT_DAYS}
+    if last < first or last - first > timedelta(days=REPORT_DAYS_MAX - 1):
+        message = _("Choose at most %(days)d days, the last not before the first.") % {"days": REPORT_DAYS_MAX}
         raise RuleViolation([FieldError("last", "bad_span", message)])
     report = compliance_report(user=request.user, first=first, last=last, team_id=query.team_id)  # type: ignore[arg-type]
     return {

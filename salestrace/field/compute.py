@@ -180,6 +180,11 @@ class Compliance:
         return (self.visits - self.visits_logged) / self.visits if self.visits else None
 
 
+def percent_points(share: float | None) -> float | None:
+    """A share as a chart's percentage to one decimal (0.635 -> 63.5); None stays a gap."""
+    return None if share is None else round(share * 100, 1)
+
+
 def compliance(days: Iterable[RepDay]) -> Compliance:
     """Sum rep-days into counts (a pure fold: a team is the sum of its reps, see `combined`)."""
     totals = [0] * 7
@@ -226,6 +231,27 @@ class PlanCheck:
 
 
 MAX_STOPS = 60
+ROUTE_EDITS = ("add", "remove", "up", "down")
+
+
+def route_edited(stops: Sequence[int], *, op: str, store: int | None) -> list[int]:
+    """A route after one edit of the planner page: a store added at the end, removed, or moved one
+    place earlier (up) or later (down); anything that does not apply leaves it as it was."""
+    route = list(stops)
+    if store is None or op not in ROUTE_EDITS:
+        return route
+    if op == "add":
+        return route if store in route else [*route, store]
+    if store not in route:
+        return route
+    at = route.index(store)
+    if op == "remove":
+        del route[at]
+    else:
+        to = at - 1 if op == "up" else at + 1
+        if 0 <= to < len(route):
+            route[at], route[to] = route[to], route[at]
+    return route
 
 
 def check_plan(customer_ids: Sequence[int], *, allowed: Collection[int]) -> PlanCheck:

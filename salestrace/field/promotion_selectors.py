@@ -3,19 +3,21 @@ and what the promotion card shows at a store."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from salestrace.core.errors import FieldError, NotFound
+from salestrace.customers import dedupe
 from salestrace.customers.models import Customer
 from salestrace.field import compute
 from salestrace.field.models import ExecutionReport, Member, Promotion, Redemption, StockLevel, StoreStaff
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import customer_scope, is_manager
+from salestrace.org.selectors import customer_scope, team_subtree_ids
 
 
 def staff_store(user: User) -> Customer | None:
@@ -66,20 +68,23 @@ def store_facts(*, user: User, promotion: Promotion) -> list[compute.StoreFacts]
     """Each of the promotion's stores `user` may see: reported or not, receipts and discount redeemed."""
     stores = promotion.stores.filter(customer_scope(user) if user.role != Role.STORE_STAFF else Q(pk__in=[]))
     reported = set(ExecutionReport.objects.filter(promotion=promotion).values_list("store_id", flat=True))
-    sums = {
-        row["store_id"]: (row["receipts"] or 0, row["discount"] or Decimal(0))
-        for row in Redemption.objects.filter(
+    sums: dict[int, tuple[int, Decimal]] = {
+        store_id: (receipts, discount)
+        for store_id, receipts, discount in Redemption.objects.filter(
             promotion=promotion, day__gte=promotion.starts_on, day__lte=promotion.ends_on
         )
         .values("store_id")
         .annotate(receipts=Sum("receipts"), discount=Sum("discount_total"))
+        .values_list("store_id", "receipts", "discount")
     }
+    nothing = (0, Decimal(0))
     return [
-        compute.StoreFacts(
-            pk, name, region, pk in reported, int(sums.get(pk, (0, 0))[0]), Decimal(sums.get(pk, (0, Decimal(0)))[1])
-        )
+        compute.StoreFacts(pk, name, region, pk in reported, *sums.get(pk, nothing))
         for pk, name, region in stores.order_by("region", "name").values_list("pk", "name", "region")
     ]
+
+
+CARD_LISTED = 50
 
 
 @dataclass(frozen=True)
@@ -97,35 +102,34 @@ def card_of(*, store: Customer, day: date) -> Card:
     promotions = running_at(store, day)
     products = {p.product for p in promotions if p.product}
     levels = {s.product: s for s in StockLevel.objects.filter(store=store, product__in=products)}
-    counted = dict(
-        Redemption.objects.filter(store=store, day=day, source=Redemption.Source.CARD, promotion__in=promotions)
-        .values_list("promotion_id")
-        .annotate(n=Count("pk"))
-        .values_list("promotion_id", "n")
-    )
+    # A store's card redemptions of one day are a till's worth: read once, counted and listed.
     today = list(
         Redemption.objects.filter(store=store, day=day, source=Redemption.Source.CARD)
         .select_related("recorded_by", "promotion")
-        .order_by("-created_at")[:50]
+        .order_by("-created_at")
     )
+    counted = Counter(r.promotion_id for r in today)
     return Card(
         store,
         promotions,
         {p.pk: levels.get(p.product) for p in promotions},
-        {p.pk: counted.get(p.pk, 0) for p in promotions},
-        today,
+        {p.pk: counted[p.pk] for p in promotions},
+        today[:CARD_LISTED],
     )
 
 
 def member_by_phone(phone: str) -> Member | None:
     """A member by the phone as typed (spaces, dashes and +86 ignored)."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) < 7:
-        return None
-    return Member.objects.filter(phone=digits).first()
+    key = dedupe.phone_key(phone)
+    return Member.objects.filter(phone=key).first() if key else None
 
 
-def may_manage_promotions(user: User) -> bool:
-    return is_manager(user)
+def placeable_staff(by: User) -> QuerySet[User]:
+    """The store-staff accounts `by` may place in a store: every one for company-wide roles, those of
+    their own teams for a supervisor, none for anyone else."""
+    staff = User.objects.filter(role=Role.STORE_STAFF, is_active=True)
+    if by.role in (Role.DIRECTOR, Role.ADMIN) or by.is_superuser:
+        return staff
+    if by.role == Role.SUPERVISOR and by.team_id is not None:
+        return staff.filter(team_id__in=team_subtree_ids(by.team_id))
+    return staff.none()

@@ -17,12 +17,13 @@ from salestrace.actions.evidence_services import Upload, evidence_upload
 from salestrace.actions.models import Evidence
 from salestrace.core.bulk import insert_ignoring_conflicts, stored_date, stored_datetime
 from salestrace.core.errors import Conflict, FieldError, PermissionDenied, RuleViolation
+from salestrace.customers import dedupe
 from salestrace.customers.models import Customer
 from salestrace.field import compute
 from salestrace.field.models import ExecutionReport, Member, Promotion, Redemption, StockLevel, StoreStaff
-from salestrace.field.promotion_selectors import card_store_get, member_by_phone, promotion_get
+from salestrace.field.promotion_selectors import card_store_get, member_by_phone, placeable_staff, promotion_get
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import can_import, customer_scope, is_manager, team_subtree_ids
+from salestrace.org.selectors import can_import, customer_scope, is_manager
 
 CENT = Decimal("0.01")
 
@@ -150,7 +151,7 @@ def redemption_record(
                 discount_total=promotion.discount,
                 receipt_amount=amount.quantize(CENT),
                 source=Redemption.Source.CARD,
-                member_phone=member.phone if member else "".join(c for c in member_phone if c.isdigit())[:20],
+                member_phone=member.phone if member else dedupe.phone_key(member_phone)[:20],
                 recorded_by=user,
                 external_id=key or uuid.uuid4().hex,
                 created_at=now,
@@ -168,11 +169,7 @@ def store_staff_assign(*, by: User, user_id: int, store_id: int | None) -> Store
     """Place a store-staff account in a store (or take it out, with None); supervisors and above,
     for stores in their scope."""
     _refuse_unless_manager(by)
-    staff = User.objects.filter(pk=user_id, role=Role.STORE_STAFF)
-    if not (by.role in (Role.DIRECTOR, Role.ADMIN) or by.is_superuser):
-        # A supervisor places the staff of their own teams only.
-        staff = staff.filter(team_id__in=team_subtree_ids(by.team_id) if by.team_id else [])
-    person = staff.first()
+    person = placeable_staff(by).filter(pk=user_id).first()
     if person is None:
         raise RuleViolation([FieldError("user_id", "not_staff", _("Choose an account with the store staff role."))])
     if store_id is None:
@@ -254,7 +251,9 @@ def redemptions_import_many(*, user: User, rows: Sequence[RedemptionRow], now: d
 def member_import(*, user: User, phone: str, level: str, name: str, now: datetime) -> str:
     """A member from the CRM's export: created, updated or unchanged."""
     _refuse_unless_importer(user)
-    digits = "".join(c for c in phone if c.isdigit())
+    digits = dedupe.phone_key(phone)
+    if not digits:
+        raise RuleViolation([FieldError("phone", "invalid", _("Not a phone number."))])
     member, created = Member.objects.get_or_create(
         phone=digits, defaults={"level": level, "name": name, "updated_at": now}
     )

@@ -26,8 +26,8 @@ from salestrace.field.models import StoreStaff
 from salestrace.field.promotion_selectors import (
     card_of,
     card_stores,
-    may_manage_promotions,
     member_by_phone,
+    placeable_staff,
     promotion_get,
     promotions_visible,
     staff_store,
@@ -41,13 +41,9 @@ from salestrace.field.promotion_services import (
     store_staff_assign,
 )
 from salestrace.org.models import Role, User
-from salestrace.org.selectors import customer_scope
+from salestrace.org.selectors import customer_scope, is_manager
 
 STORES_OFFERED = 1000
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 @login_required
@@ -148,7 +144,7 @@ def report_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
 def promotions_page(request: HttpRequest) -> HttpResponse:
     """促销活动: the campaigns in the manager's scope, a new one, and which store each staff account works in."""
     user: User = request.user  # type: ignore[assignment]
-    if not may_manage_promotions(user):
+    if not is_manager(user):
         raise DjangoPermissionDenied
     errors: dict[str, list[str]] = {}
     stores = Customer.objects.filter(customer_scope(user)).exclude(kind=Customer.Kind.LEAD).order_by("region", "name")
@@ -186,8 +182,8 @@ def promotions_page(request: HttpRequest) -> HttpResponse:
         "regions": sorted({r for r in stores.values_list("region", flat=True) if r}),
         "errors": errors,
         "form": request.POST if request.method == "POST" else {},
-        "staff": list(User.objects.filter(role=Role.STORE_STAFF, is_active=True).order_by("username")[:500]),
-        "posts": dict(StoreStaff.objects.values_list("user_id", "store__name")),
+        "staff": list(placeable_staff(user).order_by("username")[:500]),
+        "posts": dict(StoreStaff.objects.filter(user__in=placeable_staff(user)).values_list("user_id", "store__name")),
         "today": today(),
     }
     return render(request, "field/promotions.html", context, status=422 if errors else 200)
@@ -211,7 +207,7 @@ def _assign_staff(request: HttpRequest, user: User) -> HttpResponse:
 def promotion_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
     """执行真实度: reported execution vs actual redemption, per region, and the stores to visit first."""
     user: User = request.user  # type: ignore[assignment]
-    if not may_manage_promotions(user):
+    if not is_manager(user):
         raise DjangoPermissionDenied
     try:
         promotion = promotion_get(user=user, promotion_id=promotion_id)
@@ -225,27 +221,13 @@ def promotion_page(request: HttpRequest, promotion_id: int) -> HttpResponse:
     context = {
         "promotion": promotion,
         "total": total,
-        "pcts": {"reported": _pct(total.reported_rate), "redeemed": _pct(total.redeemed_rate), "gap": _pct(total.gap)},
-        "regions": [
-            {
-                "name": name or "—",
-                "r": r,
-                "reported": _pct(r.reported_rate),
-                "redeemed": _pct(r.redeemed_rate),
-                "gap": _pct(r.gap),
-            }
-            for name, r in regions.items()
-        ],
+        "regions": [{"name": name or "—", "r": r} for name, r in regions.items()],
         "visit_first": compute.visit_first(facts)[:100],
         "chart": {
             "regions": [name or "—" for name in regions],
             "names": {"reported": _("Reported"), "redeemed": _("Redeemed")},
-            "reported": [
-                None if r.reported_rate is None else round(r.reported_rate * 100, 1) for r in regions.values()
-            ],
-            "redeemed": [
-                None if r.redeemed_rate is None else round(r.redeemed_rate * 100, 1) for r in regions.values()
-            ],
+            "reported": [compute.percent_points(r.reported_rate) for r in regions.values()],
+            "redeemed": [compute.percent_points(r.redeemed_rate) for r in regions.values()],
         },
     }
     return render(request, "field/promotion.html", context)

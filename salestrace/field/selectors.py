@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -21,20 +21,15 @@ from salestrace.field.models import CheckIn, RouteStop
 from salestrace.notify.transports import Line
 from salestrace.org.models import Role, User
 from salestrace.org.selectors import assignable_users, customer_scope, team_subtree_ids
-from salestrace.todos.selectors import absolute, new_action_links
+from salestrace.todos.selectors import absolute, local_day_bounds
 
 # The contact methods that count as a store visit being logged.
 VISIT_METHODS = ("visit",)
 # How far back an identical location at another store counts as suspicious.
 SAME_SPOT_WINDOW = timedelta(days=90)
 DEFAULT_RADIUS_M = 300
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The local (Asia/Shanghai) day as an aware [start, end) pair."""
-    zone = timezone.get_default_timezone()
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+# The longest span a compliance report covers (a quarter): the page and the API hold to it.
+REPORT_DAYS_MAX = 92
 
 
 def checkin_radius_m(thresholds: dict[str, Decimal]) -> int:
@@ -66,6 +61,21 @@ def plannable_stores(rep: User) -> QuerySet[Customer]:
     )
 
 
+def plannable_store_ids(reps: Sequence[User]) -> dict[int, set[int]]:
+    """`plannable_stores` of many reps (role rep, as `field_reps` gives) at once, one query: for a rep,
+    customer_scope(for_write) is the customers they own; lost ones are left out as there."""
+    if any(rep.role != Role.REP for rep in reps):
+        raise ValueError("plannable_store_ids is for reps; use plannable_stores for other roles")
+    allowed: dict[int, set[int]] = {rep.pk: set() for rep in reps}
+    for owner_id, pk in (
+        Customer.objects.filter(owner_id__in=list(allowed))
+        .exclude(status=Customer.Status.LOST)
+        .values_list("owner_id", "pk")
+    ):
+        allowed[owner_id].add(pk)
+    return allowed
+
+
 def route_of(*, rep_id: int, day: date) -> list[RouteStop]:
     """A rep's route for a day, in order, with the stores."""
     return list(RouteStop.objects.filter(rep_id=rep_id, day=day).select_related("customer").order_by("position", "pk"))
@@ -73,7 +83,7 @@ def route_of(*, rep_id: int, day: date) -> list[RouteStop]:
 
 def check_ins_on(*, rep_ids: Iterable[int], day: date) -> QuerySet[CheckIn]:
     """Check-ins made on a local day by these reps, oldest first, with stores and reps."""
-    start, end = day_bounds(day)
+    start, end = local_day_bounds(day)
     return (
         CheckIn.objects.filter(rep_id__in=list(rep_ids), occurred_at__gte=start, occurred_at__lt=end)
         .select_related("customer", "rep")
@@ -150,7 +160,7 @@ def field_facts(*, rep_ids: Sequence[int], first: date, last: date) -> FieldFact
     logs: dict[tuple[int, date], set[int]] = defaultdict(set)
     day = first
     while day <= last:
-        start, end = day_bounds(day)
+        start, end = local_day_bounds(day)
         for rep_id, customer_id in (
             CheckIn.objects.filter(rep_id__in=rep_ids, occurred_at__gte=start, occurred_at__lt=end)
             .values_list("rep_id", "customer_id")
@@ -220,16 +230,18 @@ def compliance_report(*, user: User, first: date, last: date, team_id: int | Non
             )
         )
     team = compute.combined(row.figures for row in rows)
-    by_day = [
-        (day, compute.compliance(rd for listed in per_rep.values() for d, rd in listed if d == day)) for day in days
-    ]
+    on_day: dict[date, list[compute.RepDay]] = defaultdict(list)
+    for listed in per_rep.values():
+        for day, rd in listed:
+            on_day[day].append(rd)
+    by_day = [(day, compute.compliance(on_day[day])) for day in days]
     return ComplianceReport(first, last, team, rows, by_day)
 
 
 def flagged_check_ins(*, user: User, first: date, last: date, limit: int = 200) -> list[CheckIn]:
     """Check-ins with a flag by reps in `user`'s scope over local days first..last, newest first."""
-    start, _end = day_bounds(first)
-    _start, end = day_bounds(last)
+    start, _end = local_day_bounds(first)
+    _start, end = local_day_bounds(last)
     return list(
         CheckIn.objects.filter(rep__in=field_reps(user), occurred_at__gte=start, occurred_at__lt=end)
         .exclude(flags=[])
@@ -260,7 +272,12 @@ def daily_field_lines(rep_ids: list[int], day: date) -> Callable[[int], list[Lin
     days = {rd.rep_id: rd for _day, rd in facts.rep_days(rep_ids, [day])}
     wanted = {c for rd in days.values() for c in (*rd.not_visited, *rd.visited_not_logged)}
     names = dict(Customer.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
-    forms = new_action_links(wanted, contact_method="visit") if wanted else {}
+    unlogged = {c for rd in days.values() for c in rd.visited_not_logged}
+    # Each unlogged visit links to the form prefilled from its (latest) check-in: time and photo.
+    forms = {
+        (made.rep_id, made.customer_id): absolute(check_in_action_link(made))
+        for made in check_ins_on(rep_ids=rep_ids, day=day).filter(customer_id__in=unlogged)
+    }
     route = absolute(reverse("field:route"))
 
     def lines(rep_id: int) -> list[Line]:
@@ -272,7 +289,10 @@ def daily_field_lines(rep_ids: list[int], day: date) -> Callable[[int], list[Lin
             for c in rep_day.not_visited
         ]
         out += [
-            Line(_("Checked in but no visit logged: %(store)s") % {"store": names.get(c, "—")}, forms.get(c, route))
+            Line(
+                _("Checked in but no visit logged: %(store)s") % {"store": names.get(c, "—")},
+                forms.get((rep_id, c), route),
+            )
             for c in rep_day.visited_not_logged
         ]
         return out

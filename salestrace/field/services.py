@@ -15,19 +15,20 @@ from salestrace.actions.models import Evidence
 from salestrace.catalog.selectors import threshold_values
 from salestrace.core.errors import Conflict, FieldError, NotFound, PermissionDenied, RuleViolation
 from salestrace.customers.selectors import customer_get
+from salestrace.customers.services import coordinate_errors, coordinates_rounded
 from salestrace.field import compute
 from salestrace.field.models import CheckIn, RouteStop
 from salestrace.field.selectors import (
     checkin_radius_m,
     field_rep_get,
     field_reps,
+    plannable_store_ids,
     plannable_stores,
     same_spot_elsewhere,
 )
 from salestrace.org.models import User
 from salestrace.org.selectors import can_import, can_log_actions, is_manager
 
-QUANTUM = Decimal("0.000001")
 # A fix vaguer than this (metres) is no position at all.
 MAX_ACCURACY_M = 1_000_000
 # A phone's clock may run a little ahead of the server's.
@@ -108,7 +109,7 @@ def route_plan_copy_week(*, by: User, from_monday: date, to_monday: date, now: d
         .values_list("rep_id", "day")
         .distinct()
     )
-    allowed = {rep_id: set(plannable_stores(rep).values_list("pk", flat=True)) for rep_id, rep in reps.items()}
+    allowed = plannable_store_ids(list(reps.values()))
     new = [
         RouteStop(
             rep_id=stop.rep_id,
@@ -131,20 +132,12 @@ def route_plan_copy_week(*, by: User, from_monday: date, to_monday: date, now: d
 def _coordinates(
     latitude: Decimal | None, longitude: Decimal | None, accuracy_m: int | None
 ) -> tuple[Decimal | None, Decimal | None]:
-    errors: list[FieldError] = []
-    if (latitude is None) != (longitude is None):
-        errors.append(FieldError("latitude", "required", _("Give both the latitude and the longitude, or neither.")))
-    if latitude is not None and not -90 <= latitude <= 90:
-        errors.append(FieldError("latitude", "out_of_range", _("A latitude is between -90 and 90.")))
-    if longitude is not None and not -180 <= longitude <= 180:
-        errors.append(FieldError("longitude", "out_of_range", _("A longitude is between -180 and 180.")))
+    errors = coordinate_errors(latitude, longitude)
     if accuracy_m is not None and not 0 <= accuracy_m <= MAX_ACCURACY_M:
         errors.append(FieldError("accuracy_m", "out_of_range", _("The accuracy is a distance in metres.")))
     if errors:
         raise RuleViolation(errors)
-    if latitude is None or longitude is None:
-        return None, None
-    return latitude.quantize(QUANTUM), longitude.quantize(QUANTUM)
+    return coordinates_rounded(latitude, longitude)
 
 
 def _check_time(occurred_at: datetime, now: datetime, thresholds: dict[str, Decimal]) -> None:
@@ -223,10 +216,13 @@ def check_in(
                 photo=evidence,
             )
     except IntegrityError:
-        # The same key raced in from a second tab or a re-sync: that one stands.
+        # The same key raced in from a second tab or a re-sync: that one stands, and this photo
+        # goes back to the unattached sweep instead of being kept with nothing pointing to it.
         earlier = CheckIn.objects.filter(rep=rep, key=key).first()
         if earlier is None:
             raise
+        if evidence is not None:
+            Evidence.objects.filter(pk=evidence.pk).update(kept=False)
         return earlier, False
     return made, True
 

@@ -24,11 +24,11 @@ from salestrace.field import compute, forms
 from salestrace.field.forms import attempt, day_or, decimal_or_none, id_or_none, moment_or_none
 from salestrace.field.models import CheckIn
 from salestrace.field.selectors import (
+    REPORT_DAYS_MAX,
     ComplianceReport,
     check_in_action_link,
     check_in_get,
     compliance_report,
-    field_rep_get,
     field_reps,
     flagged_check_ins,
     own_check_ins,
@@ -181,35 +181,20 @@ def _plans_post(request: HttpRequest, *, user: User, rep: User | None, day: date
     now = clock.now()
     op = request.POST.get("op", "")
     back = f"{reverse('field:plans')}?rep={rep.pk if rep else ''}&day={day.isoformat()}"
-    try:
-        if op == "copy_week":
-            to_monday = day - timedelta(days=day.weekday())
-            written = route_plan_copy_week(
-                by=user, from_monday=to_monday - timedelta(days=7), to_monday=to_monday, now=now
-            )
+    if op == "copy_week":
+        monday = day - timedelta(days=day.weekday())
+        written = attempt(
+            request,
+            lambda: route_plan_copy_week(by=user, from_monday=monday - timedelta(days=7), to_monday=monday, now=now),
+        )
+        if written is not None:
             messages.success(request, _("%(count)d stops copied from last week.") % {"count": written})
-            return redirect(back)
-        if rep is None:
-            raise Http404
-        rep = field_rep_get(user=user, rep_id=rep.pk)
-        ids = [s.customer_id for s in route_of(rep_id=rep.pk, day=day)]
-        target = id_or_none(request.POST.get("customer_id"))
-        if op == "add" and target is not None and target not in ids:
-            ids.append(target)
-        elif op == "remove" and target in ids:
-            ids.remove(target)
-        elif op in {"up", "down"} and target in ids:
-            at = ids.index(target)
-            to = at - 1 if op == "up" else at + 1
-            if 0 <= to < len(ids):
-                ids[at], ids[to] = ids[to], ids[at]
-        route_plan_set(by=user, rep_id=rep.pk, day=day, customer_ids=ids, now=now)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
-    except NotFound as exc:
-        raise Http404 from exc
-    except DomainError as exc:
-        messages.error(request, "；".join(str(e.message) for e in exc.errors))
+        return redirect(back)
+    if rep is None:
+        raise Http404
+    stops = [s.customer_id for s in route_of(rep_id=rep.pk, day=day)]
+    edited = compute.route_edited(stops, op=op, store=id_or_none(request.POST.get("customer_id")))
+    attempt(request, lambda: route_plan_set(by=user, rep_id=rep.pk, day=day, customer_ids=edited, now=now))
     return redirect(back)
 
 
@@ -226,7 +211,7 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
         return _locate_from_check_in(request, user=user)
     last = day_or(request.GET.get("last") or request.POST.get("last"), today)
     first = day_or(request.GET.get("first") or request.POST.get("first"), last)
-    if first > last or (last - first).days > 91:
+    if first > last or (last - first).days >= REPORT_DAYS_MAX:
         first = last
     team_id = id_or_none(request.GET.get("team"))
     report = compliance_report(user=user, first=first, last=last, team_id=team_id)
@@ -235,8 +220,7 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
     flagged = flagged_check_ins(user=user, first=first, last=last)
     context = {
         "report": report,
-        "totals": _percentages(report.team),
-        "rows": [{"row": row, **_percentages(row.figures)} for row in report.reps],
+        "rows": report.reps,
         "first": first,
         "last": last,
         "team_id": team_id,
@@ -245,16 +229,11 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
         "trend": {
             "days": [d.strftime("%m-%d") for d, _c in report.by_day],
             "names": {"missing": _("Missing record rate"), "visit": _("Visit rate")},
-            "missing": [_share(c.missing_record_rate) for _d, c in report.by_day],
-            "visit": [_share(c.visit_rate) for _d, c in report.by_day],
+            "missing": [compute.percent_points(c.missing_record_rate) for _d, c in report.by_day],
+            "visit": [compute.percent_points(c.visit_rate) for _d, c in report.by_day],
         },
     }
     return render(request, "field/compliance.html", context)
-
-
-def _share(value: float | None) -> float | None:
-    """A rate as a chart's percentage (one decimal), None where nothing was planned."""
-    return None if value is None else round(value * 100, 1)
 
 
 def _locate_from_check_in(request: HttpRequest, *, user: User) -> HttpResponse:
@@ -272,19 +251,6 @@ def _locate_from_check_in(request: HttpRequest, *, user: User) -> HttpResponse:
             request, _("%(store)s is now located where this check-in was.") % {"store": made.customer.name}
         )
     return redirect(request.get_full_path())
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def _percentages(figures: compute.Compliance) -> dict[str, object]:
-    return {
-        "figures": figures,
-        "visit_pct": _percent(figures.visit_rate),
-        "missing_pct": _percent(figures.missing_record_rate),
-        "unlogged_pct": _percent(figures.unlogged_visit_rate),
-    }
 
 
 def _rate(value: float | None) -> float | str:

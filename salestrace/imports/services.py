@@ -459,7 +459,7 @@ def _check_and_write(
         with transaction.atomic(), webhooks_muted():
             writer.prepare()
             for rows in checked.chunks():
-                if isinstance(writer, ActionsWriter | RedemptionsWriter):
+                if isinstance(writer, SetWriter):
                     # Set-based: the rows were checked one by one, they are written a chunk at a
                     # time, and a refused row writes nothing, so none needs a savepoint of its own.
                     chunk_counts, chunk_errors = writer.write_many(rows)
@@ -714,15 +714,23 @@ class DealsWriter(Writer):
         customers_follow_deals(customer_ids=self.touched, now=self.now)
 
 
-class ActionsWriter(Writer):
-    CHUNK = WRITE_CHUNK
-    ref_kinds = (Kind.CUSTOMERS, Kind.DEALS)
+class SetWriter(Writer):
+    """A writer that writes a chunk of rows at a time (`write_many`); a refused row writes nothing,
+    so no row needs a savepoint of its own. `write` is one row as a chunk of one."""
 
     def write(self, row: Row) -> str:
         counts, errors = self.write_many([row])
         if errors:
             raise RuleViolation([FieldError(e.column, e.code, e.message) for e in errors])
         return next(result for result, n in counts.items() if n)
+
+    def write_many(self, rows: Sequence[Row]) -> tuple[dict[str, int], list[RowError]]:
+        raise NotImplementedError
+
+
+class ActionsWriter(SetWriter):
+    CHUNK = WRITE_CHUNK
+    ref_kinds = (Kind.CUSTOMERS, Kind.DEALS)
 
     def write_many(self, rows: Sequence[Row]) -> tuple[dict[str, int], list[RowError]]:
         """Resolve each row's ids, then check and write them all through `action_import_many`."""
@@ -825,7 +833,7 @@ class StockWriter(Writer):
         )
 
 
-class RedemptionsWriter(Writer):
+class RedemptionsWriter(SetWriter):
     """The POS's redemptions, set-based: each chunk's promotions and stores resolved in memory, then
     written in one set (new ids created, known ones updated)."""
 
@@ -851,12 +859,6 @@ class RedemptionsWriter(Writer):
                 message = _("Several promotions of this name run at this store on this day: rename one.")
             raise _refuse("promotion", v["promotion"], "not_running", message)
         return RedemptionRow(running[0].pk, store_id, v["day"], v["receipts"], v["discount"], v["external_id"])
-
-    def write(self, row: Row) -> str:
-        counts, errors = self.write_many([row])
-        if errors:
-            raise RuleViolation([FieldError(errors[0].column, errors[0].code, errors[0].message)])
-        return next(k for k, n in counts.items() if n)
 
     def write_many(self, rows: Sequence[Row]) -> tuple[dict[str, int], list[RowError]]:
         ready: list[RedemptionRow] = []

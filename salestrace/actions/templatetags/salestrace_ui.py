@@ -42,6 +42,12 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
+def percent_tenths(value: float | None) -> str:
+    """A share as a percentage to one decimal (63.5%), where a tenth matters ("–" when there is nothing to judge)."""
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+@register.filter
 def sees_dashboards(user: object) -> bool:
     """Whether the navigation offers the team dashboards (the views check again)."""
     from salestrace.org.selectors import can_see_dashboards

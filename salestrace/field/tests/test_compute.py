@@ -102,3 +102,17 @@ def test_a_plan_refuses_repeats_and_stores_the_rep_may_not_visit():
     assert (
         compute.check_plan(list(range(compute.MAX_STOPS + 1)), allowed=set(range(100))).problems[0].code == "too_many"
     )
+
+
+def test_the_planner_edits_a_route_one_step_at_a_time():
+    route = [1, 2, 3]
+    assert compute.route_edited(route, op="add", store=4) == [1, 2, 3, 4]
+    assert compute.route_edited(route, op="add", store=2) == [1, 2, 3]  # already on it
+    assert compute.route_edited(route, op="remove", store=2) == [1, 3]
+    assert compute.route_edited(route, op="up", store=3) == [1, 3, 2]
+    assert compute.route_edited(route, op="down", store=1) == [2, 1, 3]
+    assert compute.route_edited(route, op="up", store=1) == [1, 2, 3]  # first stays first
+    assert compute.route_edited(route, op="down", store=3) == [1, 2, 3]
+    assert compute.route_edited(route, op="remove", store=9) == [1, 2, 3]
+    assert compute.route_edited(route, op="drop_table", store=1) == [1, 2, 3]
+    assert route == [1, 2, 3]  # the given route is left as it was

@@ -189,6 +189,11 @@ def test_store_staff_see_their_stores_card_only_and_nothing_else(personas, store
     )
     with pytest.raises(RuleViolation):
         store_staff_assign(by=personas.sam, user_id=west_clerk.pk, store_id=stores[0].pk)
+    sam = Client()
+    sam.force_login(personas.sam)
+    page = sam.get("/field/promotions/").content.decode()
+    assert "clerk" in page.split('id="staff-posts"')[1]
+    assert "west-clerk" not in page  # nor listed to him
 
 
 @pytest.mark.django_db

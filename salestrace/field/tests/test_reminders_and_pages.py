@@ -51,6 +51,7 @@ def test_the_18_00_message_lists_planned_stores_not_visited_and_check_ins_not_lo
     (unlogged,) = [line for line in lines if "联华超市(1号店)" in line["text"]]
     assert f"/customers/{stores[0].pk}/actions/new/" in unlogged["link"]
     assert "contact_method=visit" in unlogged["link"]
+    assert "occurred_at=2026-11-26T10:00" in unlogged["link"]  # the check-in's time
     assert "未记录" in unlogged["text"]
 
 

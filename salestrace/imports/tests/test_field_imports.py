@@ -126,6 +126,15 @@ def test_members_and_stock_fill_the_promotion_card(personas: Any, stores: Any, n
     )
     assert members.status == ImportJob.Status.DONE, members.errors
     assert Member.objects.get().phone == "13800138000"
+    bad = run(
+        personas.fay,
+        "members",
+        csv_bytes([["手机号", "会员等级"], ["+86 138 0013 8001", "银卡"], ["12-34", "金卡"]]),
+        now,
+    )
+    assert bad.status == ImportJob.Status.FAILED
+    assert [(e["row"], e["column"], e["code"]) for e in bad.errors] == [(3, "phone", "invalid")]
+    assert Member.objects.count() == 1  # nothing half-way
     stock = run(personas.fay, "stock", csv_bytes([["门店编号", "商品", "库存"], ["S1", "奶粉900g", "37"]]), now)
     assert stock.status == ImportJob.Status.DONE, stock.errors
     assert StockLevel.objects.get().quantity == 37
