@@ -273,10 +273,15 @@ def daily_field_lines(rep_ids: list[int], day: date) -> Callable[[int], list[Lin
     wanted = {c for rd in days.values() for c in (*rd.not_visited, *rd.visited_not_logged)}
     names = dict(Customer.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
     unlogged = {c for rd in days.values() for c in rd.visited_not_logged}
+    start, end = local_day_bounds(day)
     # Each unlogged visit links to the form prefilled from its (latest) check-in: time and photo.
     forms = {
         (made.rep_id, made.customer_id): absolute(check_in_action_link(made))
-        for made in check_ins_on(rep_ids=rep_ids, day=day).filter(customer_id__in=unlogged)
+        for made in CheckIn.objects.filter(
+            rep_id__in=rep_ids, customer_id__in=unlogged, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .only("rep_id", "customer_id", "occurred_at", "photo_id")
+        .order_by("occurred_at", "pk")
     }
     route = absolute(reverse("field:route"))
 
