@@ -29,6 +29,7 @@ from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound,
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
+    LockedCustomers,
     action_edit_refusal,
     action_on_dormant_refusal,
     customer_brief,
@@ -314,26 +315,40 @@ class ImportedAction:
 
 
 IMPORT_LOOKUP_CHUNK = 500  # ids per IN (…): SQLite allows a few hundred to thousands of variables
+# What an imported action reads and writes of its customer (`imported_actions_record`): the rest of
+# a customer's two dozen columns is not loaded for each of a million rows.
+IMPORT_CUSTOMER_FIELDS = ("id", "stage", "status", "last_active_at", "updated_at")
 
 
 def action_import_many(
-    *, user: User, items: Sequence[ImportedAction], now: datetime
+    *,
+    user: User,
+    items: Sequence[ImportedAction],
+    now: datetime,
+    locked: LockedCustomers | None = None,
 ) -> tuple[dict[int, int], dict[int, list[FieldError]]]:
     """`action_import` for many actions at once, with the same checks item by item and the same
     result, written in sets: ({key: action id} for those written, {key: errors} for those refused).
-    The refused ones change nothing; the caller's transaction decides whether the others stay."""
+    The refused ones change nothing; the caller's transaction decides whether the others stay.
+
+    `locked`: customers this transaction has already locked and loaded (by an earlier call), kept
+    current by these calls; those missing are locked, loaded and added to it, and the customers
+    changed are left for its `flush`. A caller that writes a file chunk by chunk in one transaction
+    passes the same one to each call (and flushes it before the end), so a customer with a hundred
+    actions spread over the file is read and written once, not once per chunk. Without it, the
+    customers are written before this returns."""
     if not can_import(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only admins and assistants may import data."))])
     snapshot = catalog_snapshot()
     skew = timedelta(seconds=settings.SALESTRACE_CLOCK_SKEW_SECONDS)
     local_tz = timezone.get_default_timezone()
-    customer_ids = sorted({item.customer_id for item in items})
+    customers: dict[int, Customer] = {} if locked is None else locked.rows
+    customer_ids = sorted({item.customer_id for item in items} - customers.keys())
     deal_ids = sorted({item.deal_id for item in items if item.deal_id is not None})
-    customers: dict[int, Customer] = {}
     deals: dict[int, Deal] = {}
     for start in range(0, len(customer_ids), IMPORT_LOOKUP_CHUNK):
         chunk = customer_ids[start : start + IMPORT_LOOKUP_CHUNK]
-        customers.update(Customer.objects.select_for_update(of=("self",)).in_bulk(chunk))
+        customers.update(Customer.objects.select_for_update(of=("self",)).only(*IMPORT_CUSTOMER_FIELDS).in_bulk(chunk))
     for start in range(0, len(deal_ids), IMPORT_LOOKUP_CHUNK):
         chunk = deal_ids[start : start + IMPORT_LOOKUP_CHUNK]
         deals.update(Deal.objects.select_for_update(of=("self",)).in_bulk(chunk))
@@ -408,6 +423,7 @@ def action_import_many(
         deals=deals,
         actions=[(item.customer_id, item.deal_id, log) for item, log in zip(written, logged, strict=True)],
         uses_deals=snapshot.uses_deals,
+        changed=None if locked is None else locked.changed,
     )
     return {item.key: log.pk for item, log in zip(written, logged, strict=True)}, errors
 

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 
-CHUNK = 500
 PG_CHUNK = 5_000
 
 
@@ -46,7 +45,7 @@ def insert_ignoring_conflicts(model: type[models.Model], rows: Sequence[Mapping[
     statement has as many parameters as the table has columns, whatever the rows: psycopg's
     client-side binding parses a statement's text for every execution, and a multi-row VALUES list
     of thousands of placeholders costs more to parse than the database takes to insert it. SQLite
-    gets multi-row VALUES statements.
+    steps one prepared single-row statement through every row (executemany).
     """
     _insert(model, rows, ids=None, conflicts="ON CONFLICT DO NOTHING")
 
@@ -97,32 +96,34 @@ def _insert(
         pk = model._meta.pk
         assert pk is not None
         fields = [pk, *fields]
-        names = [pk.attname, *names]
-        defaults[pk.attname] = None
-        rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor == "postgresql":
+        if ids is not None:
+            assert pk is not None
+            names = [pk.attname, *names]
+            defaults[pk.attname] = None
+            rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
         _insert_unnest(table, columns, fields, names, defaults, rows, conflicts)
         return
+    # SQLite: one prepared statement stepped through every row (executemany, in C): a statement of
+    # thousands of VALUES tuples costs Django's placeholder rewriting more than SQLite takes to insert.
+    if ids is None:
+        values = [[row[name] if name in row else defaults[name] for name in names] for row in rows]
+    else:
+        values = [
+            [pk_value, *(row[name] if name in row else defaults[name] for name in names)]
+            for pk_value, row in zip(ids, rows, strict=True)
+        ]
     with connection.cursor() as cursor:
-        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        per_statement = max(1, min(CHUNK, SQLITE_VARIABLES // len(fields)))
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params = [row[name] if name in row else defaults[name] for row in chunk for name in names]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} {conflicts}",  # noqa: S608
-                params,
-            )
-
-
-# SQLite before 3.32 allowed 999 variables in one statement; newer ones 32,766.
-SQLITE_VARIABLES = 32_766
+        one = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({one}) {conflicts}", values)  # noqa: S608
 
 
 def stored_date(value: date | None) -> Any:
     """A date as this database stores it (ISO text on SQLite, as is on PostgreSQL)."""
+    if _on_sqlite():
+        return None if value is None else value.isoformat()
     return connection.ops.adapt_datefield_value(value)
 
 

@@ -1121,12 +1121,37 @@ def deal_import_update(*, user: User, deal_id: int, data: DealRecord, now: datet
     return True
 
 
+class LockedCustomers:
+    """The customers an import's transaction has locked and loaded (`rows`), kept current as its
+    actions are recorded; those changed since the last `flush` are written by it, once each, however
+    many chunks of the file named them. The caller flushes before its transaction ends (and before
+    dropping `rows`)."""
+
+    FIELDS = ("stage", "status", "last_active_at", "updated_at")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Customer] = {}
+        self.changed: set[int] = set()
+
+    def flush(self) -> None:
+        update_rows(
+            Customer,
+            self.FIELDS,
+            [
+                (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
+                for c in (self.rows[pk] for pk in sorted(self.changed))
+            ],
+        )
+        self.changed.clear()
+
+
 def imported_actions_record(
     *,
     customers: Mapping[int, Customer],
     deals: Mapping[int, Deal],
     actions: Sequence[tuple[int, int | None, LoggedAction]],
     uses_deals: bool,
+    changed: set[int] | None = None,
 ) -> None:
     """Imported actions — (customer id, deal id, action), in the file's order — are history: each
     makes its customer (and deal) active as of when it happened, and moves an open deal (or, without
@@ -1134,7 +1159,8 @@ def imported_actions_record(
     nor moves a customer whose stage follows its deals. The end state and stage history are those
     of one action at a time, written in sets (an import of a million actions cannot afford a query
     per row). The customers and deals are the caller's locked instances; none is in the pool
-    (imports refuse those)."""
+    (imports refuse those). With `changed` (a `LockedCustomers`' set), the customers changed are
+    added to it for the caller to write later, instead of being written now."""
     history: list[dict[str, Any]] = []
     touched: dict[int, datetime | None] = {}  # customer -> the updated_at its last follow set, if any
     follow_deals: dict[int, datetime] = {}
@@ -1186,14 +1212,17 @@ def imported_actions_record(
     for customer_id, updated_at in touched.items():
         if updated_at is not None:
             customers[customer_id].updated_at = updated_at
-    update_rows(
-        Customer,
-        ["stage", "status", "last_active_at", "updated_at"],
-        [
-            (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
-            for c in (customers[pk] for pk in touched)
-        ],
-    )
+    if changed is not None:
+        changed.update(touched)
+    else:
+        update_rows(
+            Customer,
+            LockedCustomers.FIELDS,
+            [
+                (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
+                for c in (customers[pk] for pk in touched)
+            ],
+        )
     for customer_id, at in follow_deals.items():
         _customer_follow_deals(customers[customer_id], now=at)
 

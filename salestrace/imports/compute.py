@@ -289,6 +289,23 @@ def parse_datetime(value: str) -> datetime | None:
     """A date as `parse_date` reads it, then a space or T and HH:MM[:SS]; naive (the caller's zone).
 
     A date alone is that day at 00:00."""
+    if len(value) == 19 and value[4] == "-" and value[7] == "-" and value[10] in " T" and value[13] == ":" == value[16]:
+        # The common case (our own export, ISO date times) without the patterns.
+        digits = value[:4] + value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:]
+        if digits.isdigit() and digits.isascii():
+            try:
+                # naive on purpose: the caller decides the zone, as for every other form
+                moment = datetime(  # noqa: DTZ001
+                    int(value[:4]),
+                    int(value[5:7]),
+                    int(value[8:10]),
+                    int(value[11:13]),
+                    int(value[14:16]),
+                    int(value[17:]),
+                )
+            except ValueError:
+                return None
+            return moment if 2000 <= moment.year <= 2099 else None
     text = normalize_text(value)
     head, _sep, tail = text.replace("T", " ").partition(" ")
     day = _parse_date(head)

@@ -93,6 +93,22 @@ def test_date_times_take_a_time_or_midnight() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("2026-03-01 23:59:59", datetime(2026, 3, 1, 23, 59, 59)),
+        ("2026-03-01T00:00:00", datetime(2026, 3, 1)),
+        ("2026-02-29 10:00:00", None),  # no such day
+        ("2026-03-01 24:00:00", None),
+        ("1999-12-31 10:00:00", None),  # outside 2000–2099, as for dates
+        ("2026-03-01 1a:00:00", None),
+        ("２０２６-03-01 10:00:00", datetime(2026, 3, 1, 10)),  # full width: the general path
+    ],
+)
+def test_iso_date_times_read_on_the_short_path_as_on_the_general_one(text: str, expected: datetime | None) -> None:
+    assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("1234.50", Decimal("1234.50")),
         ("1,234.50", Decimal("1234.50")),
         ("￥1,234.5", Decimal("1234.50")),

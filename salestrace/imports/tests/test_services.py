@@ -228,3 +228,52 @@ def test_an_id_whose_customer_was_deleted_is_reported_not_crashed(personas: Any,
     job = run(personas.admin, "customers", customers_file(["C1", "A2", "", "alice"]), now)
     assert job.status == "failed"
     assert [(e["row"], e["code"]) for e in job.errors] == [(2, "gone")]
+
+
+@pytest.mark.parametrize(("chunk", "kept"), [(2, 1), (3, 100)])
+def test_history_written_chunk_by_chunk_ends_where_one_chunk_would(
+    personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch, chunk: int, kept: int
+) -> None:
+    # given two customers whose actions interleave over the file, each moving its stage
+    from salestrace.catalog.models import Option
+    from salestrace.imports import services
+
+    stages = list(
+        Option.objects.filter(option_set__code="stage", is_active=True)
+        .order_by("position")
+        .values_list("code", flat=True)
+    )[:3]
+    run(
+        personas.admin,
+        "customers",
+        customers_file(["C1", "Acme", "store", "alice"], ["C2", "Bolt", "store", "alice"]),
+        now,
+    )
+    rows = [
+        [
+            f"A{n}",
+            f"C{1 + n % 2}",
+            "",
+            "alice",
+            f"2025-05-{1 + n:02d} 10:00:00",
+            "",
+            "visit",
+            stages[min(n // 2, 2)],
+            "",
+            "",
+        ]
+        for n in range(6)
+    ]
+    # when the file is written a few rows at a time (the customers read once and written at the end,
+    # or dropped and read again when more are held than `kept`)
+    monkeypatch.setattr(services, "WRITE_CHUNK", chunk)
+    monkeypatch.setattr(services, "LOCKED_CUSTOMERS_KEPT", kept)
+    job = run(personas.admin, "actions", csv_bytes([ACTION_HEADER, *rows]), now)
+    # then each customer stands where its last action put it, with every move in its history
+    assert (job.status, job.created_count) == ("done", 6), job.errors
+    for code, last in (("C1", rows[4]), ("C2", rows[5])):
+        customer = Customer.objects.get(name="Acme" if code == "C1" else "Bolt")
+        assert customer.stage == last[7]
+        assert customer.last_active_at == datetime.fromisoformat(last[4]).replace(tzinfo=SHANGHAI)
+        history = StageHistory.objects.filter(customer=customer, action__isnull=False).order_by("changed_at")
+        assert list(history.values_list("to_stage", flat=True)) == stages[1:]
