@@ -265,6 +265,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # killed request left).
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 12 * 1024 * 1024, minimum=0)
 FILE_UPLOAD_TEMP_DIR: str | None = str(MEDIA_ROOT / ".uploading")
+FILE_UPLOAD_HANDLERS = [
+    "salestrace.core.uploads.JoinedMemoryUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Uploads go to an S3-compatible bucket (AWS, MinIO, Aliyun OSS, Tencent COS …) when S3_BUCKET is set.
 # Private objects, never public or overwritten: evidence is served only through our own views.
 S3_BUCKET = env_str("S3_BUCKET")
