@@ -11,7 +11,7 @@ from __future__ import annotations
 from io import BytesIO
 from typing import Any
 
-from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 
 
@@ -28,7 +28,7 @@ class JoinedMemoryUploadHandler(MemoryFileUploadHandler):
             return None
         return raw_data
 
-    def file_complete(self, file_size: int) -> InMemoryUploadedFile | None:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         if not self.activated:
             return None
         self.file = BytesIO(b"".join(self.parts))

@@ -2,8 +2,9 @@
 
 An admin types the receiver's URL and the worker calls it from inside the company network, so a URL
 is checked before every call: https, no user info, and a host whose every address is public (not
-loopback, private, link-local, CGNAT or reserved) unless WEBHOOK_ALLOWED_HOSTS names it. Redirects
-are never followed. Error texts name the receiver's origin and the HTTP status, never the path or
+loopback, private, link-local, CGNAT or reserved) unless WEBHOOK_ALLOWED_HOSTS names it; the call
+then goes to the very address that was checked (no second lookup to rebind). Redirects are never
+followed. Error texts name the receiver's origin and the HTTP status, never the path or
 query (they may carry the receiver's token) nor the body it answered.
 
 The signature is Stripe's scheme with our header names: `X-SalesTrace-Signature: t=<unix
@@ -21,9 +22,12 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.utils.translation import gettext_lazy as _
+from requests.adapters import HTTPAdapter
 
 from salestrace.notify import crypto, hosts
 from salestrace.notify.hosts import Allowed
@@ -77,20 +81,50 @@ def _addresses(host: str, port: int) -> list[str]:
 def url_problem(url: str, *, allowed: Iterable[Allowed] = ()) -> UrlProblem | None:
     """Why `url` may not be called now, or None. Resolves the host (the check is repeated before
     every call, so a name later pointed at an internal address is refused then)."""
+    problem, _address = _vet(url, allowed=allowed)
+    return problem
+
+
+def _vet(url: str, *, allowed: Iterable[Allowed]) -> tuple[UrlProblem | None, str]:
+    """(why `url` may not be called, or None; the address its host resolved to when it may). The
+    call then goes to that address: a name resolved twice (once checked, once called) could point
+    at an internal host the second time (DNS rebinding)."""
     found = hosts.target(url, max_length=500)
     if isinstance(found, hosts.Problem):
-        return UrlProblem.USERINFO if found == hosts.Problem.USERINFO else UrlProblem.MALFORMED
+        return (UrlProblem.USERINFO if found == hosts.Problem.USERINFO else UrlProblem.MALFORMED), ""
     verdict = found.allowed_by(allowed)
-    if verdict is not False:
-        return UrlProblem.SCHEME if verdict == hosts.Problem.SCHEME else None
-    if found.scheme != "https":
-        return UrlProblem.SCHEME
-    addresses = _addresses(found.host, found.port or 443)
+    if verdict is False and found.scheme != "https":
+        return UrlProblem.SCHEME, ""
+    if verdict == hosts.Problem.SCHEME:
+        return UrlProblem.SCHEME, ""
+    addresses = _addresses(found.host, found.port or (443 if found.scheme == "https" else 80))
     if not addresses:
-        return UrlProblem.UNRESOLVED
-    if not all(_public(a) for a in addresses):
-        return UrlProblem.PRIVATE
-    return None
+        return UrlProblem.UNRESOLVED, ""
+    # A host the operator allowed may be on the LAN; any other must be public at every address.
+    if verdict is False and not all(_public(a) for a in addresses):
+        return UrlProblem.PRIVATE, ""
+    return None, addresses[0]
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address that was checked while TLS still checks the certificate of, and
+    sends SNI for, the host name in the URL."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs.update(server_hostname=self.hostname, assert_hostname=self.hostname)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+def _pinned(url: str, address: str) -> tuple[str, str]:
+    """(the URL with its host replaced by `address`, the Host header the receiver expects)."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.netloc
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -139,10 +173,13 @@ def post(
 ) -> Sent:
     """POST one signed event; returns on a 2xx answer, raises WebhookFailed otherwise."""
     where = crypto.origin(url)
-    if found := url_problem(url, allowed=allowed):
+    found, address = _vet(url, allowed=allowed)
+    if found:
         retryable = found == UrlProblem.UNRESOLVED  # DNS may come back; a private address will not
         raise WebhookFailed(f"URL refused: {found.value} ({where})", retryable=retryable)
+    pinned_url, host = _pinned(url, address)
     headers = {
+        "Host": host,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-SalesTrace-Event": event,
@@ -150,8 +187,12 @@ def post(
         SIGNATURE_HEADER: signature(secret, timestamp, body),
     }
     try:
-        # stream: the answer's body is never read (a receiver could send gigabytes back).
-        response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
+        with requests.Session() as session:
+            session.mount(pinned_url, _PinnedAdapter(urlsplit(url).hostname or ""))
+            # stream: the answer's body is never read (a receiver could send gigabytes back).
+            response = session.post(
+                pinned_url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+            )
     except requests.RequestException as exc:
         raise WebhookFailed(f"network error: {type(exc).__name__} ({where})", retryable=True) from None
     status = response.status_code

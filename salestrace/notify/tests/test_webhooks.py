@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,7 +20,7 @@ from salestrace.catalog.models import SettingChange
 from salestrace.core.errors import PermissionDenied, RuleViolation
 from salestrace.customers.jobs import sweep_dormant
 from salestrace.customers.models import Customer
-from salestrace.notify import crypto
+from salestrace.notify import crypto, webhooks
 from salestrace.notify.hosts import parse_allowed
 from salestrace.notify.jobs import deliver_webhooks_due
 from salestrace.notify.models import WebhookDelivery, WebhookEndpoint
@@ -132,6 +133,105 @@ def test_scheme_user_info_and_allowed_hosts(monkeypatch):
 def test_an_unknown_host_is_named_as_such(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: (_ for _ in ()).throw(socket.gaierror("no")))
     assert url_problem("https://erp.example.invalid/h") == UrlProblem.UNRESOLVED
+
+
+def _certificate_for(name: str, folder: Any) -> tuple[str, str]:
+    """A self-signed certificate for `name` (its own CA): (certificate file, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(tz=UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_the_call_goes_to_the_address_that_was_checked_not_to_a_second_lookup(monkeypatch, tmp_path):
+    # given an https receiver for hooks.example.test (its certificate trusted here) on this machine,
+    # and a name that answers the check with that address and any later lookup with another (DNS
+    # rebinding: here an unroutable address, in an attack the cloud metadata service)
+    name = "hooks.example.test"
+    cert_file, key_file = _certificate_for(name, tmp_path)
+    receiver = Receiver()
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    receiver.server.socket = tls.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.thread.start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    monkeypatch.setattr(webhooks, "_public", lambda address: address == "127.0.0.1")  # stands in for a public one
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return real(host, port, *args, **kwargs)  # the address literal the call connects to
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "203.0.113.9"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        # when an event is posted to it
+        sent = webhooks.post(
+            f"https://{name}:{receiver.port}/in?token=abc",
+            b"{}",
+            secret="whsec_x",
+            event="ping",
+            event_id="e1",
+            timestamp=1,
+            timeout=2,
+        )
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    # then the name was looked up once, and the receiver at the checked address got the call for
+    # its name, over TLS checked against that name's certificate
+    assert sent.status == 200
+    assert lookups == [name]
+    [(headers, _body, path)] = receiver.received
+    assert headers["Host"] == f"{name}:{receiver.port}"
+    assert path == "/in?token=abc"
+
+
+def test_a_certificate_for_another_name_is_refused(monkeypatch, tmp_path):
+    cert_file, key_file = _certificate_for("other.example.test", tmp_path)
+    receiver = Receiver()
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    receiver.server.socket = tls.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.thread.start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    monkeypatch.setattr(webhooks, "_public", lambda address: True)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [(2, 1, 6, "", ("127.0.0.1", port))])
+    try:
+        with pytest.raises(webhooks.WebhookFailed, match="network error: SSLError"):
+            webhooks.post(
+                f"https://hooks.example.test:{receiver.port}/in", b"{}", secret="s", event="ping", event_id="e",
+                timestamp=1, timeout=2,
+            )  # fmt: skip
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert receiver.received == []
 
 
 def test_the_signature_is_an_hmac_of_the_timestamp_and_the_body():
