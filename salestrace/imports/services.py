@@ -926,8 +926,27 @@ def maven_folder_import(
     if missing := [p.name for p in paths.values() if not p.is_file()]:
         message = _("Files missing from the folder: %(files)s.") % {"files": ", ".join(missing)}
         raise InvalidInput([FieldError("folder", "missing_files", message)])
-    pipeline = read_table(paths[Kind.DEALS].read_bytes(), paths[Kind.DEALS].name)
-    products = read_table(paths[Kind.PRODUCTS].read_bytes(), paths[Kind.PRODUCTS].name)
+    jobs: list[ImportJob] = []
+    try:
+        with transaction.atomic():
+            files = {kind: path.read_bytes() for kind, path in paths.items()}
+            for job in _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows):
+                jobs.append(import_run(job_id=job.pk, now=now))
+                if jobs[-1].status != ImportJob.Status.DONE:
+                    break
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return jobs
+
+
+def _maven_jobs(*, user: User, files: Mapping[str, bytes], now: datetime, skip_bad_rows: bool) -> list[ImportJob]:
+    """The four jobs of a maven-crm set, in the order they must run, with the options its files
+    give each other (the accounts' owners and the products' prices come from the other files)."""
+    names = dict(MAVEN_FILES)
+    pipeline = read_table(files[Kind.DEALS], names[Kind.DEALS])
+    products = read_table(files[Kind.PRODUCTS], names[Kind.PRODUCTS])
     options: dict[str, dict[str, Any]] = {
         Kind.CUSTOMERS: {
             "account_owners": maven_account_owners(pipeline),
@@ -937,28 +956,75 @@ def maven_folder_import(
         },
         Kind.DEALS: {"product_prices": maven_prices(products)},
     }
-    jobs: list[ImportJob] = []
+    return [
+        import_job_create(
+            user=user,
+            kind=kind,
+            filename=name,
+            content=files[kind],
+            now=now,
+            preset="maven-crm",
+            options=options.get(kind, {}),
+            skip_bad_rows=skip_bad_rows,
+            run_in_background=False,
+        )
+        for kind, name in MAVEN_FILES
+    ]
+
+
+def maven_zip_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool = False) -> list[ImportJob]:
+    """The wizard's maven-crm preset: a zip of the dataset's four files (at its top or in one
+    folder; its data dictionary may come along) becomes four jobs, run in order by the worker —
+    each as `import_run` runs a job, the first one refused leaving the rest unrun and saying why.
+    The zip is checked before anything is kept: a file missing, an unexpected one, or one larger
+    than an import may be (a zip bomb) refuses it whole."""
+    _refuse_unless_importer(user)
     try:
-        with transaction.atomic():
-            for kind, path in paths.items():
-                job = import_job_create(
-                    user=user,
-                    kind=kind,
-                    filename=path.name,
-                    content=path.read_bytes(),
-                    now=now,
-                    preset="maven-crm",
-                    options=options.get(kind, {}),
-                    skip_bad_rows=skip_bad_rows,
-                    run_in_background=False,
-                )
-                jobs.append(import_run(job_id=job.pk, now=now))
-                if jobs[-1].status != ImportJob.Status.DONE:
-                    break
-            if dry_run:
-                raise _Rollback
-    except _Rollback:
-        pass
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [info for info in archive.infolist() if not info.is_dir()]
+    except zipfile.BadZipFile:
+        raise RuleViolation([FieldError("file", "malformed", _("This is not a zip file."))]) from None
+    wanted = {name: kind for kind, name in MAVEN_FILES}
+    found: dict[str, zipfile.ZipInfo] = {}
+    for info in members:
+        base = info.filename.rsplit("/", 1)[-1]
+        if base in wanted and info.filename.count("/") <= 1:
+            found[wanted[base]] = info
+    if missing := [name for kind, name in MAVEN_FILES if kind not in found]:
+        message = _("Files missing from the zip: %(files)s.") % {"files": ", ".join(missing)}
+        raise RuleViolation([FieldError("file", "missing_files", message)])
+    limit = settings.SALESTRACE_IMPORT_MAX_BYTES
+    if any(info.file_size > limit for info in found.values()):
+        raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
+    files = {kind: archive.read(info) for kind, info in found.items()}
+    with transaction.atomic():
+        jobs = _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows)
+        ids = [job.pk for job in jobs]
+
+        def queue() -> None:
+            from salestrace.imports.tasks import import_set_task
+
+            import_set_task(ids)
+
+        transaction.on_commit(queue)
+    return jobs
+
+
+def import_set_run(*, job_ids: Sequence[int], now: datetime) -> list[ImportJob]:
+    """Run jobs that depend on each other in order; once one is not done, the rest are marked
+    failed (nothing of theirs written) with the reason."""
+    jobs: list[ImportJob] = []
+    for job_id in job_ids:
+        if jobs and jobs[-1].status != ImportJob.Status.DONE:
+            message = _("Not imported: an earlier file of the same set was not imported (%(file)s).") % {
+                "file": jobs[-1].original_name
+            }
+            ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
+                status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now()
+            )
+            jobs.append(ImportJob.objects.get(pk=job_id))
+            continue
+        jobs.append(import_run(job_id=job_id, now=now))
     return jobs
 
 

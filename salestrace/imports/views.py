@@ -27,12 +27,13 @@ from salestrace.imports.services import (
     import_mapping_delete,
     import_upload,
     job_table,
+    maven_zip_import,
 )
 from salestrace.org.models import User
 from salestrace.org.selectors import can_import
 
-# The presets a single file can use here (maven-crm needs its four files together: import_data).
-WIZARD_PRESETS = ("salestrace", "salesforce", "hubspot")
+# The presets the wizard offers; maven-crm takes a zip of the dataset's four files (any kind chosen).
+WIZARD_PRESETS = ("salestrace", "salesforce", "hubspot", "maven-crm")
 SAMPLE_ROWS = 3
 ERRORS_SHOWN = 200
 
@@ -49,6 +50,7 @@ def _preset_labels() -> dict[str, str]:
         "salestrace": _("SalesTrace format (Chinese or English headers)"),
         "salesforce": _("Salesforce export"),
         "hubspot": _("HubSpot export"),
+        "maven-crm": _("Maven CRM sample dataset (a zip of its four files)"),
     }
 
 
@@ -76,6 +78,16 @@ def imports_page(request: HttpRequest) -> HttpResponse:
             errors = {"file": _("Choose a file to upload.")}
         elif chosen["preset"] not in WIZARD_PRESETS:
             errors = {"preset": _("Unknown preset.")}
+        elif chosen["preset"] == "maven-crm":
+            try:
+                jobs = maven_zip_import(user=user, data=upload.read(), now=clock.now())
+            except DomainError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(
+                    request, _("%(n)d files queued: they are imported one after another below.") % {"n": len(jobs)}
+                )
+                return redirect("imports:wizard")
         else:
             try:
                 job = import_upload(

@@ -146,3 +146,81 @@ def test_an_assistant_sees_only_her_own_imports(personas, client):
     location = upload(client)["Location"]
     client.force_login(personas.fay)
     assert client.get(location).status_code == 404
+
+
+def _maven_zip(*, leave_out: str = "", folder: str = "maven-crm/") -> bytes:
+    import io
+    import zipfile
+
+    from salestrace.imports.tests.conftest import MAVEN
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(MAVEN.glob("*.csv")):
+            if path.name != leave_out:
+                archive.write(path, folder + path.name)
+    return out.getvalue()
+
+
+def test_the_maven_dataset_comes_in_as_one_zip_its_four_files_run_in_order(personas, b2b, client, worker):
+    import csv
+
+    from salestrace.customers.models import Deal
+    from salestrace.imports.tests.conftest import MAVEN
+
+    client.force_login(personas.admin)
+    # when the admin uploads the dataset's four files as one zip with the maven-crm preset
+    form = {"kind": "customers", "preset": "maven-crm", "file": SimpleUploadedFile("maven.zip", _maven_zip())}
+    response = worker(lambda: client.post("/imports/", form))
+    # then four jobs were made, run by the worker one after another, all done
+    assert response.status_code == 302
+    jobs = list(ImportJob.objects.order_by("pk"))
+    assert [(j.kind, j.status) for j in jobs] == [
+        ("teams", "done"),
+        ("products", "done"),
+        ("customers", "done"),
+        ("deals", "done"),
+    ], [j.errors[:2] for j in jobs]
+    with (MAVEN / "sales_pipeline.csv").open(encoding="utf-8", newline="") as handle:
+        opportunities = sum(1 for _row in csv.DictReader(handle))
+    assert Deal.objects.count() == opportunities
+    page = client.get(response["Location"])
+    # and the wizard says so, listing the four files
+    html = page.content.decode()
+    assert "已排队 4 个文件" in html
+    assert all(name in html for name in ("sales_teams.csv", "products.csv", "accounts.csv", "sales_pipeline.csv"))
+
+
+def test_a_maven_zip_missing_a_file_is_refused_whole_naming_it(personas, b2b, client):
+    client.force_login(personas.admin)
+    form = {
+        "kind": "customers",
+        "preset": "maven-crm",
+        "file": SimpleUploadedFile("maven.zip", _maven_zip(leave_out="products.csv", folder="")),
+    }
+    response = client.post("/imports/", form)
+    assert response.status_code == 422
+    assert "products.csv" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    not_a_zip = {"kind": "customers", "preset": "maven-crm", "file": SimpleUploadedFile("maven.zip", ERP)}
+    response = client.post("/imports/", not_a_zip)
+    assert response.status_code == 422
+    assert not ImportJob.objects.exists()
+
+
+def test_once_a_file_of_a_set_fails_the_rest_are_not_run_and_say_why(personas, now):
+    from salestrace.imports.services import import_job_create, import_set_run
+
+    header = ["external_id", "name", "kind", "owner"]
+    bad = csv_bytes([header, ["C1", "Acme", "account", "nobody"]])
+    good = csv_bytes([header, ["C2", "Bolt", "account", "alice"]])
+    jobs = [
+        import_job_create(
+            user=personas.admin, kind="customers", filename=name, content=content, now=now, run_in_background=False
+        )
+        for name, content in (("first.csv", bad), ("second.csv", good))
+    ]
+    first, second = import_set_run(job_ids=[j.pk for j in jobs], now=now)
+    assert first.status == second.status == "failed"
+    assert "first.csv" in second.message
+    assert not Customer.objects.filter(name="Bolt").exists()
