@@ -169,12 +169,12 @@ def child(backend: str, rows: int, pg_database: str) -> dict[str, Any]:
     }
 
 
-def write_section(results: list[dict[str, Any]], command: str) -> None:
+def write_section(results: list[dict[str, Any]], command: str, note: str = "written by the bench") -> None:
     day = datetime.now().strftime("%Y-%m-%d")
     lines = [
         SECTION,
         "",
-        f"{day}, {machine()}. Command: `{command}` (written by the bench).",
+        f"{day}, {machine()}. Command: `{command}` ({note}).",
         "",
         f"An actions.csv of {results[0]['rows']:,} rows ({results[0]['file_mb']} MB) for "
         f"{results[0]['customers']:,} customers of {REPS} reps, imported as the worker does: every row "
@@ -185,11 +185,15 @@ def write_section(results: list[dict[str, Any]], command: str) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        ok = r["rows_per_s"] >= TARGET_ROWS_PER_S
+        # The target is SQLite's (the embedded default); PostgreSQL's figure stands beside it.
+        if r["backend"].startswith("SQLite"):
+            verdict = "✓" if r["rows_per_s"] >= TARGET_ROWS_PER_S else "✗ under target"
+        else:
+            verdict = "no target (beside SQLite's)"
         lines.append(
             f"| {r['backend']} | {r['rows_per_s']:,} | {r['actions_s']} s | {r['baseline_s']} s "
             f"({r['baseline_rows_per_s']:,} rows/s) | {r['ratio']}× | {r['rss_before_mb']} → {r['rss_after_mb']} MB "
-            f"| {'✓' if ok else '✗ over budget'} |"
+            f"| {verdict} |"
         )
     lines.append("")
     replace_section(ROOT / "docs" / "benchmarks.md", SECTION, "\n".join(lines) + "\n")
@@ -202,7 +206,20 @@ def main() -> None:
     parser.add_argument("--pg-database", default=PG_DATABASE)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--results-from",
+        metavar="LOG",
+        help="write the section from the result lines an earlier run printed (its stdout), without running",
+    )
     args = parser.parse_args()
+    if args.results_from:
+        lines = Path(args.results_from).read_text(encoding="utf-8").splitlines()
+        found = [json.loads(line) for line in lines if line.startswith("{")]
+        backends = ["--postgres"] if any(r["backend"].startswith("PostgreSQL") for r in found) else []
+        command = " ".join([".venv/bin/python", "bench/import.py", *backends])
+        note = "written by the bench, from the results that run printed (`--results-from`)"
+        write_section(found, command, note)
+        return
     if args.child:
         print(json.dumps(child(args.child, args.rows, args.pg_database), ensure_ascii=False))
         return
