@@ -165,18 +165,24 @@ def _certificate_for(name: str, folder: Any) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
-def test_the_call_goes_to_the_address_that_was_checked_not_to_a_second_lookup(monkeypatch, tmp_path):
-    # given an https receiver for hooks.example.test (its certificate trusted here) on this machine,
-    # and a name that answers the check with that address and any later lookup with another (DNS
-    # rebinding: here an unroutable address, in an attack the cloud metadata service)
-    name = "hooks.example.test"
-    cert_file, key_file = _certificate_for(name, tmp_path)
+def _tls_receiver(name: str, folder: Any, monkeypatch: Any) -> Receiver:
+    """A receiver serving https with a certificate for `name`, which this test's clients trust."""
+    cert_file, key_file = _certificate_for(name, folder)
     receiver = Receiver()
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert_file, key_file)
     receiver.server.socket = tls.wrap_socket(receiver.server.socket, server_side=True)
     receiver.thread.start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    return receiver
+
+
+def test_the_call_goes_to_the_address_that_was_checked_not_to_a_second_lookup(monkeypatch, tmp_path):
+    # given an https receiver for hooks.example.test (its certificate trusted here) on this machine,
+    # and a name that answers the check with that address and any later lookup with another (DNS
+    # rebinding: here an unroutable address, in an attack the cloud metadata service)
+    name = "hooks.example.test"
+    receiver = _tls_receiver(name, tmp_path, monkeypatch)
     monkeypatch.setattr(webhooks, "_public", lambda address: address == "127.0.0.1")  # stands in for a public one
     real = socket.getaddrinfo
     lookups: list[str] = []
@@ -213,13 +219,7 @@ def test_the_call_goes_to_the_address_that_was_checked_not_to_a_second_lookup(mo
 
 
 def test_a_certificate_for_another_name_is_refused(monkeypatch, tmp_path):
-    cert_file, key_file = _certificate_for("other.example.test", tmp_path)
-    receiver = Receiver()
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(cert_file, key_file)
-    receiver.server.socket = tls.wrap_socket(receiver.server.socket, server_side=True)
-    receiver.thread.start()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    receiver = _tls_receiver("other.example.test", tmp_path, monkeypatch)
     monkeypatch.setattr(webhooks, "_public", lambda address: True)
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [(2, 1, 6, "", ("127.0.0.1", port))])
     try:
