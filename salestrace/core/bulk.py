@@ -96,25 +96,17 @@ def _insert(
         pk = model._meta.pk
         assert pk is not None
         fields = [pk, *fields]
+        names = [pk.attname, *names]
+        defaults[pk.attname] = None
+        rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor == "postgresql":
-        if ids is not None:
-            assert pk is not None
-            names = [pk.attname, *names]
-            defaults[pk.attname] = None
-            rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
         _insert_unnest(table, columns, fields, names, defaults, rows, conflicts)
         return
     # SQLite: one prepared statement stepped through every row (executemany, in C): a statement of
     # thousands of VALUES tuples costs Django's placeholder rewriting more than SQLite takes to insert.
-    if ids is None:
-        values = [[row[name] if name in row else defaults[name] for name in names] for row in rows]
-    else:
-        values = [
-            [pk_value, *(row[name] if name in row else defaults[name] for name in names)]
-            for pk_value, row in zip(ids, rows, strict=True)
-        ]
+    values = [[row[name] if name in row else defaults[name] for name in names] for row in rows]
     with connection.cursor() as cursor:
         one = ", ".join(["%s"] * len(fields))
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({one}) {conflicts}", values)  # noqa: S608

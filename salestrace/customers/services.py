@@ -1134,15 +1134,24 @@ class LockedCustomers:
         self.changed: set[int] = set()
 
     def flush(self) -> None:
-        update_rows(
-            Customer,
-            self.FIELDS,
-            [
-                (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
-                for c in (self.rows[pk] for pk in sorted(self.changed))
-            ],
-        )
+        _imported_customers_write(self.rows, sorted(self.changed))
         self.changed.clear()
+
+    def forget(self) -> None:
+        """Write those changed and drop every row (a later call reads and locks them again)."""
+        self.flush()
+        self.rows.clear()
+
+
+def _imported_customers_write(customers: Mapping[int, Customer], ids: Iterable[int]) -> None:
+    update_rows(
+        Customer,
+        LockedCustomers.FIELDS,
+        [
+            (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
+            for c in (customers[pk] for pk in ids)
+        ],
+    )
 
 
 def imported_actions_record(
@@ -1215,14 +1224,7 @@ def imported_actions_record(
     if changed is not None:
         changed.update(touched)
     else:
-        update_rows(
-            Customer,
-            LockedCustomers.FIELDS,
-            [
-                (c.stage, c.status, _stored(c.last_active_at), _stored(c.updated_at), c.pk)
-                for c in (customers[pk] for pk in touched)
-            ],
-        )
+        _imported_customers_write(customers, touched)
     for customer_id, at in follow_deals.items():
         _customer_follow_deals(customers[customer_id], now=at)
 

@@ -785,9 +785,7 @@ class ActionsWriter(SetWriter):
             items.append(ImportedAction(row.number, rep, customer_id, deal_id, draft, logged_at))
             by_number[row.number] = row
         if len(self.locked.rows) > LOCKED_CUSTOMERS_KEPT:
-            # Memory stays flat: those dropped are written now, and read again when named again.
-            self.locked.flush()
-            self.locked.rows.clear()
+            self.locked.forget()  # memory stays flat: those dropped are read again when named again
         written, refused = action_import_many(user=self.importer, items=items, now=self.now, locked=self.locked)
         for number, problems in sorted(refused.items()):
             errors += [_row_error(by_number[number], e) for e in problems]
@@ -976,8 +974,8 @@ def maven_zip_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: b
     """The wizard's maven-crm preset: a zip of the dataset's four files (at its top or in one
     folder; its data dictionary may come along) becomes four jobs, run in order by the worker —
     each as `import_run` runs a job, the first one refused leaving the rest unrun and saying why.
-    The zip is checked before anything is kept: a file missing, an unexpected one, or one larger
-    than an import may be (a zip bomb) refuses it whole."""
+    The zip is checked before anything is kept: a file missing, or one larger than an import may
+    be (a zip bomb), refuses it whole; other files in it are left alone."""
     _refuse_unless_importer(user)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))

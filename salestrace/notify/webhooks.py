@@ -119,12 +119,13 @@ class _PinnedAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
 
-def _pinned(url: str, address: str) -> tuple[str, str]:
-    """(the URL with its host replaced by `address`, the Host header the receiver expects)."""
+def _pinned(url: str, address: str) -> tuple[str, str, str]:
+    """(the URL with its host replaced by `address`, the Host header the receiver expects, the
+    name its certificate must carry)."""
     parts = urlsplit(url)
     literal = f"[{address}]" if ":" in address else address
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.netloc, parts.hostname or ""
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -177,7 +178,7 @@ def post(
     if found:
         retryable = found == UrlProblem.UNRESOLVED  # DNS may come back; a private address will not
         raise WebhookFailed(f"URL refused: {found.value} ({where})", retryable=retryable)
-    pinned_url, host = _pinned(url, address)
+    pinned_url, host, hostname = _pinned(url, address)
     headers = {
         "Host": host,
         "Content-Type": "application/json",
@@ -188,7 +189,7 @@ def post(
     }
     try:
         with requests.Session() as session:
-            session.mount(pinned_url, _PinnedAdapter(urlsplit(url).hostname or ""))
+            session.mount(pinned_url, _PinnedAdapter(hostname))
             # stream: the answer's body is never read (a receiver could send gigabytes back).
             response = session.post(
                 pinned_url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
