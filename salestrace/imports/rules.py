@@ -6,7 +6,7 @@ problem of the row (which row, which column, the value, what would be accepted),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -277,6 +277,48 @@ def check_row(
     if errors:
         return None, errors
     return Row(number, values), []
+
+
+@dataclass(frozen=True)
+class CheckedPart:
+    """Rows of a file checked in order: those that passed, the problems of those that did not, and
+    how many rows of the file have been read so far (the last part's `read` is the file's count)."""
+
+    rows: list[Row]
+    errors: list[RowError]
+    read: int
+
+
+def checked_parts(
+    records: Iterable[tuple[int, Mapping[str, str]]],
+    *,
+    kind: str,
+    mapping: Mapping[str, str],
+    options: Mapping[str, Mapping[str, str]],
+    size: int,
+) -> Iterator[CheckedPart]:
+    """Every row checked (`check_row`), and an id met again further down the file refused, `size`
+    rows of the file at a time; the last part may be empty."""
+    seen: dict[str, int] = {}
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    read = 0
+    for number, record in records:
+        read += 1
+        row, problems = check_row(number, record, kind=kind, mapping=mapping, options=options)
+        if row is not None and (ext := row.values.get("external_id") or row.values.get("username")):
+            if ext in seen:
+                message = _("This id is already on row %(row)d of the file.") % {"row": seen[ext]}
+                problems, row = [RowError(number, "external_id", ext, "duplicate", message)], None
+            else:
+                seen[ext] = number
+        if row is not None:
+            rows.append(row)
+        errors += problems
+        if read % size == 0:
+            yield CheckedPart(rows, errors, read)
+            rows, errors = [], []
+    yield CheckedPart(rows, errors, read)
 
 
 def parse_count(text: str) -> int | None:

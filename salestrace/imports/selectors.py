@@ -7,19 +7,22 @@ from django.utils.translation import gettext as _
 from salestrace.core.errors import FieldError, NotFound
 from salestrace.imports.compute import parse_money
 from salestrace.imports.models import ImportJob
+from salestrace.imports.progress import job_progress
 from salestrace.imports.services import job_table
 from salestrace.org.models import User
 from salestrace.org.selectors import can_import, is_admin
 
 
 def import_job_get(*, user: User, job_id: int) -> ImportJob:
-    """An import job: admins see every one, assistants their own; others none (404)."""
+    """An import job: admins see every one, assistants their own; others none (404). `checked_rows`
+    is the live count while it runs."""
     jobs = ImportJob.objects.select_related("created_by").filter(pk=job_id)
     if not (can_import(user) and is_admin(user)):
         jobs = jobs.filter(created_by_id=user.pk) if can_import(user) else jobs.none()
     job = jobs.first()
     if job is None:
         raise NotFound([FieldError(None, "not_found", _("Import not found."))])
+    job.checked_rows = job_progress(job)  # the live count while a large file is checked beside its writing
     return job
 
 

@@ -59,6 +59,7 @@ from salestrace.field.models import Promotion
 from salestrace.field.promotion_services import RedemptionRow, member_import, redemptions_import_many, stock_import
 from salestrace.field.selectors import plannable_stores
 from salestrace.field.services import route_plans_import
+from salestrace.imports.checker import CheckSpec, can_check_aside, parts_checked_aside
 from salestrace.imports.compute import CsvStream, Sheet, UnreadableFile, option_lookup, read_table
 from salestrace.imports.models import ExternalRef, ImportJob, ImportMapping, Kind
 from salestrace.imports.presets import (
@@ -69,7 +70,8 @@ from salestrace.imports.presets import (
     maven_placeholder_owners,
     maven_prices,
 )
-from salestrace.imports.rules import FORMAT, Row, RowError, check_row, header_mapping, missing_columns
+from salestrace.imports.progress import LiveProgress
+from salestrace.imports.rules import FORMAT, CheckedPart, Row, RowError, checked_parts, header_mapping, missing_columns
 from salestrace.notify.webhook_services import webhooks_muted
 from salestrace.org.models import Team, User
 from salestrace.org.selectors import can_import, can_log_actions, is_admin
@@ -78,7 +80,6 @@ from salestrace.todos.services import calendar_upload, company_day_off_set, pack
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 500
 MAX_ERRORS_KEPT = 10_000
 
 UNREADABLE = {
@@ -359,8 +360,9 @@ def import_run(*, job_id: int, now: datetime) -> ImportJob:
     """Check every row of a pending job, then write the good ones in one transaction (all of them,
     or none when one is bad and bad rows are not skipped; nothing at all in a dry run).
 
-    Progress (`checked_rows`) is saved while rows are checked; the write is one transaction, so its
-    rows appear together. A job already claimed by another worker is left alone."""
+    Progress (`checked_rows`) is saved while rows are checked (imports.progress while a large file is
+    checked beside its writing); the write is one transaction, so its rows appear together. A job
+    already claimed by another worker is left alone."""
     if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
         status=ImportJob.Status.CHECKING, started_at=now
     ):
@@ -420,14 +422,34 @@ def _run(job: ImportJob, *, now: datetime) -> ImportJob:
     table = job_table(job)
     mapping = job_mapping(job, table)
     lookups = _option_lookups()
+    spec = _spec_to_check_aside(job, table, mapping, lookups)
+    if spec is not None:
+        return _check_while_writing(job, spec, now=now)
     checked = _CheckedRows()
     try:
-        return _check_and_write(job, table, mapping, lookups, checked, now=now)
+        return _check_then_write(job, table, mapping, lookups, checked, now=now)
     finally:
         checked.close()
 
 
-def _check_and_write(
+def _spec_to_check_aside(
+    job: ImportJob, table: Sheet, mapping: dict[str, str], lookups: dict[str, dict[str, str]]
+) -> CheckSpec | None:
+    """What a child process needs to check this file while the worker writes (imports.checker): for a
+    CSV on local disk of at least SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES, where a second CPU can do it; else None."""
+    if not isinstance(table, CsvStream) or not can_check_aside():
+        return None
+    try:
+        path = job.file.path
+    except NotImplementedError:  # a storage without local files: the worker checks it itself
+        return None
+    if job.file.size < settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES:
+        return None
+    fields = {"kind": job.kind, "mapping": mapping, "options": lookups, "size": WRITE_CHUNK}
+    return CheckSpec.of(table, path, language=translation.get_language() or settings.LANGUAGE_CODE, **fields)
+
+
+def _check_then_write(
     job: ImportJob,
     table: Sheet,
     mapping: dict[str, str],
@@ -436,59 +458,95 @@ def _check_and_write(
     *,
     now: datetime,
 ) -> ImportJob:
+    """Every row checked (progress saved on the job as it goes), then the good ones written."""
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
     total = 0
-    for number, record in table.records():
-        total += 1
-        row, problems = check_row(number, record, kind=job.kind, mapping=mapping, options=lookups)
-        if row is not None and (ext := row.values.get("external_id") or row.values.get("username")):
-            if ext in seen:
-                message = _("This id is already on row %(row)d of the file.") % {"row": seen[ext]}
-                problems, row = [RowError(number, "external_id", ext, "duplicate", message)], None
-            else:
-                seen[ext] = number
-        errors += problems
-        if row is not None:
+    for part in checked_parts(table.records(), kind=job.kind, mapping=mapping, options=lookups, size=WRITE_CHUNK):
+        errors += part.errors
+        for row in part.rows:
             checked.add(row)
-        if (number - 1) % PROGRESS_EVERY == 0:
-            _save(job, checked_rows=number - 1)
+        total = part.read
+        _save(job, checked_rows=total)
     _save(job, checked_rows=total, total_rows=total, status=ImportJob.Status.WRITING)
+    writer, counts = _write_all(job, checked.chunks(), errors, now=now)
+    return _finished(job, writer, counts, errors, total)
+
+
+def _check_while_writing(job: ImportJob, spec: CheckSpec, *, now: datetime) -> ImportJob:
+    """Each part of the file written as soon as the child has checked it, in the one transaction:
+    a refused row still rolls it all back (unless bad rows are skipped), after every row was checked
+    and tried, as `_check_then_write` does. Progress goes to imports.progress meanwhile."""
+    errors: list[RowError] = []
+    read = 0
+    progress = LiveProgress(job)
+
+    def checked_rows(parts: Iterator[CheckedPart]) -> Iterator[list[Row]]:
+        nonlocal read
+        for part in parts:
+            errors.extend(part.errors)
+            read = part.read
+            yield part.rows
+            progress.put(read)
+
+    try:
+        with parts_checked_aside(spec) as parts:
+            writer, counts = _write_all(job, checked_rows(parts), errors, now=now)
+    finally:
+        progress.clear()
+    return _finished(job, writer, counts, errors, read)
+
+
+def _write_all(
+    job: ImportJob, batches: Iterator[list[Row]], errors: list[RowError], *, now: datetime
+) -> tuple[Writer, dict[str, int]]:
+    """The checked rows written in one transaction, kept only when no row was refused (or bad rows
+    are skipped) and it is not a dry run; what a writer refuses joins `errors`."""
     writer = WRITERS[job.kind](importer=job.created_by, source=PRESETS[job.preset].source, now=now)
     counts: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0}
     try:
         with transaction.atomic(), webhooks_muted():
             writer.prepare()
-            for rows in checked.chunks():
-                if isinstance(writer, SetWriter):
-                    # Set-based: the rows were checked one by one, they are written a chunk at a
-                    # time, and a refused row writes nothing, so none needs a savepoint of its own.
-                    chunk_counts, chunk_errors = writer.write_many(rows)
-                    for key, n in chunk_counts.items():
-                        counts[key] += n
-                    errors += chunk_errors
-                    continue
-                for row in rows:
-                    try:
-                        # A row's own savepoint only where its failure must leave the others written:
-                        # without skipping, any failure rolls the whole file back (services refuse
-                        # before they write, so the rows after it are still checked as they would be).
-                        if job.skip_bad_rows:
-                            with transaction.atomic():
-                                counts[writer.write(row)] += 1
-                        else:
-                            counts[writer.write(row)] += 1
-                    except DomainError as exc:
-                        errors += [_row_error(row, e) for e in exc.errors]
-                    except ObjectDoesNotExist:
-                        # An id imported before whose row has since been deleted.
-                        gone = _("What this id was imported as no longer exists; give it a new id.")
-                        errors.append(RowError(row.number, "", "", "gone", gone))
+            for rows in batches:
+                _write_rows(job, writer, rows, counts, errors)
             writer.finish()
             if (errors and not job.skip_bad_rows) or job.dry_run:
                 raise _Rollback
     except _Rollback:
         pass
+    return writer, counts
+
+
+def _write_rows(
+    job: ImportJob, writer: Writer, rows: list[Row], counts: dict[str, int], errors: list[RowError]
+) -> None:
+    """Checked rows written (inside the import's transaction); what a writer refuses joins `errors`."""
+    if isinstance(writer, SetWriter):
+        # Set-based: the rows were checked one by one, they are written a chunk at a time, and a
+        # refused row writes nothing, so none needs a savepoint of its own.
+        chunk_counts, chunk_errors = writer.write_many(rows)
+        for key, n in chunk_counts.items():
+            counts[key] += n
+        errors += chunk_errors
+        return
+    for row in rows:
+        try:
+            # A row's own savepoint only where its failure must leave the others written: without
+            # skipping, any failure rolls the whole file back (services refuse before they write, so
+            # the rows after it are still checked as they would be).
+            if job.skip_bad_rows:
+                with transaction.atomic():
+                    counts[writer.write(row)] += 1
+            else:
+                counts[writer.write(row)] += 1
+        except DomainError as exc:
+            errors += [_row_error(row, e) for e in exc.errors]
+        except ObjectDoesNotExist:
+            # An id imported before whose row has since been deleted.
+            gone = _("What this id was imported as no longer exists; give it a new id.")
+            errors.append(RowError(row.number, "", "", "gone", gone))
+
+
+def _finished(job: ImportJob, writer: Writer, counts: dict[str, int], errors: list[RowError], total: int) -> ImportJob:
     failed_rows = len({e.row for e in errors})
     written = not errors or job.skip_bad_rows
     status = ImportJob.Status.DONE if written else ImportJob.Status.FAILED
@@ -498,6 +556,8 @@ def _check_and_write(
         job,
         status=status,
         message=message,
+        checked_rows=total,
+        total_rows=total,
         created_count=counts["created"] if written else 0,
         updated_count=counts["updated"] if written else 0,
         skipped_count=counts["unchanged"] if written else 0,
