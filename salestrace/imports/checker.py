@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,9 @@ def _send(send: Connection, message: tuple[str, Any]) -> bool:
 
 def _check_file(send: Connection, spec: CheckSpec) -> None:
     """The child's work: every part of the file checked and sent, then ("done", None)."""
+    # Ctrl-C on the worker, or a service manager's SIGINT to its whole group, is for the worker to
+    # handle (huey finishes the running task): the child ends when the worker closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from django.apps import apps
         from django.utils import translation
@@ -109,8 +113,13 @@ def parts_checked_aside(spec: CheckSpec) -> Iterator[Iterator[CheckedPart]]:
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_check_file, args=(send, spec), name="salestrace-import-check", daemon=True)
-    process.start()
-    send.close()  # the child holds the only writing end: its exit is our end of file
+    try:
+        process.start()
+    except BaseException:
+        receive.close()
+        raise
+    finally:
+        send.close()  # the child holds the only writing end: its exit is our end of file
 
     def parts() -> Iterator[CheckedPart]:
         while True:

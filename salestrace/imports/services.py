@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import pickle
@@ -490,10 +491,14 @@ def _check_while_writing(job: ImportJob, spec: CheckSpec, *, now: datetime) -> I
 
     try:
         with parts_checked_aside(spec) as parts:
-            writer, counts = _write_all(job, checked_rows(parts), errors, now=now)
+            # The first part received before the transaction opens: on SQLite it takes the write
+            # lock at once (IMMEDIATE), which others should not wait on while the child starts.
+            first = next(parts, None)
+            batches = checked_rows(itertools.chain([first] if first is not None else [], parts))
+            writer, counts = _write_all(job, batches, errors, now=now)
+        return _finished(job, writer, counts, errors, read)
     finally:
-        progress.clear()
-    return _finished(job, writer, counts, errors, read)
+        progress.clear()  # after the row has its final count, so the page never drops back to 0
 
 
 def _write_all(

@@ -5,11 +5,12 @@ nothing kept when a row is refused — and a child that fails fails the job, nev
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.utils import translation
+from huey.contrib.djhuey import HUEY
 
 from salestrace.actions.models import ActionLog
 from salestrace.imports import checker, progress, services
@@ -36,6 +37,12 @@ def aside_spy(monkeypatch: pytest.MonkeyPatch) -> list[checker.CheckSpec]:
     return specs
 
 
+@pytest.fixture(autouse=True)
+def second_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aside path wherever a test's threshold asks for it, on a runner of one CPU too."""
+    monkeypatch.setattr(services, "can_check_aside", lambda: True)
+
+
 def history(*rows: list[str]) -> bytes:
     return csv_bytes([ACTION_HEADER, *rows])
 
@@ -51,8 +58,10 @@ GOOD_TOO = ["A4", "C1", "", "alice", "2025-05-04 10:00", "", "phone", "lead", ""
 def test_a_file_checked_aside_imports_as_one_checked_in_the_worker(
     personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any], aside: bool
 ) -> None:
-    # given a customer, and a history with a bad date, an id used twice and an unknown customer,
-    # checked two rows at a time
+    # given an importer who reads English (the default is Chinese), a customer, and a history with a
+    # bad date, an id used twice and an unknown customer, checked two rows at a time
+    personas.admin.language = "en"
+    personas.admin.save(update_fields=["language"])
     run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
     settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1 if aside else 10**12
     monkeypatch.setattr(services, "WRITE_CHUNK", 2)
@@ -69,12 +78,9 @@ def test_a_file_checked_aside_imports_as_one_checked_in_the_worker(
         (4, "external_id", "duplicate"),
         (5, "customer_external_id", "unknown_id"),
     ]
-    # in the importer's language (Chinese), the row of the first use named
-    assert personas.admin.message_language == "zh-hans"
-    with translation.override("zh-hans"):
-        assert job.errors[0]["message"] == str(services._("Not a date and time: write it as 2026-03-01 14:30."))
-        assert job.errors[1]["message"] == services._("This id is already on row %(row)d of the file.") % {"row": 2}
-    assert "行" in job.errors[1]["message"]
+    # in the importer's language, the row of the first use named
+    assert job.errors[0]["message"] == "Not a date and time: write it as 2026-03-01 14:30."
+    assert job.errors[1]["message"] == "This id is already on row 2 of the file."
     assert sorted(ActionLog.objects.values_list("contact_method", flat=True)) == ["phone", "visit"]
 
 
@@ -93,12 +99,13 @@ def test_a_refused_row_checked_aside_keeps_nothing_written_before_it(
 
 
 def test_a_file_unreadable_half_way_fails_the_job_with_the_reason(
-    personas: Any, now: datetime, settings: Any, aside_spy: list[Any]
+    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any]
 ) -> None:
     # given a file that, once uploaded, was replaced on disk by one with a cell longer than any CSV
     # reader takes, after a good row (the upload's own read would have refused it)
     run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
     settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
+    monkeypatch.setattr(services, "WRITE_CHUNK", 1)  # the good row is written before the bad one is met
     job = import_job_create(
         user=personas.admin, kind="actions", filename="a.csv", content=history(GOOD), now=now, run_in_background=False
     )
@@ -159,7 +166,9 @@ def test_progress_checked_aside_is_shown_while_the_job_runs_and_cleared_after(
     live.clear()
     assert import_job_get(user=personas.admin, job_id=job.pk).checked_rows == 0
     # and a job not running never shows a live count
+    monkeypatch.setattr(progress, "PUT_EVERY_S", 0.0)
     live.put(5)
+    assert HUEY.get(progress._key(job), peek=True) == 5
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE, checked_rows=1)
     assert job_progress(ImportJob.objects.get(pk=job.pk)) == 1
     live.clear()
@@ -186,3 +195,44 @@ def test_an_import_checked_aside_reports_its_progress_as_it_goes(
     assert job.status == "done"
     assert seen[:2] == [1, 2]
     assert job_progress(job) == job.checked_rows == 2
+    assert HUEY.get(progress._key(job), peek=True) is None
+
+
+def test_a_dry_run_checked_aside_counts_and_writes_nothing(
+    personas: Any, now: datetime, settings: Any, aside_spy: list[Any]
+) -> None:
+    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
+    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
+    job = run(personas.admin, "actions", history(GOOD, GOOD_TOO), now, dry_run=True)
+    assert len(aside_spy) == 1
+    assert (job.status, job.created_count, job.total_rows) == ("done", 2, 2)
+    assert ActionLog.objects.count() == 0
+
+
+def test_a_writer_failing_while_the_child_still_sends_ends_it_and_fails_the_job(
+    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a file of many parts (more than the pipe holds), and a writer that breaks on its second
+    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
+    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
+    monkeypatch.setattr(services, "WRITE_CHUNK", 1)
+    rows = [
+        [f"A{n}", "C1", "", "alice", "2025-05-01 10:00", "", "visit", "lead", "", "店长在" * 20] for n in range(600)
+    ]
+    real = services.ActionsWriter.write_many
+    calls = {"n": 0}
+
+    def write_many(self: Any, batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(self, batch)
+
+    monkeypatch.setattr(services.ActionsWriter, "write_many", write_many)
+    # when the job runs, the writer's error reaches the caller
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(personas.admin, "actions", history(*rows), now)
+    # then the child blocked on the pipe was ended, not left behind, and nothing was kept
+    assert multiprocessing.active_children() == []
+    assert ImportJob.objects.get(kind="actions").status == "failed"
+    assert ActionLog.objects.count() == 0
