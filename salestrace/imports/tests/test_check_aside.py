@@ -43,6 +43,13 @@ def second_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "can_check_aside", lambda: True)
 
 
+@pytest.fixture
+def acme_aside(personas: Any, now: datetime, settings: Any) -> None:
+    """Customer C1 imported, and every CSV from here on checked aside."""
+    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
+    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
+
+
 def history(*rows: list[str]) -> bytes:
     return csv_bytes([ACTION_HEADER, *rows])
 
@@ -85,11 +92,9 @@ def test_a_file_checked_aside_imports_as_one_checked_in_the_worker(
 
 
 def test_a_refused_row_checked_aside_keeps_nothing_written_before_it(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any]
+    acme_aside: None, personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any]
 ) -> None:
     # given a file whose last part holds the only bad row, the first parts already written when it is checked
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     monkeypatch.setattr(services, "WRITE_CHUNK", 1)
     job = run(personas.admin, "actions", history(GOOD, GOOD_TOO, UNKNOWN_CUSTOMER), now)
     # then the whole file is refused and nothing of it stays
@@ -99,12 +104,10 @@ def test_a_refused_row_checked_aside_keeps_nothing_written_before_it(
 
 
 def test_a_file_unreadable_half_way_fails_the_job_with_the_reason(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any]
+    acme_aside: None, personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch, aside_spy: list[Any]
 ) -> None:
     # given a file that, once uploaded, was replaced on disk by one with a cell longer than any CSV
     # reader takes, after a good row (the upload's own read would have refused it)
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     monkeypatch.setattr(services, "WRITE_CHUNK", 1)  # the good row is written before the bad one is met
     job = import_job_create(
         user=personas.admin, kind="actions", filename="a.csv", content=history(GOOD), now=now, run_in_background=False
@@ -122,11 +125,9 @@ def test_a_file_unreadable_half_way_fails_the_job_with_the_reason(
 
 
 def test_a_checker_that_crashes_fails_the_job_and_writes_nothing(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+    acme_aside: None, personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a child told to read a file that is not there
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     real = services._spec_to_check_aside
 
     def elsewhere(*args: Any) -> checker.CheckSpec | None:
@@ -149,7 +150,7 @@ def test_a_checker_that_crashes_fails_the_job_and_writes_nothing(
 
 
 def test_progress_checked_aside_is_shown_while_the_job_runs_and_cleared_after(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+    personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a job being checked aside: the worker is inside its write transaction
     job = import_job_create(
@@ -175,11 +176,9 @@ def test_progress_checked_aside_is_shown_while_the_job_runs_and_cleared_after(
 
 
 def test_an_import_checked_aside_reports_its_progress_as_it_goes(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+    acme_aside: None, personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given puts recorded (every part, not once a second)
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     monkeypatch.setattr(services, "WRITE_CHUNK", 1)
     monkeypatch.setattr(progress, "PUT_EVERY_S", 0.0)
     seen: list[int] = []
@@ -199,10 +198,8 @@ def test_an_import_checked_aside_reports_its_progress_as_it_goes(
 
 
 def test_a_dry_run_checked_aside_counts_and_writes_nothing(
-    personas: Any, now: datetime, settings: Any, aside_spy: list[Any]
+    acme_aside: None, personas: Any, now: datetime, aside_spy: list[Any]
 ) -> None:
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     job = run(personas.admin, "actions", history(GOOD, GOOD_TOO), now, dry_run=True)
     assert len(aside_spy) == 1
     assert (job.status, job.created_count, job.total_rows) == ("done", 2, 2)
@@ -210,11 +207,9 @@ def test_a_dry_run_checked_aside_counts_and_writes_nothing(
 
 
 def test_a_writer_failing_while_the_child_still_sends_ends_it_and_fails_the_job(
-    personas: Any, now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+    acme_aside: None, personas: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a file of many parts (more than the pipe holds), and a writer that breaks on its second
-    run(personas.admin, "customers", customers_file(["C1", "Acme", "account", "alice"]), now)
-    settings.SALESTRACE_IMPORT_CHECK_ASIDE_MIN_BYTES = 1
     monkeypatch.setattr(services, "WRITE_CHUNK", 1)
     rows = [
         [f"A{n}", "C1", "", "alice", "2025-05-01 10:00", "", "visit", "lead", "", "店长在" * 20] for n in range(600)
