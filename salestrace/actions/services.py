@@ -317,7 +317,7 @@ class ImportedAction:
 IMPORT_LOOKUP_CHUNK = 500  # ids per IN (…): SQLite allows a few hundred to thousands of variables
 # What an imported action reads and writes of its customer (`imported_actions_record`): the rest of
 # a customer's two dozen columns is not loaded for each of a million rows.
-IMPORT_CUSTOMER_FIELDS = ("id", "stage", "status", "last_active_at", "updated_at")
+IMPORT_CUSTOMER_FIELDS = ("id", *LockedCustomers.FIELDS)
 
 
 def action_import_many(

@@ -256,6 +256,7 @@ _DATE_PATTERNS = (
     re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
 )
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+YEARS = range(2000, 2100)  # what a file's date may be: a typo like 0226 or 2206 is refused
 
 
 def parse_date(value: str) -> date | None:
@@ -272,11 +273,11 @@ def _parse_date(text: str) -> date | None:
             iso = date(int(text[:4]), int(text[5:7]), int(text[8:]))
         except ValueError:
             return None
-        return iso if 2000 <= iso.year <= 2099 else None
+        return iso if iso.year in YEARS else None
     for pattern in _DATE_PATTERNS:
         if match := pattern.fullmatch(text):
             year, month, day = (int(g) for g in match.groups())
-            if not 2000 <= year <= 2099:
+            if year not in YEARS:
                 return None
             try:
                 return date(year, month, day)
@@ -305,7 +306,7 @@ def parse_datetime(value: str) -> datetime | None:
                 )
             except ValueError:
                 return None
-            return moment if 2000 <= moment.year <= 2099 else None
+            return moment if moment.year in YEARS else None
     text = normalize_text(value)
     head, _sep, tail = text.replace("T", " ").partition(" ")
     day = _parse_date(head)

@@ -384,27 +384,17 @@ def import_run(*, job_id: int, now: datetime) -> ImportJob:
 
 
 class _CheckedRows:
-    """The rows that passed their checks, kept in a temporary file a chunk at a time between the
-    check and the write (pickled), so an import of a million rows holds one chunk, not the file."""
+    """The rows that passed their checks, kept in a temporary file a part at a time between the
+    check and the write (pickled), so an import of a million rows holds one part, not the file."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.chunk: list[Row] = []
-        self.count = 0
 
-    def add(self, row: Row) -> None:
-        self.chunk.append(row)
-        self.count += 1
-        if len(self.chunk) >= WRITE_CHUNK:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.chunk:
-            pickle.dump(self.chunk, self.file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.chunk = []
+    def add(self, rows: list[Row]) -> None:
+        if rows:
+            pickle.dump(rows, self.file, protocol=pickle.HIGHEST_PROTOCOL)
 
     def chunks(self) -> Iterator[list[Row]]:
-        self._flush()
         self.file.seek(0)
         while True:
             try:
@@ -464,11 +454,10 @@ def _check_then_write(
     total = 0
     for part in checked_parts(table.records(), kind=job.kind, mapping=mapping, options=lookups, size=WRITE_CHUNK):
         errors += part.errors
-        for row in part.rows:
-            checked.add(row)
+        checked.add(part.rows)
         total = part.read
         _save(job, checked_rows=total)
-    _save(job, checked_rows=total, total_rows=total, status=ImportJob.Status.WRITING)
+    _save(job, total_rows=total, status=ImportJob.Status.WRITING)
     writer, counts = _write_all(job, checked.chunks(), errors, now=now)
     return _finished(job, writer, counts, errors, total)
 
@@ -979,11 +968,12 @@ def maven_folder_import(
     *, user: User, folder: Path, now: datetime, skip_bad_rows: bool = False, dry_run: bool = False
 ) -> list[ImportJob]:
     """The four files of a maven-crm folder, imported in order (people and teams, products,
-        accounts, opportunities), each a job of its own; a dry run writes nothing of any of them.
+    accounts, opportunities), each a job of its own, as `import_set_run` runs a set; a dry run
+    writes nothing of any of them.
 
-        The accounts name no owner: each goes to the agent with most opportunities on it (one with none
-    to the importing admin); agents whose
-        opportunities name no account get one placeholder customer each (presets.maven_customers)."""
+    The accounts name no owner: each goes to the agent with most opportunities on it (one with none
+    to the importing admin); agents whose opportunities name no account get one placeholder customer
+    each (presets.maven_customers)."""
     _refuse_unless_importer(user)
     paths = {kind: folder / name for kind, name in MAVEN_FILES}
     if missing := [p.name for p in paths.values() if not p.is_file()]:
@@ -993,10 +983,8 @@ def maven_folder_import(
     try:
         with transaction.atomic():
             files = {kind: path.read_bytes() for kind, path in paths.items()}
-            for job in _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows):
-                jobs.append(import_run(job_id=job.pk, now=now))
-                if jobs[-1].status != ImportJob.Status.DONE:
-                    break
+            created = _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows)
+            jobs = import_set_run(job_ids=[job.pk for job in created], now=now)
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -1079,13 +1067,14 @@ def import_set_run(*, job_ids: Sequence[int], now: datetime) -> list[ImportJob]:
     jobs: list[ImportJob] = []
     for job_id in job_ids:
         if jobs and jobs[-1].status != ImportJob.Status.DONE:
-            message = _("Not imported: an earlier file of the same set was not imported (%(file)s).") % {
-                "file": jobs[-1].original_name
-            }
+            with translation.override(jobs[-1].created_by.message_language):
+                message = _("Not imported: an earlier file of the same set was not imported (%(file)s).") % {
+                    "file": jobs[-1].original_name
+                }
             ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
                 status=ImportJob.Status.FAILED, message=message, finished_at=timezone.now()
             )
-            jobs.append(ImportJob.objects.get(pk=job_id))
+            jobs.append(ImportJob.objects.select_related("created_by").get(pk=job_id))
             continue
         jobs.append(import_run(job_id=job_id, now=now))
     return jobs

@@ -224,3 +224,20 @@ def test_once_a_file_of_a_set_fails_the_rest_are_not_run_and_say_why(personas, n
     assert first.status == second.status == "failed"
     assert "first.csv" in second.message
     assert not Customer.objects.filter(name="Bolt").exists()
+
+
+def test_the_reason_a_file_of_a_set_was_not_run_is_in_the_importers_language(personas, now):
+    from salestrace.imports.services import import_job_create, import_set_run
+
+    personas.admin.language = "en"
+    personas.admin.save(update_fields=["language"])
+    header = ["external_id", "name", "kind", "owner"]
+    bad = csv_bytes([header, ["C1", "Acme", "account", "nobody"]])
+    jobs = [
+        import_job_create(
+            user=personas.admin, kind="customers", filename=name, content=bad, now=now, run_in_background=False
+        )
+        for name in ("first.csv", "second.csv")
+    ]
+    _first, second = import_set_run(job_ids=[j.pk for j in jobs], now=now)
+    assert second.message == "Not imported: an earlier file of the same set was not imported (first.csv)."
