@@ -15,6 +15,7 @@ import logging
 import pickle
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -1023,6 +1024,17 @@ def _maven_jobs(*, user: User, files: Mapping[str, bytes], now: datetime, skip_b
     ]
 
 
+def _zip_read(archive: zipfile.ZipFile, member: str | zipfile.ZipInfo) -> bytes:
+    """A member's bytes as they were packed, or a refusal: a damaged member (its data no longer
+    matches its checksum, or does not inflate), an encrypted one, or one packed in a way not read."""
+    try:
+        return archive.read(member)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError):
+        name = member.filename if isinstance(member, zipfile.ZipInfo) else member
+        message = _("This zip cannot be read: %(file)s in it is damaged or encrypted.") % {"file": name}
+        raise RuleViolation([FieldError("file", "damaged", message)]) from None
+
+
 def maven_zip_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool = False) -> list[ImportJob]:
     """The wizard's maven-crm preset: a zip of the dataset's four files (at its top or in one
     folder; its data dictionary may come along) becomes four jobs, run in order by the worker —
@@ -1047,7 +1059,7 @@ def maven_zip_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: b
     limit = settings.SALESTRACE_IMPORT_MAX_BYTES
     if any(info.file_size > limit for info in found.values()):
         raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
-    files = {kind: archive.read(info) for kind, info in found.items()}
+    files = {kind: _zip_read(archive, info) for kind, info in found.items()}
     with transaction.atomic():
         jobs = _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows)
         ids = [job.pk for job in jobs]
@@ -1094,8 +1106,8 @@ FULL_MEMBERS = ("manifest.json", "settings/template.yaml", "settings/calendar.cs
 def full_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool = False) -> list[ImportJob]:
     """A full export (exports.full_export) read back into this install: its template applied, its
     calendar and days off loaded, then each kind's file imported in order (each a job, as
-    `import_data` makes them; the first refused one stops the rest). Admins only: it changes the
-    settings. The zip is checked before anything is written (its members, their sizes)."""
+    `import_data` makes them; run as `import_set_run` runs a set). Admins only: it changes the
+    settings. The zip is checked before anything is written (its members, their sizes and data)."""
     if not (is_admin(user) and can_import(user)):
         raise PermissionDenied([FieldError(None, "forbidden", _("Only admins may read a full export back."))])
     try:
@@ -1110,39 +1122,44 @@ def full_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool =
         raise RuleViolation([FieldError("file", "not_an_export", message)])
     if any(info.file_size > limit for info in members.values()):
         raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
-    manifest = json.loads(archive.read("manifest.json"))
-    if manifest.get("format") != "salestrace-full-export" or manifest.get("version") != 1:
+    try:
+        manifest = json.loads(_zip_read(archive, "manifest.json"))
+    except ValueError:  # not JSON, or not UTF-8
+        manifest = None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != "salestrace-full-export"
+        or manifest.get("version") != 1
+    ):
         message = _("This zip is not a SalesTrace full export: unexpected or missing files.")
         raise RuleViolation([FieldError("file", "not_an_export", message)])
+    # Every member read (and so checked whole) before anything is written.
+    read = {name: _zip_read(archive, name) for name in members if name != "manifest.json"}
     with transaction.atomic():
-        if "settings/template.yaml" in members:
-            pack, _source = pack_parsed(archive.read("settings/template.yaml"))
+        if "settings/template.yaml" in read:
+            pack, _source = pack_parsed(read["settings/template.yaml"])
             pack_apply_definition(user=user, pack=pack, now=now)
-        calendar = archive.read("settings/calendar.csv").decode("utf-8") if "settings/calendar.csv" in members else ""
+        calendar = read.get("settings/calendar.csv", b"").decode("utf-8")
         if len(calendar.strip().splitlines()) > 1:
             calendar_upload(user=user, text=calendar, source=str(_("full export")), now=now)
-        if "settings/company_days_off.csv" in members:
-            text = archive.read("settings/company_days_off.csv").decode("utf-8")
+        if "settings/company_days_off.csv" in read:
+            text = read["settings/company_days_off.csv"].decode("utf-8")
             for line in list(csv.reader(io.StringIO(text)))[1:]:
                 if line:
                     company_day_off_set(
                         user=user, day=date.fromisoformat(line[0]), name=line[1] if len(line) > 1 else "", now=now
                     )
-    jobs: list[ImportJob] = []
-    for kind in manifest.get("order", []):
-        name = f"{kind}.csv"
-        if kind not in Kind.values or name not in members:
-            continue
-        job = import_job_create(
+    kinds = [kind for kind in manifest.get("order", []) if kind in Kind.values and f"{kind}.csv" in read]
+    created = [
+        import_job_create(
             user=user,
             kind=kind,
-            filename=name,
-            content=archive.read(name),
+            filename=f"{kind}.csv",
+            content=read[f"{kind}.csv"],
             now=now,
             skip_bad_rows=skip_bad_rows,
             run_in_background=False,
         )
-        jobs.append(import_run(job_id=job.pk, now=now))
-        if jobs[-1].status != ImportJob.Status.DONE:
-            break
-    return jobs
+        for kind in kinds
+    ]
+    return import_set_run(job_ids=[job.pk for job in created], now=now)

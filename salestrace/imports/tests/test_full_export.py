@@ -17,6 +17,7 @@ from salestrace.catalog.models import TemplatePack, Threshold
 from salestrace.catalog.services import template_load, thresholds_update
 from salestrace.core.errors import InvalidInput, PermissionDenied, RuleViolation
 from salestrace.imports.exports import full_export
+from salestrace.imports.models import ImportJob
 from salestrace.imports.services import full_import
 from salestrace.imports.tests.test_exports import history, wipe  # noqa: F401 - the fixture
 from salestrace.todos.models import CompanyDayOff, OfficialDay, OfficialYear
@@ -105,6 +106,28 @@ def test_only_admins_read_a_full_export_back_and_anything_else_is_refused(person
     with pytest.raises(RuleViolation) as refused:
         full_import(user=personas.admin, data=zipped({"../../etc/passwd": b"x", "manifest.json": b"{}"}), now=now)
     assert refused.value.errors[0].code == "not_an_export"
+    with pytest.raises(RuleViolation) as refused:
+        full_import(user=personas.admin, data=zipped({"manifest.json": b"\xff not json"}), now=now)
+    assert refused.value.errors[0].code == "not_an_export"
+
+
+def test_a_full_export_with_a_damaged_member_is_refused_before_anything_is_written(personas, now):
+    # given an export whose customers.csv no longer matches its checksum (a byte changed after packing)
+    manifest = {"format": "salestrace-full-export", "version": 1, "order": ["customers"]}
+    members = {
+        "manifest.json": json.dumps(manifest).encode(),
+        "settings/company_days_off.csv": b"day,name\n2027-03-08,x\n",
+    }
+    data = bytearray(zipped({**members, "customers.csv": b"external_id,name,kind,owner\nC1,Acme,account,alice\n" * 50}))
+    at = data.index(b"customers.csv") + len("customers.csv") + 20
+    data[at] ^= 0xFF
+    # when it is read back, then it is refused naming the file, and not even its settings are applied
+    with pytest.raises(RuleViolation) as refused:
+        full_import(user=personas.admin, data=bytes(data), now=now)
+    assert refused.value.errors[0].code == "damaged"
+    assert "customers.csv" in str(refused.value.errors[0].message)
+    assert not CompanyDayOff.objects.exists()
+    assert not ImportJob.objects.exists()
 
 
 def test_the_commands_write_and_read_the_zip(personas, history, now, tmp_path):  # noqa: F811

@@ -241,3 +241,18 @@ def test_the_reason_a_file_of_a_set_was_not_run_is_in_the_importers_language(per
     ]
     _first, second = import_set_run(job_ids=[j.pk for j in jobs], now=now)
     assert second.message == "Not imported: an earlier file of the same set was not imported (first.csv)."
+
+
+def test_a_maven_zip_with_a_damaged_file_is_refused_whole_saying_so(personas, b2b, client):
+    # given a zip whose products.csv was damaged after it was packed (a byte of its data changed,
+    # so it no longer matches its checksum)
+    data = bytearray(_maven_zip(folder=""))
+    at = data.index(b"products.csv") + len("products.csv") + 40  # inside the first file's stored data
+    data[at] ^= 0xFF
+    client.force_login(personas.admin)
+    form = {"kind": "customers", "preset": "maven-crm", "file": SimpleUploadedFile("maven.zip", bytes(data))}
+    # when it is uploaded, then it is refused with the reason and nothing is kept
+    response = client.post("/imports/", form)
+    assert response.status_code == 422
+    assert "压缩包已损坏" in response.content.decode()
+    assert not ImportJob.objects.exists()
