@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -78,6 +79,8 @@ def imports_page(request: HttpRequest) -> HttpResponse:
             errors = {"file": _("Choose a file to upload.")}
         elif chosen["preset"] not in WIZARD_PRESETS:
             errors = {"preset": _("Unknown preset.")}
+        elif upload.size is not None and upload.size > settings.SALESTRACE_IMPORT_MAX_BYTES:
+            errors = {"file": _("The file is too large.")}  # refused before it is read into memory, as the API does
         elif chosen["preset"] == "maven-crm":
             try:
                 jobs = maven_zip_import(user=user, data=upload.read(), now=clock.now())

@@ -256,3 +256,14 @@ def test_a_maven_zip_with_a_damaged_file_is_refused_whole_saying_so(personas, b2
     assert response.status_code == 422
     assert "压缩包已损坏" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("preset", ["salestrace", "maven-crm"])
+def test_a_file_over_the_import_limit_is_refused_before_it_is_read(personas, client, settings, preset):
+    settings.SALESTRACE_IMPORT_MAX_BYTES = 100
+    client.force_login(personas.admin)
+    form = {"kind": "customers", "preset": preset, "file": SimpleUploadedFile("big.csv", ERP + b"x" * 200)}
+    response = client.post("/imports/", form)
+    assert response.status_code == 422
+    assert "文件过大" in response.content.decode()
+    assert not ImportJob.objects.exists()
