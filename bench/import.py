@@ -237,6 +237,16 @@ def write_section(results: list[dict[str, Any]], command: str, note: str = "writ
             f"({r.get('rss_checker_mb', '–')} MB) "
             f"| {verdict} |"
         )
+    lines += [
+        "",
+        "The customers.csv before it (no target; one service call a customer, with its duplicate check):",
+        "",
+        *(
+            f"- {r['backend']}: {r['customers']:,} customers in {r['customers_s']} s "
+            f"({round(r['customers'] / r['customers_s']):,} rows/s)"
+            for r in results
+        ),
+    ]
     lines.append("")
     replace_section(ROOT / "docs" / "benchmarks.md", SECTION, "\n".join(lines) + "\n")
 
