@@ -18,9 +18,18 @@ directory and its own huey queue (a SQLite file beside the media). Through the r
 
 Then the round's queued task is taken off the queue and run the way the huey consumer runs it
 (stamped copy, perceptual hash, EXIF time, flags), timed apart: the rep does not wait for it.
+Last, untimed, the round's stored files are removed (page cache, below).
 p50 and p95 over `--rounds` rounds per photo size, after two rounds of warm-up. The target
 (issue 10): visit p50 at most twice the plain save's p50 for a 4032×3024 photo. Writes the
 "## Visit photo upload (issue 4)" section of docs/benchmarks.md.
+
+Page cache: the bench writes far faster than reps take photos (an original and a stamped copy
+every ~0.2 s, about 1 GB a run). On the virtual machines this is run on, writing into memory the
+guest has never touched since boot is slow: the same 4.5 MB written in 64 KB pieces took 1.3 ms
+while freed page-cache memory was reused, then 12.3 ms from about the 175th file kept (~800 MB,
+a tight loop of writes with nothing else running). Kept files made the bench measure that, not
+the server, so each round's files are removed after it (untimed), as the bare-write probe already
+removed its own; the probe shows the disk's state round by round.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -194,6 +204,17 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
         os.unlink(path)  # not left for the disk to write back: the probe must not add to the load
         return elapsed
 
+    def drop_files() -> None:
+        # Untimed, after the round: the round's originals and stamped copies are removed, as the
+        # bare-write probe removes its own file. See "Page cache" in the module docstring.
+        for evidence in Evidence.objects.filter(pk__gt=dropped_to[0]).order_by("pk"):
+            for field in (evidence.original, evidence.derivative):
+                if field.name:
+                    field.storage.delete(field.name)
+            dropped_to[0] = evidence.pk
+
+    dropped_to = [0]
+
     def run_worker() -> None:
         done = 0
         while (task := HUEY.dequeue()) is not None:
@@ -236,6 +257,7 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
                     visit_ms = timed(run_visit)
                 worker_ms = timed(run_worker)
                 bare_ms = bare_write(data, photo_count)
+                drop_files()
                 photo_count += 1
                 if i >= WARMUP:
                     plain.append(plain_ms)
@@ -261,6 +283,7 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
             )
     result["sizes"] = sizes
     result["load_after"] = round(os.getloadavg()[0], 1)
+    shutil.rmtree(media)
     return result
 
 
@@ -309,18 +332,23 @@ parsing), each save with its idempotency key. Three ways in:
 
 Either way the server does, before answering: type, pixel and completeness checks without
 decoding, sha256, the original stored (a photo Django spooled to disk is renamed into place, not
-copied), the row. The stamped copy, perceptual hash, EXIF time and flags are made by the worker
+copied), the row. In one request (the phone page, the API's one request) the original is written
+on another thread while the action is checked and saved, and its row goes into the action's
+transaction once the file is on disk; the digest is made on another core from the moment the
+file is read. The stamped copy, perceptual hash, EXIF time and flags are made by the worker
 afterwards (*worker*: one queued task taken off the huey queue and run as the consumer runs it);
 until then the timeline shows 盖章中. {rounds} rounds per size and way, plain and visit in turn
 (which goes first alternates), each on its own customer and moving its stage, after {WARMUP} of
 warm-up; p50 / p95. The noisy row adds sensor-like grain so the file weighs what a phone's 12 MP
 photo does. *Bare write* is the disk alone, in the same round: the photo's bytes written to a new
 file beside the originals, 64 KB at a time as the storage writes them — a floor under the visit's
-extra time that no code change removes, since the original must be on disk before the answer. On
-this virtual disk it grows once a few hundred MB wait to be written back (the bench writes an
-original and a stamped copy every round, far faster than reps take photos). Other work on the machine (1-minute load average on
-{os.cpu_count()} CPUs, start → end): {load}; absolute times grow with it, the ratio much less
-(plain and visit run in turn).
+extra time that no code change removes, since the original must be on disk before the answer.
+After each round, untimed, the round's files are removed, as the probe removes its own: the bench
+writes about 1 GB a run, far faster than reps take photos, and on this virtual machine writing
+into memory the guest has not touched since boot took 12.3 ms for what took 1.3 ms in reused
+page cache, so kept files made the figure the VM's, not the server's. Other work on the machine
+(1-minute load average on {os.cpu_count()} CPUs, start → end): {load}; absolute times grow with it,
+the ratio much less (plain and visit run in turn).
 
 | database | way in | photo | plain save p50 / p95 | visit with photo p50 / p95 | visit / plain (p50) | bare write (p50) | worker per photo (p50) |
 |---|---|---|---|---|---|---|---|

@@ -24,7 +24,7 @@ from salestrace.actions.selectors import (
     summary_needed,
     with_evidence,
 )
-from salestrace.actions.services import action_log, action_update
+from salestrace.actions.services import NewFile, action_log, action_log_with_files, action_update
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput, NotFound
@@ -201,7 +201,7 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
 
     Send an `Idempotency-Key` header to make retries safe: a repeat returns the first action.
     """
-    return 201, _log(request, response, payload, list(payload.evidence_ids))
+    return 201, _log(request, response, payload, [])
 
 
 # The optional file parts of `POST /actions/with-evidence` (ninja reads them from these defaults).
@@ -217,20 +217,47 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
-def _log(request: HttpRequest, response: HttpResponse, payload: ActionIn, evidence_ids: list[int]) -> ActionLog:
-    """`action_log` of an API body: the one way both action endpoints log."""
+class _Position(TypedDict):
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _position(latitude: Decimal | None, longitude: Decimal | None) -> _Position:
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
+    return {
+        "latitude": None if latitude is None else round(latitude, 6),
+        "longitude": None if longitude is None else round(longitude, 6),
+    }
+
+
+def _log(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: ActionIn,
+    files: list[NewFile],
+    position: _Position | None = None,
+) -> ActionLog:
+    """`action_log` of an API body (with the request's files, taken where `position` says): the
+    one way both action endpoints log."""
     data = payload.dict()
-    customer_id, deal_id = data.pop("customer_id"), data.pop("deal_id")
-    data.pop("evidence_ids")
-    action, created = action_log(
-        user=request.user,  # type: ignore[arg-type]
-        customer_id=customer_id,
-        draft=ActionDraft(**data),
-        now=clock.now(),
-        idempotency_key=_idempotency_key(request),
-        evidence_ids=evidence_ids,
-        deal_id=deal_id,
-    )
+    customer_id, deal_id, evidence_ids = data.pop("customer_id"), data.pop("deal_id"), data.pop("evidence_ids")
+    entry: dict[str, Any] = {
+        "user": request.user,
+        "customer_id": customer_id,
+        "draft": ActionDraft(**data),
+        "now": clock.now(),
+        "idempotency_key": _idempotency_key(request),
+        "evidence_ids": evidence_ids,
+        "deal_id": deal_id,
+    }
+    if files:
+        where = position or _position(None, None)
+        action, created = action_log_with_files(**entry, files=files, kept=[], **where)
+    else:  # a plain save does not look the customer up twice
+        action, created = action_log(**entry)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return action
@@ -251,7 +278,8 @@ def create_action_with_evidence(
     trip on a store's weak signal), under the same rules as `POST /evidence` then `POST /actions`.
 
     `action` is the body `POST /actions` takes, as JSON text; `photo`, `screenshot` and `audio`
-    are files. They are checked and stored first: if the action is then refused, they stay
+    are files. They are checked first (a refusal names the part), then stored while the action is
+    saved, in its transaction. If a file or the action is refused, the files that passed stay
     unattached for a day (a retry may send them again, or their ids in `evidence_ids`), then are
     deleted. Send an `Idempotency-Key` header to make retries safe: a repeat returns the first
     action, and files sent again with it are not attached twice.
@@ -263,25 +291,12 @@ def create_action_with_evidence(
         raise NinjaValidationError(
             [{"loc": ("action", *e["loc"]), "type": e["type"], "msg": e["msg"]} for e in exc.errors()]
         ) from None
-    evidence_ids = list(payload.evidence_ids)
-    for kind, upload in (("photo", photo), ("screenshot", screenshot), ("audio", audio)):
-        if upload is None:
-            continue
-        try:
-            evidence = evidence_upload(
-                user=request.user,  # type: ignore[arg-type]
-                customer_id=payload.customer_id,
-                kind=kind,
-                upload=upload,
-                now=clock.now(),
-                **_position(latitude, longitude),
-            )
-        except InvalidInput as exc:  # a refused file is named by its part here, not `file`
-            raise InvalidInput(
-                [FieldError(kind if e.field == "file" else e.field, e.code, e.message) for e in exc.errors]
-            ) from None
-        evidence_ids.append(evidence.pk)
-    return 201, _log(request, response, payload, evidence_ids)
+    files = [
+        NewFile(field=kind, kind=kind, upload=upload)
+        for kind, upload in (("photo", photo), ("screenshot", screenshot), ("audio", audio))
+        if upload is not None
+    ]
+    return 201, _log(request, response, payload, files, _position(latitude, longitude))
 
 
 @router.get("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
@@ -296,22 +311,6 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
     changes = payload.dict(exclude_unset=True)
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
     return with_evidence(action)
-
-
-class _Position(TypedDict):
-    latitude: Decimal | None
-    longitude: Decimal | None
-
-
-def _position(latitude: Decimal | None, longitude: Decimal | None) -> _Position:
-    if latitude is not None and not -90 <= latitude <= 90:
-        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
-    if longitude is not None and not -180 <= longitude <= 180:
-        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
-    return {
-        "latitude": None if latitude is None else round(latitude, 6),
-        "longitude": None if longitude is None else round(longitude, 6),
-    }
 
 
 EvidenceKind = Literal["photo", "screenshot", "audio"]

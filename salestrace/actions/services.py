@@ -7,6 +7,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -15,7 +16,17 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from salestrace.actions.evidence_services import evidence_attach
+from salestrace.actions.evidence_services import (
+    Pending,
+    Upload,
+    evidence_attach,
+    evidence_check,
+    evidence_discard_pending,
+    evidence_keep_pending,
+    evidence_receive,
+    evidence_save_pending,
+    evidence_write,
+)
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.actions.rules import ActionDraft, Problem, check_draft
 from salestrace.actions.selectors import (
@@ -25,7 +36,15 @@ from salestrace.actions.selectors import (
 )
 from salestrace.catalog.selectors import CatalogSnapshot, catalog_snapshot
 from salestrace.core.bulk import insert_with_ids, stored_date, stored_datetime
-from salestrace.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from salestrace.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 from salestrace.customers.models import Customer, Deal
 from salestrace.customers.selectors import customer_get
 from salestrace.customers.services import (
@@ -152,12 +171,14 @@ def action_log(
     idempotency_key: str | None = None,
     evidence_ids: Sequence[int] = (),
     deal_id: int | None = None,
+    pending: Sequence[Pending] = (),
 ) -> tuple[ActionLog, bool]:
     """Log one action; returns (action, created). A retry with the same key returns the first action.
 
     `evidence_ids` are the user's uploads for this customer (`evidence_upload`), attached in the
-    same transaction so the rules can require them. They are not part of the request's identity:
-    a retry that uploaded its files again gets the first action, and the new uploads stay
+    same transaction so the rules can require them; `pending` are files of the same request
+    (`action_log_with_files`), saved with it. Neither is part of the request's
+    identity: a retry that uploaded its files again gets the first action, and the new uploads stay
     unattached until they are swept. The customer's stage, stage history and last active time
     change in the same transaction; where the template uses deals, the action works on `deal_id`
     (or the customer's one open deal, or a new one: `deal_for_action`) and moves that deal.
@@ -176,6 +197,7 @@ def action_log(
                 request_hash=request_hash,
                 evidence_ids=evidence_ids,
                 deal_id=deal_id,
+                pending=pending,
             )
         return action, True
     except IntegrityError:
@@ -183,6 +205,91 @@ def action_log(
         if idempotency_key and (previous := _replay(user=user, key=idempotency_key, request_hash=request_hash)):
             return previous, False
         raise
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file sent with an action: `field` names it in a refusal (the form input or the API part)."""
+
+    field: str
+    kind: str
+    upload: Upload
+
+
+def action_log_with_files(
+    *,
+    user: User,
+    customer_id: int,
+    draft: ActionDraft,
+    now: datetime,
+    files: Sequence[NewFile],
+    kept: list[Evidence],
+    idempotency_key: str | None = None,
+    evidence_ids: Sequence[int] = (),
+    deal_id: int | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> tuple[ActionLog, bool]:
+    """`action_log` with files sent in the same request (a visit and its photo): one answer, and
+    nothing kept but a complete action or files the rep need not send again.
+
+    The files are checked first (type, size, pixels, completeness; a refusal names each by its
+    `field`) and their originals written; then the action is checked and saved, with the files'
+    rows in its transaction (one commit, not one per file and one for the action). Their digests
+    are made on another core from the moment they are read until that save. When the action is
+    not saved (refused, or a retry answered with the first action), or a file is refused,
+    the files that passed are stored unattached and added to `kept`, as `evidence_upload` would
+    have: the corrected entry attaches them by id.
+    """
+    if not can_log_actions(user):
+        raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
+    received, errors = [], []
+    for item in files:  # read first: the digests are made on another core from now until the save
+        try:
+            received.append((item, evidence_receive(item.upload, item.kind)))
+        except InvalidInput as exc:
+            errors += [FieldError(item.field, e.code, e.message) for e in exc.errors]
+    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+    checked = []
+    for item, got in received:
+        try:
+            evidence = evidence_check(
+                user=user, customer=customer, received=got, now=now, latitude=latitude, longitude=longitude
+            )
+        except InvalidInput as exc:
+            errors += [FieldError(item.field, e.code, e.message) for e in exc.errors]
+        else:
+            checked.append((evidence, got))
+    written: list[Pending] = []
+    try:
+        for evidence, got in checked:
+            written.append(evidence_write(evidence, got))
+    except BaseException:
+        evidence_discard_pending(written)
+        raise
+    if errors:
+        kept += evidence_keep_pending(written)
+        raise InvalidInput(errors)
+    try:
+        action, created = action_log(
+            user=user,
+            customer_id=customer_id,
+            draft=draft,
+            now=now,
+            idempotency_key=idempotency_key,
+            evidence_ids=evidence_ids,
+            deal_id=deal_id,
+            pending=written,
+        )
+    except DomainError:
+        kept += evidence_keep_pending(written)
+        raise
+    except BaseException:
+        evidence_discard_pending(written)
+        raise
+    if not created:
+        kept += evidence_keep_pending(written)
+    return action, created
 
 
 @transaction.atomic
@@ -196,6 +303,7 @@ def _action_log(
     request_hash: str,
     evidence_ids: Sequence[int],
     deal_id: int | None,
+    pending: Sequence[Pending],
 ) -> ActionLog:
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
@@ -218,7 +326,8 @@ def _action_log(
             ]
         )
     snapshot = catalog_snapshot()
-    _check(draft, now=now, evidence_kinds=[e.kind for e in evidence], snapshot=snapshot)
+    kinds = [e.kind for e in evidence] + [p.evidence.kind for p in pending]
+    _check(draft, now=now, evidence_kinds=kinds, snapshot=snapshot)
     deal = deal_for_action(
         user=user, customer=customer, deal_id=deal_id, occurred_at=draft.occurred_at, snapshot=snapshot
     )
@@ -233,6 +342,8 @@ def _action_log(
         evidence_attach(action=action, evidence=evidence, now=now)
     if key:
         IdempotencyRecord.objects.create(user=user, key=key, request_hash=request_hash, action=action, created_at=now)
+    # Last: their digests were made on another core while everything above ran.
+    evidence_save_pending(action=action, pending=pending)
     webhook_emit(event=WebhookEvent.ACTION_LOGGED, data=lambda: _action_brief(action, customer), now=now)
     return action
 

@@ -39,7 +39,7 @@ from salestrace.actions.selectors import (
     own_uploads,
     summary_needed,
 )
-from salestrace.actions.services import action_log, action_update
+from salestrace.actions.services import NewFile, action_log_with_files, action_update
 from salestrace.actions.templatetags.salestrace_ui import colour_name
 from salestrace.catalog.packs import CHOICE_FIELDS
 from salestrace.catalog.selectors import OptionCatalog, catalog_snapshot, option_catalog, threshold_values
@@ -126,14 +126,17 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             evidence_ids=kept_evidence_ids(request.POST.get("kept_evidence", "")),
             now=now,
         )
-        file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
-        if form.is_valid() and not file_errors:
+        if not form.is_valid():
+            file_errors = _upload_files(request, user=user, customer_id=customer.pk, kept=kept, now=now)
+        else:
             try:
-                action_log(
+                action_log_with_files(
                     user=user,
                     customer_id=customer.pk,
                     draft=form.draft(),
                     now=now,
+                    files=_new_files(request),
+                    kept=kept,
                     idempotency_key=form.cleaned_data["idempotency_key"] or None,
                     evidence_ids=[e.pk for e in kept],
                     deal_id=form.cleaned_data["deal_id"],
@@ -293,6 +296,15 @@ def _upload_files(
         except DomainError as exc:
             errors[name] = [str(e.message) for e in exc.errors]
     return errors
+
+
+def _new_files(request: HttpRequest) -> list[NewFile]:
+    """The files picked on the form, named by their inputs."""
+    return [
+        NewFile(field=name, kind=kind, upload=upload)
+        for name, (kind, _accept) in _EVIDENCE_INPUTS.items()
+        if (upload := request.FILES.get(name)) is not None
+    ]
 
 
 def _evidence_inputs(kept: list[Evidence], errors: dict[str, list[str]]) -> list[dict[str, object]]:

@@ -368,28 +368,6 @@ def test_files_are_not_under_a_guessable_name(personas, api_as, shop, now):
 # --- no orphan files ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def evidence_insert_fails(db: None) -> None:
-    """A real database refusal of every new evidence row: a trigger, on SQLite and PostgreSQL alike."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION refuse_evidence() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'evidence refused' USING ERRCODE = 'check_violation'; END $$"
-            )
-            cursor.execute(
-                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_evidence()"
-            )
-        else:
-            cursor.execute(
-                "CREATE TRIGGER refuse_evidence BEFORE INSERT ON actions_evidence "
-                "BEGIN SELECT RAISE(ABORT, 'evidence refused'); END"
-            )
-
-
 def stored_files(settings: Any) -> list[Path]:
     return [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
 

@@ -3,6 +3,7 @@ scope and idempotency as uploading first and logging after, in one round trip.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from salestrace.actions.models import ActionLog, Evidence
 from salestrace.actions.tests.evidence_files import photo_bytes, run_photo_worker, upload
 from salestrace.actions.tests.factories import make_customer, valid_price_negotiation
+from salestrace.actions.tests.test_evidence import stored_files
 from salestrace.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +77,9 @@ def test_a_retry_with_the_same_key_returns_the_first_visit(personas, api_as, sho
     assert two["Idempotent-Replayed"] == "true"
     assert one.json()["id"] == two.json()["id"]
     assert ActionLog.objects.count() == 1
-    assert ActionLog.objects.get().evidence.count() == 1  # the second copy is not attached (swept later)
+    assert ActionLog.objects.get().evidence.count() == 1
+    # the second copy is stored unattached, as a separate upload would be, and swept later
+    assert Evidence.objects.filter(action__isnull=True).count() == 1
 
 
 def test_bad_input_is_refused_before_any_file_is_stored(personas, api_as, shop, now):
@@ -111,3 +115,56 @@ def test_it_is_documented_as_multipart(client):
     operation = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/actions/with-evidence"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert "201" in operation["responses"]
+
+
+def test_the_stored_photo_is_the_one_sent_with_its_digest(personas, api_as, shop, now, settings):
+    alice = api_as(personas.alice)
+    data = photo_bytes(taken_at=(now - timedelta(minutes=5)).replace(tzinfo=None), seed=7)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    assert post_visit(alice, body, photo=upload("visit.jpg", data)).status_code == 201
+    photo = Evidence.objects.get()
+    with photo.original.open("rb") as f:
+        assert f.read() == data
+    assert photo.sha256 == hashlib.sha256(data).hexdigest()
+    assert [p.name for p in stored_files(settings)] == [photo.original.name.rsplit("/", 1)[-1]]
+
+
+def test_a_visit_whose_save_fails_leaves_neither_row_nor_file(
+    personas, api_as, shop, now, settings, evidence_insert_fails
+):
+    # given a database that refuses the photo's row, in the same transaction as the action's
+    from django.db import IntegrityError
+
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    # when the visit and its photo are sent together
+    with pytest.raises(IntegrityError, match="evidence refused"):
+        post_visit(alice, body, key="visit-9", photo=visit_photo(now))
+    # then the action is not logged either, and the photo already written is deleted
+    assert not ActionLog.objects.exists()
+    assert not Evidence.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_a_refused_file_names_its_part_and_the_good_one_is_kept(personas, api_as, shop, now):
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    response = post_visit(alice, body, photo=visit_photo(now), audio=upload("call.wav", b"not a recording"))
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["audio"]
+    assert not ActionLog.objects.exists()
+    kept = Evidence.objects.get()
+    assert (kept.kind, kept.action) == ("photo", None)
+
+
+def test_the_photo_and_the_action_are_one_commit(personas, api_as, shop, now, settings, action_insert_fails):
+    # given a database that fails the action's row once the photo is written
+    from django.db import IntegrityError
+
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    with pytest.raises(IntegrityError, match="action refused"):
+        post_visit(alice, body, photo=visit_photo(now))
+    # then no photo row was committed on its own, and its file is gone
+    assert not Evidence.objects.exists()
+    assert stored_files(settings) == []

@@ -100,6 +100,28 @@ def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_n
     assert photo.flags == []
 
 
+def test_a_visit_refused_by_a_rule_keeps_its_photo_and_the_retry_attaches_it(
+    client: Any, personas: Any, now: datetime, store: Customer
+) -> None:
+    # given a visit with its photo but no obstacle picked (the template requires one at this stage)
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit", obstacle="")
+    data["evidence_photo"] = upload("IMG_0003.jpg", photo_bytes(taken_at=now.replace(tzinfo=None), seed=5))
+    response = client.post(f"/customers/{store.pk}/actions/new/", data)
+    # then the entry is refused and the photo is kept, unattached, listed on the form
+    assert response.status_code == 422
+    assert not ActionLog.objects.exists()
+    photo = Evidence.objects.get()
+    assert photo.action is None
+    assert photo.original.storage.exists(photo.original.name)
+    assert f'name="kept_evidence" value="{photo.pk}"' in response.content.decode()
+    # when she picks the obstacle and saves, without picking the photo again
+    again = price_negotiation_post(now, contact_method="visit", kept_evidence=str(photo.pk))
+    assert client.post(f"/customers/{store.pk}/actions/new/", again).status_code == 302
+    photo.refresh_from_db()
+    assert photo.action == ActionLog.objects.get()
+
+
 def test_a_visit_without_a_photo_is_refused_on_the_form_by_the_template_rule(
     client: Any, personas: Any, now: datetime, store: Customer
 ) -> None:
