@@ -126,7 +126,7 @@ def test_the_stored_photo_is_the_one_sent_with_its_digest(personas, api_as, shop
     with photo.original.open("rb") as f:
         assert f.read() == data
     assert photo.sha256 == hashlib.sha256(data).hexdigest()
-    assert [p.name for p in stored_files(settings)] == [photo.original.name.rsplit("/", 1)[-1]]
+    assert [p.name for p in stored_files(settings)] == [str(photo.original.name).rsplit("/", 1)[-1]]
 
 
 def test_a_visit_whose_save_fails_leaves_neither_row_nor_file(

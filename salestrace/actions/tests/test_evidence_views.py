@@ -113,7 +113,7 @@ def test_a_visit_refused_by_a_rule_keeps_its_photo_and_the_retry_attaches_it(
     assert not ActionLog.objects.exists()
     photo = Evidence.objects.get()
     assert photo.action is None
-    assert photo.original.storage.exists(photo.original.name)
+    assert photo.original.storage.exists(str(photo.original.name))
     assert f'name="kept_evidence" value="{photo.pk}"' in response.content.decode()
     # when she picks the obstacle and saves, without picking the photo again
     again = price_negotiation_post(now, contact_method="visit", kept_evidence=str(photo.pk))
