@@ -24,7 +24,7 @@ from salestrace.actions.selectors import (
     summary_needed,
     with_evidence,
 )
-from salestrace.actions.services import NewFile, action_log, action_log_with_files, action_update
+from salestrace.actions.services import NewFile, action_log_with_files, action_update
 from salestrace.core import clock
 from salestrace.core.api import ERRORS, MAX_ID, BodyInt, IdPath, IsoDate, IsoDateTime, Pagination
 from salestrace.core.errors import FieldError, InvalidInput, NotFound
@@ -244,20 +244,18 @@ def _log(
     one way both action endpoints log."""
     data = payload.dict()
     customer_id, deal_id, evidence_ids = data.pop("customer_id"), data.pop("deal_id"), data.pop("evidence_ids")
-    entry: dict[str, Any] = {
-        "user": request.user,
-        "customer_id": customer_id,
-        "draft": ActionDraft(**data),
-        "now": clock.now(),
-        "idempotency_key": _idempotency_key(request),
-        "evidence_ids": evidence_ids,
-        "deal_id": deal_id,
-    }
-    if files:
-        where = position or _position(None, None)
-        action, created = action_log_with_files(**entry, files=files, kept=[], **where)
-    else:  # a plain save does not look the customer up twice
-        action, created = action_log(**entry)
+    action, created = action_log_with_files(
+        user=request.user,  # type: ignore[arg-type]
+        customer_id=customer_id,
+        draft=ActionDraft(**data),
+        now=clock.now(),
+        files=files,
+        kept=[],
+        idempotency_key=_idempotency_key(request),
+        evidence_ids=evidence_ids,
+        deal_id=deal_id,
+        **(position or _position(None, None)),
+    )
     if not created:
         response["Idempotent-Replayed"] = "true"
     return action

@@ -241,6 +241,17 @@ def action_log_with_files(
     the files that passed are stored unattached and added to `kept`, as `evidence_upload` would
     have: the corrected entry attaches them by id.
     """
+    entry: dict[str, Any] = {
+        "user": user,
+        "customer_id": customer_id,
+        "draft": draft,
+        "now": now,
+        "idempotency_key": idempotency_key,
+        "evidence_ids": evidence_ids,
+        "deal_id": deal_id,
+    }
+    if not files:  # a plain save does not look the customer up twice
+        return action_log(**entry)
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received, errors = [], []
@@ -271,16 +282,7 @@ def action_log_with_files(
         kept += evidence_keep_pending(written)
         raise InvalidInput(errors)
     try:
-        action, created = action_log(
-            user=user,
-            customer_id=customer_id,
-            draft=draft,
-            now=now,
-            idempotency_key=idempotency_key,
-            evidence_ids=evidence_ids,
-            deal_id=deal_id,
-            pending=written,
-        )
+        action, created = action_log(**entry, pending=written)
     except DomainError:
         kept += evidence_keep_pending(written)
         raise
