@@ -229,6 +229,7 @@ def action_log_with_files(
     deal_id: int | None = None,
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    customer: Customer | None = None,
 ) -> tuple[ActionLog, bool]:
     """`action_log` with files sent in the same request (a visit and its photo): one answer, and
     nothing kept but a complete action or files the rep need not send again.
@@ -239,7 +240,9 @@ def action_log_with_files(
     are made on another core from the moment they are read until that save. When the action is
     not saved (refused, or a retry answered with the first action), or a file is refused,
     the files that passed are stored unattached and added to `kept`, as `evidence_upload` would
-    have: the corrected entry attaches them by id.
+    have: the corrected entry attaches them by id. `customer` is the caller's own
+    `customer_get(for_write=True)` of `customer_id`, when it has one (the files are written only
+    for a customer the user may change; the save checks it again, under its lock).
     """
     entry: dict[str, Any] = {
         "user": user,
@@ -260,7 +263,8 @@ def action_log_with_files(
             received.append((item, evidence_receive(item.upload, item.kind)))
         except InvalidInput as exc:
             errors += [FieldError(item.field, e.code, e.message) for e in exc.errors]
-    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+    if customer is None or customer.pk != customer_id:
+        customer = customer_get(user=user, customer_id=customer_id, for_write=True)
     checked = []
     for item, got in received:
         try:

@@ -140,6 +140,7 @@ def action_new_page(request: HttpRequest, customer_id: int) -> HttpResponse:
                     idempotency_key=form.cleaned_data["idempotency_key"] or None,
                     evidence_ids=[e.pk for e in kept],
                     deal_id=form.cleaned_data["deal_id"],
+                    customer=customer,
                 )
             except PermissionDenied as exc:
                 raise DjangoPermissionDenied from exc
