@@ -332,10 +332,9 @@ parsing), each save with its idempotency key. Three ways in:
 
 Either way the server does, before answering: type, pixel and completeness checks without
 decoding, sha256, the original stored (a photo Django spooled to disk is renamed into place, not
-copied), the row. In one request (the phone page, the API's one request) the original is written
-on another thread while the action is checked and saved, and its row goes into the action's
-transaction once the file is on disk; the digest is made on another core from the moment the
-file is read. The stamped copy, perceptual hash, EXIF time and flags are made by the worker
+copied), the row. In one request (the phone page, the API's one request) the photo's row goes
+into the action's transaction (one commit), and its digest is made on another core from the
+moment the file is read until that save; the original is written before the action is saved. The stamped copy, perceptual hash, EXIF time and flags are made by the worker
 afterwards (*worker*: one queued task taken off the huey queue and run as the consumer runs it);
 until then the timeline shows 盖章中. {rounds} rounds per size and way, plain and visit in turn
 (which goes first alternates), each on its own customer and moving its stage, after {WARMUP} of

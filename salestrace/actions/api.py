@@ -276,8 +276,8 @@ def create_action_with_evidence(
     trip on a store's weak signal), under the same rules as `POST /evidence` then `POST /actions`.
 
     `action` is the body `POST /actions` takes, as JSON text; `photo`, `screenshot` and `audio`
-    are files. They are checked first (a refusal names the part), then stored while the action is
-    saved, in its transaction. If a file or the action is refused, the files that passed stay
+    are files. They are checked first (a refusal names the part) and stored, and their rows are
+    saved in the action's transaction. If a file or the action is refused, the files that passed stay
     unattached for a day (a retry may send them again, or their ids in `evidence_ids`), then are
     deleted. Send an `Idempotency-Key` header to make retries safe: a repeat returns the first
     action, and files sent again with it are not attached twice.

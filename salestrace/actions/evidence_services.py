@@ -325,12 +325,14 @@ def _delete_files(evidence: Evidence) -> None:
 
 
 def _queue_work(evidence: Evidence) -> None:
-    """Queue a saved Evidence's background work (stamping, or reading) after the commit."""
+    """Queue a saved Evidence's background work (stamping, or reading) after the commit. A queue
+    that cannot be reached then is logged, not raised: the row is saved, and the hourly
+    `evidence_requeue_stuck` queues it again."""
     pk = evidence.pk
     if evidence.processing == Evidence.Processing.PENDING:
-        transaction.on_commit(lambda: _enqueue_processing(pk))
+        transaction.on_commit(lambda: _enqueue_processing(pk), robust=True)
     if evidence.recognition == Evidence.Recognition.PENDING:
-        transaction.on_commit(lambda: _enqueue_recognition(pk))
+        transaction.on_commit(lambda: _enqueue_recognition(pk), robust=True)
 
 
 def _store(evidence: Evidence) -> Evidence:
@@ -363,19 +365,32 @@ def evidence_keep_pending(pending: Sequence[Pending]) -> list[Evidence]:
     """Store files written for an action that was not saved (refused, or a retry answered with
     the first one), unattached, so a corrected entry attaches them without a second upload."""
     kept = []
-    for item in pending:
+    for n, item in enumerate(pending):
         evidence = item.ready()
         # A row the rolled-back transaction had inserted is inserted again, unattached.
         evidence.pk, evidence.action = None, None
         evidence._state.adding = True
-        kept.append(_store(evidence))
+        try:
+            kept.append(_store(evidence))  # deletes its own files if it fails
+        except BaseException:
+            evidence_discard_pending(pending[n + 1 :])
+            raise
     return kept
 
 
 def evidence_discard_pending(pending: Sequence[Pending]) -> None:
-    """Delete the files written for an action whose save failed (their rows were rolled back)."""
+    """Delete the files written for an action whose save failed, unless their row was committed
+    after all (the failure came after the commit). When that cannot be told, the files are left
+    to `evidence_sweep_orphan_files`."""
     for item in pending:
-        _delete_files(item.evidence)
+        evidence = item.evidence
+        try:
+            committed = evidence.pk is not None and Evidence.objects.filter(pk=evidence.pk).exists()
+        except Exception:
+            log.exception("could not tell whether evidence %s was saved; its files are left to the sweep", evidence.pk)
+            continue
+        if not committed:
+            _delete_files(evidence)
 
 
 def evidence_upload(

@@ -344,12 +344,13 @@ def _action_log(
         customer_record_action(customer=customer, action=action)
     else:
         deal_record_action(customer=customer, deal=deal, action=action)
-    if evidence:
-        evidence_attach(action=action, evidence=evidence, now=now)
     if key:
         IdempotencyRecord.objects.create(user=user, key=key, request_hash=request_hash, action=action, created_at=now)
-    # Last: their digests were made on another core while everything above ran.
+    # Their digests were made on another core while everything above ran. Saved before the
+    # earlier uploads are attached, so "summary needed" sees the new recordings still being read.
     evidence_save_pending(action=action, pending=pending)
+    if evidence:
+        evidence_attach(action=action, evidence=evidence, now=now)
     webhook_emit(event=WebhookEvent.ACTION_LOGGED, data=lambda: _action_brief(action, customer), now=now)
     return action
 

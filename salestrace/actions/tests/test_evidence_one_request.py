@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -82,7 +82,7 @@ def test_a_retry_with_the_same_key_returns_the_first_visit(personas, api_as, sho
     assert Evidence.objects.filter(action__isnull=True).count() == 1
 
 
-def test_bad_input_is_refused_before_any_file_is_stored(personas, api_as, shop, now):
+def test_bad_input_is_refused_before_any_file_is_stored(personas, api_as, shop, now, settings):
     alice = api_as(personas.alice)
     # not JSON, or JSON that is not an action: named by the part it is in
     for action in ("{not json", json.dumps({"customer_id": shop.pk})):
@@ -98,9 +98,10 @@ def test_bad_input_is_refused_before_any_file_is_stored(personas, api_as, shop, 
     assert [e["field"] for e in not_a_photo.json()["errors"]] == ["photo"]
     assert not Evidence.objects.exists()
     assert not ActionLog.objects.exists()
+    assert stored_files(settings) == []
 
 
-def test_a_customer_out_of_scope_gets_nothing_stored(personas, api_as, now):
+def test_a_customer_out_of_scope_gets_nothing_stored(personas, api_as, now, settings):
     # given bob's customer in another team
     theirs = make_customer(owner=personas.bob, name="别人的门店")
     response = post_visit(
@@ -109,6 +110,7 @@ def test_a_customer_out_of_scope_gets_nothing_stored(personas, api_as, now):
     assert response.status_code == 404
     assert not Evidence.objects.exists()
     assert not ActionLog.objects.exists()
+    assert stored_files(settings) == []
 
 
 def test_it_is_documented_as_multipart(client):
@@ -132,7 +134,7 @@ def test_the_stored_photo_is_the_one_sent_with_its_digest(personas, api_as, shop
 def test_a_visit_whose_save_fails_leaves_neither_row_nor_file(
     personas, api_as, shop, now, settings, evidence_insert_fails
 ):
-    # given a database that refuses the photo's row, in the same transaction as the action's
+    # given a database that refuses the photo's row
     from django.db import IntegrityError
 
     alice = api_as(personas.alice)
@@ -146,7 +148,7 @@ def test_a_visit_whose_save_fails_leaves_neither_row_nor_file(
     assert stored_files(settings) == []
 
 
-def test_a_refused_file_names_its_part_and_the_good_one_is_kept(personas, api_as, shop, now):
+def test_a_refused_file_names_its_part_and_the_good_one_is_kept(personas, api_as, shop, now, settings):
     alice = api_as(personas.alice)
     body = valid_price_negotiation(shop.pk, now, contact_method="visit")
     response = post_visit(alice, body, photo=visit_photo(now), audio=upload("call.wav", b"not a recording"))
@@ -155,6 +157,7 @@ def test_a_refused_file_names_its_part_and_the_good_one_is_kept(personas, api_as
     assert not ActionLog.objects.exists()
     kept = Evidence.objects.get()
     assert (kept.kind, kept.action) == ("photo", None)
+    assert [p.name for p in stored_files(settings)] == [str(kept.original.name).rsplit("/", 1)[-1]]
 
 
 def test_the_photo_and_the_action_are_one_commit(personas, api_as, shop, now, settings, action_insert_fails):
@@ -168,3 +171,62 @@ def test_the_photo_and_the_action_are_one_commit(personas, api_as, shop, now, se
     # then no photo row was committed on its own, and its file is gone
     assert not Evidence.objects.exists()
     assert stored_files(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_that_fails_after_the_commit_loses_nothing(personas, api_as, shop, now, settings, monkeypatch):
+    # given real commits, and a task queue that cannot be reached once the visit is committed
+    from salestrace.actions import evidence_services
+
+    def queue_down(evidence_id: int) -> None:
+        raise ConnectionError("queue unreachable")
+
+    monkeypatch.setattr(evidence_services, "_enqueue_processing", queue_down)
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    # when the visit and its photo are sent together
+    response = post_visit(alice, body, photo=visit_photo(now))
+    # then the visit is answered as saved, and its photo keeps its row and its file for the sweep
+    # that queues stuck photos again
+    assert response.status_code == 201, response.content
+    photo = Evidence.objects.get()
+    assert photo.action_id == response.json()["id"]
+    assert photo.processing == Evidence.Processing.PENDING
+    assert photo.original.storage.exists(str(photo.original.name))
+
+
+def test_the_files_of_a_committed_row_are_never_discarded(personas, api_as, shop, now):
+    # given a visit saved with its photo
+    from salestrace.actions.evidence_services import Pending, evidence_discard_pending
+
+    alice = api_as(personas.alice)
+    body = valid_price_negotiation(shop.pk, now, contact_method="visit")
+    assert post_visit(alice, body, photo=visit_photo(now)).status_code == 201
+    photo = Evidence.objects.get()
+    # when a failure after the commit reaches the cleanup of its request
+    evidence_discard_pending([Pending(evidence=photo, received=cast(Any, None))])
+    # then the file its row names is still there
+    assert photo.original.storage.exists(str(photo.original.name))
+
+
+def test_a_new_recording_read_later_spares_the_rep_a_summary_request(personas, api_as, shop, now, settings):
+    # given a recording alice uploaded earlier that could not be read (no speech engine)
+    from salestrace.actions.evidence_services import evidence_recognise
+    from salestrace.actions.tests.evidence_files import chat_screenshot_bytes, wav_bytes
+    from salestrace.notify.models import InboxMessage
+
+    settings.ASR_URL = ""
+    alice = api_as(personas.alice)
+    earlier = alice.client.post(
+        "/api/v1/evidence",
+        {"customer_id": shop.pk, "kind": "audio", "file": upload("call.wav", wav_bytes())},
+        **alice.headers,
+    ).json()
+    evidence_recognise(evidence_id=earlier["id"], now=now)
+    assert Evidence.objects.get(pk=earlier["id"]).recognition == "unavailable"
+    # when she saves a WeChat entry with no summary, that recording, and a new screenshot still to be read
+    body = valid_price_negotiation(shop.pk, now, contact_method="wechat", summary="", evidence_ids=[earlier["id"]])
+    response = post_visit(alice, body, screenshot=upload("chat.png", chat_screenshot_bytes(["明天下午三点见"])))
+    # then she is not asked to write the summary by hand: the screenshot may yet give it
+    assert response.status_code == 201, response.content
+    assert not InboxMessage.objects.filter(user=personas.alice).exists()

@@ -84,6 +84,8 @@ def test_a_refused_file_saves_nothing_says_why_and_keeps_the_good_file_for_the_n
     assert response.status_code == 422
     assert not ActionLog.objects.exists()
     assert "不支持该文件类型：请上传录音文件（WAV、MP3、M4A、OGG 或 AMR）。" in html
+    assert 'class="form-field has-error" data-field="evidence_audio"' in html  # by the recording's input
+    assert 'class="form-field has-error" data-field="evidence_photo"' not in html
     assert html.count("保存未成功") == 1
     photo = Evidence.objects.get()
     assert photo.action is None
@@ -120,6 +122,25 @@ def test_a_visit_refused_by_a_rule_keeps_its_photo_and_the_retry_attaches_it(
     assert client.post(f"/customers/{store.pk}/actions/new/", again).status_code == 302
     photo.refresh_from_db()
     assert photo.action == ActionLog.objects.get()
+
+
+def test_a_photo_over_the_size_limit_is_refused_by_its_input_and_nothing_is_stored(
+    client: Any, personas: Any, now: datetime, store: Customer, settings: Any
+) -> None:
+    from salestrace.actions.tests.test_evidence import stored_files
+
+    settings.EVIDENCE_MAX_BYTES = 1000
+    client.force_login(personas.alice)
+    data: dict[str, Any] = price_negotiation_post(now, contact_method="visit")
+    data["evidence_photo"] = upload("IMG_0004.jpg", photo_bytes(seed=6))
+    response = client.post(f"/customers/{store.pk}/actions/new/", data)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'class="form-field has-error" data-field="evidence_photo"' in html
+    assert "文件超过" in html
+    assert not ActionLog.objects.exists()
+    assert not Evidence.objects.exists()
+    assert stored_files(settings) == []
 
 
 def test_a_visit_without_a_photo_is_refused_on_the_form_by_the_template_rule(
