@@ -30,7 +30,7 @@ from salestrace.actions.models import ActionEdit, ActionLog, Evidence
 from salestrace.actions.selectors import action_get, evidence_get, evidence_of, may_change, photo_reused
 from salestrace.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from salestrace.customers.models import Customer
-from salestrace.customers.selectors import customer_get
+from salestrace.customers.selectors import customer_ref
 from salestrace.notify.services import notify_user
 from salestrace.notify.transports import Line, Message
 from salestrace.org.models import User
@@ -413,7 +413,7 @@ def evidence_upload(
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received = evidence_receive(upload, kind)
-    customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+    customer = customer_ref(user=user, customer_id=customer_id, for_write=True)
     evidence = evidence_prepare(
         user=user, customer=customer, kind=kind, upload=received, now=now, latitude=latitude, longitude=longitude
     )

@@ -46,7 +46,7 @@ from salestrace.core.errors import (
     RuleViolation,
 )
 from salestrace.customers.models import Customer, Deal
-from salestrace.customers.selectors import customer_get
+from salestrace.customers.selectors import customer_get, customer_ref
 from salestrace.customers.services import (
     LockedCustomers,
     action_edit_refusal,
@@ -264,7 +264,7 @@ def action_log_with_files(
         except InvalidInput as exc:
             errors += [FieldError(item.field, e.code, e.message) for e in exc.errors]
     if customer is None or customer.pk != customer_id:
-        customer = customer_get(user=user, customer_id=customer_id, for_write=True)
+        customer = customer_ref(user=user, customer_id=customer_id, for_write=True)
     checked = []
     for item, got in received:
         try:

@@ -56,8 +56,21 @@ def customer_get(*, user: User, customer_id: int, for_write: bool = False, lock:
     qs = qs.select_for_update() if lock else qs.select_related("owner")
     customer = qs.filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound([FieldError(None, "not_found", _("Customer not found."))])
+        raise _customer_not_found()
     return customer
+
+
+def customer_ref(*, user: User, customer_id: int, for_write: bool = False) -> Customer:
+    """`customer_get` for a caller that needs only to know the customer is in scope, and its id:
+    the rest of the row is not loaded (a writer reads it under its lock later)."""
+    customer = Customer.objects.filter(customer_scope(user, for_write=for_write), pk=customer_id).only("pk").first()
+    if customer is None:
+        raise _customer_not_found()
+    return customer
+
+
+def _customer_not_found() -> NotFound:
+    return NotFound([FieldError(None, "not_found", _("Customer not found."))])
 
 
 @dataclass(frozen=True)
