@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypedDict
@@ -201,7 +202,7 @@ def create_action(request: HttpRequest, response: HttpResponse, payload: ActionI
 
     Send an `Idempotency-Key` header to make retries safe: a repeat returns the first action.
     """
-    return 201, _log(request, response, payload, [])
+    return 201, _log(request, response, payload)
 
 
 # The optional file parts of `POST /actions/with-evidence` (ninja reads them from these defaults).
@@ -217,31 +218,16 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
-class _Position(TypedDict):
-    latitude: Decimal | None
-    longitude: Decimal | None
-
-
-def _position(latitude: Decimal | None, longitude: Decimal | None) -> _Position:
-    if latitude is not None and not -90 <= latitude <= 90:
-        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
-    if longitude is not None and not -180 <= longitude <= 180:
-        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
-    return {
-        "latitude": None if latitude is None else round(latitude, 6),
-        "longitude": None if longitude is None else round(longitude, 6),
-    }
-
-
 def _log(
     request: HttpRequest,
     response: HttpResponse,
     payload: ActionIn,
-    files: list[NewFile],
-    position: _Position | None = None,
+    files: Sequence[NewFile] = (),
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
 ) -> ActionLog:
-    """`action_log` of an API body (with the request's files, taken where `position` says): the
-    one way both action endpoints log."""
+    """`action_log` of an API body (with the request's files, taken where `latitude` and
+    `longitude` say): the one way both action endpoints log."""
     data = payload.dict()
     customer_id, deal_id, evidence_ids = data.pop("customer_id"), data.pop("deal_id"), data.pop("evidence_ids")
     action, created = action_log_with_files(
@@ -254,7 +240,8 @@ def _log(
         idempotency_key=_idempotency_key(request),
         evidence_ids=evidence_ids,
         deal_id=deal_id,
-        **(position or _position(None, None)),
+        latitude=latitude,
+        longitude=longitude,
     )
     if not created:
         response["Idempotent-Replayed"] = "true"
@@ -294,7 +281,7 @@ def create_action_with_evidence(
         for kind, upload in (("photo", photo), ("screenshot", screenshot), ("audio", audio))
         if upload is not None
     ]
-    return 201, _log(request, response, payload, files, _position(latitude, longitude))
+    return 201, _log(request, response, payload, files, **_position(latitude, longitude))
 
 
 @router.get("/actions/{action_id}", response={200: ActionDetailOut, **ERRORS})
@@ -309,6 +296,22 @@ def patch_action(request: HttpRequest, action_id: IdPath, payload: ActionPatch) 
     changes = payload.dict(exclude_unset=True)
     action = action_update(user=request.user, action_id=action_id, changes=changes, now=clock.now())  # type: ignore[arg-type]
     return with_evidence(action)
+
+
+class _Position(TypedDict):
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _position(latitude: Decimal | None, longitude: Decimal | None) -> _Position:
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise InvalidInput([FieldError("latitude", "out_of_range", _("Latitude must be between -90 and 90."))])
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise InvalidInput([FieldError("longitude", "out_of_range", _("Longitude must be between -180 and 180."))])
+    return {
+        "latitude": None if latitude is None else round(latitude, 6),
+        "longitude": None if longitude is None else round(longitude, 6),
+    }
 
 
 EvidenceKind = Literal["photo", "screenshot", "audio"]

@@ -179,13 +179,6 @@ def evidence_check(
     return evidence
 
 
-def _write_original(evidence: Evidence, received: Received) -> None:
-    # An upload Django spooled to disk is moved into storage (a rename on local disk), not copied.
-    upload = received.upload
-    content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else ContentFile(received.data)
-    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", content, save=False)
-
-
 @dataclass(frozen=True)
 class Pending:
     """A checked file with its original written, for an action about to be saved: its row goes
@@ -205,8 +198,26 @@ def evidence_write(evidence: Evidence, received: Received) -> Pending:
     """Write a checked file's original, on this thread. (On a thread beside the request's, a 4.5 MB
     photo's write took 3–5 ms instead of 1.7: the request's thread runs Python most of the time,
     and the writer waits for the GIL after each step.)"""
-    _write_original(evidence, received)
+    # An upload Django spooled to disk is moved into storage (a rename on local disk), not copied.
+    upload = received.upload
+    content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else ContentFile(received.data)
+    evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", content, save=False)
     return Pending(evidence=evidence, received=received)
+
+
+def _prepared(
+    *,
+    user: User,
+    customer: Customer,
+    received: Received,
+    now: datetime,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+) -> Evidence:
+    evidence = evidence_check(
+        user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
+    )
+    return evidence_write(evidence, received).ready()
 
 
 def evidence_prepare(
@@ -214,18 +225,15 @@ def evidence_prepare(
     user: User,
     customer: Customer,
     kind: str,
-    upload: Upload | Received,
+    upload: Upload,
     now: datetime,
     latitude: Decimal | None,
     longitude: Decimal | None,
 ) -> Evidence:
     """An unsaved Evidence with its original written and its digest made (`evidence_check`, then
     the write). All of it happens outside any transaction, so writers are not held behind it."""
-    received = upload if isinstance(upload, Received) else evidence_receive(upload, kind)
-    evidence = evidence_check(
-        user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
-    )
-    return evidence_write(evidence, received).ready()
+    received = evidence_receive(upload, kind)
+    return _prepared(user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude)
 
 
 def evidence_stamp(evidence: Evidence) -> None:
@@ -348,17 +356,14 @@ def _store(evidence: Evidence) -> Evidence:
     return evidence
 
 
-def evidence_save_pending(*, action: ActionLog, pending: Sequence[Pending]) -> list[Evidence]:
+def evidence_save_pending(*, action: ActionLog, pending: Sequence[Pending]) -> None:
     """Save files written for a new action (`evidence_write`) as its own, in its transaction;
     their background work is queued after the commit."""
-    saved = []
     for item in pending:
         evidence = item.ready()
         evidence.action = action
         evidence.save()
         _queue_work(evidence)
-        saved.append(evidence)
-    return saved
 
 
 def evidence_keep_pending(pending: Sequence[Pending]) -> list[Evidence]:
@@ -414,8 +419,8 @@ def evidence_upload(
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received = evidence_receive(upload, kind)
     customer = customer_ref(user=user, customer_id=customer_id, for_write=True)
-    evidence = evidence_prepare(
-        user=user, customer=customer, kind=kind, upload=received, now=now, latitude=latitude, longitude=longitude
+    evidence = _prepared(
+        user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.kept = kept
     return _store(evidence)
@@ -439,8 +444,8 @@ def evidence_add(
     received = evidence_receive(upload, kind)
     action = action_get(user=user, action_id=action_id)
     _may_add_evidence(user, action)
-    evidence = evidence_prepare(
-        user=user, customer=action.customer, kind=kind, upload=received, now=now, latitude=latitude, longitude=longitude
+    evidence = _prepared(
+        user=user, customer=action.customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.action = action
     return _store(evidence)

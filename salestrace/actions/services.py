@@ -244,17 +244,49 @@ def action_log_with_files(
     `customer_get(for_write=True)` of `customer_id`, when it has one (the files are written only
     for a customer the user may change; the save checks it again, under its lock).
     """
-    entry: dict[str, Any] = {
-        "user": user,
-        "customer_id": customer_id,
-        "draft": draft,
-        "now": now,
-        "idempotency_key": idempotency_key,
-        "evidence_ids": evidence_ids,
-        "deal_id": deal_id,
-    }
-    if not files:  # a plain save does not look the customer up twice
-        return action_log(**entry)
+    written = (
+        _files_written(
+            user=user, customer_id=customer_id, customer=customer, files=files, kept=kept,
+            now=now, latitude=latitude, longitude=longitude,
+        )
+        if files
+        else []  # a plain save does not look the customer up twice
+    )  # fmt: skip
+    try:
+        action, created = action_log(
+            user=user,
+            customer_id=customer_id,
+            draft=draft,
+            now=now,
+            idempotency_key=idempotency_key,
+            evidence_ids=evidence_ids,
+            deal_id=deal_id,
+            pending=written,
+        )
+    except DomainError:
+        kept += evidence_keep_pending(written)
+        raise
+    except BaseException:
+        evidence_discard_pending(written)
+        raise
+    if not created:
+        kept += evidence_keep_pending(written)
+    return action, created
+
+
+def _files_written(
+    *,
+    user: User,
+    customer_id: int,
+    customer: Customer | None,
+    files: Sequence[NewFile],
+    kept: list[Evidence],
+    now: datetime,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+) -> list[Pending]:
+    """The files of `action_log_with_files` read, checked and written; when one is refused, the
+    others are kept (added to `kept`) and InvalidInput names each refused one by its field."""
     if not can_log_actions(user):
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received, errors = [], []
@@ -285,17 +317,7 @@ def action_log_with_files(
     if errors:
         kept += evidence_keep_pending(written)
         raise InvalidInput(errors)
-    try:
-        action, created = action_log(**entry, pending=written)
-    except DomainError:
-        kept += evidence_keep_pending(written)
-        raise
-    except BaseException:
-        evidence_discard_pending(written)
-        raise
-    if not created:
-        kept += evidence_keep_pending(written)
-    return action, created
+    return written
 
 
 @transaction.atomic

@@ -288,14 +288,13 @@ def _upload_files(
 ) -> dict[str, list[str]]:
     """Upload the files picked on the form (added to `kept`); the refusals, by input name."""
     errors: dict[str, list[str]] = {}
-    for name, (kind, _accept) in _EVIDENCE_INPUTS.items():
-        upload = request.FILES.get(name)
-        if upload is None:
-            continue
+    for item in _new_files(request):
         try:
-            kept.append(evidence_upload(user=user, customer_id=customer_id, kind=kind, upload=upload, now=now))
+            kept.append(
+                evidence_upload(user=user, customer_id=customer_id, kind=item.kind, upload=item.upload, now=now)
+            )
         except DomainError as exc:
-            errors[name] = [str(e.message) for e in exc.errors]
+            errors[item.field] = [str(e.message) for e in exc.errors]
     return errors
 
 
