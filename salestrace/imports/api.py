@@ -7,7 +7,6 @@ import tempfile
 from datetime import datetime
 from typing import Any, Literal
 
-from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +20,7 @@ from salestrace.imports.exports import csv_lines, full_export
 from salestrace.imports.models import ImportJob
 from salestrace.imports.presets import PRESETS
 from salestrace.imports.selectors import failed_rows, import_job_get
-from salestrace.imports.services import import_job_create
+from salestrace.imports.services import import_job_create, import_size_check
 from salestrace.org.models import User
 from salestrace.org.selectors import can_import, is_admin
 
@@ -96,8 +95,7 @@ def create_import(
     imported); its rows are checked and written in the background: poll `GET /imports/{id}`.
     Admins and assistants only."""
     _refuse_unless_importer(request)
-    if file.size is not None and file.size > settings.SALESTRACE_IMPORT_MAX_BYTES:
-        raise InvalidInput([FieldError("file", "too_large", _("The file is too large."))])
+    import_size_check(file.size)
     try:
         overrides = json.loads(mapping) if mapping else {}
         if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):

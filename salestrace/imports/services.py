@@ -134,6 +134,17 @@ def job_mapping(job: ImportJob, table: Sheet) -> dict[str, str]:
     return mapping
 
 
+def _too_large() -> FieldError:
+    return FieldError("file", "too_large", _("The file is too large."))
+
+
+def import_size_check(size: int | None) -> None:
+    """Refuse an upload over SALESTRACE_IMPORT_MAX_BYTES by the size it announces, before it is
+    read into memory (the API and the wizard both call this first)."""
+    if size is not None and size > settings.SALESTRACE_IMPORT_MAX_BYTES:
+        raise InvalidInput([_too_large()])
+
+
 def _job_from_upload(
     *,
     user: User,
@@ -153,7 +164,7 @@ def _job_from_upload(
     if preset not in PRESETS:
         errors.append(FieldError("preset", "invalid_choice", _("Unknown preset.")))
     if len(content) > settings.SALESTRACE_IMPORT_MAX_BYTES:
-        errors.append(FieldError("file", "too_large", _("The file is too large.")))
+        errors.append(_too_large())
     elif (content[:2] == b"PK" or filename.lower().endswith(".xlsx")) and len(
         content
     ) > settings.SALESTRACE_IMPORT_XLSX_MAX_BYTES:
@@ -1058,7 +1069,7 @@ def maven_zip_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: b
         raise RuleViolation([FieldError("file", "missing_files", message)])
     limit = settings.SALESTRACE_IMPORT_MAX_BYTES
     if any(info.file_size > limit for info in found.values()):
-        raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
+        raise RuleViolation([_too_large()])
     files = {kind: _zip_read(archive, info) for kind, info in found.items()}
     with transaction.atomic():
         jobs = _maven_jobs(user=user, files=files, now=now, skip_bad_rows=skip_bad_rows)
@@ -1121,7 +1132,7 @@ def full_import(*, user: User, data: bytes, now: datetime, skip_bad_rows: bool =
         message = _("This zip is not a SalesTrace full export: unexpected or missing files.")
         raise RuleViolation([FieldError("file", "not_an_export", message)])
     if any(info.file_size > limit for info in members.values()):
-        raise RuleViolation([FieldError("file", "too_large", _("The file is too large."))])
+        raise RuleViolation([_too_large()])
     try:
         manifest = json.loads(_zip_read(archive, "manifest.json"))
     except ValueError:  # not JSON, or not UTF-8

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -26,6 +25,7 @@ from salestrace.imports.services import (
     import_commit_preview,
     import_configure,
     import_mapping_delete,
+    import_size_check,
     import_upload,
     job_table,
     maven_zip_import,
@@ -79,20 +79,16 @@ def imports_page(request: HttpRequest) -> HttpResponse:
             errors = {"file": _("Choose a file to upload.")}
         elif chosen["preset"] not in WIZARD_PRESETS:
             errors = {"preset": _("Unknown preset.")}
-        elif upload.size is not None and upload.size > settings.SALESTRACE_IMPORT_MAX_BYTES:
-            errors = {"file": _("The file is too large.")}  # refused before it is read into memory, as the API does
-        elif chosen["preset"] == "maven-crm":
-            try:
-                jobs = maven_zip_import(user=user, data=upload.read(), now=clock.now())
-            except DomainError as exc:
-                errors = _errors(exc)
-            else:
-                messages.success(
-                    request, _("%(n)d files queued: they are imported one after another below.") % {"n": len(jobs)}
-                )
-                return redirect("imports:wizard")
         else:
             try:
+                import_size_check(upload.size)  # before the file is read into memory
+                if chosen["preset"] == "maven-crm":
+                    jobs = maven_zip_import(user=user, data=upload.read(), now=clock.now())
+                    n = len(jobs)
+                    messages.success(
+                        request, _("%(n)d files queued: they are imported one after another below.") % {"n": n}
+                    )
+                    return redirect("imports:wizard")
                 job = import_upload(
                     user=user,
                     kind=chosen["kind"],
@@ -101,10 +97,9 @@ def imports_page(request: HttpRequest) -> HttpResponse:
                     now=clock.now(),
                     preset=chosen["preset"],
                 )
+                return redirect("imports:map", job_id=job.pk)
             except DomainError as exc:
                 errors = _errors(exc)
-            else:
-                return redirect("imports:map", job_id=job.pk)
     context = {
         "errors": errors,
         "chosen": chosen,
