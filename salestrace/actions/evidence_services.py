@@ -205,7 +205,7 @@ def evidence_write(evidence: Evidence, received: Received) -> Pending:
     return Pending(evidence=evidence, received=received)
 
 
-def _prepared(
+def evidence_prepare(
     *,
     user: User,
     customer: Customer,
@@ -214,26 +214,12 @@ def _prepared(
     latitude: Decimal | None,
     longitude: Decimal | None,
 ) -> Evidence:
+    """An unsaved Evidence with its original written and its digest made (`evidence_check`, then
+    the write). All of it happens outside any transaction, so writers are not held behind it."""
     evidence = evidence_check(
         user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     return evidence_write(evidence, received).ready()
-
-
-def evidence_prepare(
-    *,
-    user: User,
-    customer: Customer,
-    kind: str,
-    upload: Upload,
-    now: datetime,
-    latitude: Decimal | None,
-    longitude: Decimal | None,
-) -> Evidence:
-    """An unsaved Evidence with its original written and its digest made (`evidence_check`, then
-    the write). All of it happens outside any transaction, so writers are not held behind it."""
-    received = evidence_receive(upload, kind)
-    return _prepared(user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude)
 
 
 def evidence_stamp(evidence: Evidence) -> None:
@@ -419,7 +405,7 @@ def evidence_upload(
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received = evidence_receive(upload, kind)
     customer = customer_ref(user=user, customer_id=customer_id, for_write=True)
-    evidence = _prepared(
+    evidence = evidence_prepare(
         user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.kept = kept
@@ -444,7 +430,7 @@ def evidence_add(
     received = evidence_receive(upload, kind)
     action = action_get(user=user, action_id=action_id)
     _may_add_evidence(user, action)
-    evidence = _prepared(
+    evidence = evidence_prepare(
         user=user, customer=action.customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.action = action

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from salestrace.actions.demo import shelf_photo
-from salestrace.actions.evidence_services import evidence_prepare, evidence_stamp
+from salestrace.actions.evidence_services import evidence_prepare, evidence_receive, evidence_stamp
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
@@ -252,8 +252,9 @@ class Command(BaseCommand):
             evidence = evidence_prepare(
                 user=action.rep,
                 customer=action.customer,
-                kind=Evidence.Kind.PHOTO,
-                upload=ContentFile(shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)),
+                received=evidence_receive(
+                    ContentFile(shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)), Evidence.Kind.PHOTO
+                ),
                 now=action.logged_at,
                 latitude=Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}"),
                 longitude=Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}"),
