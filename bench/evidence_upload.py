@@ -194,12 +194,11 @@ def child(backend: str, rounds: int, pg_name: str) -> dict[str, object]:
 
     def bare_write(data: bytes, n: int) -> float:
         # The disk alone: the photo's bytes written to a new file beside the originals, as the
-        # storage writes one (64 KB at a time), timed in the same round.
+        # storage writes one (in one piece), timed in the same round.
         path = os.path.join(media, f"bare-{n}.jpg")
         start = time.perf_counter()
         with open(path, "xb") as handle:
-            for offset in range(0, len(data), 64 * 1024):
-                handle.write(data[offset : offset + 64 * 1024])
+            handle.write(data)
         elapsed = (time.perf_counter() - start) * 1000
         os.unlink(path)  # not left for the disk to write back: the probe must not add to the load
         return elapsed
@@ -340,7 +339,7 @@ until then the timeline shows 盖章中. {rounds} rounds per size and way, plain
 (which goes first alternates), each on its own customer and moving its stage, after {WARMUP} of
 warm-up; p50 / p95. The noisy row adds sensor-like grain so the file weighs what a phone's 12 MP
 photo does. *Bare write* is the disk alone, in the same round: the photo's bytes written to a new
-file beside the originals, 64 KB at a time as the storage writes them — a floor under the visit's
+file beside the originals, in one piece as the storage writes them — a floor under the visit's
 extra time that no code change removes, since the original must be on disk before the answer.
 After each round, untimed, the round's files are removed, as the probe removes its own: the bench
 writes about 1 GB a run, far faster than reps take photos, and on this virtual machine writing

@@ -194,13 +194,21 @@ class Pending:
         return self.evidence
 
 
+class _WholeContent(ContentFile):
+    """A ContentFile the storage reads in one piece: the original is written in one call instead
+    of 64 KB pieces (a 4.5 MB photo here: 1.3 ms instead of 1.8–2.9), and a BytesIO made from
+    bytes hands them back whole without a copy."""
+
+    DEFAULT_CHUNK_SIZE = 2**31 - 1
+
+
 def evidence_write(evidence: Evidence, received: Received) -> Pending:
     """Write a checked file's original, on this thread. (On a thread beside the request's, a 4.5 MB
     photo's write took 3–5 ms instead of 1.7: the request's thread runs Python most of the time,
     and the writer waits for the GIL after each step.)"""
     # An upload Django spooled to disk is moved into storage (a rename on local disk), not copied.
     upload = received.upload
-    content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else ContentFile(received.data)
+    content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else _WholeContent(received.data)
     evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", content, save=False)
     return Pending(evidence=evidence, received=received)
 
