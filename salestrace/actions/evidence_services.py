@@ -181,9 +181,9 @@ def evidence_check(
 
 @dataclass(frozen=True)
 class Pending:
-    """A checked file with its original written, for an action about to be saved: its row goes
-    into the action's transaction (`evidence_save_pending`), and its digest, made on another core
-    meanwhile, is waited for only then."""
+    """A checked file with its original written; its digest, made on another core meanwhile, is
+    waited for only at `ready()` (a new action's files: just before their rows go into its
+    transaction, `evidence_save_pending`)."""
 
     evidence: Evidence
     received: Received
@@ -203,7 +203,8 @@ class _WholeContent(ContentFile):
 
 
 def evidence_write(evidence: Evidence, received: Received) -> Pending:
-    """Write a checked file's original, on this thread. (On a thread beside the request's, a 4.5 MB
+    """Write a checked file's original, on this thread and outside any transaction, so writers are
+    not held behind it. (On a thread beside the request's, a 4.5 MB
     photo's write took 3–5 ms instead of 1.7: the request's thread runs Python most of the time,
     and the writer waits for the GIL after each step.)"""
     # An upload Django spooled to disk is moved into storage (a rename on local disk), not copied.
@@ -211,23 +212,6 @@ def evidence_write(evidence: Evidence, received: Received) -> Pending:
     content: File[bytes] = upload if isinstance(upload, TemporaryUploadedFile) else _WholeContent(received.data)
     evidence.original.save(f"original.{_EXTENSIONS[evidence.mime_type]}", content, save=False)
     return Pending(evidence=evidence, received=received)
-
-
-def evidence_prepare(
-    *,
-    user: User,
-    customer: Customer,
-    received: Received,
-    now: datetime,
-    latitude: Decimal | None,
-    longitude: Decimal | None,
-) -> Evidence:
-    """An unsaved Evidence with its original written and its digest made (`evidence_check`, then
-    the write). All of it happens outside any transaction, so writers are not held behind it."""
-    evidence = evidence_check(
-        user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
-    )
-    return evidence_write(evidence, received).ready()
 
 
 def evidence_stamp(evidence: Evidence) -> None:
@@ -413,11 +397,11 @@ def evidence_upload(
         raise PermissionDenied([FieldError(None, "forbidden", _("Your role may not log sales actions."))])
     received = evidence_receive(upload, kind)
     customer = customer_ref(user=user, customer_id=customer_id, for_write=True)
-    evidence = evidence_prepare(
+    evidence = evidence_check(
         user=user, customer=customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.kept = kept
-    return _store(evidence)
+    return _store(evidence_write(evidence, received).ready())
 
 
 def evidence_add(
@@ -438,11 +422,11 @@ def evidence_add(
     received = evidence_receive(upload, kind)
     action = action_get(user=user, action_id=action_id)
     _may_add_evidence(user, action)
-    evidence = evidence_prepare(
+    evidence = evidence_check(
         user=user, customer=action.customer, received=received, now=now, latitude=latitude, longitude=longitude
     )
     evidence.action = action
-    return _store(evidence)
+    return _store(evidence_write(evidence, received).ready())
 
 
 def _photo_flags(evidence: Evidence, *, action: ActionLog, now: datetime) -> list[str]:

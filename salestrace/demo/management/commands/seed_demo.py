@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from salestrace.actions.demo import shelf_photo
-from salestrace.actions.evidence_services import evidence_prepare, evidence_receive, evidence_stamp
+from salestrace.actions.evidence_services import evidence_check, evidence_receive, evidence_stamp, evidence_write
 from salestrace.actions.models import ActionEdit, ActionLog, Evidence, IdempotencyRecord
 from salestrace.catalog.models import TemplatePack
 from salestrace.core import clock
@@ -249,16 +249,18 @@ class Command(BaseCommand):
             self.photo_seed += 1
             rng = random.Random(self.photo_seed)
             taken = action.occurred_at.astimezone(SHANGHAI) + timedelta(minutes=rng.randint(0, 20))
-            evidence = evidence_prepare(
+            received = evidence_receive(
+                ContentFile(shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)), Evidence.Kind.PHOTO
+            )
+            evidence = evidence_check(
                 user=action.rep,
                 customer=action.customer,
-                received=evidence_receive(
-                    ContentFile(shelf_photo(taken_at=taken, size=(640, 480), seed=self.photo_seed)), Evidence.Kind.PHOTO
-                ),
+                received=received,
                 now=action.logged_at,
                 latitude=Decimal(f"{31.23 + rng.uniform(-0.15, 0.15):.6f}"),
                 longitude=Decimal(f"{121.47 + rng.uniform(-0.2, 0.2):.6f}"),
             )
+            evidence = evidence_write(evidence, received).ready()
             evidence_stamp(evidence)  # what the worker does after a real upload; the demo has no worker yet
             evidence.action = action
             rows.append(evidence)
